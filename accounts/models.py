@@ -1,0 +1,232 @@
+import hashlib
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    AGENT = "agent", "Agent"
+    MARKETING = "marketing", "Marketing"
+
+
+class Organization(models.Model):
+    """The tenant. Every tenant-owned row points here."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+
+    class Plan(models.TextChoices):
+        STARTER = "starter", "Starter"
+        PRO = "pro", "Pro"
+        ENTERPRISE = "enterprise", "Enterprise"
+
+    USER_LIMITS = {Plan.STARTER: 5, Plan.PRO: 25, Plan.ENTERPRISE: None}
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    plan = models.CharField(max_length=16, choices=Plan.choices, default=Plan.STARTER, db_index=True)
+    settings = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def user_limit(self) -> int | None:
+        """Members allowed by the plan (None: unlimited)."""
+        return self.USER_LIMITS[self.plan]
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class TenantQuerySet(models.QuerySet):
+    def for_org(self, org: Organization) -> "TenantQuerySet":
+        return self.filter(organization=org)
+
+
+class TenantModel(models.Model):
+    """Base of every tenant-owned model: an indexed organization and the scoped manager."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, db_index=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> "User":
+        user = self.model(email=normalize_email(email), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
+        fields.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **fields)
+
+    def get_by_natural_key(self, email: str) -> "User":
+        return self.get(email=normalize_email(email))
+
+
+def normalize_email(email: str) -> str:
+    """E-mail is the login: compared and stored case-insensitively."""
+    return (email or "").strip().lower()
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person. Platform staff (is_staff) are the super admins; everyone else acts through memberships."""
+
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=150, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+    # Bumped on password change/reset and deactivation: every token carrying an older value fails.
+    token_version = models.PositiveIntegerField(default=0)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique")]
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Membership(TenantModel):
+    """User x organization x role. Deactivating a member kills their tokens for this organization."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "user"], name="accounts_membership_unique")]
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organization} ({self.role})"
+
+
+def hash_secret(secret: str) -> str:
+    """Digest for high-entropy secrets (invitation tokens, API keys): stored instead of the secret."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class Invitation(TenantModel):
+    """An entry of the access list: a single-use, expiring invitation for one e-mail and role."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=16, choices=Role.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "email"],
+                condition=models.Q(status="pending"),
+                name="accounts_invitation_one_pending",
+            )
+        ]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.status})"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.status == self.Status.PENDING and self.expires_at > timezone.now()
+
+
+class Team(TenantModel):
+    name = models.CharField(max_length=120)
+    description = models.CharField(max_length=500, blank=True)
+    members = models.ManyToManyField(User, through="TeamMember", related_name="teams")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="accounts_team_name_unique")]
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamMember(TenantModel):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="accounts_teammember_unique")]
+
+
+class ApiKey(TenantModel):
+    """An integration credential. The secret is shown once; only its digest is stored."""
+
+    PREFIX_LENGTH = 8
+
+    name = models.CharField(max_length=120)
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64)
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class AuditLog(TenantModel):
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=64, db_index=True)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "-at"], name="accounts_audit_org_at")]
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_type}:{self.target_id}"

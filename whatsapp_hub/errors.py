@@ -1,0 +1,88 @@
+"""One error shape for the whole API: {"detail": ...}, plus "errors" for validation (400)."""
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class ServiceError(Exception):
+    """A refused action or a user mistake raised by a service; the API answers it as a 4xx.
+
+    `errors` maps field names to messages when the mistake belongs to an input field.
+    """
+
+    def __init__(self, detail: str, *, status_code: int = 400, code: str = "invalid", errors: dict | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.status_code = status_code
+        self.code = code
+        self.errors = errors
+
+
+def _flatten_first(errors) -> str | None:
+    """The first message of a (possibly nested) DRF error structure, prefixed by its field."""
+    if isinstance(errors, dict):
+        for field, value in errors.items():
+            message = _flatten_first(value)
+            if message:
+                return message if field in {"non_field_errors", "detail"} else f"{field}: {message}"
+    elif isinstance(errors, list):
+        for value in errors:
+            message = _flatten_first(value)
+            if message:
+                return message
+    elif errors:
+        return str(errors)
+    return None
+
+
+def _validation_body(errors) -> dict:
+    if not isinstance(errors, dict):
+        errors = {"non_field_errors": errors if isinstance(errors, list) else [errors]}
+    return {"detail": _flatten_first(errors) or "Invalid input.", "errors": errors}
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, ServiceError):
+        body = {"detail": exc.detail, "code": exc.code}
+        if exc.errors:
+            body["errors"] = exc.errors
+        return Response(body, status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = _validation_body(response.data)
+    elif not (isinstance(response.data, dict) and "detail" in response.data):
+        response.data = {"detail": _flatten_first(response.data) or "Error."}
+    return response
+
+
+def _json_error(status: int, detail: str) -> JsonResponse:
+    return JsonResponse({"detail": detail}, status=status)
+
+
+def bad_request(request, exception=None):
+    return _json_error(400, str(exception) if exception else "Bad request.")
+
+
+def permission_denied(request, exception=None):
+    return _json_error(403, "You do not have permission to perform this action.")
+
+
+def page_not_found(request, exception=None):
+    return _json_error(404, "Not found.")
+
+
+def server_error(request):
+    return _json_error(500, "Internal server error.")
+
+
+__all__ = ["ServiceError", "api_exception_handler", "Http404", "PermissionDenied"]

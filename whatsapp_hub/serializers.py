@@ -1,0 +1,21 @@
+from rest_framework import serializers
+
+
+class StrictFieldsMixin:
+    """Refuse input keys the serializer does not declare (a typo must not be silently dropped)."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(set(data.keys()) - writable)
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class StrictSerializer(StrictFieldsMixin, serializers.Serializer):
+    pass
+
+
+class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    pass
