@@ -90,7 +90,7 @@ def normalize_email(email: str) -> str:
 class User(AbstractBaseUser, PermissionsMixin):
     """A person. Platform staff (is_staff) are the super admins; everyone else acts through memberships."""
 
-    email = models.EmailField(max_length=254)
+    email = models.EmailField(max_length=254, unique=True)
     name = models.CharField(max_length=150, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
@@ -188,6 +188,9 @@ class TeamMember(TenantModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["team", "user"], name="accounts_teammember_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.team_id}"
 
 
 class ApiKey(TenantModel):

@@ -20,3 +20,77 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+# --- people and organizations ---------------------------------------------------------------------
+# Two organizations: an admin, an agent and a marketer in `org`; an outsider (admin) in `other_org`.
+
+from rest_framework.test import APIClient  # noqa: E402
+
+from accounts.models import Role  # noqa: E402
+from accounts.services import _issue_tokens  # noqa: E402
+from tests.factories import MembershipFactory, OrganizationFactory  # noqa: E402
+
+
+def client_for(membership=None, *, user=None) -> APIClient:
+    """An API client authenticated with a real access token for this membership (or a staff user)."""
+    user = membership.user if membership else user
+    access, _ = _issue_tokens(user=user, membership=membership)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    return client
+
+
+@pytest.fixture
+def org(db):
+    return OrganizationFactory(name="Acme")
+
+
+@pytest.fixture
+def other_org(db):
+    return OrganizationFactory(name="Globex")
+
+
+@pytest.fixture
+def admin_membership(org):
+    return MembershipFactory(organization=org, role=Role.ADMIN)
+
+
+@pytest.fixture
+def agent_membership(org):
+    return MembershipFactory(organization=org, role=Role.AGENT)
+
+
+@pytest.fixture
+def marketing_membership(org):
+    return MembershipFactory(organization=org, role=Role.MARKETING)
+
+
+@pytest.fixture
+def outsider_membership(other_org):
+    return MembershipFactory(organization=other_org, role=Role.ADMIN)
+
+
+@pytest.fixture
+def admin_client(admin_membership):
+    return client_for(admin_membership)
+
+
+@pytest.fixture
+def agent_client(agent_membership):
+    return client_for(agent_membership)
+
+
+@pytest.fixture
+def marketing_client(marketing_membership):
+    return client_for(marketing_membership)
+
+
+@pytest.fixture
+def outsider_client(outsider_membership):
+    return client_for(outsider_membership)
+
+
+@pytest.fixture
+def anon_client():
+    return APIClient()

@@ -1,11 +1,9 @@
 """One error shape for the whole API: {"detail": ...}, plus "errors" for validation (400)."""
 
-from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
-from rest_framework import exceptions
+from django.http import JsonResponse
+from rest_framework import exceptions, views
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 
 class ServiceError(Exception):
@@ -55,7 +53,7 @@ def api_exception_handler(exc, context):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
-    response = drf_exception_handler(exc, context)
+    response = views.exception_handler(exc, context)
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
@@ -83,6 +81,3 @@ def page_not_found(request, exception=None):
 
 def server_error(request):
     return _json_error(500, "Internal server error.")
-
-
-__all__ = ["ServiceError", "api_exception_handler", "Http404", "PermissionDenied"]

@@ -1,3 +1,5 @@
+import io
+
 from django.conf import settings
 from rest_framework import exceptions, parsers
 
@@ -21,12 +23,5 @@ class LimitedJSONParser(parsers.JSONParser):
             raise RequestTooLarge(f"Request body too large (at most {limit} bytes).")
         if not body:
             raise exceptions.ParseError("JSON parse error - empty body.")
-        return super().parse(_Bytes(body), media_type, parser_context)
+        return super().parse(io.BytesIO(body), media_type, parser_context)
 
-
-class _Bytes:
-    def __init__(self, data: bytes):
-        self.data = data
-
-    def read(self, *args) -> bytes:
-        return self.data

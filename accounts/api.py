@@ -1,0 +1,382 @@
+"""Thin views: parse, call a service or selector, serialize."""
+
+from django.shortcuts import get_object_or_404
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.generics import GenericAPIView, ListAPIView
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import selectors, services
+from accounts.models import ApiKey, AuditLog, Organization, Team
+from accounts.permissions import IsAdmin, IsSuperAdmin
+from accounts.serializers import (
+    ApiKeyCreatedSerializer,
+    ApiKeySerializer,
+    AuditLogSerializer,
+    DetailSerializer,
+    InvitationCreateSerializer,
+    InvitationSerializer,
+    LoginSerializer,
+    MeSerializer,
+    OrganizationSerializer,
+    OrganizationStatusSerializer,
+    PasswordResetRequestSerializer,
+    PasswordResetSerializer,
+    PlatformOrganizationCreateSerializer,
+    PlatformOrganizationSerializer,
+    PlatformStatsSerializer,
+    RefreshSerializer,
+    RegisterResponseSerializer,
+    RegisterSerializer,
+    RegisterWithInviteResponseSerializer,
+    RegisterWithInviteSerializer,
+    RoleSerializer,
+    SessionSerializer,
+    SuperAdminLoginSerializer,
+    TeamMemberSerializer,
+    TeamSerializer,
+)
+from accounts.viewsets import TenantScopedMixin, TenantViewSet
+from whatsapp_hub.throttling import AuthRateThrottle
+
+ERRORS = {
+    400: OpenApiResponse(DetailSerializer, description="Invalid input ({detail, errors})"),
+    401: OpenApiResponse(DetailSerializer, description="Not authenticated"),
+    403: OpenApiResponse(DetailSerializer, description="Not allowed"),
+    404: OpenApiResponse(DetailSerializer, description="Not found"),
+}
+
+
+def _errors(*codes: int) -> dict:
+    return {code: ERRORS[code] for code in codes}
+
+
+class AnonymousAuthView(GenericAPIView):
+    """Base of the sign-in family: no credentials needed, throttled per client IP."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AuthRateThrottle]
+
+    def validated(self, request) -> dict:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+@extend_schema(tags=["auth"], responses={201: RegisterResponseSerializer, **_errors(400)})
+class RegisterView(AnonymousAuthView):
+    serializer_class = RegisterSerializer
+
+    def post(self, request):
+        user, organization = services.user_register(**self.validated(request))
+        return Response({"user_id": user.pk, "organization_id": organization.pk}, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["auth"], responses={200: SessionSerializer, **_errors(400, 401)})
+class LoginView(AnonymousAuthView):
+    serializer_class = LoginSerializer
+    staff_only = False
+
+    def post(self, request):
+        session = services.auth_login(request=request._request, staff_only=self.staff_only, **self.validated(request))
+        return Response(SessionSerializer(session).data)
+
+
+@extend_schema(tags=["auth"], responses={200: SessionSerializer, **_errors(400, 401)})
+class RefreshView(AnonymousAuthView):
+    serializer_class = RefreshSerializer
+
+    def post(self, request):
+        session = services.auth_refresh(**self.validated(request))
+        return Response(SessionSerializer(session).data)
+
+
+@extend_schema(tags=["auth"], responses={204: None, **_errors(400, 401)})
+class LogoutView(AnonymousAuthView):
+    serializer_class = RefreshSerializer
+
+    def post(self, request):
+        services.auth_logout(**self.validated(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["auth"], responses={200: DetailSerializer, **_errors(400)})
+class PasswordResetRequestView(AnonymousAuthView):
+    serializer_class = PasswordResetRequestSerializer
+
+    def post(self, request):
+        services.password_reset_request(**self.validated(request))
+        return Response({"detail": "If an account exists for this e-mail, a reset token has been sent to it."})
+
+
+@extend_schema(tags=["auth"], responses={200: DetailSerializer, **_errors(400)})
+class PasswordResetView(AnonymousAuthView):
+    serializer_class = PasswordResetSerializer
+
+    def post(self, request):
+        services.password_reset(**self.validated(request))
+        return Response({"detail": "Password reset. Sign in with the new password."})
+
+
+@extend_schema(tags=["auth"], responses={201: RegisterWithInviteResponseSerializer, **_errors(400, 403)})
+class RegisterWithInviteView(AnonymousAuthView):
+    serializer_class = RegisterWithInviteSerializer
+
+    def post(self, request):
+        membership = services.invitation_accept(**self.validated(request))
+        body = {"user_id": membership.user_id, "organization_id": membership.organization_id, "role": membership.role}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["auth"], responses={200: MeSerializer, **_errors(401)})
+class MeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request):
+        if request.user.pk is None:  # an API key has no profile
+            return Response({"detail": "An API key has no profile: sign in as a user."}, status=403)
+        memberships = selectors.user_memberships(user=request.user)
+        body = {
+            "user": request.user,
+            "organization": request.org,
+            "role": request.role,
+            "memberships": memberships,
+        }
+        return Response(MeSerializer(body).data)
+
+
+# --- organization admin ------------------------------------------------------------------------------
+
+
+@extend_schema(tags=["organization admin"], responses={200: TeamMemberSerializer(many=True), **_errors(401, 403)})
+class TeamListView(ListAPIView):
+    permission_classes = [IsAdmin]
+    serializer_class = TeamMemberSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return selectors.team_members(org=self.request.org)
+
+
+class MemberViewSet(viewsets.ViewSet):
+    """Role changes and (de)activation of one member of the organization."""
+
+    permission_classes = [IsAdmin]
+    lookup_field = "user_id"
+    lookup_value_regex = r"\d+"
+
+    @extend_schema(tags=["organization admin"], request=RoleSerializer, responses={200: TeamMemberSerializer, **ERRORS})
+    @action(detail=True, methods=["put"])
+    def role(self, request, user_id):
+        serializer = RoleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = services.member_set_role(
+            organization=request.org, user_id=user_id, role=serializer.validated_data["role"], actor=request.user
+        )
+        return Response(TeamMemberSerializer(membership).data)
+
+    @extend_schema(tags=["organization admin"], request=None, responses={200: TeamMemberSerializer, **ERRORS})
+    @action(detail=True, methods=["post"])
+    def deactivate(self, request, user_id):
+        membership = services.member_deactivate(organization=request.org, user_id=user_id, actor=request.user)
+        return Response(TeamMemberSerializer(membership).data)
+
+    @extend_schema(tags=["organization admin"], request=None, responses={200: TeamMemberSerializer, **ERRORS})
+    @action(detail=True, methods=["post"])
+    def activate(self, request, user_id):
+        membership = services.member_activate(organization=request.org, user_id=user_id, actor=request.user)
+        return Response(TeamMemberSerializer(membership).data)
+
+
+@extend_schema(tags=["organization admin"])
+class AccessListViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The access list: pending and past invitations. An invitation is revoked by its e-mail."""
+
+    permission_classes = [IsAdmin]
+    serializer_class = InvitationSerializer
+    lookup_field = "email"
+    lookup_value_regex = r"[^/]+"
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return selectors.access_list(org=self.request.org)
+
+    @extend_schema(request=InvitationCreateSerializer, responses={201: InvitationSerializer, **_errors(400, 401, 403)})
+    def create(self, request):
+        serializer = InvitationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        invitation = services.invitation_create(
+            organization=request.org, invited_by=request.user, **serializer.validated_data
+        )
+        return Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None, **_errors(401, 403, 404)})
+    def destroy(self, request, email):
+        services.invitation_revoke(organization=request.org, email=email, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["organization admin"])
+class TeamViewSet(TenantViewSet):
+    permission_classes = [IsAdmin]
+    serializer_class = TeamSerializer
+    queryset = Team.objects.prefetch_related("members")
+    search_fields = ["name"]
+    ordering_fields = ["name", "created_at"]
+
+    def perform_create(self, serializer):
+        serializer.instance = services.team_create(
+            organization=self.request.org, actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = services.team_update(
+            team=serializer.instance, actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.team_delete(team=instance, actor=self.request.user)
+
+
+@extend_schema(tags=["organization admin"])
+class ApiKeyViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = [IsAdmin]
+    serializer_class = ApiKeySerializer
+    queryset = ApiKey.objects.select_related("created_by")
+    filterset_fields = ["role"]
+    ordering_fields = ["created_at", "last_used_at"]
+
+    @extend_schema(request=ApiKeySerializer, responses={201: ApiKeyCreatedSerializer, **_errors(400, 401, 403)})
+    def create(self, request):
+        serializer = ApiKeySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        key, raw = services.api_key_create(organization=request.org, actor=request.user, **serializer.validated_data)
+        key.key = raw
+        return Response(ApiKeyCreatedSerializer(key).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: ApiKeySerializer, **_errors(401, 403, 404)})
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        key = services.api_key_revoke(api_key=self.get_object(), actor=request.user)
+        return Response(ApiKeySerializer(key).data)
+
+
+@extend_schema(tags=["organization admin"], responses={200: OrganizationSerializer, **_errors(400, 401, 403)})
+class OrganizationView(GenericAPIView):
+    """The caller's organization. Everyone in it may read; admins may change name and settings."""
+
+    serializer_class = OrganizationSerializer
+
+    def get_permissions(self):
+        return [IsAdmin()] if self.request.method not in ("GET", "HEAD", "OPTIONS") else super().get_permissions()
+
+    def get(self, request):
+        return Response(OrganizationSerializer(request.org).data)
+
+    def patch(self, request):
+        serializer = OrganizationSerializer(request.org, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        organization = services.organization_update(
+            organization=request.org, actor=request.user, **serializer.validated_data
+        )
+        return Response(OrganizationSerializer(organization).data)
+
+
+class AuditLogFilter(filters.FilterSet):
+    action = filters.CharFilter()
+    actor = filters.NumberFilter(field_name="actor_id")
+    date_from = filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
+    date_to = filters.IsoDateTimeFilter(field_name="at", lookup_expr="lte")
+
+    class Meta:
+        model = AuditLog
+        fields = ["action", "actor", "date_from", "date_to"]
+
+
+@extend_schema(tags=["organization admin"])
+class AuditLogView(ListAPIView):
+    permission_classes = [IsAdmin]
+    serializer_class = AuditLogSerializer
+    filterset_class = AuditLogFilter
+    filter_backends = [filters.DjangoFilterBackend]
+
+    def get_queryset(self):
+        return selectors.audit_log(org=self.request.org)
+
+
+# --- super admin -------------------------------------------------------------------------------------
+
+
+@extend_schema(tags=["super admin"], responses={200: SessionSerializer, **_errors(400, 401, 403)})
+class SuperAdminLoginView(LoginView):
+    serializer_class = SuperAdminLoginSerializer
+    staff_only = True
+
+
+@extend_schema(tags=["super admin"], responses={200: PlatformStatsSerializer, **_errors(401, 403)})
+class SuperAdminDashboardView(APIView):
+    permission_classes = [IsSuperAdmin]
+
+    def get(self, request):
+        return Response(PlatformStatsSerializer(selectors.platform_stats()).data)
+
+
+@extend_schema(tags=["super admin"])
+class SuperAdminOrganizationViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet
+):
+    """Tenants, seen from the platform: every organization, outside any tenant scope."""
+
+    permission_classes = [IsSuperAdmin]
+    serializer_class = PlatformOrganizationSerializer
+    http_method_names = ["get", "post", "patch", "put", "delete", "head", "options"]
+    filterset_fields = ["status", "plan"]
+    search_fields = ["name", "slug"]
+    ordering_fields = ["name", "created_at"]
+
+    def get_queryset(self):
+        return selectors.organizations_with_counts().order_by("name", "id")
+
+    @extend_schema(
+        request=PlatformOrganizationCreateSerializer, responses={201: PlatformOrganizationSerializer, **ERRORS}
+    )
+    def create(self, request):
+        serializer = PlatformOrganizationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        organization, invitation = services.organization_create_with_admin(
+            actor=request.user, **serializer.validated_data
+        )
+        body = PlatformOrganizationSerializer(organization).data
+        body["admin_invitation"] = InvitationSerializer(invitation).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        if not kwargs.get("partial"):
+            return Response({"detail": "Use PATCH to edit an organization."}, status=405)
+        organization = self.get_object()
+        serializer = self.get_serializer(organization, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        services.organization_platform_update(
+            organization=organization, actor=request.user, **serializer.validated_data
+        )
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(request=OrganizationStatusSerializer, responses={200: PlatformOrganizationSerializer, **ERRORS})
+    @action(detail=True, methods=["put"], url_path="status")
+    def set_status(self, request, pk=None):
+        serializer = OrganizationStatusSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.organization_set_status(
+            organization=self.get_object(), actor=request.user, **serializer.validated_data
+        )
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(responses={204: None, **_errors(401, 403, 404)})
+    def destroy(self, request, pk=None):
+        services.organization_delete(organization=get_object_or_404(Organization, pk=pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,107 @@
+"""Credentials -> (user, organization, role). Both classes set request.org and request.role."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework_simplejwt import authentication as simplejwt
+
+from accounts import selectors, services
+from accounts.models import ApiKey
+
+
+class ApiKeyPrincipal:
+    """request.user for an API key: authenticated, never staff, acting for the key's organization."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    pk = None
+    id = None
+
+    def __init__(self, api_key: ApiKey):
+        self.api_key = api_key
+
+    def __str__(self) -> str:
+        return f"api-key:{self.api_key.prefix}"
+
+
+def _bind(request, *, org, role, api_key=None) -> None:
+    for target in (request, request._request):
+        target.org = org
+        target.role = role
+        target.api_key = api_key
+
+
+class JWTAuthentication(simplejwt.JWTAuthentication):
+    """Bearer access token; the token names the organization, the membership gives the role.
+
+    The membership, organization status and token version are checked on every request, so
+    deactivation, suspension and password changes take effect at once.
+    """
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        user, token = result
+        if token.get("tv") != user.token_version:
+            raise exceptions.AuthenticationFailed("Token has been revoked.", code="token_revoked")
+        org_id = token.get("org")
+        if org_id is None:
+            _bind(request, org=None, role=None)
+            return user, token
+        membership = selectors.membership_for(user=user, organization_id=org_id)
+        problem = selectors.membership_problem(membership)
+        if problem:
+            raise exceptions.AuthenticationFailed(problem, code="membership_inactive")
+        _bind(request, org=membership.organization, role=membership.role)
+        return user, token
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """`Authorization: Api-Key <key>` or `X-API-Key: <key>`: acts for the key's organization and role."""
+
+    keyword = "Api-Key"
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if header.startswith(f"{self.keyword} "):
+            raw = header[len(self.keyword) + 1 :].strip()
+        elif "HTTP_X_API_KEY" in request.META:
+            raw = request.META["HTTP_X_API_KEY"].strip()
+        else:
+            return None
+        api_key = selectors.api_key_for_secret(raw)
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("Invalid or revoked API key.", code="invalid_api_key")
+        if not api_key.organization.is_active:
+            raise exceptions.AuthenticationFailed("The organization is suspended.", code="organization_suspended")
+        services.api_key_touch(api_key=api_key)
+        _bind(request, org=api_key.organization, role=api_key.role, api_key=api_key)
+        return ApiKeyPrincipal(api_key), api_key
+
+    def authenticate_header(self, request):
+        return self.keyword
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.ApiKeyAuthentication"
+    name = "apiKeyAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-API-Key",
+            "description": "Organization API key (also accepted as `Authorization: Api-Key <key>`).",
+        }
+
+
+class JWTScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.JWTAuthentication"
+    name = "jwtAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

@@ -1,0 +1,55 @@
+"""Role permissions as small reusable classes. Compose with & and |, e.g. IsOrgMember & (ReadOnly | IsAdmin)."""
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from accounts.models import Role
+
+
+class IsOrgMember(BasePermission):
+    """Authenticated and acting inside an organization (JWT with an organization, or an API key)."""
+
+    message = "Authentication with an organization is required."
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and getattr(request, "org", None) is not None)
+
+
+class _HasRole(IsOrgMember):
+    roles: frozenset[str] = frozenset()
+
+    def has_permission(self, request, view):
+        return super().has_permission(request, view) and getattr(request, "role", None) in self.roles
+
+
+class IsAdmin(_HasRole):
+    message = "Admin role required."
+    roles = frozenset({Role.ADMIN})
+
+
+class IsAgent(_HasRole):
+    """The inbox: agents and admins."""
+
+    message = "Agent or admin role required."
+    roles = frozenset({Role.ADMIN, Role.AGENT})
+
+
+class IsMarketing(_HasRole):
+    """Contacts, templates and campaigns: marketing and admins."""
+
+    message = "Marketing or admin role required."
+    roles = frozenset({Role.ADMIN, Role.MARKETING})
+
+
+class ReadOnly(BasePermission):
+    def has_permission(self, request, view):
+        return request.method in SAFE_METHODS
+
+
+class IsSuperAdmin(BasePermission):
+    """Platform staff, outside every tenant. API keys never qualify."""
+
+    message = "Super admin access required."
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_active and user.is_staff and user.pk)

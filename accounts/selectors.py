@@ -1,0 +1,98 @@
+import hmac
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, User, hash_secret
+
+
+def membership_for(*, user: User, organization_id) -> Membership | None:
+    return Membership.objects.select_related("organization").filter(user=user, organization_id=organization_id).first()
+
+
+def membership_problem(membership: Membership | None) -> str | None:
+    """Why a membership cannot act right now (None when it can)."""
+    if membership is None:
+        return "You are not a member of this organization."
+    if not membership.is_active:
+        return "Your membership in this organization is deactivated."
+    if not membership.organization.is_active:
+        return "The organization is suspended."
+    return None
+
+
+def default_membership(*, user: User) -> Membership | None:
+    """The membership a login without organization_id acts in: the oldest usable one."""
+    memberships = Membership.objects.select_related("organization").filter(user=user, is_active=True)
+    return memberships.filter(organization__status=Organization.Status.ACTIVE).order_by("created_at", "id").first()
+
+
+def user_memberships(*, user: User) -> QuerySet[Membership]:
+    return Membership.objects.select_related("organization").filter(user=user).order_by("created_at", "id")
+
+
+def api_key_for_secret(raw: str) -> ApiKey | None:
+    """The active key whose secret is `raw` (format wh_<prefix>_<secret>), else None."""
+    parts = raw.split("_", 2)
+    if len(parts) != 3 or parts[0] != "wh":
+        return None
+    key = ApiKey.objects.select_related("organization").filter(prefix=parts[1], revoked_at__isnull=True).first()
+    if key is None:
+        return None
+    return key if hmac.compare_digest(key.key_hash, hash_secret(raw)) else None
+
+
+def team_members(*, org: Organization) -> QuerySet[Membership]:
+    return Membership.objects.for_org(org).select_related("user").order_by("created_at", "id")
+
+
+def member(*, org: Organization, user_id) -> Membership | None:
+    return Membership.objects.for_org(org).select_related("user").filter(user_id=user_id).first()
+
+
+def active_admin_count(*, org: Organization) -> int:
+    return Membership.objects.for_org(org).filter(role=Role.ADMIN, is_active=True, user__is_active=True).count()
+
+
+def seats_used(*, org: Organization) -> int:
+    """Active members plus usable pending invitations: what counts against the plan's user limit."""
+    members = Membership.objects.for_org(org).filter(is_active=True).count()
+    pending = Invitation.objects.for_org(org).filter(status=Invitation.Status.PENDING, expires_at__gt=timezone.now())
+    return members + pending.count()
+
+
+def access_list(*, org: Organization) -> QuerySet[Invitation]:
+    return Invitation.objects.for_org(org).select_related("invited_by")
+
+
+def teams(*, org: Organization) -> QuerySet[Team]:
+    return Team.objects.for_org(org).prefetch_related("members")
+
+
+def api_keys(*, org: Organization) -> QuerySet[ApiKey]:
+    return ApiKey.objects.for_org(org).select_related("created_by")
+
+
+def audit_log(*, org: Organization) -> QuerySet[AuditLog]:
+    return AuditLog.objects.for_org(org).select_related("actor", "api_key")
+
+
+def organizations_with_counts() -> QuerySet[Organization]:
+    """Platform view (super admin): every organization with its member count."""
+    return Organization.objects.annotate(member_count=Count("membership", filter=Q(membership__is_active=True)))
+
+
+def platform_stats() -> dict:
+    totals = Organization.objects.aggregate(
+        total=Count("id"),
+        active=Count("id", filter=Q(status=Organization.Status.ACTIVE)),
+        suspended=Count("id", filter=Q(status=Organization.Status.SUSPENDED)),
+    )
+    by_plan = dict(Organization.objects.values_list("plan").annotate(n=Count("id")).values_list("plan", "n"))
+    return {
+        "total_organizations": totals["total"],
+        "active_organizations": totals["active"],
+        "suspended_organizations": totals["suspended"],
+        "total_users": User.objects.filter(is_active=True).count(),
+        "organizations_by_plan": {plan: by_plan.get(plan, 0) for plan in Organization.Plan.values},
+    }

@@ -1,0 +1,219 @@
+from rest_framework import serializers
+
+from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, User
+from whatsapp_hub.serializers import StrictModelSerializer, StrictSerializer
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "name", "is_active", "is_staff", "date_joined"]
+        read_only_fields = fields
+
+
+class OrganizationSerializer(StrictModelSerializer):
+    user_limit = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "slug", "status", "plan", "user_limit", "settings", "created_at"]
+        read_only_fields = ["id", "slug", "status", "plan", "user_limit", "created_at"]
+
+    def validate_settings(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be an object.")
+        return value
+
+
+# --- auth -------------------------------------------------------------------------------------
+
+
+class RegisterSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+    name = serializers.CharField(max_length=150)
+    organization_name = serializers.CharField(max_length=200)
+
+
+class RegisterResponseSerializer(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    organization_id = serializers.IntegerField()
+
+
+class LoginSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+    organization_id = serializers.IntegerField(required=False, allow_null=True)
+
+
+class SuperAdminLoginSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+
+
+class SessionSerializer(serializers.Serializer):
+    """The login/refresh answer: tokens, who, where and as what."""
+
+    access_token = serializers.CharField()
+    refresh_token = serializers.CharField()
+    token_type = serializers.CharField(default="bearer")
+    user = UserSerializer()
+    organization = OrganizationSerializer(allow_null=True, source="membership.organization", default=None)
+    role = serializers.CharField(allow_null=True, source="membership.role", default=None)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["token_type"] = "bearer"
+        if instance.membership is None and instance.user.is_staff:
+            data["role"] = "super_admin"
+        return data
+
+
+class RefreshSerializer(StrictSerializer):
+    refresh_token = serializers.CharField(max_length=4096)
+
+
+class MembershipSummarySerializer(serializers.ModelSerializer):
+    organization_id = serializers.IntegerField()
+    organization_name = serializers.CharField(source="organization.name")
+    organization_status = serializers.CharField(source="organization.status")
+
+    class Meta:
+        model = Membership
+        fields = ["organization_id", "organization_name", "organization_status", "role", "is_active"]
+
+
+class MeSerializer(serializers.Serializer):
+    user = UserSerializer()
+    organization = OrganizationSerializer(allow_null=True)
+    role = serializers.CharField(allow_null=True)
+    memberships = MembershipSummarySerializer(many=True)
+
+
+class PasswordResetRequestSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetSerializer(StrictSerializer):
+    token = serializers.CharField(max_length=512)
+    new_password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+
+
+class RegisterWithInviteSerializer(StrictSerializer):
+    token = serializers.CharField(max_length=512)
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+    name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+
+
+class RegisterWithInviteResponseSerializer(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    organization_id = serializers.IntegerField()
+    role = serializers.CharField()
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+# --- organization admin ---------------------------------------------------------------------------
+
+
+class TeamMemberSerializer(serializers.ModelSerializer):
+    """A person in the organization (GET admin/team)."""
+
+    user_id = serializers.IntegerField()
+    email = serializers.EmailField(source="user.email")
+    name = serializers.CharField(source="user.name")
+    user_is_active = serializers.BooleanField(source="user.is_active")
+
+    class Meta:
+        model = Membership
+        fields = ["user_id", "email", "name", "role", "is_active", "user_is_active", "created_at"]
+
+
+class RoleSerializer(StrictSerializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    invited_by = serializers.EmailField(source="invited_by.email", allow_null=True, default=None)
+    invited_at = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "role", "status", "invited_by", "invited_at", "expires_at", "accepted_at"]
+
+
+class InvitationCreateSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class TeamSerializer(StrictModelSerializer):
+    member_ids = serializers.ListField(child=serializers.IntegerField(), required=False, write_only=True)
+    members = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Team
+        fields = ["id", "name", "description", "member_ids", "members", "created_at"]
+        read_only_fields = ["id", "members", "created_at"]
+
+    def get_members(self, team) -> list[dict]:
+        return [{"id": user.pk, "email": user.email, "name": user.name} for user in team.members.all()]
+
+
+class ApiKeySerializer(StrictModelSerializer):
+    created_by = serializers.EmailField(source="created_by.email", read_only=True, allow_null=True, default=None)
+    is_active = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "prefix", "role", "created_by", "created_at", "last_used_at", "revoked_at", "is_active"]
+        read_only_fields = ["id", "prefix", "created_by", "created_at", "last_used_at", "revoked_at", "is_active"]
+
+
+class ApiKeyCreatedSerializer(ApiKeySerializer):
+    key = serializers.CharField(read_only=True, help_text="The secret: shown in this response only.")
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = [*ApiKeySerializer.Meta.fields, "key"]
+
+
+class AuditLogSerializer(serializers.ModelSerializer):
+    actor = serializers.EmailField(source="actor.email", allow_null=True, default=None)
+    api_key = serializers.CharField(source="api_key.prefix", allow_null=True, default=None)
+
+    class Meta:
+        model = AuditLog
+        fields = ["id", "at", "action", "actor", "api_key", "target_type", "target_id", "data"]
+
+
+# --- super admin -----------------------------------------------------------------------------------
+
+
+class PlatformOrganizationSerializer(StrictModelSerializer):
+    user_limit = serializers.IntegerField(read_only=True, allow_null=True)
+    member_count = serializers.IntegerField(read_only=True, default=0)
+
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "slug", "status", "plan", "user_limit", "member_count", "settings", "created_at"]
+        read_only_fields = ["id", "slug", "status", "user_limit", "member_count", "settings", "created_at"]
+
+
+class PlatformOrganizationCreateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200)
+    admin_email = serializers.EmailField(max_length=254)
+    plan = serializers.ChoiceField(choices=Organization.Plan.choices, default=Organization.Plan.STARTER)
+
+
+class OrganizationStatusSerializer(StrictSerializer):
+    status = serializers.ChoiceField(choices=Organization.Status.choices)
+
+
+class PlatformStatsSerializer(serializers.Serializer):
+    total_organizations = serializers.IntegerField()
+    active_organizations = serializers.IntegerField()
+    suspended_organizations = serializers.IntegerField()
+    total_users = serializers.IntegerField()
+    organizations_by_plan = serializers.DictField(child=serializers.IntegerField())

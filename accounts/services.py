@@ -1,0 +1,552 @@
+"""Every write path of tenants and people. Keyword-only arguments, one transaction each,
+e-mails and other side effects after commit."""
+
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import authenticate, password_validation, user_logged_in
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.text import slugify
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts import selectors
+from accounts.models import (
+    ApiKey,
+    AuditLog,
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+    Team,
+    TeamMember,
+    User,
+    hash_secret,
+    normalize_email,
+)
+from whatsapp_hub.errors import ServiceError
+
+
+def _not_found(what: str) -> ServiceError:
+    return ServiceError(f"{what} not found.", status_code=404, code="not_found")
+
+
+def _unauthorized(detail: str, code: str = "authentication_failed") -> ServiceError:
+    return ServiceError(detail, status_code=401, code=code)
+
+
+def audit_log_write(*, organization: Organization, actor, action: str, target=None, data: dict | None = None) -> None:
+    """Record who did what. `actor` is a User, an API key principal or None (the platform)."""
+    api_key = getattr(actor, "api_key", None)
+    AuditLog.objects.create(
+        organization=organization,
+        actor=actor if isinstance(actor, User) else None,
+        api_key=api_key,
+        action=action,
+        target_type=type(target).__name__.lower() if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        data=data or {},
+    )
+
+
+def _validate_password(password: str, user: User | None = None, field: str = "password") -> None:
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise ServiceError(exc.messages[0], errors={field: exc.messages}) from None
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:60] or "org"
+    slug, n = base, 1
+    while Organization.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def organization_create(*, name: str, plan: str = Organization.Plan.STARTER) -> Organization:
+    return Organization.objects.create(name=name.strip(), slug=_unique_slug(name), plan=plan)
+
+
+@transaction.atomic
+def user_register(*, email: str, password: str, name: str, organization_name: str) -> tuple[User, Organization]:
+    """Sign-up: a new organization with this user as its admin."""
+    email = normalize_email(email)
+    if User.objects.filter(email=email).exists():
+        raise ServiceError("This e-mail is already registered.", errors={"email": ["Already registered."]})
+    _validate_password(password, User(email=email, name=name))
+    user = User.objects.create_user(email, password, name=name.strip())
+    organization = organization_create(name=organization_name)
+    Membership.objects.create(organization=organization, user=user, role=Role.ADMIN)
+    audit_log_write(organization=organization, actor=user, action="organization.create", target=organization)
+    return user, organization
+
+
+@dataclass(frozen=True)
+class Session:
+    access_token: str
+    refresh_token: str
+    user: User
+    membership: Membership | None
+
+
+def _issue_tokens(*, user: User, membership: Membership | None) -> tuple[str, str]:
+    refresh = RefreshToken.for_user(user)
+    refresh["tv"] = user.token_version
+    refresh["org"] = membership.organization_id if membership else None
+    return str(refresh.access_token), str(refresh)
+
+
+def auth_login(
+    *, request, email: str, password: str, organization_id: int | None = None, staff_only: bool = False
+) -> Session:
+    """Check credentials (with django-axes' lockout) and open a session in one organization.
+
+    `request` is the Django HttpRequest (axes keys its records on it). Staff logins may act in
+    no organization; everyone else needs an active membership in an active organization.
+    """
+    email = normalize_email(email)
+    user = authenticate(request=request, username=email, password=password)
+    if getattr(request, "axes_locked_out", False):
+        minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+        raise _unauthorized(
+            f"Too many failed sign-in attempts: this account is locked for {minutes} minutes.", "account_locked"
+        )
+    if user is None:
+        raise _unauthorized("Invalid e-mail or password.", "invalid_credentials")
+    if staff_only and not user.is_staff:
+        raise ServiceError("Super admin access required.", status_code=403, code="permission_denied")
+
+    if organization_id is not None:
+        membership = selectors.membership_for(user=user, organization_id=organization_id)
+    else:
+        membership = selectors.default_membership(user=user) or (
+            None if user.is_staff else selectors.user_memberships(user=user).first()
+        )
+    if membership is not None or not user.is_staff:
+        problem = selectors.membership_problem(membership)
+        if problem:
+            raise _unauthorized(problem, "membership_inactive")
+
+    user_logged_in.send(sender=User, request=request, user=user)  # resets axes, sets last_login
+    if membership is not None:
+        audit_log_write(organization=membership.organization, actor=user, action="auth.login", target=user)
+    access, refresh = _issue_tokens(user=user, membership=membership)
+    return Session(access, refresh, user, membership)
+
+
+def _claim_refresh_token(raw: str) -> RefreshToken:
+    """Verify a refresh token and blacklist it; a token can be claimed once. Call inside a transaction."""
+    try:
+        token = RefreshToken(raw)
+    except TokenError:
+        raise _unauthorized("Refresh token is invalid, expired or revoked.", "token_not_valid") from None
+    outstanding = OutstandingToken.objects.select_for_update().filter(jti=token["jti"]).first()
+    if outstanding is None:
+        raise _unauthorized("Refresh token is invalid, expired or revoked.", "token_not_valid")
+    _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
+    if not created:
+        raise _unauthorized("Refresh token is invalid, expired or revoked.", "token_not_valid")
+    return token
+
+
+@transaction.atomic
+def auth_refresh(*, refresh_token: str) -> Session:
+    """Rotate: the used refresh token is blacklisted and a new pair is issued for the same organization."""
+    token = _claim_refresh_token(refresh_token)
+    user = User.objects.filter(pk=token.get("user_id"), is_active=True).first()
+    if user is None or token.get("tv") != user.token_version:
+        raise _unauthorized("Refresh token is invalid, expired or revoked.", "token_not_valid")
+    membership = None
+    if token.get("org") is not None:
+        membership = selectors.membership_for(user=user, organization_id=token["org"])
+        problem = selectors.membership_problem(membership)
+        if problem:
+            raise _unauthorized(problem, "membership_inactive")
+    access, refresh = _issue_tokens(user=user, membership=membership)
+    return Session(access, refresh, user, membership)
+
+
+@transaction.atomic
+def auth_logout(*, refresh_token: str) -> None:
+    _claim_refresh_token(refresh_token)
+
+
+def _revoke_all_sessions(user: User) -> None:
+    """Every token of the user fails from now on: version bump (access) and blacklist (refresh)."""
+    User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
+    user.refresh_from_db(fields=["token_version"])
+    outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+    BlacklistedToken.objects.bulk_create([BlacklistedToken(token=t) for t in outstanding], ignore_conflicts=True)
+
+
+def password_reset_request(*, email: str) -> None:
+    """E-mail a single-use reset token if an active account exists; say nothing either way."""
+    user = User.objects.filter(email=normalize_email(email), is_active=True).first()
+    if user is None:
+        return
+    token = f"{urlsafe_base64_encode(force_bytes(user.pk))}.{default_token_generator.make_token(user)}"
+    send_mail(
+        subject="Reset your WhatsApp Hub password",
+        message=(
+            "Someone asked to reset the password of this account. If it was you, use this token "
+            f"(valid for {settings.PASSWORD_RESET_TIMEOUT // 60} minutes):\n\n{token}\n\n"
+            f"{settings.PUBLIC_BASE_URL}/reset-password?token={token}\n\nOtherwise ignore this e-mail."
+        ),
+        from_email=None,
+        recipient_list=[user.email],
+    )
+
+
+@transaction.atomic
+def password_reset(*, token: str, new_password: str) -> None:
+    """Set a new password from a reset token (single use: it is bound to the old password hash)."""
+    invalid = ServiceError("Invalid or expired reset token.", errors={"token": ["Invalid or expired."]})
+    uid, _, reset_token = (token or "").partition(".")
+    try:
+        user = User.objects.select_for_update().get(pk=force_str(urlsafe_base64_decode(uid)), is_active=True)
+    except (User.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise invalid from None
+    if not default_token_generator.check_token(user, reset_token):
+        raise invalid
+    _validate_password(new_password, user, field="new_password")
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    _revoke_all_sessions(user)
+
+
+def _send_invitation_email(*, invitation: Invitation, token: str) -> None:
+    send_mail(
+        subject=f"You are invited to {invitation.organization.name} on WhatsApp Hub",
+        message=(
+            f"You have been invited to join {invitation.organization.name} as {invitation.get_role_display()}.\n\n"
+            f"Invitation token: {token}\n{settings.PUBLIC_BASE_URL}/accept-invite?token={token}\n\n"
+            f"The invitation expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC."
+        ),
+        from_email=None,
+        recipient_list=[invitation.email],
+    )
+
+
+def _check_seat_available(org: Organization) -> None:
+    limit = org.user_limit
+    if limit is not None and selectors.seats_used(org=org) >= limit:
+        raise ServiceError(
+            f"The {org.get_plan_display()} plan allows {limit} users: the user limit is reached.",
+            code="user_limit_reached",
+        )
+
+
+@transaction.atomic
+def invitation_create(*, organization: Organization, email: str, role: str, invited_by) -> Invitation:
+    """Add an e-mail to the access list; the single-use token goes out by e-mail only."""
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    email = normalize_email(email)
+    if Membership.objects.for_org(organization).filter(user__email=email, is_active=True).exists():
+        raise ServiceError(f"{email} is already a member.", errors={"email": ["Already a member."]})
+    pending = Invitation.objects.for_org(organization).filter(email=email, status=Invitation.Status.PENDING)
+    if pending.filter(expires_at__gt=timezone.now()).exists():
+        raise ServiceError(f"{email} is already invited.", errors={"email": ["Already invited."]})
+    pending.update(status=Invitation.Status.REVOKED)  # an expired invitation gives way to the new one
+    _check_seat_available(organization)
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        organization=organization,
+        email=email,
+        role=role,
+        invited_by=invited_by if isinstance(invited_by, User) else None,
+        token_hash=hash_secret(token),
+        expires_at=timezone.now() + settings.INVITATION_TTL,
+    )
+    audit_log_write(
+        organization=organization, actor=invited_by, action="invitation.create", target=invitation, data={"role": role}
+    )
+    transaction.on_commit(lambda: _send_invitation_email(invitation=invitation, token=token))
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, organization: Organization, email: str, actor) -> Invitation:
+    invitation = (
+        Invitation.objects.for_org(organization)
+        .filter(email=normalize_email(email), status=Invitation.Status.PENDING)
+        .first()
+    )
+    if invitation is None:
+        raise _not_found("Invitation")
+    invitation.status = Invitation.Status.REVOKED
+    invitation.save(update_fields=["status"])
+    audit_log_write(organization=organization, actor=actor, action="invitation.revoke", target=invitation)
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, password: str, name: str = "") -> Membership:
+    """Join through an invitation: a new account, or a second membership for an existing one
+    (which must then prove its password)."""
+    invitations = Invitation.objects.select_for_update().select_related("organization")
+    invitation = invitations.filter(token_hash=hash_secret(token or "")).first()
+    if invitation is None or not invitation.is_usable:
+        raise ServiceError("The invitation is invalid, revoked or expired.", status_code=403, code="invalid_invitation")
+    organization = Organization.objects.select_for_update().get(pk=invitation.organization_id)
+    if not organization.is_active:
+        raise ServiceError("The organization is suspended.", status_code=403, code="organization_suspended")
+
+    user = User.objects.filter(email=invitation.email).first()
+    if user is not None:
+        if not user.is_active or not user.check_password(password):
+            raise ServiceError(
+                "This e-mail already has an account: accept with its password.",
+                errors={"password": ["Wrong password for the existing account."]},
+            )
+    else:
+        _validate_password(password, User(email=invitation.email, name=name))
+
+    membership = Membership.objects.for_org(organization).filter(user=user).first() if user else None
+    if membership is not None and membership.is_active:
+        raise ServiceError("You are already a member of this organization.", code="already_member")
+    # The invitation itself held a seat; it is released as the membership takes it.
+    invitation.status = Invitation.Status.ACCEPTED
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["status", "accepted_at"])
+    _check_seat_available(organization)
+
+    if user is None:
+        user = User.objects.create_user(invitation.email, password, name=name.strip())
+    if membership is None:
+        membership = Membership.objects.create(organization=organization, user=user, role=invitation.role)
+    else:
+        membership.is_active, membership.role = True, invitation.role
+        membership.save(update_fields=["is_active", "role"])
+    audit_log_write(organization=organization, actor=user, action="invitation.accept", target=invitation)
+    return membership
+
+
+def _locked_member(*, organization: Organization, user_id) -> Membership:
+    # Lock the organization's admin rows too, so two concurrent demotions cannot remove the last admin.
+    list(Membership.objects.for_org(organization).select_for_update().filter(role=Role.ADMIN))
+    membership = Membership.objects.for_org(organization).select_for_update().filter(user_id=user_id).first()
+    if membership is None:
+        raise _not_found("Member")
+    return membership
+
+
+def _is_last_admin(membership: Membership) -> bool:
+    return (
+        membership.role == Role.ADMIN
+        and membership.is_active
+        and selectors.active_admin_count(org=membership.organization) <= 1
+    )
+
+
+@transaction.atomic
+def member_set_role(*, organization: Organization, user_id, role: str, actor) -> Membership:
+    membership = _locked_member(organization=organization, user_id=user_id)
+    if membership.role == role:
+        return membership
+    if _is_last_admin(membership):
+        raise ServiceError("The last admin cannot be demoted: make someone else admin first.", code="last_admin")
+    previous = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit_log_write(
+        organization=organization,
+        actor=actor,
+        action="member.role_change",
+        target=membership.user,
+        data={"from": previous, "to": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def member_deactivate(*, organization: Organization, user_id, actor) -> Membership:
+    """Deactivate a member here; their tokens for this organization fail on the next request."""
+    membership = _locked_member(organization=organization, user_id=user_id)
+    if not membership.is_active:
+        return membership
+    if _is_last_admin(membership):
+        raise ServiceError("The last admin cannot be deactivated.", code="last_admin")
+    membership.is_active = False
+    membership.save(update_fields=["is_active"])
+    audit_log_write(organization=organization, actor=actor, action="member.deactivate", target=membership.user)
+    return membership
+
+
+@transaction.atomic
+def member_activate(*, organization: Organization, user_id, actor) -> Membership:
+    membership = _locked_member(organization=organization, user_id=user_id)
+    if membership.is_active:
+        return membership
+    _check_seat_available(Organization.objects.select_for_update().get(pk=organization.pk))
+    membership.is_active = True
+    membership.save(update_fields=["is_active"])
+    audit_log_write(organization=organization, actor=actor, action="member.activate", target=membership.user)
+    return membership
+
+
+def _team_members_set(*, team: Team, user_ids: list[int]) -> None:
+    members = set(
+        Membership.objects.for_org(team.organization).filter(user_id__in=user_ids).values_list("user_id", flat=True)
+    )
+    strangers = sorted(set(user_ids) - members)
+    if strangers:
+        raise ServiceError(
+            "Team members must be members of the organization.",
+            errors={"member_ids": [f"User {pk} is not a member." for pk in strangers]},
+        )
+    TeamMember.objects.for_org(team.organization).filter(team=team).exclude(user_id__in=members).delete()
+    TeamMember.objects.bulk_create(
+        [TeamMember(organization=team.organization, team=team, user_id=pk) for pk in members], ignore_conflicts=True
+    )
+
+
+@transaction.atomic
+def team_create(*, organization: Organization, name: str, description: str = "", member_ids=(), actor) -> Team:
+    try:
+        with transaction.atomic():
+            team = Team.objects.create(organization=organization, name=name.strip(), description=description)
+    except IntegrityError:
+        raise ServiceError("A team with this name exists.", errors={"name": ["Already exists."]}) from None
+    _team_members_set(team=team, user_ids=list(member_ids))
+    audit_log_write(organization=organization, actor=actor, action="team.create", target=team)
+    return team
+
+
+@transaction.atomic
+def team_update(*, team: Team, actor, name=None, description=None, member_ids=None) -> Team:
+    if name is not None:
+        team.name = name.strip()
+    if description is not None:
+        team.description = description
+    try:
+        with transaction.atomic():
+            team.save()
+    except IntegrityError:
+        raise ServiceError("A team with this name exists.", errors={"name": ["Already exists."]}) from None
+    if member_ids is not None:
+        _team_members_set(team=team, user_ids=list(member_ids))
+    audit_log_write(organization=team.organization, actor=actor, action="team.update", target=team)
+    return team
+
+
+@transaction.atomic
+def team_delete(*, team: Team, actor) -> None:
+    audit_log_write(organization=team.organization, actor=actor, action="team.delete", target=team)
+    team.delete()
+
+
+@transaction.atomic
+def api_key_create(*, organization: Organization, name: str, role: str, actor) -> tuple[ApiKey, str]:
+    """Create a key; the returned secret is shown once and never stored."""
+    prefix = secrets.token_hex(ApiKey.PREFIX_LENGTH // 2)
+    raw = f"wh_{prefix}_{secrets.token_hex(24)}"
+    key = ApiKey.objects.create(
+        organization=organization,
+        name=name.strip(),
+        prefix=prefix,
+        key_hash=hash_secret(raw),
+        role=role,
+        created_by=actor if isinstance(actor, User) else None,
+    )
+    audit_log_write(organization=organization, actor=actor, action="api_key.create", target=key, data={"role": role})
+    return key, raw
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, actor) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+        audit_log_write(organization=api_key.organization, actor=actor, action="api_key.revoke", target=api_key)
+    return api_key
+
+
+def api_key_touch(*, api_key: ApiKey) -> None:
+    """Record use, at most once a minute per key (one UPDATE, no read)."""
+    now = timezone.now()
+    if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
+        ApiKey.objects.for_org(api_key.organization).filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+
+
+@transaction.atomic
+def organization_update(*, organization: Organization, actor, name=None, settings=None) -> Organization:
+    changed = []
+    if name is not None:
+        organization.name = name.strip()
+        changed.append("name")
+    if settings is not None:
+        organization.settings = {**organization.settings, **settings}
+        changed.append("settings")
+    if changed:
+        organization.save(update_fields=changed)
+        audit_log_write(
+            organization=organization,
+            actor=actor,
+            action="organization.update",
+            target=organization,
+            data={"fields": changed},
+        )
+    return organization
+
+
+@transaction.atomic
+def organization_create_with_admin(*, name: str, admin_email: str, plan: str, actor) -> tuple[Organization, Invitation]:
+    """Super admin: a new tenant and an admin invitation for its first user."""
+    organization = organization_create(name=name, plan=plan)
+    audit_log_write(organization=organization, actor=actor, action="organization.create", target=organization)
+    invitation = invitation_create(organization=organization, email=admin_email, role=Role.ADMIN, invited_by=actor)
+    return organization, invitation
+
+
+@transaction.atomic
+def organization_platform_update(*, organization: Organization, actor, **fields) -> Organization:
+    """Super admin edits (name, plan)."""
+    changed = [name for name, value in fields.items() if value is not None]
+    for name in changed:
+        setattr(organization, name, fields[name].strip() if name == "name" else fields[name])
+    if changed:
+        organization.save(update_fields=changed)
+        audit_log_write(
+            organization=organization,
+            actor=actor,
+            action="organization.update",
+            target=organization,
+            data={name: fields[name] for name in changed},
+        )
+    return organization
+
+
+@transaction.atomic
+def organization_set_status(*, organization: Organization, status: str, actor) -> Organization:
+    """Suspending stops every token and API key of the organization at once (checked per request)."""
+    previous = organization.status
+    if previous != status:
+        organization.status = status
+        organization.save(update_fields=["status"])
+        audit_log_write(
+            organization=organization,
+            actor=actor,
+            action="organization.status_change",
+            target=organization,
+            data={"from": previous, "to": status},
+        )
+    return organization
+
+
+@transaction.atomic
+def organization_delete(*, organization: Organization) -> None:
+    """Remove the tenant and every row it owns (all tenant models cascade from it)."""
+    organization.delete()

@@ -1,0 +1,26 @@
+from accounts import api
+from whatsapp_hub.routers import Router, api_path
+
+router = Router()
+router.register("teams", api.TeamViewSet, basename="team")
+router.register("api-keys", api.ApiKeyViewSet, basename="api-key")
+router.register("admin/users", api.MemberViewSet, basename="member")
+router.register("admin/access-list", api.AccessListViewSet, basename="access-list")
+router.register("super-admin/organizations", api.SuperAdminOrganizationViewSet, basename="super-admin-organization")
+
+urlpatterns = [
+    api_path("auth/register", api.RegisterView.as_view(), "auth-register"),
+    api_path("auth/login", api.LoginView.as_view(), "auth-login"),
+    api_path("auth/refresh", api.RefreshView.as_view(), "auth-refresh"),
+    api_path("auth/logout", api.LogoutView.as_view(), "auth-logout"),
+    api_path("auth/me", api.MeView.as_view(), "auth-me"),
+    api_path("auth/password-reset-request", api.PasswordResetRequestView.as_view(), "auth-password-reset-request"),
+    api_path("auth/password-reset", api.PasswordResetView.as_view(), "auth-password-reset"),
+    api_path("auth/register-with-invite", api.RegisterWithInviteView.as_view(), "auth-register-with-invite"),
+    api_path("admin/team", api.TeamListView.as_view(), "admin-team"),
+    api_path("organization", api.OrganizationView.as_view(), "organization"),
+    api_path("audit-log", api.AuditLogView.as_view(), "audit-log"),
+    api_path("super-admin/login", api.SuperAdminLoginView.as_view(), "super-admin-login"),
+    api_path("super-admin/dashboard", api.SuperAdminDashboardView.as_view(), "super-admin-dashboard"),
+    *router.urls,
+]
