@@ -1,0 +1,99 @@
+"""The isolation walker: every API route, two organizations, no leaks.
+
+Each route under /api/v1/ must be classified in the registry of the calling test (a tenant
+resource with a factory, an organization-scoped list, a platform route, or a route with no tenant
+data). An unclassified route fails the test, so a new endpoint cannot skip the check.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.forms.models import model_to_dict
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+API_PREFIX = "api/v1/"
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    name: str
+    pattern: str
+    methods: tuple[str, ...]
+    kwargs: tuple[str, ...]
+
+
+def _methods(callback) -> tuple[str, ...]:
+    actions = getattr(callback, "actions", None)
+    if actions:
+        return tuple(sorted(m.upper() for m in actions))
+    view_class = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
+    names = getattr(view_class, "http_method_names", [])
+    return tuple(sorted(m.upper() for m in names if hasattr(view_class, m) and m not in {"options", "head"}))
+
+
+def api_routes() -> list[ApiRoute]:
+    """Every named route under /api/v1/ with the methods it serves and its URL kwargs."""
+    routes: list[ApiRoute] = []
+
+    def walk(patterns, prefix: str):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                walk(entry.url_patterns, prefix + str(entry.pattern))
+            elif isinstance(entry, URLPattern) and entry.name:
+                full = (prefix + str(entry.pattern)).replace("^", "")
+                if full.startswith(API_PREFIX):
+                    routes.append(
+                        ApiRoute(entry.name, full, _methods(entry.callback), tuple(entry.pattern.regex.groupindex))
+                    )
+
+    walk(get_resolver().url_patterns, "")
+    return routes
+
+
+@dataclass
+class Resource:
+    """A tenant-owned resource served by routes named `<basename>-...`."""
+
+    make: Callable  # (organization) -> model instance owned by it
+    lookup: Callable = lambda obj: {"pk": obj.pk}  # URL kwargs of an instance
+    list_ids: Callable = lambda body: [row["id"] for row in body["results"]]
+    identity: Callable = lambda obj: obj.pk  # what list_ids yields for an instance
+    bodies: dict = field(default_factory=dict)  # method -> JSON body for detail calls
+
+
+def snapshot(obj) -> dict | None:
+    """The row as stored now (None once deleted)."""
+    fresh = type(obj)._base_manager.filter(pk=obj.pk).first()
+    return None if fresh is None else model_to_dict(fresh)
+
+
+def check_resource(client, route: ApiRoute, resource: Resource, own, foreign) -> list[str]:
+    """Call `route` as `own`'s organization about `foreign` (another tenant's row). Returns problems."""
+    problems = []
+    if not route.kwargs:  # a list route: the foreign row is invisible
+        if "GET" in route.methods:
+            response = client.get(reverse(route.name))
+            if response.status_code != 200:
+                problems.append(f"{route.name}: list answered {response.status_code}")
+            else:
+                ids = resource.list_ids(response.json())
+                if resource.identity(foreign) in ids:
+                    problems.append(f"{route.name}: lists another organization's row")
+                if resource.identity(own) not in ids:
+                    problems.append(f"{route.name}: does not list the caller's own row (walker is blind)")
+        return problems
+    url = reverse(route.name, kwargs=resource.lookup(foreign))
+    for method in route.methods:
+        before = snapshot(foreign)
+        body = resource.bodies.get(method, {})
+        response = getattr(client, method.lower())(url, body, format="json")
+        if response.status_code != 404:
+            problems.append(f"{method} {route.name}: answered {response.status_code} for another tenant's row")
+        elif not response.headers.get("Content-Type", "").startswith("application/json"):
+            problems.append(f"{method} {route.name}: 404 without a JSON detail ({response.content[:80]!r})")
+        if snapshot(foreign) != before:
+            problems.append(f"{method} {route.name}: changed another tenant's row")
+    own_url = reverse(route.name, kwargs=resource.lookup(own))
+    if "GET" in route.methods and client.get(own_url).status_code != 200:
+        problems.append(f"GET {route.name}: the caller's own row is not reachable (walker is blind)")
+    return problems

@@ -1,0 +1,124 @@
+"""Every API route, walked with two organizations (see tests/isolation.py)."""
+
+import secrets
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts import services as account_services
+from accounts.models import AuditLog, Invitation, Role, Team, hash_secret
+from tests.factories import MembershipFactory
+from tests.isolation import Resource, api_routes, check_resource
+
+
+def _invitation(org):
+    return Invitation.objects.create(
+        organization=org,
+        email=f"invitee-{secrets.token_hex(4)}@example.com",
+        role=Role.AGENT,
+        token_hash=hash_secret(secrets.token_hex(16)),
+        expires_at=timezone.now() + timedelta(days=7),
+    )
+
+
+def _api_key(org):
+    key, _ = account_services.api_key_create(organization=org, name="zap", role=Role.ADMIN, actor=None)
+    return key
+
+
+# Tenant-owned resources, keyed by router basename or by route name.
+RESOURCES = {
+    "team": Resource(make=lambda org: Team.objects.create(organization=org, name=f"team-{secrets.token_hex(3)}")),
+    "api-key": Resource(make=_api_key),
+    "member": Resource(
+        make=lambda org: MembershipFactory(organization=org, role=Role.AGENT),
+        lookup=lambda m: {"user_id": m.user_id},
+        bodies={"PUT": {"role": "marketing"}},
+    ),
+    "access-list": Resource(make=_invitation, lookup=lambda inv: {"email": inv.email}),
+    "admin-team": Resource(
+        make=lambda org: MembershipFactory(organization=org, role=Role.AGENT),
+        list_ids=lambda body: [row["user_id"] for row in body["results"]],
+        identity=lambda m: m.user_id,
+    ),
+    "audit-log": Resource(
+        make=lambda org: AuditLog.objects.create(organization=org, action="test.event"),
+    ),
+}
+# The caller's own organization, whatever its id: answers about the caller's tenant only.
+SINGLETONS = {"organization"}
+# Platform staff only: tenant credentials get 403 on every method.
+PLATFORM_PREFIX = "super-admin-"
+# Routes that hold no tenant data of their own (sign-in family, the schema and its docs).
+NO_TENANT_DATA = {
+    "auth-register",
+    "auth-login",
+    "auth-refresh",
+    "auth-logout",
+    "auth-me",
+    "auth-password-reset-request",
+    "auth-password-reset",
+    "auth-register-with-invite",
+    "super-admin-login",
+    "schema",
+    "docs",
+}
+
+
+def _resource_for(name: str) -> Resource | None:
+    if name in RESOURCES:
+        return RESOURCES[name]
+    matches = [base for base in RESOURCES if name.startswith(base + "-")]
+    return RESOURCES[max(matches, key=len)] if matches else None
+
+
+def _classify(name: str) -> str | None:
+    if name in NO_TENANT_DATA:
+        return "none"
+    if name in SINGLETONS:
+        return "singleton"
+    if name.startswith(PLATFORM_PREFIX):
+        return "platform"
+    if _resource_for(name):
+        return "resource"
+    return None
+
+
+def test_every_api_route_is_covered_by_the_walker(db):
+    unclassified = [route.name for route in api_routes() if _classify(route.name) is None]
+    assert unclassified == [], f"Classify these routes in tests/test_isolation.py: {unclassified}"
+
+
+def _api_key_client(org) -> APIClient:
+    _, raw = account_services.api_key_create(organization=org, name="walker", role=Role.ADMIN, actor=None)
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=raw)
+    return client
+
+
+@pytest.mark.parametrize("credential", ["jwt", "api_key"])
+def test_no_route_leaks_or_touches_another_organization(credential, org, other_org, admin_client):
+    client = admin_client if credential == "jwt" else _api_key_client(org)
+    problems = []
+    for route in api_routes():
+        kind = _classify(route.name)
+        if kind == "resource":
+            resource = _resource_for(route.name)
+            own, foreign = resource.make(org), resource.make(other_org)
+            problems += check_resource(client, route, resource, own, foreign)
+        elif kind == "singleton":
+            body = client.get(reverse(route.name)).json()
+            if body.get("id") != org.pk:
+                problems.append(f"{route.name}: answered about organization {body.get('id')}")
+        elif kind == "platform":
+            url = reverse(route.name, kwargs={k: other_org.pk for k in route.kwargs})
+            for method in route.methods:
+                status = getattr(client, method.lower())(url, {}, format="json").status_code
+                if status != 403:
+                    problems.append(f"{method} {route.name}: tenant credential got {status}, not 403")
+    other_org.refresh_from_db()
+    assert other_org.status == "active"
+    assert problems == []
