@@ -24,4 +24,3 @@ class LimitedJSONParser(parsers.JSONParser):
         if not body:
             raise exceptions.ParseError("JSON parse error - empty body.")
         return super().parse(io.BytesIO(body), media_type, parser_context)
-

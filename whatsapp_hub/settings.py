@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "channels",
     "axes",
+    "whatsapp_hub",
     "accounts",
     "messaging",
     "templates",

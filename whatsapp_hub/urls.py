@@ -1,16 +1,22 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from whatsapp_hub.errors import page_not_found
 
 api_v1 = [
     path("", include("accounts.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # Unknown API paths answer JSON even with DEBUG on (Django's debug 404 page is HTML).
+    re_path(r"^.*$", page_not_found),
 ]
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
+    path("", RedirectView.as_view(url="/api/v1/docs/", permanent=False)),
 ]
 
 handler400 = "whatsapp_hub.errors.bad_request"

@@ -5,7 +5,9 @@ def test_register_login_me(anon_client, db):
         format="json",
     )
     assert r.status_code == 201, r.content
-    r = anon_client.post("/api/v1/auth/login", {"email": "ann@example.com", "password": "pa55-word-long"}, format="json")
+    r = anon_client.post(
+        "/api/v1/auth/login", {"email": "ann@example.com", "password": "pa55-word-long"}, format="json"
+    )
     assert r.status_code == 200, r.content
     body = r.json()
     assert body["role"] == "admin" and body["token_type"] == "bearer"
