@@ -7,6 +7,7 @@ from whatsapp_hub.errors import page_not_found
 
 api_v1 = [
     path("", include("accounts.urls")),
+    path("", include("messaging.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # Unknown API paths answer JSON even with DEBUG on (Django's debug 404 page is HTML).
@@ -15,6 +16,7 @@ api_v1 = [
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),
+    path("webhooks/", include("messaging.webhook_urls")),
     path("admin/", admin.site.urls),
     path("", RedirectView.as_view(url="/api/v1/docs/", permanent=False)),
 ]

@@ -1,0 +1,1 @@
+"""Thin views of messaging, one module per area; each module exposes `urlpatterns`."""

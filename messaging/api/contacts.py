@@ -1,0 +1,3 @@
+"""contacts API."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""conversations API."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""numbers API."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""webhooks API."""
+
+urlpatterns: list = []

@@ -1,0 +1,52 @@
+"""What messaging announces to the apps above it (templates, campaigns, automation).
+
+Messaging never imports those apps. They subscribe in their AppConfig.ready():
+
+    hooks.message_received.connect(automation.services.on_message_received)
+
+and messaging calls `hooks.<event>.send(...)` after commit. Subscribers get keyword arguments
+only and must not raise: a failing subscriber is logged and the others still run.
+"""
+
+import logging
+from collections.abc import Callable
+
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+class Hook:
+    def __init__(self, name: str, doc: str):
+        self.name = name
+        self.__doc__ = doc
+        self.subscribers: list[Callable] = []
+
+    def connect(self, subscriber: Callable) -> Callable:
+        if subscriber not in self.subscribers:
+            self.subscribers.append(subscriber)
+        return subscriber
+
+    def disconnect(self, subscriber: Callable) -> None:
+        if subscriber in self.subscribers:
+            self.subscribers.remove(subscriber)
+
+    def send(self, **kwargs) -> None:
+        for subscriber in list(self.subscribers):
+            try:
+                subscriber(**kwargs)
+            except Exception:
+                logger.exception("hook %s: subscriber %s failed", self.name, subscriber)
+
+    def send_on_commit(self, **kwargs) -> None:
+        transaction.on_commit(lambda: self.send(**kwargs))
+
+
+message_received = Hook("message_received", "organization_id, message_ids: inbound messages were stored.")
+message_status_changed = Hook(
+    "message_status_changed", "organization_id, changes: [(message_id, status, error_code)] moved forward."
+)
+template_status_changed = Hook(
+    "template_status_changed", "organization_id, waba_id, event: a message_template_status_update arrived."
+)
+contact_opted_out = Hook("contact_opted_out", "organization_id, contact_id, opted_out: a contact opted out or back in.")

@@ -1,0 +1,342 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import TenantModel, TenantQuerySet
+from whatsapp_hub.encryption import EncryptedTextField
+
+CUSTOMER_SERVICE_WINDOW = timezone.timedelta(hours=24)
+
+
+class Provider(models.TextChoices):
+    CLOUD = "cloud", "Meta Cloud API"
+    WAHA = "waha", "WAHA (WhatsApp Web)"
+    SANDBOX = "sandbox", "Sandbox"
+
+
+class WhatsAppNumberQuerySet(TenantQuerySet):
+    def live(self) -> "WhatsAppNumberQuerySet":
+        """Numbers not deleted (deletion is soft: their history stays)."""
+        return self.filter(deleted_at__isnull=True)
+
+
+class WhatsAppNumber(TenantModel):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        DISCONNECTED = "disconnected", "Disconnected"
+        PENDING = "pending", "Pending"
+
+    class SessionStatus(models.TextChoices):
+        """WAHA session states."""
+
+        STOPPED = "STOPPED", "Stopped"
+        STARTING = "STARTING", "Starting"
+        SCAN_QR_CODE = "SCAN_QR_CODE", "Scan QR code"
+        WORKING = "WORKING", "Working"
+        FAILED = "FAILED", "Failed"
+
+    display_name = models.CharField(max_length=120)
+    phone_number = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +15551234567")
+    provider = models.CharField(max_length=16, choices=Provider.choices, default=Provider.SANDBOX)
+    # Meta Cloud API
+    phone_number_id = models.CharField(max_length=64, blank=True, db_index=True)
+    waba_id = models.CharField(max_length=64, blank=True)
+    access_token = EncryptedTextField(blank=True)
+    app_secret = EncryptedTextField(blank=True)
+    verify_token = EncryptedTextField(blank=True)
+    # WAHA
+    waha_session = models.CharField(max_length=100, blank=True)
+    waha_base_url = models.URLField(blank=True)
+    waha_api_key = EncryptedTextField(blank=True)
+    waha_webhook_hmac_key = EncryptedTextField(blank=True)
+    session_status = models.CharField(max_length=16, choices=SessionStatus.choices, blank=True)
+
+    is_primary = models.BooleanField(default=False)
+    throughput = models.PositiveIntegerField(default=80, help_text="Messages per second Meta allows this number.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    assigned_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assigned_team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WhatsAppNumberQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["phone_number_id"],
+                condition=Q(deleted_at__isnull=True) & ~Q(phone_number_id=""),
+                name="messaging_number_phone_number_id_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "waha_session"],
+                condition=Q(deleted_at__isnull=True) & ~Q(waha_session=""),
+                name="messaging_number_waha_session_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=Q(deleted_at__isnull=True, is_primary=True),
+                name="messaging_number_one_primary",
+            ),
+        ]
+        ordering = ["-is_primary", "display_name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.phone_number or self.provider})"
+
+
+class Tag(TenantModel):
+    name = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="messaging_tag_unique")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(TenantModel):
+    """A customer. Identified by wa_id (phone digits) and/or Meta's business-scoped user_id."""
+
+    # NULL, not "", when unknown: plain unique constraints (NULLs distinct) serve bulk upserts'
+    # ON CONFLICT, which partial indexes cannot.
+    wa_id = models.CharField(max_length=32, null=True, blank=True)  # noqa: DJ001
+    user_id = models.CharField(max_length=128, null=True, blank=True, help_text="Meta business-scoped user id")  # noqa: DJ001
+    phone = models.CharField(max_length=20, blank=True, help_text="E.164")
+    name = models.CharField(max_length=200, blank=True)
+    profile_name = models.CharField(max_length=200, blank=True)
+    tags = models.ManyToManyField(Tag, through="ContactTag", related_name="contacts", blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    opted_out = models.BooleanField(default=False)
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "wa_id"],
+                condition=Q(wa_id__isnull=False),
+                name="messaging_contact_wa_id_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "user_id"],
+                condition=Q(user_id__isnull=False),
+                name="messaging_contact_user_id_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "-created_at"], name="messaging_contact_org_created")]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name or self.profile_name or self.phone or self.wa_id or f"contact {self.pk}"
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.profile_name or self.phone or (self.wa_id or "")
+
+
+class ContactTag(TenantModel):
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["contact", "tag"], name="messaging_contacttag_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}:{self.tag_id}"
+
+
+class Conversation(TenantModel):
+    """One thread per number x contact; reopened by the customer's next message when closed."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        PENDING = "pending", "Pending"
+        CLOSED = "closed", "Closed"
+
+    number = models.ForeignKey(WhatsAppNumber, on_delete=models.CASCADE, related_name="conversations")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="conversations")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Denormalised for the inbox list, updated in the transaction that adds the message.
+    last_message_at = models.DateTimeField(default=timezone.now)
+    last_message_preview = models.CharField(max_length=200, blank=True)
+    last_message_direction = models.CharField(max_length=8, blank=True)
+    last_message_type = models.CharField(max_length=16, blank=True)
+    unread_count = models.PositiveIntegerField(default=0)
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "number", "contact"], name="messaging_conversation_unique")
+        ]
+        indexes = [
+            # Keyset pagination of the inbox: newest activity first, optionally by status.
+            models.Index(fields=["organization", "-last_message_at", "-id"], name="messaging_conv_org_activity"),
+            models.Index(
+                fields=["organization", "status", "-last_message_at", "-id"], name="messaging_conv_org_status_act"
+            ),
+            models.Index(fields=["organization", "assigned_to", "-last_message_at"], name="messaging_conv_assignee"),
+        ]
+        ordering = ["-last_message_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.contact} via {self.number}"
+
+    @property
+    def window_open(self) -> bool:
+        """Inside the 24-hour customer-service window (free-form messages allowed)."""
+        return self.last_inbound_at is not None and timezone.now() - self.last_inbound_at < CUSTOMER_SERVICE_WINDOW
+
+
+class Message(TenantModel):
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", "Outbound"
+
+    class Type(models.TextChoices):
+        TEXT = "text", "Text"
+        IMAGE = "image", "Image"
+        AUDIO = "audio", "Audio"
+        VIDEO = "video", "Video"
+        DOCUMENT = "document", "Document"
+        STICKER = "sticker", "Sticker"
+        LOCATION = "location", "Location"
+        CONTACTS = "contacts", "Contacts"
+        INTERACTIVE = "interactive", "Interactive"
+        BUTTON = "button", "Button"
+        REACTION = "reaction", "Reaction"
+        TEMPLATE = "template", "Template"
+        UNSUPPORTED = "unsupported", "Unsupported"
+
+    MEDIA_TYPES = frozenset({Type.IMAGE, Type.AUDIO, Type.VIDEO, Type.DOCUMENT, Type.STICKER})
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        READ = "read", "Read"
+        FAILED = "failed", "Failed"
+        RECEIVED = "received", "Received"
+
+    # A status only moves forward along this order; failed is final.
+    STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4, "received": 0}
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    type = models.CharField(max_length=16, choices=Type.choices, default=Type.TEXT)
+    text = models.TextField(blank=True)
+    payload = models.JSONField(default=dict, blank=True, help_text="The provider's message object, as received/sent")
+    # NULL until the provider accepts an outbound message; unique per organization (NULLs distinct).
+    provider_message_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    reply_to_provider_id = models.CharField(max_length=255, blank=True)
+    referral = models.JSONField(null=True, blank=True, help_text="Click-to-WhatsApp ad referral")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_title = models.CharField(max_length=500, blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    provider_timestamp = models.DateTimeField(null=True, blank=True)
+    status_updated_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "provider_message_id"], name="messaging_message_provider_id_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["conversation", "-id"], name="messaging_msg_conv_id"),
+            models.Index(fields=["organization", "-created_at"], name="messaging_msg_org_created"),
+        ]
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.type} {self.provider_message_id or self.pk}"
+
+
+class Media(TenantModel):
+    """A media file of a message: fetched from the provider (inbound) or uploaded by us (outbound)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    message = models.OneToOneField(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="media")
+    provider_media_id = models.CharField(max_length=128, blank=True)
+    mime_type = models.CharField(max_length=128, blank=True)
+    filename = models.CharField(max_length=255, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=128, blank=True)
+    file = models.FileField(upload_to="media/%Y/%m/", blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "provider_media_id"], name="messaging_media_provider_id")]
+
+    def __str__(self) -> str:
+        return f"{self.mime_type} {self.provider_media_id or self.pk}"
+
+
+class WebhookEvent(TenantModel):
+    """The inbox of raw provider events: stored before the 200, processed after commit.
+
+    An event is claimed by a processor (pending -> processing), and ends processed or, after
+    MAX_ATTEMPTS failures, dead (visible in the admin, with a replay action).
+    """
+
+    MAX_ATTEMPTS = 5
+
+    class Source(models.TextChoices):
+        META = "meta", "Meta Cloud API"
+        WAHA = "waha", "WAHA"
+        SANDBOX = "sandbox", "Sandbox"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        PROCESSED = "processed", "Processed"
+        FAILED = "failed", "Failed (will retry)"
+        DEAD = "dead", "Dead letter"
+
+    source = models.CharField(max_length=16, choices=Source.choices)
+    number = models.ForeignKey(WhatsAppNumber, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    body = models.JSONField()
+    dedupe_key = models.CharField(max_length=128, help_text="sha256 of the raw body, or WAHA's request id")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "source", "dedupe_key"], name="messaging_webhookevent_dedupe"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "received_at"], name="messaging_webhookevent_queue")]
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.source} event {self.pk} ({self.status})"

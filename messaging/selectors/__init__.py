@@ -1,0 +1,1 @@
+"""Read paths of messaging, one module per area."""

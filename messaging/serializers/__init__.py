@@ -1,0 +1,1 @@
+"""API shapes of messaging, one module per area."""

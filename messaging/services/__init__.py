@@ -1,0 +1,1 @@
+"""Every write path of messaging, one module per area (numbers, contacts, conversations, ingest, media)."""

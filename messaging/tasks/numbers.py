@@ -1,0 +1,1 @@
+"""Celery tasks: thin, idempotent wrappers over services."""
