@@ -1,0 +1,322 @@
+"""Benchmark: signed Meta webhooks over HTTP -> gunicorn -> PostgreSQL -> Celery worker -> inbox rows.
+
+Starts the hub on PostgreSQL + Redis (gunicorn for HTTP, a real Celery worker), posts realistic
+signed webhooks from separate processes (single text messages, statuses of earlier outbound
+messages, batches of 50 messages, 5 % identical redeliveries) and prints acknowledgement latency,
+messages persisted per second end to end, duplicates and losses, and as a baseline from the same
+run the rate at which plain psycopg inserts the same rows.
+
+    .venv/bin/python bench/webhook_ingest.py [--requests 6000] [--concurrency 16]
+
+Not a test: nothing is asserted; it prints figures and ratios.
+"""
+
+import argparse
+import hashlib
+import hmac
+import json
+import multiprocessing
+import os
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import requests
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+PG = "postgres://postgres@127.0.0.1:5432"
+DB_NAME = "whatsapp_hub_bench"
+APP_SECRET = "bench-app-secret"
+PHONE_NUMBER_ID = "106540352242922"
+CUSTOMERS = 2000
+
+
+def environment(port: int) -> dict:
+    return {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-" + "x" * 60,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": f"{PG}/{DB_NAME}",
+        "REDIS_URL": "redis://127.0.0.1:6379/14",
+        "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "SECURE_SSL_REDIRECT": "0",
+        "LOG_LEVEL": "WARNING",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+    }
+
+
+def run(cmd: list[str], env: dict) -> None:
+    subprocess.run(cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def prepare(env: dict) -> tuple[int, list[str]]:
+    """A fresh database with one organization, one Cloud number and outbound messages to get statuses."""
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+    subprocess.run(["redis-cli", "-n", "14", "flushdb"], check=True, stdout=subprocess.DEVNULL)
+    run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env)
+    script = f"""
+import json
+from accounts.models import Organization
+from messaging.models import WhatsAppNumber, Contact, Conversation, Message
+org = Organization.objects.create(name="Bench", slug="bench", plan="enterprise")
+number = WhatsAppNumber.objects.create(organization=org, display_name="Bench", provider="cloud",
+    phone_number="+15550783881", phone_number_id="{PHONE_NUMBER_ID}", waba_id="102290129340398",
+    access_token="token", app_secret="{APP_SECRET}", verify_token="verify", is_primary=True)
+contact = Contact.objects.create(organization=org, wa_id="15550000000", phone="+15550000000")
+conversation = Conversation.objects.create(organization=org, number=number, contact=contact)
+ids = [f"wamid.out.{{i}}" for i in range(3000)]
+Message.objects.bulk_create([Message(organization=org, conversation=conversation, direction="outbound",
+    type="text", text="hi", provider_message_id=i, status="sent") for i in ids])
+print(json.dumps({{"org": org.pk, "outbound": ids}}))
+"""
+    out = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    data = json.loads(out.stdout.decode().strip().splitlines()[-1])
+    return data["org"], data["outbound"]
+
+
+def envelope(value: dict) -> dict:
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}],
+    }
+
+
+def text_messages(rng: random.Random, start: int, count: int) -> dict:
+    wa_ids = [f"1650{rng.randrange(CUSTOMERS):07d}" for _ in range(count)]
+    return envelope(
+        {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
+            "contacts": [{"profile": {"name": f"Customer {w[-4:]}"}, "wa_id": w} for w in sorted(set(wa_ids))],
+            "messages": [
+                {
+                    "from": w,
+                    "id": f"wamid.bench.{start + i}",
+                    "timestamp": str(int(time.time())),
+                    "type": "text",
+                    "text": {"body": f"Hello, is order {start + i} ready? Ça va?"},
+                }
+                for i, w in enumerate(wa_ids)
+            ],
+        }
+    )
+
+
+def statuses(rng: random.Random, outbound: list[str]) -> dict:
+    wamid = rng.choice(outbound)
+    return envelope(
+        {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
+            "statuses": [
+                {
+                    "id": wamid,
+                    "status": status,
+                    "timestamp": str(int(time.time())),
+                    "recipient_id": "15550000000",
+                }
+                for status in rng.sample(["sent", "delivered", "read"], k=rng.randint(1, 3))
+            ],
+        }
+    )
+
+
+def workload(worker: int, requests_count: int, outbound: list[str]) -> tuple[list[bytes], int]:
+    """Bodies for one load process and how many unique inbound messages they carry."""
+    rng = random.Random(worker)
+    bodies: list[bytes] = []
+    unique = 0
+    next_id = worker * 10_000_000
+    for _ in range(requests_count):
+        roll = rng.random()
+        if roll < 0.05 and bodies:
+            bodies.append(rng.choice(bodies))  # Meta redelivers the identical body
+            continue
+        if roll < 0.07:
+            payload, count = text_messages(rng, next_id, 50), 50
+        elif roll < 0.30:
+            payload, count = statuses(rng, outbound), 0
+        else:
+            payload, count = text_messages(rng, next_id, 1), 1
+        next_id += count
+        unique += count
+        bodies.append(json.dumps(payload).encode())  # ensure_ascii: Meta's escaped form
+    return bodies, unique
+
+
+def load_process(url: str, bodies: list[bytes], concurrency: int, queue) -> None:
+    latencies: list[float] = []
+    failures = 0
+    lock = threading.Lock()
+    chunks = [bodies[i::concurrency] for i in range(concurrency)]
+
+    def post_all(chunk):
+        nonlocal failures
+        session = requests.Session()
+        for body in chunk:
+            signature = "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+            started = time.perf_counter()
+            response = session.post(
+                url, data=body, headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature}
+            )
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                failures += response.status_code != 200
+
+    threads = [threading.Thread(target=post_all, args=(chunk,)) for chunk in chunks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    queue.put((latencies, failures))
+
+
+def count_inbound(conn) -> tuple[int, int, int]:
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM messaging_message WHERE direction = 'inbound'),"
+        " (SELECT count(DISTINCT provider_message_id) FROM messaging_message WHERE direction = 'inbound'),"
+        " (SELECT coalesce(sum(unread_count), 0) FROM messaging_conversation)"
+    ).fetchone()
+    return row[0], row[1], row[2]
+
+
+def baseline(rows: int) -> tuple[float, float]:
+    """Plain psycopg: the same rows into a bare table, batched (500 per commit) and one commit per row."""
+    with psycopg.connect(f"{PG}/{DB_NAME}") as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_baseline (id bigserial primary key, organization_id bigint,"
+            " conversation_id bigint, direction varchar(8), type varchar(16), text text, payload jsonb,"
+            " provider_message_id varchar(255) UNIQUE, status varchar(16), created_at timestamptz)"
+        )
+        conn.commit()
+        values = [
+            (1, 1, "inbound", "text", f"Hello {i}", json.dumps({"id": f"b.{i}"}), f"b.{i}", "received")
+            for i in range(rows)
+        ]
+        sql = (
+            "INSERT INTO bench_baseline (organization_id, conversation_id, direction, type, text, payload,"
+            " provider_message_id, status, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, now())"
+        )
+        started = time.perf_counter()
+        with conn.cursor() as cur:
+            for i in range(0, rows, 500):
+                cur.executemany(sql, values[i : i + 500])
+                conn.commit()
+        batched = rows / (time.perf_counter() - started)
+        conn.execute("TRUNCATE bench_baseline")
+        conn.commit()
+        single_rows = min(rows, 3000)
+        started = time.perf_counter()
+        for value in values[:single_rows]:
+            conn.execute(sql, value)
+            conn.commit()
+        single = single_rows / (time.perf_counter() - started)
+    return batched, single
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=6000)
+    parser.add_argument("--concurrency", type=int, default=16, help="connections in flight in total")
+    parser.add_argument("--load-processes", type=int, default=2)
+    parser.add_argument("--gunicorn-workers", type=int, default=2)
+    parser.add_argument("--celery-concurrency", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8771)
+    args = parser.parse_args()
+
+    env = environment(args.port)
+    org_id, outbound = prepare(env)
+    url = f"http://127.0.0.1:{args.port}/webhooks/meta/{org_id}/"
+    bin_dir = Path(sys.executable).parent
+    quiet = {"cwd": ROOT, "env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    gunicorn = [str(bin_dir / "gunicorn"), "whatsapp_hub.wsgi", "-w", str(args.gunicorn_workers)]
+    celery = [str(bin_dir / "celery"), "-A", "whatsapp_hub", "worker", "-l", "WARNING"]
+    servers = [
+        subprocess.Popen([*gunicorn, "-b", f"127.0.0.1:{args.port}"], **quiet),
+        subprocess.Popen([*celery, "-c", str(args.celery_concurrency)], **quiet),
+    ]
+    try:
+        for _ in range(100):
+            try:
+                requests.get(url, params={"hub.mode": "subscribe", "hub.verify_token": "verify", "hub.challenge": "1"})
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        time.sleep(2)  # let the Celery worker connect
+
+        per_process = args.requests // args.load_processes
+        plans = [workload(w, per_process, outbound) for w in range(args.load_processes)]
+        expected = sum(unique for _, unique in plans)
+        queue = multiprocessing.Queue()
+        loaders = [
+            multiprocessing.Process(
+                target=load_process, args=(url, bodies, args.concurrency // args.load_processes, queue)
+            )
+            for bodies, _ in plans
+        ]
+        started = time.perf_counter()
+        for loader in loaders:
+            loader.start()
+        results = [queue.get() for _ in loaders]
+        for loader in loaders:
+            loader.join()
+        acked = time.perf_counter() - started
+
+        with psycopg.connect(f"{PG}/{DB_NAME}", autocommit=True) as conn:
+            deadline = time.perf_counter() + 300
+            while True:
+                rows, distinct, unread = count_inbound(conn)
+                if rows >= expected or time.perf_counter() > deadline:
+                    break
+                time.sleep(0.05)
+            persisted = time.perf_counter() - started
+            time.sleep(1)  # anything arriving late would be a duplicate
+            rows, distinct, unread = count_inbound(conn)
+            pending = conn.execute(
+                "SELECT count(*) FROM messaging_webhookevent WHERE status <> 'processed'"
+            ).fetchone()[0]
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=30)
+
+    latencies = [lat for lats, _ in results for lat in lats]
+    failures = sum(f for _, f in results)
+    batched, single = baseline(max(expected, 1000))
+    rate = expected / persisted
+    p50, p99 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000
+    posted = f"{len(latencies)} ({failures} not 200) in {acked:.2f} s ({len(latencies) / acked:.0f} req/s)"
+    print(f"requests posted:              {posted}")
+    print(
+        f"ack latency p50 / p99:        {p50:.1f} ms / {p99:.1f} ms (mean {statistics.mean(latencies) * 1000:.1f} ms)"
+    )
+    print(f"unique inbound messages sent: {expected}")
+    print(f"messages persisted:           {rows} in {persisted:.2f} s end to end -> {rate:.0f} messages/s")
+    print(f"duplicates:                   {rows - distinct} duplicate rows, unread counters off by {unread - expected}")
+    print(f"losses:                       {max(expected - distinct, 0)} (events not processed: {pending})")
+    print(
+        f"baseline psycopg batched:     {batched:.0f} rows/s (500 per commit); single-row commits {single:.0f} rows/s"
+    )
+    print(f"ratio end-to-end / batched:   {rate / batched:.3f}; / single-row commits: {rate / single:.2f}")
+
+
+if __name__ == "__main__":
+    main()
