@@ -32,7 +32,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 class UserAdmin(DjangoUserAdmin):
     ordering = ("email",)
     list_display = ("email", "name", "is_active", "is_staff", "date_joined", "last_login")
-    list_filter = ("is_active", "is_staff", "is_superuser")
+    list_filter = ("is_active", "is_staff", "is_superuser", "memberships__organization")
     search_fields = ("email", "name")
     readonly_fields = ("date_joined", "last_login", "token_version")
     fieldsets = (

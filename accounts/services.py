@@ -114,7 +114,8 @@ def auth_login(
     """Check credentials (with django-axes' lockout) and open a session in one organization.
 
     `request` is the Django HttpRequest (axes keys its records on it). Staff logins may act in
-    no organization; everyone else needs an active membership in an active organization.
+    no organization (`staff_only` logins always do); everyone else needs an active membership in
+    an active organization.
     """
     email = normalize_email(email)
     user = authenticate(request=request, username=email, password=password)
@@ -128,7 +129,9 @@ def auth_login(
     if staff_only and not user.is_staff:
         raise ServiceError("Super admin access required.", status_code=403, code="permission_denied")
 
-    if organization_id is not None:
+    if staff_only:
+        membership = None  # the super-admin session acts on the platform, outside every tenant
+    elif organization_id is not None:
         membership = selectors.membership_for(user=user, organization_id=organization_id)
     else:
         membership = selectors.default_membership(user=user) or (

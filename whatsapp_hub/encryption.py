@@ -54,7 +54,8 @@ class EncryptedTextField(models.TextField):
     """A text column stored encrypted; Python code sees the plain value."""
 
     def from_db_value(self, value, expression, connection):
-        return None if value is None or value == "" else decrypt(value)
+        # A blank value stays blank (not None): reading then saving a row must not write NULL.
+        return value if value is None or value == "" else decrypt(value)
 
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
