@@ -122,16 +122,8 @@ class Contact(TenantModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["organization", "wa_id"],
-                condition=Q(wa_id__isnull=False),
-                name="messaging_contact_wa_id_unique",
-            ),
-            models.UniqueConstraint(
-                fields=["organization", "user_id"],
-                condition=Q(user_id__isnull=False),
-                name="messaging_contact_user_id_unique",
-            ),
+            models.UniqueConstraint(fields=["organization", "wa_id"], name="messaging_contact_wa_id_unique"),
+            models.UniqueConstraint(fields=["organization", "user_id"], name="messaging_contact_user_id_unique"),
         ]
         indexes = [models.Index(fields=["organization", "-created_at"], name="messaging_contact_org_created")]
         ordering = ["-created_at", "-id"]

@@ -57,6 +57,7 @@ class Resource:
     make: Callable  # (organization) -> model instance owned by it
     lookup: Callable = lambda obj: {"pk": obj.pk}  # URL kwargs of an instance
     list_ids: Callable = lambda body: [row["id"] for row in body["results"]]
+    read: Callable = lambda response: response.json()  # a list route's body, as list_ids takes it (e.g. CSV rows)
     identity: Callable = lambda obj: obj.pk  # what list_ids yields for an instance
     bodies: dict = field(default_factory=dict)  # method -> JSON body for detail calls
 
@@ -76,7 +77,7 @@ def check_resource(client, route: ApiRoute, resource: Resource, own, foreign) ->
             if response.status_code != 200:
                 problems.append(f"{route.name}: list answered {response.status_code}")
             else:
-                ids = resource.list_ids(response.json())
+                ids = resource.list_ids(resource.read(response))
                 if resource.identity(foreign) in ids:
                     problems.append(f"{route.name}: lists another organization's row")
                 if resource.identity(own) not in ids:

@@ -1,5 +1,7 @@
 """Every API route, walked with two organizations (see tests/isolation.py)."""
 
+import csv
+import io
 import secrets
 from datetime import timedelta
 
@@ -12,6 +14,7 @@ from accounts import services as account_services
 from accounts.models import AuditLog, Invitation, Role, Team, hash_secret
 from tests.factories import MembershipFactory
 from tests.isolation import Resource, api_routes, check_resource
+from tests.messaging.factories import ContactFactory
 
 
 def _invitation(org):
@@ -29,8 +32,19 @@ def _api_key(org):
     return key
 
 
+def _csv_rows(response) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+
+
 # Tenant-owned resources, keyed by router basename or by route name.
 RESOURCES = {
+    "contact": Resource(make=lambda org: ContactFactory(organization=org)),
+    "contact-export": Resource(
+        make=lambda org: ContactFactory(organization=org),
+        read=_csv_rows,
+        list_ids=lambda rows: [row["number"] for row in rows],
+        identity=lambda contact: contact.wa_id,
+    ),
     "team": Resource(make=lambda org: Team.objects.create(organization=org, name=f"team-{secrets.token_hex(3)}")),
     "api-key": Resource(make=_api_key),
     "member": Resource(
