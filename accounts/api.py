@@ -43,6 +43,7 @@ from accounts.serializers import (
     TeamSerializer,
 )
 from accounts.viewsets import TenantScopedMixin, TenantViewSet
+from whatsapp_hub.serializers import MAX_ID
 from whatsapp_hub.throttling import AuthRateThrottle
 
 ERRORS = {
@@ -170,7 +171,7 @@ class MemberViewSet(viewsets.ViewSet):
 
     permission_classes = [IsAdmin]
     lookup_field = "user_id"
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = r"\d{1,18}"  # longer numbers are no user id (and would overflow the query)
 
     @extend_schema(tags=["organization admin"], request=RoleSerializer, responses={200: TeamMemberSerializer, **ERRORS})
     @action(detail=True, methods=["put"])
@@ -291,7 +292,7 @@ class OrganizationView(GenericAPIView):
 
 class AuditLogFilter(filters.FilterSet):
     action = filters.CharFilter()
-    actor = filters.NumberFilter(field_name="actor_id")
+    actor = filters.NumberFilter(field_name="actor_id", max_value=MAX_ID)
     date_from = filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
     date_to = filters.IsoDateTimeFilter(field_name="at", method="filter_date_to")
 

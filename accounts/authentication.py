@@ -6,7 +6,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework_simplejwt import authentication as simplejwt
 
 from accounts import selectors, services
-from accounts.models import ApiKey
+from accounts.models import ApiKey, normalize_email
 
 
 class ApiKeyPrincipal:
@@ -25,6 +25,12 @@ class ApiKeyPrincipal:
 
     def __str__(self) -> str:
         return f"api-key:{self.api_key.prefix}"
+
+
+def axes_username(request, credentials: dict | None) -> str | None:
+    """django-axes' lockout key: the e-mail given to authenticate(), normalised like the login."""
+    username = (credentials or {}).get("username")
+    return normalize_email(username) if username else None
 
 
 def _bind(request, *, org, role, api_key=None) -> None:

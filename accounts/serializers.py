@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, User
-from whatsapp_hub.serializers import StrictModelSerializer, StrictSerializer
+from whatsapp_hub.serializers import MAX_ID, StrictModelSerializer, StrictSerializer
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -43,7 +43,7 @@ class RegisterResponseSerializer(serializers.Serializer):
 class LoginSerializer(StrictSerializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
-    organization_id = serializers.IntegerField(required=False, allow_null=True)
+    organization_id = serializers.IntegerField(required=False, allow_null=True, max_value=MAX_ID)
 
 
 class SuperAdminLoginSerializer(StrictSerializer):
@@ -150,7 +150,9 @@ class InvitationCreateSerializer(StrictSerializer):
 
 
 class TeamSerializer(StrictModelSerializer):
-    member_ids = serializers.ListField(child=serializers.IntegerField(), required=False, write_only=True)
+    member_ids = serializers.ListField(
+        child=serializers.IntegerField(max_value=MAX_ID), required=False, write_only=True
+    )
     members = serializers.SerializerMethodField()
 
     class Meta:

@@ -155,7 +155,9 @@ def _claim_refresh_token(raw: str) -> RefreshToken:
         token = RefreshToken(raw)
     except TokenError:
         raise _unauthorized("Refresh token is invalid, expired or revoked.", "token_not_valid") from None
-    outstanding = OutstandingToken.objects.select_for_update().filter(jti=token["jti"]).first()
+    # order_by("pk"): the model's default ordering ("user") joins the nullable user table, and
+    # PostgreSQL refuses FOR UPDATE on the nullable side of an outer join.
+    outstanding = OutstandingToken.objects.select_for_update().filter(jti=token["jti"]).order_by("pk").first()
     if outstanding is None:
         raise _unauthorized("Refresh token is invalid, expired or revoked.", "token_not_valid")
     _, created = BlacklistedToken.objects.get_or_create(token=outstanding)

@@ -7,6 +7,13 @@ from accounts.models import TenantModel, TenantQuerySet
 from whatsapp_hub.encryption import EncryptedTextField
 
 CUSTOMER_SERVICE_WINDOW = timezone.timedelta(hours=24)
+# Meta's error for a free-form message outside the window, and how the hub explains it: the 409 that refuses such a
+# send, and the error_title of a message that failed with this code anyway (Meta reports it asynchronously).
+WINDOW_CLOSED_ERROR_CODE = 131047
+WINDOW_CLOSED_DETAIL = (
+    "The 24-hour customer-service window is closed (the customer last wrote more than 24 hours ago, or never): "
+    "only a template message can be sent until they write again."
+)
 
 
 class Provider(models.TextChoices):

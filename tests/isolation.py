@@ -60,6 +60,7 @@ class Resource:
     read: Callable = lambda response: response.json()  # a list route's body, as list_ids takes it (e.g. CSV rows)
     identity: Callable = lambda obj: obj.pk  # what list_ids yields for an instance
     bodies: dict = field(default_factory=dict)  # method -> JSON body for detail calls
+    query: dict = field(default_factory=dict)  # query parameters a list route needs (e.g. a search's q)
 
 
 def snapshot(obj) -> dict | None:
@@ -73,7 +74,7 @@ def check_resource(client, route: ApiRoute, resource: Resource, own, foreign) ->
     problems = []
     if not route.kwargs:  # a list route: the foreign row is invisible
         if "GET" in route.methods:
-            response = client.get(reverse(route.name))
+            response = client.get(reverse(route.name), resource.query)
             if response.status_code != 200:
                 problems.append(f"{route.name}: list answered {response.status_code}")
             else:

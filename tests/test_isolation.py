@@ -12,9 +12,16 @@ from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.models import AuditLog, Invitation, Role, Team, hash_secret
+from messaging.services import numbers as number_services
 from tests.factories import MembershipFactory
 from tests.isolation import Resource, api_routes, check_resource
-from tests.messaging.factories import ContactFactory
+from tests.messaging.factories import (
+    ContactFactory,
+    ConversationFactory,
+    MediaFactory,
+    MessageFactory,
+    WhatsAppNumberFactory,
+)
 
 
 def _invitation(org):
@@ -34,6 +41,41 @@ def _api_key(org):
 
 def _csv_rows(response) -> list[dict]:
     return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+
+
+def _primary_cloud_number(org):
+    """settings/whatsapp shows the primary Cloud number; each call gives it a new phone_number_id."""
+    return number_services.whatsapp_settings_save(
+        organization=org,
+        actor=None,
+        whatsapp_token="EAAG-walker-token",
+        phone_number_id=str(10**12 + secrets.randbelow(10**12)),
+        waba_id="1",
+        verify_token="walker",
+    )
+
+
+def _scanning_waha_number(org):
+    """A WAHA number whose session waits for its QR scan, on the walker's fake WAHA."""
+    number = number_services.number_create(
+        organization=org, actor=None, display_name="Web", provider="waha", waha_api_key="test-waha-key"
+    )
+    number_services.waha_session_start(number=number, actor=None)
+    return number
+
+
+def _message_on_own_day(org):
+    """A message on one of the last 7 days chosen by the organization's id: the dashboard's per-day rows then
+    tell the two organizations apart."""
+    return MessageFactory(organization=org, created_at=timezone.now() - timedelta(days=org.pk % 7))
+
+
+def _days_with_messages(days) -> list[str]:
+    return [day["date"] for day in days if day["received"]]
+
+
+def _message_day(message) -> str:
+    return timezone.localdate(message.created_at).isoformat()
 
 
 # Tenant-owned resources, keyed by router basename or by route name.
@@ -61,6 +103,25 @@ RESOURCES = {
     "audit-log": Resource(
         make=lambda org: AuditLog.objects.create(organization=org, action="test.event"),
     ),
+    "conversation": Resource(make=lambda org: ConversationFactory(organization=org)),
+    "message-search": Resource(
+        make=lambda org: MessageFactory(organization=org, text="walker probe"), query={"q": "probe"}
+    ),
+    "media": Resource(make=lambda org: MediaFactory(organization=org)),
+    "number": Resource(make=lambda org: WhatsAppNumberFactory(organization=org)),
+    "number-session": Resource(make=_scanning_waha_number),
+    "number-qr": Resource(make=_scanning_waha_number),
+    "settings-whatsapp": Resource(
+        make=_primary_cloud_number,
+        list_ids=lambda body: [body["phone_number_id"]],
+        identity=lambda number: number.phone_number_id,
+    ),
+    "dashboard-stats": Resource(
+        make=_message_on_own_day,
+        list_ids=lambda body: _days_with_messages(body["analytics"]),
+        identity=_message_day,
+    ),
+    "analytics": Resource(make=_message_on_own_day, list_ids=_days_with_messages, identity=_message_day),
 }
 # The caller's own organization, whatever its id: answers about the caller's tenant only.
 SINGLETONS = {"organization"}
@@ -114,7 +175,7 @@ def _api_key_client(org) -> APIClient:
 
 
 @pytest.mark.parametrize("credential", ["jwt", "api_key"])
-def test_no_route_leaks_or_touches_another_organization(credential, org, other_org, admin_client):
+def test_no_route_leaks_or_touches_another_organization(credential, org, other_org, admin_client, fake_waha):
     client = admin_client if credential == "jwt" else _api_key_client(org)
     problems = []
     for route in api_routes():

@@ -1,9 +1,13 @@
 """One error shape for the whole API: {"detail": ...}, plus "errors" for validation (400)."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from rest_framework import exceptions, views
 from rest_framework.response import Response
+
+from whatsapp_hub.parsers import RequestTooLarge
 
 
 class ServiceError(Exception):
@@ -49,6 +53,10 @@ def api_exception_handler(exc, context):
         if exc.errors:
             body["errors"] = exc.errors
         return Response(body, status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):
+        # DRF reads JSON and form bodies through request.body, so Django's own limit trips
+        # before LimitedJSONParser sees the stream: the same 413, not Django's generic 400.
+        exc = RequestTooLarge(f"Request body too large (at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes).")
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

@@ -1,5 +1,9 @@
 from rest_framework import serializers
 
+# The largest id a row can have (BigAutoField). A larger number in the input must be refused there:
+# in a query it overflows the database driver (a 500).
+MAX_ID = 2**63 - 1
+
 
 class StrictFieldsMixin:
     """Refuse input keys the serializer does not declare (a typo must not be silently dropped)."""

@@ -65,7 +65,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "whatsapp_hub.urls"
@@ -150,10 +149,18 @@ INVITATION_TTL = timedelta(days=env_int("INVITATION_TTL_DAYS", 7))
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username"]
+# authenticate() receives the e-mail as `username` (axes would look for USERNAME_FIELD, "email", and
+# find nothing, so nothing was ever counted); the callable also lower-cases it, one counter per e-mail.
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.authentication.axes_username"
 AXES_RESET_ON_SUCCESS = True
+# Locked for 15 minutes from the 5th failure, as the 401 says: attempts during the lock do not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_VERBOSE = False
 # The lockout is per e-mail by design; per-IP abuse is limited by the auth endpoints' throttle.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# No AxesMiddleware (axes.W002): auth_login answers a lockout itself (401 JSON); the middleware would
+# replace that with its own HTML 429 (and its async path passes the wrong arguments to the handler).
+SILENCED_SYSTEM_CHECKS = ["axes.W006", "axes.W002"]
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ar", "العربية")]
@@ -204,7 +211,9 @@ REST_FRAMEWORK = {
         "principal": env("THROTTLE_USER_RATE", "600/min"),
         "auth": env("THROTTLE_AUTH_RATE", "60/min"),
     },
-    "NUM_PROXIES": env_int("NUM_PROXIES", 0) if env("NUM_PROXIES") else None,
+    # 0 unless set: the socket address. DRF's None would trust any X-Forwarded-For a client sends,
+    # giving every forged value a fresh throttle bucket. Behind N proxies set NUM_PROXIES=N.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "EXCEPTION_HANDLER": "whatsapp_hub.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -219,6 +228,15 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status` field; without names the collision is a check --deploy warning.
+    "ENUM_NAME_OVERRIDES": {
+        "OrganizationStatusEnum": "accounts.models.Organization.Status",
+        "InvitationStatusEnum": "accounts.models.Invitation.Status",
+        "WhatsAppNumberStatusEnum": "messaging.models.WhatsAppNumber.Status",
+        "ConversationStatusEnum": "messaging.models.Conversation.Status",
+        "MessageStatusEnum": "messaging.models.Message.Status",
+        "MessageTypeEnum": "messaging.models.Message.Type",
+    },
 }
 
 # JWT: own signing key (derived from SECRET_KEY unless JWT_SIGNING_KEY is set), issuer and audience checked.
@@ -255,7 +273,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Webhook events not processed within a minute (broker down at commit, worker died, failed) queued again.
+    "messaging-webhook-sweeper": {"task": "messaging.tasks.ingest.sweep_webhook_events", "schedule": 60.0},
+}
 
 # External services: the real URLs unless pointed elsewhere (tests point them at fakes on 127.0.0.1).
 WHATSAPP_GRAPH_URL = env("WHATSAPP_GRAPH_URL", "https://graph.facebook.com/v23.0")

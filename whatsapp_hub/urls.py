@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -10,8 +11,9 @@ api_v1 = [
     path("", include("messaging.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    # Unknown API paths answer JSON even with DEBUG on (Django's debug 404 page is HTML).
-    re_path(r"^.*$", page_not_found),
+    # Unknown API paths answer JSON even with DEBUG on (Django's debug 404 page is HTML); csrf_exempt
+    # like every DRF view, or a POST there would get the CSRF middleware's HTML 403 instead of a 404.
+    re_path(r"^.*$", csrf_exempt(page_not_found)),
 ]
 
 urlpatterns = [

@@ -1,3 +1,335 @@
-"""conversations API."""
+"""Inbox API: conversations (list, detail, assignment), their messages (read, send), read receipts, opening a
+conversation with a template, message search, and media (upload, metadata, authenticated download)."""
 
-urlpatterns: list = []
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from accounts.permissions import IsAgent
+from accounts.serializers import DetailSerializer
+from messaging.models import Contact, Conversation, Media, Message
+from messaging.selectors import conversations as selectors
+from messaging.serializers.conversations import (
+    ConversationListQuerySerializer,
+    ConversationSerializer,
+    ConversationStartResultSerializer,
+    ConversationStartSerializer,
+    ConversationUpdateSerializer,
+    MediaSerializer,
+    MediaUploadSerializer,
+    MessageSearchQuerySerializer,
+    MessageSearchResultSerializer,
+    MessageSendSerializer,
+    MessageSerializer,
+)
+from messaging.services import conversations as services
+from messaging.services import media as media_services
+from whatsapp_hub.errors import ServiceError
+from whatsapp_hub.pagination import KeysetPagination
+from whatsapp_hub.routers import Router, api_path
+
+ERRORS = {
+    code: OpenApiResponse(DetailSerializer, description=description)
+    for code, description in [
+        (400, "Invalid input ({detail, errors})"),
+        (401, "Not authenticated"),
+        (403, "Not allowed (agents and admins only)"),
+        (404, "Not found"),
+    ]
+}
+SEND_ERRORS = {
+    **ERRORS,
+    409: OpenApiResponse(
+        DetailSerializer, description="window_closed: outside the 24-hour window only a template can be sent"
+    ),
+    413: OpenApiResponse(DetailSerializer, description="File too large"),
+}
+# Media types a browser may show inline; anything else downloads (never rendered as a page of ours).
+INLINE_MEDIA = ("image/", "audio/", "video/")
+
+
+class InboxPagination(KeysetPagination):
+    """`?cursor=&page_size=` on (last_message_at, id), newest activity first."""
+
+    keys = ("last_message_at", "id")
+
+
+class MessagePagination(KeysetPagination):
+    """`?before=<message id>&limit=`, newest first; `next` carries the next `before`."""
+
+    keys = ("id",)
+    cursor_query_param = "before"
+    plain_cursor = True
+    page_size = 50
+    page_size_query_param = "limit"
+    invalid_cursor_message = "A message id."
+
+
+def _upload_size_check(request) -> None:
+    length = request.META.get("CONTENT_LENGTH", "")
+    media_services.upload_size_check(size=int(length) if length.isdigit() else None)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[ConversationListQuerySerializer], responses={200: ConversationSerializer(many=True), **ERRORS}
+    ),
+    retrieve=extend_schema(responses={200: ConversationSerializer, **ERRORS}),
+    partial_update=extend_schema(
+        request=ConversationUpdateSerializer,
+        responses={
+            200: ConversationSerializer,
+            409: OpenApiResponse(DetailSerializer, description="Someone else took it"),
+            **ERRORS,
+        },
+    ),
+)
+@extend_schema(tags=["conversations"])
+class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The inbox (agents and admins): one conversation per number and contact, newest activity first.
+
+    PATCH changes `status`, `assigned_to` (a user id or null) and `team` (a team id or null): admins assign
+    anyone; agents take an unassigned conversation (assign it to themselves) or release their own, and may set
+    the status or hand the conversation to another team. Assignment changes are in the audit log.
+    """
+
+    serializer_class = ConversationSerializer
+    permission_classes = [IsAgent]
+    pagination_class = InboxPagination
+    filter_backends: list = []
+    lookup_value_regex = r"\d{1,18}"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no organization
+            return Conversation.objects.none()
+        return selectors.conversation_list(org=self.request.org)
+
+    def filter_queryset(self, queryset):
+        if self.action != "list":
+            return queryset
+        params = ConversationListQuerySerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        filters = dict(params.validated_data)
+        if filters.get("assigned_to") == "me" and self.request.user.pk is None:
+            message = "assigned_to=me needs a signed-in user (an API key is nobody)."
+            raise ServiceError(message, errors={"assigned_to": [message]})
+        return selectors.conversation_list(
+            org=self.request.org,
+            status=filters.get("status"),
+            assigned_to=filters.get("assigned_to"),
+            user_id=self.request.user.pk,
+            team_id=filters.get("team"),
+            number_id=filters.get("number"),
+            unread=filters.get("unread"),
+            search=filters.get("search"),
+        )
+
+    def _shown(self, conversation: Conversation) -> dict:
+        return ConversationSerializer(
+            self.get_queryset().get(pk=conversation.pk), context=self.get_serializer_context()
+        ).data
+
+    def partial_update(self, request, pk=None):
+        conversation = self.get_object()
+        serializer = ConversationUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        conversation = services.conversation_update(
+            conversation=conversation,
+            actor=request.user,
+            role=request.role,
+            status=data.get("status"),
+            assigned_to_id=data.get("assigned_to", services.UNCHANGED),
+            team_id=data.get("team", services.UNCHANGED),
+        )
+        return Response(self._shown(conversation))
+
+    @extend_schema(
+        methods=["GET"],
+        parameters=[
+            OpenApiParameter("before", OpenApiTypes.INT, description="Messages older than this message id"),
+            OpenApiParameter("limit", OpenApiTypes.INT, description="At most 100 (default 50)"),
+        ],
+        responses={200: MessageSerializer(many=True), **ERRORS},
+    )
+    @extend_schema(
+        methods=["POST"],
+        request={"application/json": MessageSendSerializer, "multipart/form-data": MessageSendSerializer},
+        responses={202: MessageSerializer, **SEND_ERRORS},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="messages", pagination_class=MessagePagination)
+    def messages(self, request, pk=None):
+        """GET: the conversation's messages, newest first (`before`/`limit` cursor).
+
+        POST: send one (see the request schema): stored `queued` and answered 202, then delivered in the
+        background; `status` moves to `sent` (with `provider_message_id`) or `failed` (with `error_code` and
+        `error_title`). Outside the 24-hour window only a template can be sent (409 window_closed).
+        """
+        conversation = self.get_object()
+        if request.method == "POST":
+            return self._send(request, conversation)
+        page = self.paginate_queryset(selectors.conversation_messages(org=request.org, conversation=conversation))
+        context = {
+            **self.get_serializer_context(),
+            "reply_ids": selectors.message_reply_ids(org=request.org, messages=page),
+        }
+        return self.get_paginated_response(MessageSerializer(page, many=True, context=context).data)
+
+    def _send(self, request, conversation: Conversation) -> Response:
+        _upload_size_check(request)
+        serializer = MessageSendSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        message = services.message_send(
+            conversation=conversation,
+            sent_by=request.user,
+            part=data["part"],
+            upload=data["upload"],
+            media_id=data["media_id"],
+            reply_to_id=data["reply_to_id"],
+            reaction_to_id=data["reaction_to_id"],
+        )
+        return Response(self._message_shown(message), status=status.HTTP_202_ACCEPTED)
+
+    def _message_shown(self, message: Message) -> dict:
+        message = selectors.conversation_messages(org=self.request.org, conversation=message.conversation).get(
+            pk=message.pk
+        )
+        context = {
+            **self.get_serializer_context(),
+            "reply_ids": selectors.message_reply_ids(org=self.request.org, messages=[message]),
+        }
+        return MessageSerializer(message, context=context).data
+
+    @extend_schema(request=None, responses={200: ConversationSerializer, **ERRORS})
+    @action(detail=True, methods=["post"], url_path="read")
+    def read(self, request, pk=None):
+        """Mark the conversation read: unread_count becomes 0 and WhatsApp gets a read receipt for the last
+        inbound message (the customer sees blue ticks)."""
+        conversation = services.conversation_mark_read(conversation=self.get_object())
+        return Response(self._shown(conversation))
+
+    @extend_schema(
+        request=ConversationStartSerializer, responses={201: ConversationStartResultSerializer, **SEND_ERRORS}
+    )
+    @action(detail=False, methods=["post"], url_path="start")
+    def start(self, request):
+        """Open a conversation with a template message: `{contact_id or phone, number_id, template: {name,
+        language, components}}`. The contact is created for a new phone; an existing conversation of the contact
+        on that number is reused. 409 opted_out when the contact opted out."""
+        serializer = ConversationStartSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        contact = None
+        if "contact_id" in data:
+            contact = get_object_or_404(Contact.objects.for_org(request.org), pk=data["contact_id"])
+        conversation, message = services.conversation_start(
+            organization=request.org,
+            number_id=data["number_id"],
+            template=data["template"],
+            sent_by=request.user,
+            contact=contact,
+            phone=data.get("phone"),
+        )
+        body = {"conversation": self._shown(conversation), "message": self._message_shown(message)}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class MessageSearchView(GenericAPIView):
+    """Full-text search over the organization's messages (agents and admins), newest first.
+
+    `q` uses web-search syntax on PostgreSQL ("a phrase", -word, or); `before`/`limit` page through the results.
+    """
+
+    permission_classes = [IsAgent]
+    serializer_class = MessageSearchResultSerializer
+    pagination_class = MessagePagination
+    filter_backends: list = []
+
+    @extend_schema(
+        tags=["conversations"],
+        parameters=[
+            MessageSearchQuerySerializer,
+            OpenApiParameter("before", OpenApiTypes.INT, description="Results older than this message id"),
+            OpenApiParameter("limit", OpenApiTypes.INT, description="At most 100 (default 50)"),
+        ],
+        responses={200: MessageSearchResultSerializer(many=True), **ERRORS},
+    )
+    def get(self, request):
+        params = MessageSearchQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        query = params.validated_data["q"]
+        page = self.paginate_queryset(selectors.message_search(org=request.org, query=query))
+        context = {
+            **self.get_serializer_context(),
+            "reply_ids": selectors.message_reply_ids(org=request.org, messages=page),
+        }
+        return self.get_paginated_response(self.get_serializer(page, many=True, context=context).data)
+
+
+@extend_schema_view(
+    create=extend_schema(
+        request={"multipart/form-data": MediaUploadSerializer}, responses={201: MediaSerializer, **SEND_ERRORS}
+    ),
+    retrieve=extend_schema(responses={200: MediaSerializer, **ERRORS}),
+)
+@extend_schema(tags=["media"])
+class MediaViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Media files (agents and admins): upload one to send later by `media_id`, read its metadata, download it.
+
+    Inbound media are fetched from WhatsApp in the background: `status` is pending, then ready (or failed).
+    """
+
+    serializer_class = MediaSerializer
+    permission_classes = [IsAgent]
+    filter_backends: list = []
+    lookup_value_regex = r"\d{1,18}"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no organization
+            return Media.objects.none()
+        return selectors.media_list(org=self.request.org)
+
+    def create(self, request):
+        _upload_size_check(request)
+        serializer = MediaUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        media = media_services.media_upload(organization=request.org, file=serializer.validated_data["file"])
+        return Response(self.get_serializer(media).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **ERRORS})
+    @action(detail=True, methods=["get"], url_path="content")
+    def content(self, request, pk=None):
+        """The file itself (404 until an inbound file is fetched)."""
+        media = self.get_object()
+        if media.status != Media.Status.READY or not media.file:
+            raise Http404("The file is not available.")
+        mime = media.mime_type or "application/octet-stream"
+        try:
+            handle = media.file.open("rb")
+        except FileNotFoundError:
+            raise Http404("The file is not available.") from None
+        response = FileResponse(
+            handle,
+            content_type=mime,
+            as_attachment=not mime.startswith(INLINE_MEDIA),
+            filename=media.filename or f"media-{media.pk}",
+        )
+        # A file from a customer must never run as a page of ours.
+        response["Content-Security-Policy"] = "sandbox"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+router = Router()
+router.register("conversations", ConversationViewSet, basename="conversation")
+router.register("media", MediaViewSet, basename="media")
+urlpatterns = [
+    api_path("messages/search", MessageSearchView.as_view(), name="message-search"),
+    *router.urls,
+]

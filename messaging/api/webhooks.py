@@ -1,3 +1,171 @@
-"""webhooks API."""
+"""Inbound provider webhooks (outside /api/v1/: no JWT; a signature authenticates them).
 
-urlpatterns: list = []
+Each POST is verified, stored as a raw WebhookEvent and answered 200 once committed; processing is queued
+after commit (messaging.services.ingest). Nothing else happens in the request: no provider call, no parsing
+of messages. Plain Django views, the fastest path through the stack.
+
+    GET/POST /webhooks/meta/<org>/                          any of the organization's Cloud numbers
+    GET/POST /webhooks/meta/<org>/phone/<phone_number_id>/  that number
+    POST     /webhooks/waha/<org>/                          the number running the event's session
+"""
+
+import functools
+import hashlib
+import hmac
+import json
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import re_path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from messaging.models import WebhookEvent
+from messaging.selectors import ingest as selectors
+from messaging.services import ingest as services
+
+DEDUPE_KEY_MAX = WebhookEvent._meta.get_field("dedupe_key").max_length
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, detail: str):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def _refusals(view):
+    """Answer a _Refused raised by the view as {"detail": ...} with its status."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except _Refused as refused:
+            return JsonResponse({"detail": refused.detail}, status=refused.status)
+
+    return wrapped
+
+
+def _body(request: HttpRequest) -> bytes:
+    """The raw body, or 413 beyond the 3 MB Meta documents (checked before reading when declared)."""
+    too_large = _Refused(413, f"The body is larger than {services.WEBHOOK_MAX_BYTES} bytes.")
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise _Refused(400, "Invalid Content-Length.") from None
+    if declared > services.WEBHOOK_MAX_BYTES:
+        raise too_large
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise too_large from None
+    if len(body) > services.WEBHOOK_MAX_BYTES:
+        raise too_large
+    return body
+
+
+def _json_object(body: bytes) -> dict:
+    try:
+        payload = json.loads(body)
+    except ValueError:  # UnicodeDecodeError included
+        raise _Refused(400, "The body is not valid JSON.") from None
+    if not isinstance(payload, dict):
+        raise _Refused(400, "The body must be a JSON object.")
+    return payload
+
+
+def _hmac_matches(expected_hex: str, given: str) -> bool:
+    return hmac.compare_digest(expected_hex.encode(), given.strip().lower().encode("latin-1", "replace"))
+
+
+def _meta_verify(request: HttpRequest, organization_id: int, phone_number_id: str | None) -> HttpResponse:
+    tokens = selectors.meta_webhook_verify_tokens(organization_id=organization_id, phone_number_id=phone_number_id)
+    if tokens is None:
+        raise _Refused(404, "Not found.")
+    given = request.GET.get("hub.verify_token", "").encode()
+    # Every token is compared (constant time), so the answer time says nothing about which one is close.
+    matched = [hmac.compare_digest(token.encode(), given) for token in tokens]
+    if request.GET.get("hub.mode") == "subscribe" and given and any(matched):
+        return HttpResponse(request.GET.get("hub.challenge", ""), content_type="text/plain")
+    raise _Refused(403, "Verification failed: wrong mode or verify token.")
+
+
+def _meta_receive(request: HttpRequest, organization_id: int, phone_number_id: str | None) -> HttpResponse:
+    numbers = selectors.meta_webhook_secrets(organization_id=organization_id, phone_number_id=phone_number_id)
+    if numbers is None:
+        raise _Refused(404, "Not found.")
+    body = _body(request)
+    header = request.headers.get("X-Hub-Signature-256", "")
+    if not header.startswith("sha256="):
+        raise _Refused(401, "Missing or malformed X-Hub-Signature-256.")
+    given = header.removeprefix("sha256=")
+    # Any of the organization's app secrets may have signed (several Meta apps); all are tried.
+    matched = [
+        _hmac_matches(hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(), given)
+        for secret in {secret for _, secret in numbers}
+    ]
+    if not any(matched):
+        raise _Refused(401, "Invalid signature.")
+    services.webhook_event_store(
+        organization_id=organization_id,
+        source=WebhookEvent.Source.META,
+        body=_json_object(body),
+        dedupe_key=services.body_dedupe_key(body),
+        number_id=numbers[0][0] if phone_number_id is not None else None,
+    )
+    return JsonResponse({"status": "received"})
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+@_refusals
+def meta_webhook(request: HttpRequest, organization_id: str, phone_number_id: str | None = None) -> HttpResponse:
+    """Meta's verification handshake (GET) and event notifications (POST)."""
+    if request.method == "GET":
+        return _meta_verify(request, int(organization_id), phone_number_id)
+    return _meta_receive(request, int(organization_id), phone_number_id)
+
+
+@csrf_exempt
+@require_POST
+@_refusals
+def waha_webhook(request: HttpRequest, organization_id: str) -> HttpResponse:
+    """WAHA events (message, message.any, message.reaction, message.ack, session.status) of one of the
+    organization's sessions; HMAC-SHA512 checked when the number has a key."""
+    body = _body(request)
+    payload = _json_object(body)
+    session = payload.get("session")
+    number = (
+        selectors.waha_webhook_session(organization_id=int(organization_id), session=session)
+        if isinstance(session, str) and session
+        else None
+    )
+    if number is None:
+        raise _Refused(404, "No such organization or WAHA session.")
+    if number.hmac_key:
+        expected = hmac.new(number.hmac_key.encode(), body, hashlib.sha512).hexdigest()
+        if not _hmac_matches(expected, request.headers.get("X-Webhook-Hmac", "")):
+            raise _Refused(401, "Missing or invalid X-Webhook-Hmac.")
+    dedupe_key = str(request.headers.get("X-Webhook-Request-Id") or payload.get("id") or "")
+    if not dedupe_key or len(dedupe_key) > DEDUPE_KEY_MAX:
+        dedupe_key = services.body_dedupe_key(dedupe_key.encode() if dedupe_key else body)
+    services.webhook_event_store(
+        organization_id=int(organization_id),
+        source=WebhookEvent.Source.WAHA,
+        body=payload,
+        dedupe_key=dedupe_key,
+        number_id=number.number_id,
+    )
+    return JsonResponse({"status": "received"})
+
+
+# Digits only (and few enough for a bigint): anything else is the site's JSON 404.
+ORG = r"(?P<organization_id>[0-9]{1,18})"
+urlpatterns = [
+    re_path(rf"^meta/{ORG}/?$", meta_webhook, name="webhook-meta"),
+    re_path(
+        rf"^meta/{ORG}/phone/(?P<phone_number_id>[0-9A-Za-z_.-]{{1,64}})/?$", meta_webhook, name="webhook-meta-phone"
+    ),
+    re_path(rf"^waha/{ORG}/?$", waha_webhook, name="webhook-waha"),
+]

@@ -1,1 +1,31 @@
-"""Celery tasks: thin, idempotent wrappers over services."""
+"""Celery tasks of outbound messages: delivery through the number's provider, and read receipts.
+
+Thin and safe to run twice: the services claim the message in the database and skip what is already done.
+Transient provider errors come back as RetryLater: the task retries with the backoff it carries (countdown is
+ignored when tasks run eagerly, as in tests).
+"""
+
+from celery import shared_task
+
+from messaging.services import conversations as services
+from messaging.services.retries import MAX_ATTEMPTS, RetryLater
+
+
+@shared_task(bind=True, max_retries=MAX_ATTEMPTS - 1)
+def deliver_message(self, message_id: int):
+    """Send a queued outbound message (stores the provider's id, or the error)."""
+    try:
+        services.message_deliver(message_id=message_id, attempt=self.request.retries + 1)
+    except RetryLater as exc:
+        # Returned, not raised: a worker has queued the retry; an eager run (tests) applies it at once.
+        return self.retry(countdown=exc.countdown, throw=False)
+
+
+@shared_task(bind=True, max_retries=MAX_ATTEMPTS - 1)
+def send_read_receipt(self, message_id: int):
+    """Tell WhatsApp an inbound message (and the earlier ones of its chat) was read."""
+    try:
+        services.message_send_read_receipt(message_id=message_id, attempt=self.request.retries + 1)
+    except RetryLater as exc:
+        # Returned, not raised: a worker has queued the retry; an eager run (tests) applies it at once.
+        return self.retry(countdown=exc.countdown, throw=False)

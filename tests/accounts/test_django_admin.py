@@ -22,7 +22,9 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
 from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, TeamMember, User
+from messaging.models import Contact, ContactTag, Conversation, Media, Message, Tag, WebhookEvent, WhatsAppNumber
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from tests.messaging.factories import ContactFactory, ConversationFactory, MessageFactory, WhatsAppNumberFactory
 
 ROWS = 20
 
@@ -100,6 +102,18 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     ),
     AccessLog: lambda org: AccessLog.objects.create(**_axes_fields()),
     AccessFailureLog: lambda org: AccessFailureLog.objects.create(**_axes_fields(), locked_out=False),
+    WhatsAppNumber: lambda org: WhatsAppNumberFactory(organization=org),
+    Tag: lambda org: Tag.objects.create(organization=org, name=f"tag-{secrets.token_hex(3)}"),
+    Contact: lambda org: ContactFactory(organization=org),
+    ContactTag: lambda org: ContactTag.objects.get(contact=ContactFactory(organization=org, tags=["vip"])),
+    Conversation: lambda org: ConversationFactory(organization=org),
+    Message: lambda org: MessageFactory(organization=org),
+    Media: lambda org: Media.objects.create(
+        organization=org, message=MessageFactory(organization=org, type="image"), mime_type="image/jpeg"
+    ),
+    WebhookEvent: lambda org: WebhookEvent.objects.create(
+        organization=org, source="meta", body={"object": "whatsapp_business_account"}, dedupe_key=secrets.token_hex(8)
+    ),
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)

@@ -1,1 +1,50 @@
-"""Fixtures that start the fake external servers (Meta Graph API, WAHA) on 127.0.0.1."""
+"""Fixtures that start the fake external servers (Meta Graph API, WAHA) on 127.0.0.1.
+
+`fake_meta` / `fake_waha`: a fresh server per test, with `settings.WHATSAPP_GRAPH_URL` / `settings.WAHA_URL`
+pointing at it (through pytest-django's `settings` fixture, so the change is undone after the test).
+Starting one costs a few milliseconds; nothing is shared between tests.
+"""
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.fakes.meta import FakeMetaServer
+from tests.fakes.server import WebhookReceiver
+from tests.fakes.waha import FakeWahaServer
+
+
+@pytest.fixture
+def fake_meta(settings) -> Iterator[FakeMetaServer]:
+    """A fake Graph API. Tokens: any non-empty one (set `fake_meta.tokens = {...}` to restrict).
+
+    Webhooks: set `fake_meta.webhook_url` (a URL, or `tests.fakes.django_client_target(client, path)`) and
+    `fake_meta.app_secret` (default "test-app-secret"), then call `fake_meta.deliver_webhooks()`.
+    """
+    server = FakeMetaServer().start()
+    settings.WHATSAPP_GRAPH_URL = server.base_url
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fake_waha(settings) -> Iterator[FakeWahaServer]:
+    """A fake WAHA with no sessions yet; `X-Api-Key` must be `fake_waha.api_key` ("test-waha-key")."""
+    server = FakeWahaServer().start()
+    settings.WAHA_URL = server.base_url
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    """A bare HTTP endpoint that records what the fakes POST to it (`webhook_receiver.requests`)."""
+    server = WebhookReceiver().start()
+    try:
+        yield server
+    finally:
+        server.stop()

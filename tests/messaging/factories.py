@@ -2,7 +2,7 @@
 
 import factory
 
-from messaging.models import Contact, ContactTag, Tag
+from messaging.models import Contact, ContactTag, Conversation, Media, Message, Provider, Tag, WhatsAppNumber
 from tests.factories import OrganizationFactory
 
 
@@ -24,3 +24,58 @@ class ContactFactory(factory.django.DjangoModelFactory):
         for name in extracted or ():
             tag, _ = Tag.objects.get_or_create(organization=contact.organization, name=name)
             ContactTag.objects.create(organization=contact.organization, contact=contact, tag=tag)
+
+
+class WhatsAppNumberFactory(factory.django.DjangoModelFactory):
+    """A connected Cloud API number (not primary: pass is_primary=True for the one primary of an organization)."""
+
+    class Meta:
+        model = WhatsAppNumber
+
+    organization = factory.SubFactory(OrganizationFactory)
+    display_name = factory.Sequence(lambda n: f"Line {n}")
+    provider = Provider.CLOUD
+    phone_number = factory.Sequence(lambda n: f"+9665{n + 50_000_000:08d}")
+    phone_number_id = factory.Sequence(lambda n: f"1{n:014d}")
+    waba_id = factory.Sequence(lambda n: f"2{n:014d}")
+    access_token = factory.Sequence(lambda n: f"EAAG-access-token-{n:06d}")
+    app_secret = factory.Sequence(lambda n: f"app-secret-{n:06d}")
+    verify_token = factory.Sequence(lambda n: f"verify-token-{n:06d}")
+
+
+class ConversationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Conversation
+
+    organization = factory.SubFactory(OrganizationFactory)
+    number = factory.SubFactory(WhatsAppNumberFactory, organization=factory.SelfAttribute("..organization"))
+    contact = factory.SubFactory(ContactFactory, organization=factory.SelfAttribute("..organization"))
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    """An inbound text message (pass direction/status for an outbound one)."""
+
+    class Meta:
+        model = Message
+
+    organization = factory.SubFactory(OrganizationFactory)
+    conversation = factory.SubFactory(ConversationFactory, organization=factory.SelfAttribute("..organization"))
+    direction = Message.Direction.INBOUND
+    type = Message.Type.TEXT
+    text = factory.Sequence(lambda n: f"Message {n}")
+    status = Message.Status.RECEIVED
+    provider_message_id = factory.Sequence(lambda n: f"wamid.TEST{n:010d}")
+
+
+class MediaFactory(factory.django.DjangoModelFactory):
+    """An uploaded PNG, ready to send (stored under MEDIA_ROOT, a temporary directory in tests)."""
+
+    class Meta:
+        model = Media
+
+    organization = factory.SubFactory(OrganizationFactory)
+    mime_type = "image/png"
+    filename = factory.Sequence(lambda n: f"picture-{n}.png")
+    file = factory.django.FileField(filename="picture.png", data=b"\x89PNG\r\n\x1a\n fake image bytes")
+    size = 25
+    status = Media.Status.READY

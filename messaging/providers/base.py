@@ -1,0 +1,230 @@
+"""The one interface the hub uses to talk to a WhatsApp connection, whatever the provider.
+
+Independent of Django models: a service maps a `WhatsAppNumber` row to a provider config (`CloudConfig`,
+`WahaConfig`, `SandboxConfig`) and calls `build_provider(config)`. Every failure is a `ProviderError` whose
+`retryable` flag tells the delivery task whether to try again with backoff.
+
+All HTTP goes through `http_session()` (one pooled `requests.Session` per process) and `http_request()` (explicit
+`(connect, read)` timeouts, network errors mapped to retryable `ProviderError`s).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple
+
+import requests
+from requests.adapters import HTTPAdapter
+
+# Meta error codes worth retrying with backoff (reference §6.5: "Retryable … 1 (possibly), 2, 4, 80007, 130429, 131000,
+# 131016, 131056, 133004, and also 131057 after a wait"). Everything else answered with a 4xx is permanent.
+RETRYABLE_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057, 133004})
+
+DEFAULT_TIMEOUT = (3.05, 20.0)  # (connect, read) seconds
+MEDIA_TIMEOUT = (3.05, 60.0)
+
+MB = 1024 * 1024
+# What Meta accepts for outbound media, by MIME type (reference §5). Stickers: 100 KB static / 500 KB animated; we
+# cannot tell which from the bytes cheaply, so the animated limit applies.
+MEDIA_LIMITS: dict[str, int] = {
+    "audio/aac": 16 * MB,
+    "audio/amr": 16 * MB,
+    "audio/mpeg": 16 * MB,
+    "audio/mp4": 16 * MB,
+    "audio/ogg": 16 * MB,
+    "text/plain": 100 * MB,
+    "application/pdf": 100 * MB,
+    "application/msword": 100 * MB,
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": 100 * MB,
+    "application/vnd.ms-excel": 100 * MB,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": 100 * MB,
+    "application/vnd.ms-powerpoint": 100 * MB,
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": 100 * MB,
+    "image/jpeg": 5 * MB,
+    "image/png": 5 * MB,
+    "image/webp": 500 * 1024,
+    "video/mp4": 16 * MB,
+    "video/3gpp": 16 * MB,
+}
+# Inbound media: Meta refuses anything over 100 MB (error 131052), whatever its type.
+INBOUND_MEDIA_LIMIT = 100 * MB
+
+MESSAGE_TYPES = frozenset(
+    {
+        "text",
+        "image",
+        "audio",
+        "video",
+        "document",
+        "sticker",
+        "location",
+        "contacts",
+        "interactive",
+        "reaction",
+        "template",
+    }
+)
+
+
+class ProviderError(Exception):
+    """The one error a provider raises.
+
+    code: the provider's error code (Meta's `error.code`), None when there is none (network, WAHA, local checks).
+    retryable: True when the same call may succeed later (throttling, 5xx, timeouts); False means store the error.
+    """
+
+    def __init__(
+        self,
+        *,
+        code: int | None,
+        title: str,
+        detail: str = "",
+        retryable: bool,
+        http_status: int | None = None,
+        raw: Any = None,
+    ) -> None:
+        label = f"{title} ({code})" if code is not None else title
+        super().__init__(f"{label}: {detail}" if detail else label)
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.retryable = retryable
+        self.http_status = http_status
+        self.raw = raw
+
+    @property
+    def permanent(self) -> bool:
+        return not self.retryable
+
+    def __repr__(self) -> str:
+        return (
+            f"ProviderError(code={self.code!r}, title={self.title!r}, detail={self.detail!r}, "
+            f"retryable={self.retryable!r}, http_status={self.http_status!r})"
+        )
+
+
+def is_retryable(code: int | None, http_status: int | None, *, transient: bool = False) -> bool:
+    """Retry throttling and transient Meta codes, HTTP 5xx and 429 (and anything Meta flags `is_transient`)."""
+    if transient or (code is not None and code in RETRYABLE_CODES):
+        return True
+    return http_status is not None and (http_status >= 500 or http_status == 429)
+
+
+def unsupported(detail: str, *, title: str = "Not supported") -> ProviderError:
+    """A permanent error for something this provider cannot do (no request was made)."""
+    return ProviderError(code=None, title=title, detail=detail, retryable=False)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """provider_message_id: Meta's `wamid.…`, WAHA's serialized id; None when the provider did not say."""
+
+    provider_message_id: str | None
+    raw: Any
+
+
+class MediaContent(NamedTuple):
+    """What `fetch_media` returns (a tuple: `content, mime_type, sha256, size = provider.fetch_media(id)`)."""
+
+    content: bytes
+    mime_type: str
+    sha256: str  # lowercase hex
+    size: int
+
+
+@dataclass(frozen=True)
+class TemplatePage:
+    """One page of a template listing: `after` is the cursor of the next page, None on the last one."""
+
+    items: list[dict]
+    after: str | None
+
+
+def base_mime(mime_type: str) -> str:
+    """`audio/ogg; codecs=opus` → `audio/ogg`."""
+    return mime_type.split(";")[0].strip().lower()
+
+
+def check_outbound_media(content: bytes, mime_type: str) -> None:
+    """Refuse (permanently) media Meta would refuse: a type it does not take, or over its size limit."""
+    limit = MEDIA_LIMITS.get(base_mime(mime_type))
+    if limit is None:
+        raise unsupported(f"WhatsApp does not accept media of type {mime_type!r}.", title="Unsupported media type")
+    if len(content) > limit:
+        raise unsupported(
+            f"{mime_type} media is limited to {limit} bytes; this one has {len(content)}.", title="Media too large"
+        )
+
+
+class Provider(ABC):
+    """A WhatsApp connection. Implementations: `CloudProvider`, `WahaProvider`, `SandboxProvider`."""
+
+    name: ClassVar[str]
+    supports_templates: ClassVar[bool] = False
+    supports_media_upload: ClassVar[bool] = True
+
+    @abstractmethod
+    def send(self, to: str, message: dict) -> SendResult:
+        """Send one message. `to`: the user's phone (E.164, `+` optional). `message`: the Meta-shaped type part,
+        e.g. `{"type": "text", "text": {"body": "hi"}}`, optionally with `"context": {"message_id": …}` (a reply).
+        Not idempotent: a retry after a timeout may send twice (WhatsApp has no idempotency key)."""
+
+    @abstractmethod
+    def mark_read(self, provider_message_id: str, *, chat: str | None = None, typing: bool = False) -> None:
+        """Mark an inbound message (and the earlier ones of its chat) as read; `typing` also shows the indicator."""
+
+    @abstractmethod
+    def upload_media(self, content: bytes, mime_type: str, filename: str) -> str:
+        """Upload media for a later send by id; returns the provider's media id."""
+
+    @abstractmethod
+    def fetch_media(self, media_id: str) -> MediaContent:
+        """Download inbound media by the id (or URL, for WAHA) the webhook gave."""
+
+
+# --- HTTP -------------------------------------------------------------------------------------------------
+
+POOL_MAXSIZE = 64  # concurrent requests per host (campaign batches send concurrently)
+
+_local = threading.Lock()
+_session: requests.Session | None = None
+_session_pid: int | None = None
+
+
+def http_session() -> requests.Session:
+    """The process's pooled session (re-created after a fork: sockets must not be shared with the parent)."""
+    global _session, _session_pid
+    pid = os.getpid()
+    if _session is None or _session_pid != pid:
+        with _local:
+            if _session is None or _session_pid != pid:
+                session = requests.Session()
+                adapter = HTTPAdapter(pool_connections=16, pool_maxsize=POOL_MAXSIZE, max_retries=0)
+                session.mount("http://", adapter)
+                session.mount("https://", adapter)
+                _session, _session_pid = session, pid
+    return _session
+
+
+def http_request(method: str, url: str, *, timeout: tuple[float, float], **kwargs: Any) -> requests.Response:
+    """One HTTP call through the pooled session; timeouts and connection failures become retryable errors."""
+    try:
+        return http_session().request(method, url, timeout=timeout, **kwargs)
+    except requests.Timeout as exc:
+        raise ProviderError(code=None, title="Timeout", detail=f"{method} {_safe(url)}: {exc}", retryable=True) from exc
+    except requests.ConnectionError as exc:
+        raise ProviderError(
+            code=None, title="Connection error", detail=f"{method} {_safe(url)}: {exc}", retryable=True
+        ) from exc
+    except requests.RequestException as exc:
+        raise ProviderError(
+            code=None, title="HTTP error", detail=f"{method} {_safe(url)}: {exc}", retryable=True
+        ) from exc
+
+
+def _safe(url: str) -> str:
+    """The URL without its query string (media URLs and Graph paging links can carry tokens)."""
+    return url.split("?", 1)[0]

@@ -1,0 +1,167 @@
+"""A provider that needs no network, so the product runs and demos on a laptop.
+
+Sends are accepted and get `wamid.sandbox…` ids; `status_webhooks_for()` builds the Meta-shaped `statuses` webhook
+payloads (sent, delivered, read) the hub feeds through its normal ingest path, so a sandbox message moves through
+the same states as a real one. Media live in this process's memory (bounded): fine for the embedded default (one
+process), not shared between Celery workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from messaging.providers.base import (
+    MESSAGE_TYPES,
+    MediaContent,
+    Provider,
+    ProviderError,
+    SendResult,
+    check_outbound_media,
+    unsupported,
+)
+
+SANDBOX_DISPLAY_PHONE_NUMBER = "15550000000"
+SANDBOX_WABA_ID = "sandbox"
+MEDIA_STORE_MAX_ITEMS = 256
+MEDIA_STORE_MAX_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class SandboxConfig:
+    phone_number_id: str = "sandbox"
+    display_phone_number: str = SANDBOX_DISPLAY_PHONE_NUMBER
+    waba_id: str = SANDBOX_WABA_ID
+
+
+class _MediaStore:
+    """Process-wide, least recently used out first, bounded by count and bytes."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def put(self, content: bytes, mime_type: str) -> str:
+        media_id = f"sandbox.{uuid.uuid4().hex}"
+        with self._lock:
+            self._items[media_id] = (content, mime_type)
+            self._bytes += len(content)
+            while len(self._items) > MEDIA_STORE_MAX_ITEMS or self._bytes > MEDIA_STORE_MAX_BYTES:
+                _, (old, _mime) = self._items.popitem(last=False)
+                self._bytes -= len(old)
+        return media_id
+
+    def get(self, media_id: str) -> tuple[bytes, str] | None:
+        with self._lock:
+            item = self._items.get(media_id)
+            if item is not None:
+                self._items.move_to_end(media_id)
+            return item
+
+
+_media = _MediaStore()
+
+
+def status_webhooks_for(
+    phone_number_id: str,
+    provider_message_id: str,
+    *,
+    recipient_id: str,
+    statuses: tuple[str, ...] = ("sent", "delivered", "read"),
+    display_phone_number: str = SANDBOX_DISPLAY_PHONE_NUMBER,
+    waba_id: str = SANDBOX_WABA_ID,
+    timestamp: float | None = None,
+    category: str = "service",
+) -> list[dict]:
+    """One Meta `field: messages` webhook payload per status, in order, a second apart.
+
+    `recipient_id`: the user's wa_id (digits). Pass `statuses=("sent",)` for a reaction (Meta only sends `sent`).
+    `category`: `service` for free-form messages, the template's category (lower case) for templates.
+    """
+    start = int(timezone.now().timestamp() if timestamp is None else timestamp)
+    recipient = re.sub(r"\D", "", recipient_id)
+    free = category == "service"
+    conversation_id = hashlib.sha256(f"{phone_number_id}:{recipient}:{category}".encode()).hexdigest()[:32]
+    payloads = []
+    for offset, status in enumerate(statuses):
+        ts = start + offset
+        item: dict = {"id": provider_message_id, "status": status, "timestamp": str(ts), "recipient_id": recipient}
+        if status in ("sent", "delivered"):
+            conversation: dict = {"id": conversation_id}
+            if status == "sent":
+                conversation["expiration_timestamp"] = str(ts + 24 * 3600)
+            conversation["origin"] = {"type": category}
+            item["conversation"] = conversation
+            item["pricing"] = {
+                "billable": not free,
+                "pricing_model": "PMP",
+                "type": "free_customer_service" if free else "regular",
+                "category": category,
+            }
+        value = {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": display_phone_number, "phone_number_id": phone_number_id},
+            "statuses": [item],
+        }
+        payloads.append(
+            {
+                "object": "whatsapp_business_account",
+                "entry": [{"id": waba_id, "changes": [{"value": value, "field": "messages"}]}],
+            }
+        )
+    return payloads
+
+
+class SandboxProvider(Provider):
+    name = "sandbox"
+    supports_templates = False
+    supports_media_upload = True
+
+    status_webhooks_for = staticmethod(status_webhooks_for)
+
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        self.config = config or SandboxConfig()
+
+    def send(self, to: str, message: dict) -> SendResult:
+        """Accept any well-formed message; the answer has Meta's success shape."""
+        mtype = message.get("type")
+        if mtype not in MESSAGE_TYPES or mtype not in message:
+            raise unsupported(f"Cannot send message type {mtype!r} (the message needs 'type' and its object).")
+        wa_id = re.sub(r"\D", "", to)
+        if not wa_id:
+            raise ProviderError(
+                code=131008, title="Required parameter is missing", detail="No recipient.", retryable=False
+            )
+        wamid = f"wamid.sandbox{uuid.uuid4().hex}"
+        raw = {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": to, "wa_id": wa_id}],
+            "messages": [{"id": wamid}],
+        }
+        return SendResult(provider_message_id=wamid, raw=raw)
+
+    def mark_read(self, provider_message_id: str, *, chat: str | None = None, typing: bool = False) -> None:
+        """Nothing to tell anyone."""
+
+    def upload_media(self, content: bytes, mime_type: str, filename: str) -> str:
+        check_outbound_media(content, mime_type)
+        return _media.put(content, mime_type)
+
+    def fetch_media(self, media_id: str) -> MediaContent:
+        item = _media.get(media_id)
+        if item is None:
+            raise ProviderError(
+                code=None,
+                title="Media not found",
+                detail="Sandbox media live in memory only, and this one is gone (restart or eviction).",
+                retryable=False,
+            )
+        content, mime_type = item
+        return MediaContent(content, mime_type, hashlib.sha256(content).hexdigest(), len(content))

@@ -1,0 +1,532 @@
+"""Conversations and outbound messages: assignment, sending (stored queued, delivered by a task after commit),
+delivery through the number's provider, read receipts, and opening a conversation with a template."""
+
+import base64
+import copy
+import json
+import logging
+from typing import Any
+
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Membership, Organization, Role, Team, User
+from accounts.services import audit_log_write
+from messaging import hooks
+from messaging.models import (
+    WINDOW_CLOSED_DETAIL,
+    Contact,
+    Conversation,
+    Media,
+    Message,
+    Provider,
+    WebhookEvent,
+    WhatsAppNumber,
+)
+from messaging.providers import ProviderError, provider_for, status_webhooks_for
+from messaging.providers.base import Provider as ProviderClient
+from messaging.providers.waha import SENDABLE_TYPES as WAHA_SENDABLE_TYPES
+from messaging.services import ingest
+from messaging.services.contacts import contact_get_or_create
+from messaging.services.events import publish_conversation_on_commit, publish_message_on_commit
+from messaging.services.media import media_check, media_store_upload, mime_type_of
+from messaging.services.retries import MAX_ATTEMPTS, RetryLater, backoff_countdown
+from messaging.tasks import delivery as delivery_tasks
+from whatsapp_hub.errors import ServiceError
+
+logger = logging.getLogger(__name__)
+
+PREVIEW_LENGTH = Conversation._meta.get_field("last_message_preview").max_length
+ERROR_TITLE_LENGTH = Message._meta.get_field("error_title").max_length
+INBOX_ROLES = (Role.ADMIN, Role.AGENT)
+# Marketing and utility templates look alike here (their category lives in the templates app): none goes to a
+# contact who opted out.
+OPTED_OUT_DETAIL = (
+    "This contact opted out of marketing messages. The template's category (marketing or utility) is not known "
+    "here, so no template is sent to an opted-out contact; they opt back in by writing START."
+)
+
+
+class _Unchanged:
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED: Any = _Unchanged()
+
+
+# --- assignment and status -------------------------------------------------------------------------
+
+
+def _assignee_or_error(*, organization: Organization, user_id: int) -> None:
+    ok = (
+        Membership.objects.for_org(organization)
+        .filter(user_id=user_id, is_active=True, role__in=INBOX_ROLES, user__is_active=True)
+        .exists()
+    )
+    if not ok:
+        message = "Assign the conversation to an active admin or agent of this organization."
+        raise ServiceError(message, errors={"assigned_to": [message]})
+
+
+def _agent_may_assign(*, actor_id: int | None, current: int | None, new: int | None) -> None:
+    """Agents take an unassigned conversation (to themselves) or release their own; nothing else."""
+    if actor_id is not None and current is None and new == actor_id:
+        return
+    if actor_id is not None and current == actor_id and new is None:
+        return
+    if current is not None and current != actor_id and new == actor_id:
+        raise ServiceError(
+            "This conversation is assigned to someone else; an admin can reassign it.",
+            status_code=409,
+            code="already_assigned",
+        )
+    raise ServiceError(
+        "Agents can only take an unassigned conversation or release their own; an admin can assign anyone.",
+        status_code=403,
+        code="permission_denied",
+    )
+
+
+@transaction.atomic
+def conversation_update(
+    *,
+    conversation: Conversation,
+    actor: Any,
+    role: str,
+    status: str | None = None,
+    assigned_to_id: int | None = UNCHANGED,
+    team_id: int | None = UNCHANGED,
+) -> Conversation:
+    """Change the status, assignee and/or team (UNCHANGED leaves one as it is).
+
+    Admins assign anyone; agents may take an unassigned conversation or release their own (403 otherwise, 409
+    when someone else took it first). The assignee must be an active admin or agent member and the team one of
+    the organization's (400). Assignment changes are audited (`conversation.assign`); conversation.updated is
+    published after commit.
+    """
+    organization = conversation.organization
+    locked = Conversation.objects.for_org(organization).select_for_update().get(pk=conversation.pk)
+    changed: list[str] = []
+    audit: dict[str, list] = {}
+    if assigned_to_id is not UNCHANGED and assigned_to_id != locked.assigned_to_id:
+        if role != Role.ADMIN:
+            _agent_may_assign(actor_id=getattr(actor, "pk", None), current=locked.assigned_to_id, new=assigned_to_id)
+        if assigned_to_id is not None:
+            _assignee_or_error(organization=organization, user_id=assigned_to_id)
+        audit["assigned_to"] = [locked.assigned_to_id, assigned_to_id]
+        locked.assigned_to_id = assigned_to_id
+        changed.append("assigned_to")
+    if team_id is not UNCHANGED and team_id != locked.team_id:
+        if team_id is not None and not Team.objects.for_org(organization).filter(pk=team_id).exists():
+            message = "No such team in this organization."
+            raise ServiceError(message, errors={"team": [message]})
+        audit["team"] = [locked.team_id, team_id]
+        locked.team_id = team_id
+        changed.append("team")
+    if status is not None and status != locked.status:
+        locked.status = status
+        changed.append("status")
+    if changed:
+        locked.save(update_fields=changed)
+        publish_conversation_on_commit(conversation_id=locked.pk, organization_id=organization.pk)
+    if audit:
+        audit_log_write(organization=organization, actor=actor, action="conversation.assign", target=locked, data=audit)
+    return locked
+
+
+# --- sending -----------------------------------------------------------------------------------------
+
+
+def _text_of(part: dict) -> str:
+    """The searchable text of a Meta-shaped message part (what the inbox shows and search finds)."""
+    mtype = part["type"]
+    obj = part.get(mtype)
+    if mtype == Message.Type.TEXT:
+        return obj["body"]
+    if mtype in Message.MEDIA_TYPES:
+        return obj.get("caption", "")
+    if mtype == Message.Type.INTERACTIVE:
+        return obj["body"]["text"]
+    if mtype == Message.Type.LOCATION:
+        return " ".join(filter(None, [obj.get("name"), obj.get("address")]))
+    if mtype == Message.Type.CONTACTS:
+        return ", ".join(card["name"]["formatted_name"] for card in obj)
+    if mtype == Message.Type.REACTION:
+        return obj["emoji"]
+    return ""
+
+
+def _preview_of(part: dict, text: str) -> str:
+    mtype = part["type"]
+    preview = f"Template: {part['template']['name']}" if mtype == Message.Type.TEMPLATE else text or f"[{mtype}]"
+    return " ".join(preview.split())[:PREVIEW_LENGTH]
+
+
+def _sendable_or_error(*, conversation: Conversation, mtype: str) -> None:
+    number = conversation.number
+    if number.deleted_at is not None:
+        raise ServiceError(
+            "The number of this conversation was deleted: nothing can be sent from it.",
+            status_code=409,
+            code="number_deleted",
+        )
+    if number.provider == Provider.WAHA:
+        if mtype not in WAHA_SENDABLE_TYPES:
+            message = f"A WhatsApp Web (WAHA) number cannot send {mtype} messages; use a Cloud API number."
+            raise ServiceError(message, errors={"type": [message]})
+        return  # WhatsApp Web has no customer-service window
+    if mtype != Message.Type.TEMPLATE and not conversation.window_open:
+        raise ServiceError(WINDOW_CLOSED_DETAIL, status_code=409, code="window_closed")
+    if mtype == Message.Type.TEMPLATE and conversation.contact.opted_out:
+        raise ServiceError(OPTED_OUT_DETAIL, status_code=409, code="opted_out")
+
+
+def _sent_message_or_error(*, conversation: Conversation, message_id: int, field: str) -> Message:
+    """A message of this conversation that WhatsApp knows (it has a provider id), or a 400 naming `field`."""
+    target = Message.objects.for_org(conversation.organization).filter(conversation=conversation, pk=message_id).first()
+    if target is None:
+        message = "No such message in this conversation."
+        raise ServiceError(message, errors={field: [message]})
+    if not target.provider_message_id:
+        message = "That message has not reached WhatsApp yet (it has no WhatsApp id)."
+        raise ServiceError(message, errors={field: [message]})
+    return target
+
+
+def _media_for_send(*, conversation: Conversation, mtype: str, upload: File | None, media_id: int | None) -> Media:
+    """The Media of a media message: the upload, stored now (unsaved row), or the uploaded row `media_id`."""
+    organization = conversation.organization
+    if upload is not None:
+        mime = mime_type_of(upload)
+        media_check(mime_type=mime, size=upload.size, message_type=mtype, field="file")
+        return media_store_upload(organization=organization, file=upload, mime_type=mime)
+    media = Media.objects.for_org(organization).filter(pk=media_id, status=Media.Status.READY).exclude(file="").first()
+    if media is None:
+        message = "No such uploaded media in this organization (upload it with POST media/ first)."
+        raise ServiceError(message, errors={"media_id": [message]})
+    media_check(mime_type=media.mime_type, size=media.size or 0, message_type=mtype, field="media_id")
+    return media
+
+
+def _media_attach(*, media: Media, message: Message) -> None:
+    """Give the message its media: a new upload, an uploaded row not used yet, or else a copy of the row (a
+    Media belongs to one message; the copy shares the stored file). Must be called inside a transaction."""
+    if media.pk is not None:
+        unused = Media.objects.for_org(message.organization).filter(pk=media.pk, message__isnull=True)
+        if unused.update(message=message):
+            return
+        media = Media(
+            organization=media.organization,
+            mime_type=media.mime_type,
+            filename=media.filename,
+            size=media.size,
+            sha256=media.sha256,
+            file=media.file.name,
+            status=Media.Status.READY,
+        )
+    media.message = message
+    media.save()
+
+
+def message_send(
+    *,
+    conversation: Conversation,
+    sent_by: User | None,
+    part: dict,
+    upload: File | None = None,
+    media_id: int | None = None,
+    reply_to_id: int | None = None,
+    reaction_to_id: int | None = None,
+) -> Message:
+    """Store an outbound message `queued` and deliver it through the number's provider after commit.
+
+    `part` is the Meta-shaped message part (`{"type": "text", "text": {"body": "hi"}}`), validated by the API's
+    serializer; references are resolved here: `reply_to_id` (our id of a message in this conversation) becomes
+    `context.message_id`, `reaction_to_id` the reaction's `message_id`, and a media message gets its file from
+    `upload` (checked against WhatsApp's type and size limits, stored) or `media_id` (an uploaded Media row).
+    Refused before anything is stored: a free-form message outside the 24-hour window (409 window_closed, not
+    for WAHA numbers), a template to a contact who opted out (409 opted_out), a type the number's provider cannot
+    send, media WhatsApp would refuse (400).
+    One transaction: the message, its media, the conversation's last-message fields; then, on commit,
+    message.created and conversation.updated are published and `deliver_message` is enqueued.
+    """
+    part = copy.deepcopy(part)
+    mtype = part["type"]
+    _sendable_or_error(conversation=conversation, mtype=mtype)
+    reply_to_provider_id = ""
+    if reply_to_id is not None:
+        reply_to_provider_id = _sent_message_or_error(
+            conversation=conversation, message_id=reply_to_id, field="reply_to"
+        ).provider_message_id
+        part["context"] = {"message_id": reply_to_provider_id}
+    if reaction_to_id is not None:
+        target = _sent_message_or_error(conversation=conversation, message_id=reaction_to_id, field="reaction")
+        part["reaction"]["message_id"] = target.provider_message_id
+    media = None
+    if mtype in Message.MEDIA_TYPES:
+        media = _media_for_send(conversation=conversation, mtype=mtype, upload=upload, media_id=media_id)
+        if mtype == Message.Type.DOCUMENT and media.filename and "filename" not in part[mtype]:
+            part[mtype]["filename"] = media.filename
+    with transaction.atomic():
+        message = _message_store(
+            conversation=conversation, sent_by=sent_by, part=part, reply_to_provider_id=reply_to_provider_id
+        )
+        if media is not None:
+            _media_attach(media=media, message=message)
+    return message
+
+
+def _message_store(
+    *, conversation: Conversation, sent_by: User | None, part: dict, reply_to_provider_id: str
+) -> Message:
+    """The queued Message and the conversation's last-message fields; events and delivery on commit.
+
+    Must be called inside a transaction.
+    """
+    organization = conversation.organization
+    now = timezone.now()
+    text = _text_of(part)
+    message = Message.objects.create(
+        organization=organization,
+        conversation=conversation,
+        direction=Message.Direction.OUTBOUND,
+        type=part["type"],
+        text=text,
+        payload=part,
+        status=Message.Status.QUEUED,
+        sent_by=sent_by if isinstance(sent_by, User) else None,
+        reply_to_provider_id=reply_to_provider_id,
+        created_at=now,
+    )
+    # Conditional: an inbound message stored meanwhile with a later time keeps its place as the last one.
+    Conversation.objects.for_org(organization).filter(pk=conversation.pk, last_message_at__lte=now).update(
+        last_message_at=now,
+        last_message_preview=_preview_of(part, text),
+        last_message_direction=Message.Direction.OUTBOUND,
+        last_message_type=part["type"],
+    )
+    publish_message_on_commit(message_id=message.pk, organization_id=organization.pk, event="message.created")
+    publish_conversation_on_commit(conversation_id=conversation.pk, organization_id=organization.pk)
+    transaction.on_commit(lambda: delivery_tasks.deliver_message.delay(message.pk))
+    return message
+
+
+# --- opening a conversation ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def conversation_start(
+    *,
+    organization: Organization,
+    number_id: int,
+    template: dict,
+    sent_by: User | None,
+    contact: Contact | None = None,
+    phone: str | None = None,
+) -> tuple[Conversation, Message]:
+    """Open (or reuse) the conversation of `contact` (or the contact of `phone`, created when new) on the number,
+    with a template message sent as `message_send` does.
+
+    400 for a number that is not the organization's; 409 (opted_out) when the contact opted out (see
+    `message_send`). One transaction: a refused template leaves no new contact or conversation behind.
+    """
+    number = WhatsAppNumber.objects.for_org(organization).live().filter(pk=number_id).first()
+    if number is None:
+        message = "No such WhatsApp number in this organization."
+        raise ServiceError(message, errors={"number_id": [message]})
+    if contact is None:
+        contact = contact_get_or_create(organization=organization, phone=phone)
+    conversation, _ = Conversation.objects.for_org(organization).get_or_create(
+        organization=organization, number=number, contact=contact
+    )
+    message = message_send(conversation=conversation, sent_by=sent_by, part={"type": "template", "template": template})
+    return conversation, message
+
+
+# --- delivery (the task's work) ------------------------------------------------------------------------
+
+
+def _recipient(contact: Contact) -> str:
+    """Who the provider sends to: the phone (E.164), else the wa_id, else Meta's business-scoped user id."""
+    return contact.phone or contact.wa_id or contact.user_id or ""
+
+
+def _error_title(exc: ProviderError) -> str:
+    """Meta's title as is when Meta gave a code; otherwise the title with the detail (network, WAHA, checks)."""
+    title = exc.title if exc.code is not None or not exc.detail else f"{exc.title}: {exc.detail}"
+    return title[:ERROR_TITLE_LENGTH]
+
+
+def _outgoing_part(*, message: Message, provider: ProviderClient) -> dict:
+    """The stored part, plus the media reference (uploaded to the provider now) and our callback data.
+
+    Meta echoes `biz_opaque_callback_data` on statuses: ingest can match a status that arrives before the
+    wamid is stored.
+    """
+    part = copy.deepcopy(message.payload)
+    part["biz_opaque_callback_data"] = f"msg:{message.pk}"
+    mtype = part["type"]
+    if mtype not in Message.MEDIA_TYPES:
+        return part
+    media = Media.objects.for_org(message.organization).get(message=message)
+    with media.file.open("rb") as handle:
+        content = handle.read()
+    if provider.supports_media_upload:
+        if not media.provider_media_id:
+            media.provider_media_id = provider.upload_media(content, media.mime_type, media.filename or "file")
+            Media.objects.for_org(message.organization).filter(pk=media.pk).update(
+                provider_media_id=media.provider_media_id
+            )
+        part[mtype]["id"] = media.provider_media_id
+    else:  # WAHA: no upload endpoint, the file goes inline
+        part[mtype].update(
+            {"data": base64.b64encode(content).decode(), "mime_type": media.mime_type, "filename": media.filename}
+        )
+    return part
+
+
+def _mark_failed(*, message: Message, code: int | None, title: str) -> None:
+    with transaction.atomic():
+        changed = (
+            Message.objects.for_org(message.organization)
+            .filter(pk=message.pk, status=Message.Status.QUEUED)
+            .update(status=Message.Status.FAILED, error_code=code, error_title=title, status_updated_at=timezone.now())
+        )
+        if changed:
+            publish_message_on_commit(
+                message_id=message.pk, organization_id=message.organization_id, event="message.updated"
+            )
+            hooks.message_status_changed.send_on_commit(
+                organization_id=message.organization_id, changes=[(message.pk, Message.Status.FAILED, code)]
+            )
+
+
+def _mark_sent(*, message: Message, provider_message_id: str | None) -> None:
+    """Store the provider's id and move queued → sent (a status that arrived first is kept: only forward)."""
+    scoped = Message.objects.for_org(message.organization).filter(pk=message.pk)
+    with transaction.atomic():
+        if provider_message_id:
+            scoped.filter(provider_message_id__isnull=True).update(provider_message_id=provider_message_id)
+        moved = scoped.filter(status=Message.Status.QUEUED).update(
+            status=Message.Status.SENT, status_updated_at=timezone.now()
+        )
+        publish_message_on_commit(
+            message_id=message.pk, organization_id=message.organization_id, event="message.updated"
+        )
+        if moved:
+            hooks.message_status_changed.send_on_commit(
+                organization_id=message.organization_id, changes=[(message.pk, Message.Status.SENT, None)]
+            )
+
+
+def message_deliver(*, message_id: int, attempt: int = 1) -> None:
+    """Send a queued outbound message through its number's provider (the `deliver_message` task's work).
+
+    Idempotent: a message that already has a provider id, or is not queued, is left alone; the message is
+    claimed with a conditional update of `attempts` to `attempt` (the task's 1-based try), so two copies of
+    the same try cannot both send. The provider is called outside any transaction. A retryable provider error
+    raises RetryLater (backoff with jitter) until MAX_ATTEMPTS; any other error marks the message failed with
+    the provider's code and title.
+    """
+    message = (
+        Message.objects.select_related("organization", "conversation__number", "conversation__contact")
+        .filter(pk=message_id, direction=Message.Direction.OUTBOUND)
+        .first()
+    )
+    if message is None or message.provider_message_id or message.status != Message.Status.QUEUED:
+        return
+    claimed = (
+        Message.objects.for_org(message.organization)
+        .filter(pk=message.pk, status=Message.Status.QUEUED, provider_message_id__isnull=True, attempts__lt=attempt)
+        .update(attempts=attempt)
+    )
+    if not claimed:
+        return
+    conversation = message.conversation
+    provider = provider_for(conversation.number)
+    try:
+        result = provider.send(_recipient(conversation.contact), _outgoing_part(message=message, provider=provider))
+    except (Media.DoesNotExist, FileNotFoundError):
+        _mark_failed(message=message, code=None, title="The media file of this message is missing.")
+        return
+    except ProviderError as exc:
+        if exc.retryable and attempt < MAX_ATTEMPTS:
+            logger.info("message %s: attempt %s failed (%r), retrying", message.pk, attempt, exc)
+            raise RetryLater(backoff_countdown(attempt)) from exc
+        _mark_failed(message=message, code=exc.code, title=_error_title(exc))
+        return
+    _mark_sent(message=message, provider_message_id=result.provider_message_id)
+    if conversation.number.provider == Provider.SANDBOX and result.provider_message_id:
+        _sandbox_play_back(message=message, provider_message_id=result.provider_message_id)
+
+
+def _sandbox_play_back(*, message: Message, provider_message_id: str) -> None:
+    """What Meta would post next, through the same ingest path: sent, delivered, read (a reaction: sent)."""
+    number, contact = message.conversation.number, message.conversation.contact
+    payloads = status_webhooks_for(
+        number.phone_number_id or "sandbox",
+        provider_message_id,
+        recipient_id=contact.wa_id or contact.phone,
+        statuses=("sent",) if message.type == Message.Type.REACTION else ("sent", "delivered", "read"),
+        category="marketing" if message.type == Message.Type.TEMPLATE else "service",
+    )
+    for payload in payloads:
+        ingest.webhook_event_store(
+            organization_id=message.organization_id,
+            source=WebhookEvent.Source.SANDBOX,
+            body=payload,
+            dedupe_key=ingest.body_dedupe_key(json.dumps(payload, sort_keys=True).encode()),
+            number_id=number.pk,
+        )
+
+
+# --- read receipts -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def conversation_mark_read(*, conversation: Conversation) -> Conversation:
+    """Zero the unread count; when it changed, publish conversation.updated and, after commit, send WhatsApp's
+    read receipt for the conversation's last inbound message (which also marks the earlier ones read)."""
+    organization = conversation.organization
+    changed = (
+        Conversation.objects.for_org(organization).filter(pk=conversation.pk, unread_count__gt=0).update(unread_count=0)
+    )
+    conversation.unread_count = 0
+    if changed:
+        publish_conversation_on_commit(conversation_id=conversation.pk, organization_id=organization.pk)
+        last_inbound = (
+            Message.objects.for_org(organization)
+            .filter(conversation=conversation, direction=Message.Direction.INBOUND, provider_message_id__isnull=False)
+            .order_by("-id")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if last_inbound is not None:
+            transaction.on_commit(lambda: delivery_tasks.send_read_receipt.delay(last_inbound))
+    return conversation
+
+
+def message_send_read_receipt(*, message_id: int, attempt: int = 1) -> None:
+    """Tell the provider an inbound message was read (the `send_read_receipt` task's work).
+
+    Retryable errors raise RetryLater until MAX_ATTEMPTS; a permanent one is logged (a receipt is a courtesy:
+    nothing to store).
+    """
+    message = (
+        Message.objects.select_related("conversation__number", "conversation__contact")
+        .filter(pk=message_id, direction=Message.Direction.INBOUND, provider_message_id__isnull=False)
+        .first()
+    )
+    if message is None:
+        return
+    contact = message.conversation.contact
+    try:
+        provider_for(message.conversation.number).mark_read(
+            message.provider_message_id, chat=contact.wa_id or contact.phone or None
+        )
+    except ProviderError as exc:
+        if exc.retryable and attempt < MAX_ATTEMPTS:
+            raise RetryLater(backoff_countdown(attempt)) from exc
+        logger.warning("read receipt for message %s refused: %r", message.pk, exc)

@@ -1,0 +1,244 @@
+"""Media: uploads for later sending, outbound checks, and the inbound fetch (provider → Django storage)."""
+
+import base64
+import binascii
+import hashlib
+import mimetypes
+import os
+import uuid
+from typing import IO
+
+from django.core.files.base import ContentFile, File
+from django.db import transaction
+
+from accounts.models import Organization
+from messaging.models import Media, Message
+from messaging.providers import ProviderError, provider_for
+from messaging.providers.base import INBOUND_MEDIA_LIMIT, MEDIA_LIMITS, base_mime
+from messaging.services.events import publish_message_on_commit
+from messaging.services.retries import MAX_ATTEMPTS, RetryLater, backoff_countdown
+from messaging.tasks import media as media_tasks
+from whatsapp_hub.errors import ServiceError
+
+MB = 1024 * 1024
+# What each media message type may carry (reference §5); sizes come from the providers' MEDIA_LIMITS.
+MIME_TYPES_BY_MESSAGE_TYPE: dict[str, frozenset[str]] = {
+    Message.Type.IMAGE: frozenset({"image/jpeg", "image/png"}),
+    Message.Type.AUDIO: frozenset({"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"}),
+    Message.Type.VIDEO: frozenset({"video/mp4", "video/3gpp"}),
+    Message.Type.DOCUMENT: frozenset(
+        {
+            "text/plain",
+            "application/pdf",
+            "application/msword",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.ms-excel",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "application/vnd.ms-powerpoint",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        }
+    ),
+    Message.Type.STICKER: frozenset({"image/webp"}),
+}
+# Names browsers and operating systems give that Meta knows under another one.
+MIME_ALIASES = {
+    "image/jpg": "image/jpeg",
+    "image/pjpeg": "image/jpeg",
+    "audio/mp3": "audio/mpeg",
+    "audio/x-m4a": "audio/mp4",
+}
+UPLOAD_MAX_BYTES = max(MEDIA_LIMITS.values())
+FILENAME_MAX_LENGTH = Media._meta.get_field("filename").max_length
+
+
+def _mb(size: int) -> str:
+    return f"{size / MB:g} MB" if size >= MB else f"{size // 1024} KB"
+
+
+def upload_size_check(*, size: int | None) -> None:
+    """413 before parsing a request body that cannot hold an acceptable file."""
+    if size is not None and size > UPLOAD_MAX_BYTES + MB:  # room for the multipart envelope
+        raise ServiceError(
+            f"The file is too large: at most {_mb(UPLOAD_MAX_BYTES)}.", status_code=413, code="too_large"
+        )
+
+
+def mime_type_of(file: File) -> str:
+    """The file's MIME type as the client declared it (else guessed from its name), without parameters."""
+    declared = getattr(file, "content_type", None) or mimetypes.guess_type(file.name or "")[0] or ""
+    mime = base_mime(declared)
+    return MIME_ALIASES.get(mime, mime)
+
+
+def media_check(*, mime_type: str, size: int, message_type: str | None = None, field: str = "file") -> None:
+    """A 400 naming `field` unless WhatsApp accepts this media (for `message_type`, when given): type and size."""
+    mime = MIME_ALIASES.get(base_mime(mime_type), base_mime(mime_type))
+    if message_type is not None:
+        allowed = MIME_TYPES_BY_MESSAGE_TYPE[message_type]
+        if mime not in allowed:
+            message = f"A {message_type} must be one of {', '.join(sorted(allowed))}; this file is {mime or 'unknown'}."
+            raise ServiceError(message, errors={field: [message]})
+    elif mime not in MEDIA_LIMITS:
+        message = (
+            f"WhatsApp does not accept files of type {mime or 'unknown'}; accepted: {', '.join(sorted(MEDIA_LIMITS))}."
+        )
+        raise ServiceError(message, errors={field: [message]})
+    limit = MEDIA_LIMITS[mime]
+    if size > limit:
+        message = f"{mime} files are limited to {_mb(limit)} by WhatsApp; this one has {size} bytes."
+        raise ServiceError(message, errors={field: [message]})
+    if size == 0:
+        raise ServiceError("The file is empty.", errors={field: ["The file is empty."]})
+
+
+def _storage_name(*, organization_id: int, mime_type: str) -> str:
+    """A server-chosen name (never the client's): organization / random, with the type's usual extension."""
+    extension = mimetypes.guess_extension(mime_type) or ""
+    return f"{organization_id}/{uuid.uuid4().hex}{extension}"
+
+
+def _sha256_of(stream: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: stream.read(1024 * 1024), b""):
+        digest.update(chunk)
+    stream.seek(0)
+    return digest.hexdigest()
+
+
+def clean_filename(name: str) -> str:
+    """The last path component of a client's file name, trimmed to the column (extension kept)."""
+    base = os.path.basename((name or "").replace("\\", "/")).strip()
+    if len(base) <= FILENAME_MAX_LENGTH:
+        return base
+    stem, extension = os.path.splitext(base)
+    return stem[: FILENAME_MAX_LENGTH - len(extension)] + extension
+
+
+def media_store_upload(*, organization: Organization, file: File, mime_type: str) -> Media:
+    """Write an upload (already checked) to storage and return its Media row, unsaved.
+
+    Called outside a transaction (storage may be remote): the caller saves the row in its own transaction.
+    """
+    file.seek(0)
+    media = Media(
+        organization=organization,
+        mime_type=mime_type,
+        filename=clean_filename(file.name),
+        size=file.size,
+        sha256=_sha256_of(file),
+        status=Media.Status.READY,
+    )
+    media.file.save(_storage_name(organization_id=organization.pk, mime_type=mime_type), file, save=False)
+    return media
+
+
+def media_upload(*, organization: Organization, file: File) -> Media:
+    """POST media/: a file WhatsApp accepts, stored for a later send (`media_id`); 400 for a type or size it refuses."""
+    mime = mime_type_of(file)
+    media_check(mime_type=mime, size=file.size)
+    media = media_store_upload(organization=organization, file=file, mime_type=mime)
+    with transaction.atomic():
+        media.save()
+    return media
+
+
+# --- inbound -----------------------------------------------------------------------------------------
+
+
+def enqueue_inbound_media(media_ids: list[int]) -> None:
+    """Fetch these inbound media in the background (one task each), after the current transaction commits.
+
+    Ids of any organization: each task re-reads its Media in that Media's own organization.
+    """
+    for media_id in media_ids:
+        transaction.on_commit(lambda media_id=media_id: media_tasks.fetch_inbound_media.delay(media_id))
+
+
+def _sha256_matches(expected: str, content_hex: str) -> bool:
+    """Meta gives the sha256 in base64 (webhooks) or hex (some answers); either must match the bytes."""
+    expected = expected.strip()
+    if expected.lower() == content_hex:
+        return True
+    try:
+        return base64.b64decode(expected, validate=True) == bytes.fromhex(content_hex)
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _publish_media_change(media: Media) -> None:
+    publish_message_on_commit(
+        message_id=media.message_id, organization_id=media.organization_id, event="message.updated"
+    )
+
+
+def _media_fail(media: Media, error: str) -> None:
+    with transaction.atomic():
+        changed = (
+            Media.objects.for_org(media.organization)
+            .filter(pk=media.pk, status=Media.Status.PENDING)
+            .update(status=Media.Status.FAILED, error=error[:500])
+        )
+        if changed:
+            _publish_media_change(media)
+
+
+def _provider_reference(media: Media) -> str:
+    """What the provider fetches: Meta's media id, or the file URL of a WAHA message (kept in its payload)."""
+    if media.provider_media_id or media.message is None:
+        return media.provider_media_id
+    payload = media.message.payload if isinstance(media.message.payload, dict) else {}
+    info = payload.get("media")
+    url = info.get("url") if isinstance(info, dict) else None
+    return url if isinstance(url, str) else ""
+
+
+def media_fetch_inbound(*, media_id: int, attempt: int = 1) -> None:
+    """Download an inbound media file into storage: size and sha256 checked, then `ready`.
+
+    Idempotent: a Media that is not pending is left alone, and of two concurrent fetches only the first to
+    finish is kept. A transient provider error raises RetryLater (until MAX_ATTEMPTS); any other failure marks
+    the Media failed with the reason in `error`. The provider is called outside any transaction.
+    """
+    media = Media.objects.select_related("organization", "message__conversation__number").filter(pk=media_id).first()
+    if media is None or media.status != Media.Status.PENDING:
+        return
+    reference = _provider_reference(media)
+    if not reference:
+        _media_fail(media, "Nothing to fetch: the provider gave no media id or URL.")
+        return
+    provider = provider_for(media.message.conversation.number)
+    try:
+        content = provider.fetch_media(reference)
+    except ProviderError as exc:
+        if exc.retryable and attempt < MAX_ATTEMPTS:
+            raise RetryLater(backoff_countdown(attempt)) from exc
+        _media_fail(media, str(exc))
+        return
+    if len(content.content) > INBOUND_MEDIA_LIMIT or (media.size is not None and media.size != content.size):
+        _media_fail(media, f"Size check failed: expected {media.size} bytes, downloaded {content.size}.")
+        return
+    if media.sha256 and not _sha256_matches(media.sha256, content.sha256):
+        _media_fail(media, "Integrity check failed: the downloaded bytes do not match the sha256 Meta announced.")
+        return
+    mime = base_mime(media.mime_type or content.mime_type) or "application/octet-stream"
+    name = media.file.storage.save(
+        media.file.field.generate_filename(media, _storage_name(organization_id=media.organization_id, mime_type=mime)),
+        ContentFile(content.content),
+    )
+    with transaction.atomic():
+        changed = (
+            Media.objects.for_org(media.organization)
+            .filter(pk=media.pk, status=Media.Status.PENDING)
+            .update(
+                file=name,
+                size=content.size,
+                sha256=content.sha256,
+                mime_type=media.mime_type or content.mime_type,
+                status=Media.Status.READY,
+                error="",
+            )
+        )
+        if changed:
+            _publish_media_change(media)
+    if not changed:  # another fetch finished first: keep its file, drop ours
+        media.file.storage.delete(name)

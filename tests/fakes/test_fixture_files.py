@@ -1,0 +1,79 @@
+"""The payload files in tests/fixtures/ are well-formed Meta / WAHA webhooks (what the hub's ingest tests post)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+META_FILES = sorted((FIXTURES / "meta").glob("*.json"))
+WAHA_FILES = sorted((FIXTURES / "waha").glob("*.json"))
+
+
+def changes(payload: dict) -> list[dict]:
+    return [change for entry in payload["entry"] for change in entry["changes"]]
+
+
+def test_there_is_a_file_per_webhook_shape():
+    names = {p.stem for p in META_FILES}
+    assert {
+        "text",
+        "text_reply",
+        "text_forwarded",
+        "text_referral_ctwa",
+        "image",
+        "document",
+        "audio",
+        "voice",
+        "video",
+        "sticker",
+        "location",
+        "contacts",
+        "interactive_button_reply",
+        "interactive_list_reply",
+        "button_template_quick_reply",
+        "reaction",
+        "unsupported",
+        "system_user_changed_number",
+        "status_sent",
+        "status_delivered",
+        "status_read",
+        "status_failed",
+        "batch",
+        "value_errors",
+        "text_bsuid",
+        "template_status_approved",
+        "template_status_rejected",
+    } <= names
+    assert {p.stem for p in WAHA_FILES} >= {"message", "message_media", "message_ack", "session_status"}
+
+
+@pytest.mark.parametrize("path", META_FILES, ids=[p.stem for p in META_FILES])
+def test_meta_fixtures_have_the_webhook_envelope(path):
+    payload = json.loads(path.read_text())
+
+    assert payload["object"] == "whatsapp_business_account"
+    for change in changes(payload):
+        value = change["value"]
+        if change["field"] != "messages":
+            assert "messaging_product" not in value
+            assert isinstance(value["message_template_id"], int)
+            continue
+        assert value["messaging_product"] == "whatsapp"
+        assert set(value["metadata"]) == {"display_phone_number", "phone_number_id"}
+        for message in value.get("messages", []):
+            assert message["id"].startswith("wamid.")
+            assert isinstance(message["timestamp"], str)
+            assert message["type"] in message
+            assert "from" in message or "from_user_id" in message
+        for status in value.get("statuses", []):
+            assert {"id", "status", "timestamp", "recipient_id"} <= set(status)
+            assert ("errors" in status) == (status["status"] == "failed")
+
+
+@pytest.mark.parametrize("path", WAHA_FILES, ids=[p.stem for p in WAHA_FILES])
+def test_waha_fixtures_have_the_event_envelope(path):
+    payload = json.loads(path.read_text())
+
+    assert payload["id"].startswith("evt_")
+    assert {"timestamp", "event", "session", "me", "payload", "engine", "environment"} <= set(payload)

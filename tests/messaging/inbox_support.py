@@ -1,0 +1,73 @@
+"""Helpers of the inbox tests (conversations, sends, deliveries, media, search).
+
+Requests run their after-commit callbacks (Celery is eager in tests), so a send's answer comes after the delivery
+task ran, as a worker would have right after the commit.
+"""
+
+from datetime import timedelta
+
+from django.test import TestCase
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.models import Role
+from accounts.services import api_key_create
+from messaging.models import Conversation, Provider, WhatsAppNumber
+from tests.messaging.factories import ConversationFactory, WhatsAppNumberFactory
+
+
+def cloud_number(org, **fields) -> WhatsAppNumber:
+    return WhatsAppNumberFactory(organization=org, **fields)
+
+
+def waha_number(org, **fields) -> WhatsAppNumber:
+    return WhatsAppNumberFactory(
+        organization=org,
+        provider=Provider.WAHA,
+        phone_number_id="",
+        waba_id="",
+        access_token="",
+        app_secret="",
+        waha_session="default",
+        waha_base_url="",  # settings.WAHA_URL: the fake WAHA's in tests
+        waha_api_key="test-waha-key",
+        **fields,
+    )
+
+
+def open_conversation(org, *, number: WhatsAppNumber | None = None, **fields) -> Conversation:
+    """A conversation whose customer wrote an hour ago (inside the 24-hour window)."""
+    fields.setdefault("last_inbound_at", timezone.now() - timedelta(hours=1))
+    if number is not None:
+        fields["number"] = number
+    return ConversationFactory(organization=org, **fields)
+
+
+def closed_window(org, **fields) -> Conversation:
+    """A conversation whose customer last wrote 25 hours ago."""
+    return open_conversation(org, last_inbound_at=timezone.now() - timedelta(hours=25), **fields)
+
+
+def messages_url(conversation: Conversation) -> str:
+    return f"/api/v1/conversations/{conversation.pk}/messages"
+
+
+def committed(call, *args, **kwargs):
+    """Run a client call and its after-commit callbacks (deliveries, receipts, media fetches, events)."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return call(*args, **kwargs)
+
+
+def send(client, conversation: Conversation, body: dict, *, multipart: bool = False):
+    """POST a message to the conversation (JSON, or multipart for a file) with its deliveries run."""
+    if multipart:
+        return committed(client.post, messages_url(conversation), body, format="multipart")
+    return committed(client.post, messages_url(conversation), body, format="json")
+
+
+def api_key_client(org, *, role: str = Role.AGENT) -> APIClient:
+    """A client authenticated with an organization API key (an integration: no user)."""
+    _, raw = api_key_create(organization=org, name="integration", role=role, actor=None)
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=raw)
+    return client
