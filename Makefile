@@ -29,6 +29,7 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 worker: install
 	$(BIN)/celery -A whatsapp_hub worker --loglevel=INFO --concurrency=2

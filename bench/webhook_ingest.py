@@ -78,9 +78,9 @@ Message.objects.bulk_create([Message(organization=org, conversation=conversation
     type="text", text="hi", provider_message_id=i, status="sent") for i in ids])
 print(json.dumps({{"org": org.pk, "outbound": ids}}))
 """
-    out = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True, capture_output=True
-    )
+    out = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, capture_output=True)
+    if out.returncode:
+        sys.exit(f"setting up the bench data failed:\n{out.stderr.decode()}")
     data = json.loads(out.stdout.decode().strip().splitlines()[-1])
     return data["org"], data["outbound"]
 
