@@ -1,7 +1,11 @@
+import time
+
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import Membership, Organization, Role, User
+from messaging.models import Provider, WebhookEvent, WhatsAppNumber
+from messaging.services import ingest
 
 DEMO_ORG = "Demo Store"
 DEMO_PEOPLE = [
@@ -9,13 +13,30 @@ DEMO_PEOPLE = [
     ("agent@demo.local", "Omar Agent", Role.AGENT, "demo-agent-pass"),
     ("marketing@demo.local", "Maya Marketing", Role.MARKETING, "demo-marketing-pass"),
 ]
+SANDBOX_PHONE_NUMBER_ID = "sandbox-demo"
+DEMO_CUSTOMERS = [
+    ("966501234567", "Layla", "مرحبا، هل الطلب جاهز؟"),
+    ("447700900123", "James", "Hi! Do you ship to Manchester?"),
+    ("15551234567", "Sofia", "Can I change the size of my order?"),
+]
 
 
 class Command(BaseCommand):
-    help = "Create the demo organization and its people (idempotent) and print how to sign in."
+    help = "Create the demo organization, its people and a sandbox number with a few conversations (idempotent)."
+
+    def handle(self, *args, **options):
+        organization = self._people()
+        self._conversations(organization)
+        ready = f"Demo organization '{organization.name}' (id {organization.pk}) is ready."
+        self.stdout.write(self.style.SUCCESS(ready))
+        self.stdout.write("Sign in with (e-mail / password):")
+        for email, _, role, password in DEMO_PEOPLE:
+            self.stdout.write(f"  {role:<10} {email} / {password}")
+        self.stdout.write("  super admin staff@demo.local / demo-staff-pass  (also /admin/)")
+        self.stdout.write("Open http://127.0.0.1:8000/api/v1/docs/ for the API.")
 
     @transaction.atomic
-    def handle(self, *args, **options):
+    def _people(self) -> Organization:
         organization, _ = Organization.objects.get_or_create(
             slug="demo-store", defaults={"name": DEMO_ORG, "plan": Organization.Plan.PRO}
         )
@@ -26,11 +47,55 @@ class Command(BaseCommand):
             Membership.objects.get_or_create(organization=organization, user=user, defaults={"role": role})
         if not User.objects.filter(email="staff@demo.local").exists():
             User.objects.create_superuser("staff@demo.local", "demo-staff-pass", name="Platform Staff")
+        WhatsAppNumber.objects.for_org(organization).get_or_create(
+            organization=organization,
+            phone_number_id=SANDBOX_PHONE_NUMBER_ID,
+            defaults={
+                "display_name": "Demo sandbox",
+                "provider": Provider.SANDBOX,
+                "phone_number": "+15550001111",
+                "is_primary": True,
+            },
+        )
+        return organization
 
-        ready = f"Demo organization '{organization.name}' (id {organization.pk}) is ready."
-        self.stdout.write(self.style.SUCCESS(ready))
-        self.stdout.write("Sign in with (e-mail / password):")
-        for email, _, role, password in DEMO_PEOPLE:
-            self.stdout.write(f"  {role:<10} {email} / {password}")
-        self.stdout.write("  super admin staff@demo.local / demo-staff-pass  (also /admin/)")
-        self.stdout.write("Open http://127.0.0.1:8000/api/v1/docs/ for the API.")
+    def _conversations(self, organization: Organization) -> None:
+        """Customers' first messages, through the same ingest path as a real Meta webhook."""
+        for wa_id, name, text in DEMO_CUSTOMERS:
+            payload = {
+                "object": "whatsapp_business_account",
+                "entry": [
+                    {
+                        "id": "demo",
+                        "changes": [
+                            {
+                                "field": "messages",
+                                "value": {
+                                    "messaging_product": "whatsapp",
+                                    "metadata": {
+                                        "display_phone_number": "15550001111",
+                                        "phone_number_id": SANDBOX_PHONE_NUMBER_ID,
+                                    },
+                                    "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+                                    "messages": [
+                                        {
+                                            "from": wa_id,
+                                            "id": f"wamid.demo.{wa_id}",
+                                            "timestamp": str(int(time.time())),
+                                            "type": "text",
+                                            "text": {"body": text},
+                                        }
+                                    ],
+                                },
+                            }
+                        ],
+                    }
+                ],
+            }
+            ingest.webhook_event_store(
+                organization_id=organization.pk,
+                source=WebhookEvent.Source.SANDBOX,
+                body=payload,
+                dedupe_key=f"demo-{wa_id}",
+            )
+        ingest.webhook_events_drain()
