@@ -2,7 +2,7 @@
 
 Receiving (the view's hot path, no parsing of messages): `webhook_event_store` inserts the verified raw event
 (the same bytes twice, or the same WAHA request id, are one row) and, after commit, `webhook_events_schedule`
-queues the processor, at most one queued-but-not-started task at a time.
+queues the processor unless one is queued or running already (a flag in the cache).
 
 Processing (a Celery task): `webhook_events_drain` claims batches of pending events (`FOR UPDATE SKIP
 LOCKED`), ingests each batch in one transaction with bulk writes (a fixed number of queries per batch and
@@ -21,7 +21,7 @@ import time
 import traceback
 from collections import defaultdict
 from collections.abc import Iterable
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -71,9 +71,13 @@ TEMPLATE_FIELDS = frozenset(
         "template_category_update",
     }
 )
-META_STATUSES = {"sent": Status.SENT, "delivered": Status.DELIVERED, "read": Status.READ, "failed": Status.FAILED}
-# `played` (a voice message listened to) is a read.
-META_STATUSES["played"] = Status.READ
+META_STATUSES = {
+    "sent": Status.SENT,
+    "delivered": Status.DELIVERED,
+    "read": Status.READ,
+    "played": Status.READ,  # a voice message listened to
+    "failed": Status.FAILED,
+}
 # WAHA's WAMessageAck: -1 ERROR, 0 PENDING, 1 SERVER, 2 DEVICE, 3 READ, 4 PLAYED.
 WAHA_ACKS = {-1: Status.FAILED, 0: Status.QUEUED, 1: Status.SENT, 2: Status.DELIVERED, 3: Status.READ, 4: Status.READ}
 WAHA_TYPES = {
@@ -123,14 +127,15 @@ def webhook_event_store(
 
 
 def webhook_events_schedule() -> None:
-    """Queue the processor unless one is queued and not started yet (call after commit). Never raises:
-    the event is committed, and the sweeper queues it if this fails (broker or cache down)."""
+    """Queue the processor unless one is queued or running (call after commit). Never raises: the event is
+    committed, and if the cache or the broker is down the sweeper queues it within a minute."""
     try:
         if cache.add(SCHEDULED_KEY, 1, timeout=SCHEDULED_TTL):
             tasks.ingest.process_webhook_events.delay()
     except Exception:
-        logger.exception("could not queue webhook processing; the sweeper will")
-        cache.delete(SCHEDULED_KEY)
+        logger.exception("webhook processing not queued (or, inline, failed); the sweeper will retry")
+        with suppress(Exception):
+            cache.delete(SCHEDULED_KEY)
 
 
 # --- the processor ------------------------------------------------------------------------------------
@@ -287,12 +292,24 @@ class _Batch:
     """One organization's share of a claimed batch."""
 
     organization: Organization
-    numbers: dict[str, int]  # phone_number_id -> live number id
     items: list[_Item] = field(default_factory=list)
     statuses: list[_StatusUpdate] = field(default_factory=list)
     sessions: dict[int, tuple[str, dict | None]] = field(default_factory=dict)  # WAHA number id -> (status, me)
     template_events: list[tuple[str, dict]] = field(default_factory=list)  # (waba id, change value)
     notes: dict[int, list[str]] = field(default_factory=dict)  # event id -> what is kept in its last_error
+
+    _numbers: dict[str, int] | None = None
+
+    def number_id(self, phone_number_id: str) -> int | None:
+        """The organization's live number with this phone_number_id (read once per batch, when needed)."""
+        if self._numbers is None:
+            self._numbers = dict(
+                WhatsAppNumber.objects.for_org(self.organization)
+                .live()
+                .exclude(phone_number_id="")
+                .values_list("phone_number_id", "id")
+            )
+        return self._numbers.get(phone_number_id)
 
     def note(self, event: WebhookEvent, text: str) -> None:
         logger.info("webhook event %s: %s", event.pk, text)
@@ -341,7 +358,8 @@ def _meta_content(message: dict) -> tuple[str, str, dict | None]:
             None,
         )
     if kind == "contacts":
-        names = [_str(_dict(card.get("name")).get("formatted_name")) for card in _list(message.get("contacts"))]
+        cards = [_dict(card) for card in _list(message.get("contacts"))]
+        names = [_str(_dict(card.get("name")).get("formatted_name")) for card in cards]
         return Type.CONTACTS, ", ".join(name for name in names if name), None
     if kind == "interactive":
         reply = _dict(obj.get(_str(obj.get("type"))))
@@ -436,7 +454,7 @@ def _parse_meta(batch: _Batch, event: WebhookEvent) -> None:
                 _meta_change_statuses(batch, event, value)
             if value.get("messages"):
                 phone_number_id = _str(_dict(value.get("metadata")).get("phone_number_id"))
-                number_id = batch.numbers.get(phone_number_id) or event.number_id
+                number_id = batch.number_id(phone_number_id) or event.number_id
                 if number_id is None:
                     batch.note(event, f"messages for unknown phone_number_id {phone_number_id!r} skipped")
                     continue
@@ -571,13 +589,8 @@ def _ingest(events: list[WebhookEvent]) -> None:
 
 
 def _ingest_organization(organization: Organization, events: list[WebhookEvent]) -> dict[int, list[str]]:
-    numbers = dict(
-        WhatsAppNumber.objects.for_org(organization)
-        .live()
-        .exclude(phone_number_id="")
-        .values_list("phone_number_id", "id")
-    )
-    batch = _Batch(organization=organization, numbers=numbers)
+    """Ingest one organization's events of the batch; returns the notes to keep on events."""
+    batch = _Batch(organization=organization)
     for event in events:
         if event.source == WebhookEvent.Source.WAHA:
             _parse_waha(batch, event)
@@ -586,12 +599,11 @@ def _ingest_organization(organization: Organization, events: list[WebhookEvent])
 
     created: list[Message] = []
     conversations: list[Conversation] = []
+    updated: list[Message] = []
     if batch.items:
         _upsert_contacts(organization, batch.items)
         created, conversations, updated = _store_messages(organization, batch.items)
         _apply_opt_keywords(organization, created, conversations)
-    else:
-        updated = []
     status_changes = _apply_statuses(organization, batch.statuses) if batch.statuses else []
     if batch.sessions:
         for number in WhatsAppNumber.objects.for_org(organization).filter(pk__in=list(batch.sessions)):

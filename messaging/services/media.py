@@ -17,7 +17,6 @@ from messaging.providers import ProviderError, provider_for
 from messaging.providers.base import INBOUND_MEDIA_LIMIT, MEDIA_LIMITS, base_mime
 from messaging.services.events import publish_message_on_commit
 from messaging.services.retries import MAX_ATTEMPTS, RetryLater, backoff_countdown
-from messaging.tasks import media as media_tasks
 from whatsapp_hub.errors import ServiceError
 
 MB = 1024 * 1024
@@ -150,6 +149,8 @@ def enqueue_inbound_media(media_ids: list[int]) -> None:
 
     Ids of any organization: each task re-reads its Media in that Media's own organization.
     """
+    from messaging.tasks import media as media_tasks  # tasks import this module
+
     for media_id in media_ids:
         transaction.on_commit(lambda media_id=media_id: media_tasks.fetch_inbound_media.delay(media_id))
 

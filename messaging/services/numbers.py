@@ -21,6 +21,7 @@ from accounts.services import audit_log_write
 from messaging.models import Provider, WhatsAppNumber
 from messaging.phones import e164_from_wa_id
 from messaging.providers import ProviderError, WahaProvider, provider_for
+from messaging.selectors import ingest as ingest_selectors
 from messaging.selectors import numbers as selectors
 from messaging.services.contacts import phone_or_error
 from whatsapp_hub.encryption import mask
@@ -243,6 +244,8 @@ def _number_update(*, number: WhatsAppNumber, actor, changes: dict[str, Any]) ->
         raise _field_error("is_primary", "The primary number stays primary until another number is made primary.")
     if changed:
         number.save(update_fields=changed)
+        if {"app_secret", "phone_number_id"} & set(changed):
+            _forget_webhook_secrets_on_commit(number)
         audit_log_write(
             organization=number.organization,
             actor=actor,
@@ -287,6 +290,13 @@ def number_delete(*, number: WhatsAppNumber, actor) -> None:
     )
     if number.provider == Provider.WAHA:
         _after_commit(waha_session_discard, number)
+    _forget_webhook_secrets_on_commit(number)
+
+
+def _forget_webhook_secrets_on_commit(number: WhatsAppNumber) -> None:
+    """A replaced or deleted app secret must stop verifying webhooks at once (the view caches secrets)."""
+    organization_id = number.organization_id
+    transaction.on_commit(lambda: ingest_selectors.meta_webhook_secrets_forget(organization_id=organization_id))
 
 
 @transaction.atomic

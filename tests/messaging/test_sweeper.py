@@ -224,3 +224,14 @@ def test_the_sweeper_runs_every_minute_on_beat():
 
     assert entry == {"task": "messaging.tasks.ingest.sweep_webhook_events", "schedule": 60.0}
     assert entry["task"] in celery_app.tasks
+
+
+def test_a_lingering_drain_takes_every_batch_then_frees_the_queue_flag(org, numbers):
+    cache.add(ingest.SCHEDULED_KEY, 1)  # set by the webhook that queued this run
+    for n in range(5):
+        _event(org, text_message(f"wamid.L{n}", f"m{n}", wa_id=f"1650555{n:04d}"))
+
+    assert ingest.webhook_events_drain(batch_size=2, linger=0.001) == 5
+
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
+    assert cache.get(ingest.SCHEDULED_KEY) is None

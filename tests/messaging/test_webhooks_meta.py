@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from messaging.models import Contact, Message, WebhookEvent
+from messaging.models import Contact, Message, WebhookEvent, WhatsAppNumber
+from messaging.selectors.ingest import meta_webhook_secrets_forget
 from tests.factories import OrganizationFactory
 from tests.fakes import meta_signature
 from tests.messaging.factories import WhatsAppNumberFactory
@@ -287,3 +288,46 @@ def test_other_methods_are_not_allowed(client, org, numbers):
     assert client.put(f"/webhooks/meta/{org.pk}/").status_code == 405
     assert client.delete(f"/webhooks/meta/{org.pk}/").status_code == 405
     _nothing_stored()
+
+
+def test_a_nul_character_escaped_in_the_json_is_dropped_not_a_500(client, org, numbers):
+    raw = meta_bytes(meta_payload("text")).replace(b"another color", b"another\\u0000 color")
+
+    response = post_meta(client, org.pk, raw)
+
+    assert response.status_code == 200
+    assert WebhookEvent.objects.get().dedupe_key == sha256_hex(raw)
+    assert Message.objects.get().text == "Does it come in another color?"
+
+
+# --- cached secrets -----------------------------------------------------------------------------------------
+
+
+def test_a_new_app_secret_verifies_at_once_although_secrets_are_cached(client, org, numbers):
+    assert post_meta(client, org.pk, meta_payload("text")).status_code == 200  # secrets now cached
+    WhatsAppNumber.objects.filter(pk=numbers[0].pk).update(app_secret="rotated-secret")
+
+    response = post_meta(client, org.pk, meta_payload("text_reply"), secret="rotated-secret")
+
+    assert response.status_code == 200
+    assert Message.objects.count() == 2
+
+
+def test_a_replaced_secret_is_refused_once_the_cache_is_told(client, org, numbers):
+    assert post_meta(client, org.pk, meta_payload("text")).status_code == 200
+    WhatsAppNumber.objects.filter(pk=numbers[0].pk).update(app_secret="rotated-secret")
+
+    meta_webhook_secrets_forget(organization_id=org.pk)
+    response = post_meta(client, org.pk, meta_payload("text_reply"), secret=APP_SECRET)
+
+    assert response.status_code == 401
+    assert Message.objects.count() == 1
+
+
+def test_a_number_added_later_verifies_at_once(client, org):
+    bare = post_meta(client, org.pk, meta_payload("text"))  # no numbers yet: an empty list is cached
+    cloud_numbers(org)
+
+    added = post_meta(client, org.pk, meta_payload("text"))
+
+    assert (bare.status_code, added.status_code) == (401, 200)
