@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.utils.dateparse import parse_date
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView, ListAPIView
@@ -43,15 +43,13 @@ from accounts.serializers import (
     TeamSerializer,
 )
 from accounts.viewsets import TenantScopedMixin, TenantViewSet
+from whatsapp_hub.schema import error_responses
 from whatsapp_hub.serializers import MAX_ID
 from whatsapp_hub.throttling import AuthRateThrottle
 
-ERRORS = {
-    400: OpenApiResponse(DetailSerializer, description="Invalid input ({detail, errors})"),
-    401: OpenApiResponse(DetailSerializer, description="Not authenticated"),
-    403: OpenApiResponse(DetailSerializer, description="Not allowed"),
-    404: OpenApiResponse(DetailSerializer, description="Not found"),
-}
+ERRORS = error_responses(
+    [(400, "Invalid input ({detail, errors})"), (401, "Not authenticated"), (403, "Not allowed"), (404, "Not found")]
+)
 
 
 def _errors(*codes: int) -> dict:

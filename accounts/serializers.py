@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, User
+from whatsapp_hub.schema import DetailSerializer  # noqa: F401  (the API's error shape, re-exported)
 from whatsapp_hub.serializers import MAX_ID, StrictModelSerializer, StrictSerializer
 
 
@@ -109,10 +110,6 @@ class RegisterWithInviteResponseSerializer(serializers.Serializer):
     user_id = serializers.IntegerField()
     organization_id = serializers.IntegerField()
     role = serializers.CharField()
-
-
-class DetailSerializer(serializers.Serializer):
-    detail = serializers.CharField()
 
 
 # --- organization admin ---------------------------------------------------------------------------

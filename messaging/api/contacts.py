@@ -21,16 +21,16 @@ from messaging.serializers.contacts import (
 )
 from messaging.services import contacts as services
 from whatsapp_hub.routers import Router
+from whatsapp_hub.schema import error_responses
 
-ERRORS = {
-    code: OpenApiResponse(DetailSerializer, description=description)
-    for code, description in [
+ERRORS = error_responses(
+    [
         (400, "Invalid input ({detail, errors})"),
         (401, "Not authenticated"),
         (403, "Not allowed"),
         (404, "Not found"),
     ]
-}
+)
 EXPORT_CHUNK_SIZE = 1000
 BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
 

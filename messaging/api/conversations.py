@@ -32,16 +32,16 @@ from messaging.services import media as media_services
 from whatsapp_hub.errors import ServiceError
 from whatsapp_hub.pagination import KeysetPagination
 from whatsapp_hub.routers import Router, api_path
+from whatsapp_hub.schema import error_responses
 
-ERRORS = {
-    code: OpenApiResponse(DetailSerializer, description=description)
-    for code, description in [
+ERRORS = error_responses(
+    [
         (400, "Invalid input ({detail, errors})"),
         (401, "Not authenticated"),
         (403, "Not allowed (agents and admins only)"),
         (404, "Not found"),
     ]
-}
+)
 SEND_ERRORS = {
     **ERRORS,
     409: OpenApiResponse(

@@ -9,11 +9,9 @@ from accounts.serializers import DetailSerializer
 from messaging.selectors import dashboard as selectors
 from messaging.serializers.dashboard import AnalyticsDaySerializer, AnalyticsQuerySerializer, DashboardStatsSerializer
 from whatsapp_hub.routers import api_path
+from whatsapp_hub.schema import error_responses
 
-ERRORS = {
-    code: OpenApiResponse(DetailSerializer, description=description)
-    for code, description in [(401, "Not authenticated"), (403, "Not allowed")]
-}
+ERRORS = error_responses([(401, "Not authenticated"), (403, "Not allowed")])
 
 
 @extend_schema(tags=["dashboard"], responses={200: DashboardStatsSerializer, **ERRORS})

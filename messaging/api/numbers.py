@@ -27,16 +27,16 @@ from messaging.serializers.numbers import (
 from messaging.services import numbers as services
 from whatsapp_hub.encryption import mask
 from whatsapp_hub.routers import Router, api_path
+from whatsapp_hub.schema import error_responses
 
-ERRORS = {
-    code: OpenApiResponse(DetailSerializer, description=description)
-    for code, description in [
+ERRORS = error_responses(
+    [
         (400, "Invalid input ({detail, errors})"),
         (401, "Not authenticated"),
         (403, "Not allowed"),
         (404, "Not found"),
     ]
-}
+)
 WAHA_ERRORS = {
     **ERRORS,
     409: OpenApiResponse(DetailSerializer, description="The WAHA session is not in the state this needs"),
