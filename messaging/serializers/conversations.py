@@ -189,16 +189,6 @@ class MessageSearchResultSerializer(MessageSerializer):
         return contact.name or contact.profile_name or contact.phone or (contact.wa_id or "")
 
 
-def conversation_event(conversation: Conversation) -> dict:
-    """The data of a conversation.updated event: the conversation as the API shows it."""
-    return ConversationSerializer(conversation).data
-
-
-def message_event(message: Message) -> dict:
-    """The data of a message.created / message.updated event: the message as the API shows it."""
-    return MessageSerializer(message).data
-
-
 # --- input: conversations ------------------------------------------------------------------------------
 
 

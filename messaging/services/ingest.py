@@ -20,7 +20,6 @@ import logging
 import time
 import traceback
 from collections import defaultdict
-from collections.abc import Iterable
 from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,9 +32,10 @@ from django.utils import timezone
 from accounts.models import Organization
 
 # messaging.tasks first: its modules import services (tasks/__init__ loads them all), never the reverse order.
-from messaging import hooks, realtime, tasks
+from messaging import hooks, tasks
 from messaging.models import Contact, Conversation, Media, Message, WebhookEvent, WhatsAppNumber
 from messaging.phones import e164_from_wa_id
+from messaging.services import events
 from messaging.services import media as media_services
 from messaging.services.contacts import contact_set_opted_out, opt_keyword
 from messaging.services.numbers import number_session_status_record
@@ -55,8 +55,6 @@ SCHEDULED_KEY = "messaging:ingest:scheduled"
 # Set while a processor is queued or running. Longer than a queued task usually waits; if the task is lost
 # (or its worker dies), the flag expires and the next webhook queues a new one (the sweeper too).
 SCHEDULED_TTL = 30
-# Realtime pushes carry lists, at most this many items each (one push per organization per batch).
-PUSH_CHUNK = 100
 LAST_ERROR_MAX = 4000
 
 Status = Message.Status
@@ -78,6 +76,8 @@ META_STATUSES = {
     "played": Status.READ,  # a voice message listened to
     "failed": Status.FAILED,
 }
+# What every send puts in Meta's `biz_opaque_callback_data` (followed by our message id): see delivery.
+CALLBACK_PREFIX = "msg:"
 # WAHA's WAMessageAck: -1 ERROR, 0 PENDING, 1 SERVER, 2 DEVICE, 3 READ, 4 PLAYED.
 WAHA_ACKS = {-1: Status.FAILED, 0: Status.QUEUED, 1: Status.SENT, 2: Status.DELIVERED, 3: Status.READ, 4: Status.READ}
 WAHA_TYPES = {
@@ -285,6 +285,7 @@ class _StatusUpdate:
     timestamp: datetime
     error_code: int | None = None
     error_title: str = ""
+    message_id: int | None = None  # ours, from `biz_opaque_callback_data` ("msg:<id>", set on every send)
 
 
 @dataclass
@@ -424,6 +425,9 @@ def _meta_change_statuses(batch: _Batch, event: WebhookEvent, value: dict) -> No
             batch.note(event, f"status {item.get('status')!r} of {wamid!r} ignored")
             continue
         update = _StatusUpdate(wamid, status, _datetime(item.get("timestamp"), default=now))
+        callback = _str(item.get("biz_opaque_callback_data"))
+        if callback.startswith(CALLBACK_PREFIX) and callback[len(CALLBACK_PREFIX) :].isdigit():
+            update.message_id = int(callback[len(CALLBACK_PREFIX) :])
         if status == Status.FAILED:
             error = _dict(next(iter(_list(item.get("errors"))), None))
             code = error.get("code")
@@ -879,7 +883,10 @@ def _apply_opt_keywords(organization: Organization, messages: list[Message], con
 def _apply_statuses(organization: Organization, updates: list[_StatusUpdate]) -> list[tuple[int, str, int | None]]:
     """Move outbound messages forward along Message.STATUS_RANK (sent -> delivered -> read; failed keeps
     Meta's code and title); an older or repeated status changes nothing, an unknown id is logged.
-    Conditional UPDATEs, one per target status (and error). Returns the changes made."""
+    Conditional UPDATEs, one per target status (and error). Returns the changes made.
+
+    A status may come before the send's answer has stored the wamid (or instead of it: the worker died
+    mid-send): its `biz_opaque_callback_data` names our message, which gets the wamid here."""
     rank = Message.STATUS_RANK
     best: dict[str, _StatusUpdate] = {}
     for update in updates:
@@ -894,10 +901,12 @@ def _apply_statuses(organization: Organization, updates: list[_StatusUpdate]) ->
         .values("id", "provider_message_id", "status", "conversation_id")
     )
     unknown = set(best) - {row["provider_message_id"] for row in rows}
+    rows += _link_unsent(organization, {wamid: best[wamid].message_id for wamid in unknown if best[wamid].message_id})
+    unknown -= {row["provider_message_id"] for row in rows}
     if unknown:
         logger.info("statuses for unknown messages ignored: %s", sorted(unknown)[:20])
     groups: dict[tuple[str, int | None, str], list[tuple[int, datetime]]] = defaultdict(list)
-    for row in rows:
+    for row in sorted(rows, key=lambda row: row["id"]):
         update = best[row["provider_message_id"]]
         if rank[update.status] > rank[row["status"]]:
             groups[(update.status, update.error_code, update.error_title)].append((row["id"], update.timestamp))
@@ -914,41 +923,27 @@ def _apply_statuses(organization: Organization, updates: list[_StatusUpdate]) ->
     return changes
 
 
+def _link_unsent(organization: Organization, message_ids: dict[str, int]) -> list[dict]:
+    """Give the wamid of a status to the outbound message its callback data names, when that message has
+    none yet (locked, in id order). Returns the linked rows, shaped like _apply_statuses' rows."""
+    if not message_ids:
+        return []
+    wamid_of = {message_id: wamid for wamid, message_id in message_ids.items()}
+    rows = list(
+        Message.objects.for_org(organization)
+        .filter(pk__in=list(wamid_of), direction=Message.Direction.OUTBOUND, provider_message_id__isnull=True)
+        .select_for_update()
+        .order_by("id")
+        .values("id", "status", "conversation_id")
+    )
+    if rows:
+        Message.objects.for_org(organization).filter(pk__in=[row["id"] for row in rows]).update(
+            provider_message_id=Case(*[When(pk=row["id"], then=Value(wamid_of[row["id"]])) for row in rows])
+        )
+    return [{**row, "provider_message_id": wamid_of[row["id"]]} for row in rows]
+
+
 # --- after commit: live inbox and subscribers ------------------------------------------------------------
-
-
-def _message_data(message: Message) -> dict:
-    return {
-        "id": message.pk,
-        "conversation_id": message.conversation_id,
-        "direction": message.direction,
-        "type": message.type,
-        "text": message.text,
-        "status": message.status,
-        "provider_message_id": message.provider_message_id,
-        "timestamp": (message.provider_timestamp or message.created_at).isoformat(),
-    }
-
-
-def _conversation_data(conversation: Conversation) -> dict:
-    return {
-        "id": conversation.pk,
-        "contact_id": conversation.contact_id,
-        "number_id": conversation.number_id,
-        "status": conversation.status,
-        "unread_count": conversation.unread_count,
-        "last_message_at": conversation.last_message_at.isoformat(),
-        "last_message_preview": conversation.last_message_preview,
-        "last_message_direction": conversation.last_message_direction,
-        "last_message_type": conversation.last_message_type,
-        "last_inbound_at": conversation.last_inbound_at.isoformat() if conversation.last_inbound_at else None,
-    }
-
-
-def _publish_chunks(organization_id: int, event: str, key: str, items: Iterable[dict]) -> None:
-    items = list(items)
-    for start in range(0, len(items), PUSH_CHUNK):
-        realtime.publish_on_commit(organization_id, event, {key: items[start : start + PUSH_CHUNK]})
 
 
 def _announce(
@@ -959,13 +954,17 @@ def _announce(
     conversations: list[Conversation],
     changes: list[tuple[int, str, int | None]],
 ) -> None:
-    """One push per event type for the whole batch (lists), and the hooks, after commit."""
+    """The batch's pushes (lists, in the API's shapes) and hooks, after commit."""
     org_id = organization.pk
-    _publish_chunks(org_id, "message.created", "messages", map(_message_data, created))
-    _publish_chunks(org_id, "conversation.updated", "conversations", map(_conversation_data, conversations))
-    status_updates = [{"id": pk, "status": status, "error_code": code} for pk, status, code in changes]
-    reactions = [_message_data(message) for message in updated]
-    _publish_chunks(org_id, "message.updated", "messages", status_updates + reactions)
+    events.publish_messages_on_commit(
+        organization_id=org_id, message_ids=[m.pk for m in created], event="message.created"
+    )
+    events.publish_conversations_on_commit(organization_id=org_id, conversation_ids=[c.pk for c in conversations])
+    events.publish_messages_on_commit(
+        organization_id=org_id,
+        message_ids=[m.pk for m in updated] + [pk for pk, _, _ in changes],
+        event="message.updated",
+    )
     inbound = [m.pk for m in created if m.direction == Message.Direction.INBOUND]
     if inbound:
         hooks.message_received.send_on_commit(organization_id=org_id, message_ids=inbound)
