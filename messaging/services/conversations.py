@@ -363,10 +363,10 @@ def _outgoing_part(*, message: Message, provider: ProviderClient) -> dict:
     """The stored part, plus the media reference (uploaded to the provider now) and our callback data.
 
     Meta echoes `biz_opaque_callback_data` on statuses: ingest can match a status that arrives before the
-    wamid is stored.
+    wamid is stored (or when the worker died before storing it).
     """
     part = copy.deepcopy(message.payload)
-    part["biz_opaque_callback_data"] = f"msg:{message.pk}"
+    part["biz_opaque_callback_data"] = f"{ingest.CALLBACK_PREFIX}{message.pk}"
     mtype = part["type"]
     if mtype not in Message.MEDIA_TYPES:
         return part

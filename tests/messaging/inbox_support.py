@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from accounts.models import Role
 from accounts.services import api_key_create
 from messaging.models import Conversation, Provider, WhatsAppNumber
+from tests.fakes import django_client_target
 from tests.messaging.factories import ConversationFactory, WhatsAppNumberFactory
 
 
@@ -71,3 +72,13 @@ def api_key_client(org, *, role: str = Role.AGENT) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_X_API_KEY=raw)
     return client
+
+
+def deliver_meta_webhooks(client, fake_meta, org, number: WhatsAppNumber) -> None:
+    """Post what the fake Graph API has queued (statuses of sends, ...) to the organization's webhook, signed
+    with the number's app secret, and run the ingest that follows."""
+    fake_meta.webhook_url = django_client_target(client, f"/webhooks/meta/{org.pk}/")
+    fake_meta.app_secret = number.app_secret
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        responses = fake_meta.deliver_webhooks()
+    assert [response.status_code for response in responses] == [200] * len(responses)
