@@ -1,6 +1,7 @@
 import pytest
 from django.core.cache import cache
 
+from messaging.selectors import ingest as ingest_selectors
 from whatsapp_hub.celery import app as celery_app
 
 pytest_plugins = ["tests.fakes.pytest_plugin"]
@@ -19,8 +20,10 @@ def _test_settings(settings, tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _clear_cache():
     cache.clear()
+    ingest_selectors._kept_secrets.clear()  # webhook secrets kept by this process
     yield
     cache.clear()
+    ingest_selectors._kept_secrets.clear()
 
 
 # --- people and organizations ---------------------------------------------------------------------

@@ -4,17 +4,19 @@
 """
 
 from dataclasses import dataclass
-
-from django.core.cache import cache
+from time import monotonic
 
 from accounts.models import Organization
 from messaging.models import Provider, WhatsAppNumber
-from whatsapp_hub.encryption import decrypt, encrypt
 
-# The app secrets of an organization's Cloud numbers are read on every webhook: cached (encrypted, as in the
-# database) for this long. The view reads the database again whenever no cached secret matches, so a new or
-# changed secret verifies at once; a removed one may still verify until the entry expires (or is forgotten).
-SECRETS_CACHE_SECONDS = 60
+# The app secrets of an organization's Cloud numbers are read on every webhook: each process keeps them for this
+# long (no round trip at all on the hot path). The view reads the database again whenever no kept secret
+# matches, so a new or changed secret verifies at once; a removed one is forgotten at once by the process that
+# removed it (meta_webhook_secrets_forget) and within this many seconds by the others.
+SECRETS_CACHE_SECONDS = 5.0
+
+# organization id -> (monotonic expiry, [(number id, phone_number_id, app secret)]); per process.
+_kept_secrets: dict[int, tuple[float, list[tuple[int, str, str]]]] = {}
 
 
 @dataclass(frozen=True)
@@ -22,10 +24,6 @@ class CloudNumberSecret:
     number_id: int
     phone_number_id: str
     app_secret: str
-
-
-def _secrets_key(organization_id: int) -> str:
-    return f"messaging:webhook-secrets:{organization_id}"
 
 
 def _cloud_numbers(organization_id: int):
@@ -41,25 +39,27 @@ def meta_webhook_secrets(
     *, organization_id: int, phone_number_id: str | None = None, fresh: bool = False
 ) -> list[CloudNumberSecret] | None:
     """The organization's live Cloud numbers with an app secret (only the one with this phone_number_id, when
-    given); None when the organization, or that number, does not exist. From the cache unless `fresh`."""
-    cached = None if fresh else cache.get(_secrets_key(organization_id))
-    if cached is None:
+    given); None when the organization, or that number, does not exist. Kept by the process unless `fresh`."""
+    kept = None if fresh else _kept_secrets.get(organization_id)
+    if kept is None or kept[0] < monotonic():
         rows = list(_cloud_numbers(organization_id).values_list("id", "phone_number_id", "app_secret"))
         if not rows and not _organization_exists(organization_id):
             return None
-        cached = [(number_id, phone, encrypt(secret) if secret else "") for number_id, phone, secret in rows]
-        cache.set(_secrets_key(organization_id), cached, SECRETS_CACHE_SECONDS)
+        kept = (monotonic() + SECRETS_CACHE_SECONDS, rows)
+        _kept_secrets[organization_id] = kept
+    rows = kept[1]
     if phone_number_id is not None:
-        cached = [row for row in cached if row[1] == phone_number_id]
-        if not cached:
+        rows = [row for row in rows if row[1] == phone_number_id]
+        if not rows:
             return None
-    return [CloudNumberSecret(number_id, phone, decrypt(token)) for number_id, phone, token in cached if token]
+    return [CloudNumberSecret(number_id, phone, secret) for number_id, phone, secret in rows if secret]
 
 
 def meta_webhook_secrets_forget(*, organization_id: int) -> None:
-    """Drop the cached secrets of the organization (call after a Cloud number's app secret changes or the
-    number is deleted, so an old secret stops verifying at once)."""
-    cache.delete(_secrets_key(organization_id))
+    """Forget the organization's secrets kept by this process (call after a Cloud number's app secret changes
+    or the number is deleted, so an old secret stops verifying at once here; other processes within
+    SECRETS_CACHE_SECONDS)."""
+    _kept_secrets.pop(organization_id, None)
 
 
 def meta_webhook_verify_tokens(*, organization_id: int, phone_number_id: str | None = None) -> list[str] | None:
