@@ -2,8 +2,9 @@
 
 `message.created` / `message.updated` carry `{"messages": [...]}` (each as GET conversations/{id}/messages
 shows it) and `conversation.updated` carries `{"conversations": [...]}` (each as GET conversations/ shows
-it), whoever writes them: the API's services, delivery or the webhook ingest of a whole batch. The items are
-read after commit (two queries per push), so a client sees what a REST reload would show.
+it), whoever writes them: the API's services, delivery or the webhook ingest of a whole batch. The items are read
+after commit, so a client sees what a REST reload would show; the ingest's new messages and conversations are
+sent as written, without the read (its hot path).
 """
 
 from collections.abc import Collection
@@ -12,7 +13,7 @@ from django.db import transaction
 
 from accounts.models import Organization
 from messaging import realtime
-from messaging.models import Message
+from messaging.models import Conversation, Message
 from messaging.selectors.conversations import conversation_list, message_reply_ids
 from messaging.serializers.conversations import ConversationSerializer, MessageSerializer
 
@@ -20,47 +21,63 @@ from messaging.serializers.conversations import ConversationSerializer, MessageS
 PUSH_CHUNK = 100
 
 
-def _chunks(ids: Collection[int]) -> list[list[int]]:
-    ordered = sorted(set(ids))
-    return [ordered[start : start + PUSH_CHUNK] for start in range(0, len(ordered), PUSH_CHUNK)]
-
-
 def _org(organization_id: int) -> Organization:
     """The organization to scope the reads with (only its pk is used: no query)."""
     return Organization(pk=organization_id)
 
 
-def _publish_conversations(organization_id: int, conversation_ids: Collection[int]) -> None:
-    org = _org(organization_id)
-    for chunk in _chunks(conversation_ids):
-        conversations = conversation_list(org=org).filter(pk__in=chunk).order_by("id")
-        items = ConversationSerializer(conversations, many=True).data
-        if items:
-            realtime.publish(organization_id, "conversation.updated", {"conversations": items})
+def _publish_conversations(organization_id: int, conversations: list[Conversation]) -> None:
+    """conversation.updated; each conversation with its contact and number loaded."""
+    for start in range(0, len(conversations), PUSH_CHUNK):
+        items = ConversationSerializer(conversations[start : start + PUSH_CHUNK], many=True).data
+        realtime.publish(organization_id, "conversation.updated", {"conversations": items})
 
 
-def _publish_messages(organization_id: int, message_ids: Collection[int], event: str) -> None:
+def _publish_messages(organization_id: int, messages: list[Message], event: str) -> None:
+    """message.created / message.updated; each message with its media loaded (when of a media type)."""
     org = _org(organization_id)
-    for chunk in _chunks(message_ids):
-        messages = list(Message.objects.for_org(org).filter(pk__in=chunk).select_related("media").order_by("id"))
-        reply_ids = message_reply_ids(org=org, messages=messages)
-        items = MessageSerializer(messages, many=True, context={"reply_ids": reply_ids}).data
-        if items:
-            realtime.publish(organization_id, event, {"messages": items})
+    for start in range(0, len(messages), PUSH_CHUNK):
+        chunk = messages[start : start + PUSH_CHUNK]
+        reply_ids = message_reply_ids(org=org, messages=chunk)
+        items = MessageSerializer(chunk, many=True, context={"reply_ids": reply_ids}).data
+        realtime.publish(organization_id, event, {"messages": items})
+
+
+def _read_conversations(organization_id: int, conversation_ids: Collection[int]) -> list[Conversation]:
+    return list(conversation_list(org=_org(organization_id)).filter(pk__in=set(conversation_ids)).order_by("id"))
+
+
+def _read_messages(organization_id: int, message_ids: Collection[int]) -> list[Message]:
+    messages = Message.objects.for_org(_org(organization_id)).filter(pk__in=set(message_ids))
+    return list(messages.select_related("media").order_by("id"))
 
 
 def publish_conversations_on_commit(*, organization_id: int, conversation_ids: Collection[int]) -> None:
     """conversation.updated for these conversations, read after commit."""
     if conversation_ids:
         ids = list(conversation_ids)
-        transaction.on_commit(lambda: _publish_conversations(organization_id, ids))
+        transaction.on_commit(
+            lambda: _publish_conversations(organization_id, _read_conversations(organization_id, ids))
+        )
 
 
 def publish_messages_on_commit(*, organization_id: int, message_ids: Collection[int], event: str) -> None:
     """message.created / message.updated for these messages, read after commit."""
     if message_ids:
         ids = list(message_ids)
-        transaction.on_commit(lambda: _publish_messages(organization_id, ids, event))
+        transaction.on_commit(lambda: _publish_messages(organization_id, _read_messages(organization_id, ids), event))
+
+
+def publish_written_on_commit(
+    *, organization_id: int, messages: list[Message], conversations: list[Conversation]
+) -> None:
+    """message.created and conversation.updated, after commit, from the objects as they were just written
+    (no read back: the webhook ingest's batches). The conversations must have their contact and number loaded,
+    the messages of a media type their media."""
+    if messages:
+        transaction.on_commit(lambda: _publish_messages(organization_id, messages, "message.created"))
+    if conversations:
+        transaction.on_commit(lambda: _publish_conversations(organization_id, conversations))
 
 
 def publish_conversation_on_commit(*, conversation_id: int, organization_id: int) -> None:

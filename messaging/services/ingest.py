@@ -613,9 +613,10 @@ def _ingest_organization(organization: Organization, events: list[WebhookEvent])
     conversations: list[Conversation] = []
     updated: list[Message] = []
     if batch.items:
-        _upsert_contacts(organization, batch.items)
+        contacts = _upsert_contacts(organization, batch.items)
         created, conversations, updated = _store_messages(organization, batch.items)
         _apply_opt_keywords(organization, created, conversations)
+        _load_for_push(organization, conversations, contacts)
     status_changes = _apply_statuses(organization, batch.statuses) if batch.statuses else []
     if batch.sessions:
         for number in WhatsAppNumber.objects.for_org(organization).filter(pk__in=list(batch.sessions)):
@@ -627,9 +628,10 @@ def _ingest_organization(organization: Organization, events: list[WebhookEvent])
     return batch.notes
 
 
-def _upsert_contacts(organization: Organization, items: list[_Item]) -> None:
+def _upsert_contacts(organization: Organization, items: list[_Item]) -> dict[int, Contact]:
     """One row per sender, keyed on wa_id (or on Meta's user_id when the phone is withheld); sets
-    item.contact_id. One read and two bulk upserts, whatever the number of senders."""
+    item.contact_id and returns the contacts by id (as the inbox shows them). One read and two bulk upserts,
+    whatever the number of senders."""
     # A sender seen with its phone elsewhere in the batch is keyed on the phone.
     key_of_user = {item.user_id: ("wa_id", item.wa_id) for item in items if item.wa_id and item.user_id}
 
@@ -672,6 +674,7 @@ def _upsert_contacts(organization: Organization, items: list[_Item]) -> None:
             phone=current.phone if current and current.wa_id == wa_id else (e164_from_wa_id(wa_id) if wa_id else ""),
             profile_name=entry["profile_name"] or (current.profile_name if current else ""),
             last_inbound_at=latest,
+            name=current.name if current else "",  # not written: the name we gave them, for the pushes
         )
     common = ["profile_name", "last_inbound_at", "updated_at"]
     if on_wa_id:
@@ -691,6 +694,7 @@ def _upsert_contacts(organization: Organization, items: list[_Item]) -> None:
     ids = {entry_key: contact.pk for entry_key, contact in (on_wa_id | on_user_id).items()}
     for item in items:
         item.contact_id = ids[key(item)]
+    return {contact.pk: contact for contact in (on_wa_id | on_user_id).values()}
 
 
 def _preview(message: Message) -> str:
@@ -793,9 +797,21 @@ def _store_messages(
     if media:
         Media.objects.bulk_create(media)
         media_services.enqueue_inbound_media([m.pk for m in media])
+        by_id = {message.pk: message for message in messages}
+        for item in media:
+            by_id[item.message_id].media = item
 
     touched = _update_conversations(conversations, messages)
     return messages, touched, updated
+
+
+def _load_for_push(organization: Organization, conversations: list[Conversation], contacts: dict[int, Contact]) -> None:
+    """Give the batch's conversations their contact and number, as the inbox shows them (one query)."""
+    numbers = WhatsAppNumber.objects.for_org(organization).filter(pk__in={c.number_id for c in conversations})
+    number_of = {number.pk: number for number in numbers.only("id", "provider")}
+    for conversation in conversations:
+        conversation.contact = contacts[conversation.contact_id]
+        conversation.number = number_of[conversation.number_id]
 
 
 def _update_reactions(organization: Organization, items: list[_Item], stored: dict[str, dict]) -> list[Message]:
@@ -964,10 +980,7 @@ def _announce(
 ) -> None:
     """The batch's pushes (lists, in the API's shapes) and hooks, after commit."""
     org_id = organization.pk
-    events.publish_messages_on_commit(
-        organization_id=org_id, message_ids=[m.pk for m in created], event="message.created"
-    )
-    events.publish_conversations_on_commit(organization_id=org_id, conversation_ids=[c.pk for c in conversations])
+    events.publish_written_on_commit(organization_id=org_id, messages=created, conversations=conversations)
     events.publish_messages_on_commit(
         organization_id=org_id,
         message_ids=[m.pk for m in updated] + [pk for pk, _, _ in changes],

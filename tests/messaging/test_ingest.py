@@ -498,6 +498,33 @@ def test_a_batch_makes_one_push_per_event_type_and_one_hook_call(
     assert announced == [("message_received", {"organization_id": org.pk, "message_ids": [m.pk for m in messages]})]
 
 
+def test_pushes_show_what_the_api_shows_for_a_named_contact_a_media_message_and_a_reply(
+    client, admin_client, org, numbers, published, monkeypatch
+):
+    monkeypatch.setattr(ingest.media_services, "enqueue_inbound_media", lambda ids: None)  # media stay pending
+    _post(client, org, "text")
+    Contact.objects.filter(wa_id=SHEENA).update(name="Sheena (VIP)")
+    published.clear()
+
+    image = meta_payload("image")
+    image["entry"][0]["changes"][0]["value"]["messages"][0]["id"] = "wamid.IMAGE"
+    _post(client, org, image)
+    _post(client, org, "text_reply")
+
+    pushed_messages = [item for _, event, data in published if event == "message.created" for item in data["messages"]]
+    conversation_id = pushed_messages[0]["conversation_id"]
+    shown = admin_client.get(f"/api/v1/conversations/{conversation_id}/messages").json()["results"]
+    assert sorted(pushed_messages, key=lambda m: m["id"]) == sorted(
+        [item for item in shown if item["id"] in {m["id"] for m in pushed_messages}], key=lambda m: m["id"]
+    )
+    assert pushed_messages[0]["media"]["status"] == "pending"
+    assert pushed_messages[1]["reply_to"]["provider_message_id"]
+    conversations = [data["conversations"] for _, event, data in published if event == "conversation.updated"]
+    listed = admin_client.get("/api/v1/conversations").json()["results"]
+    assert conversations[-1] == [item for item in listed if item["id"] == conversation_id]
+    assert conversations[-1][0]["contact"]["name"] == "Sheena (VIP)"
+
+
 def test_nothing_is_pushed_or_announced_for_a_duplicate(client, org, numbers, published, announced):
     raw = meta_bytes(meta_payload("text"))
     _post(client, org, raw)
