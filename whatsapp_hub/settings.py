@@ -281,6 +281,7 @@ CELERY_BEAT_SCHEDULE: dict = {
 # External services: the real URLs unless pointed elsewhere (tests point them at fakes on 127.0.0.1).
 WHATSAPP_GRAPH_URL = env("WHATSAPP_GRAPH_URL", "https://graph.facebook.com/v23.0")
 WAHA_URL = env("WAHA_URL", "http://127.0.0.1:3000")
+WAHA_API_KEY = env("WAHA_API_KEY", "")  # optional: the X-Api-Key of WAHA_URL, for numbers there without their own
 OPENAI_BASE_URL = env("OPENAI_BASE_URL", "https://api.openai.com/v1")
 
 # Production hardening (manage.py check --deploy is clean with DEBUG=0).

@@ -1,6 +1,7 @@
 """WAHA (WhatsApp HTTP API, WhatsApp Web based) client.
 
-Base URL from the config (default `settings.WAHA_URL`), auth with `X-Api-Key`. Sends translate the Meta-shaped
+Base URL from the config (default `settings.WAHA_URL`), auth with `X-Api-Key` (the config's key, else the hub's
+`settings.WAHA_API_KEY` when the server is the hub's own `WAHA_URL`). Sends translate the Meta-shaped
 message to WAHA's endpoints; what WhatsApp Web cannot send (templates, interactive, contacts, stickers, media by
 id) is refused with a permanent error before any request. Message ids are WAHA's serialized form
 (`true_<chatId>_<id>`), the form its `message.ack` webhooks carry.
@@ -35,10 +36,21 @@ DEFAULT_MIME = {"image": "image/jpeg", "video": "video/mp4", "audio": "audio/ogg
 MEDIA_ENDPOINTS = {"image": "sendImage", "video": "sendVideo", "document": "sendFile"}
 # What WhatsApp Web (through WAHA) can send; templates, interactive, contacts and stickers need the Cloud API.
 SENDABLE_TYPES = frozenset({"text", "image", "video", "document", "audio", "location", "reaction"})
+SESSION_EVENTS = ("message", "message.ack", "session.status")
 
 
 def _waha_url() -> str:
     return settings.WAHA_URL
+
+
+def is_hub_server(base_url: str) -> bool:
+    """True when `base_url` is the hub's own WAHA server (`settings.WAHA_URL`)."""
+    return base_url.rstrip("/") == settings.WAHA_URL.rstrip("/")
+
+
+def session_webhook(url: str, *, events: tuple[str, ...] = SESSION_EVENTS, hmac_key: str | None = None) -> dict:
+    """One entry of a session config's `webhooks`; WAHA signs its posts (HMAC-SHA512) when a key is given."""
+    return {"url": url, "events": list(events), "hmac": {"key": hmac_key} if hmac_key else None}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,8 +133,15 @@ class WahaProvider(Provider):
     def _url(self, path: str) -> str:
         return self.config.base_url.rstrip("/") + path
 
+    def _api_key(self) -> str:
+        """The config's key; without one, the hub's (settings.WAHA_API_KEY), which never goes to another server."""
+        if self.config.api_key or not is_hub_server(self.config.base_url):
+            return self.config.api_key
+        return settings.WAHA_API_KEY
+
     def _headers(self, **extra: str) -> dict[str, str]:
-        headers = {"X-Api-Key": self.config.api_key} if self.config.api_key else {}
+        api_key = self._api_key()
+        headers = {"X-Api-Key": api_key} if api_key else {}
         return {**headers, **extra}
 
     def _request(
@@ -258,25 +277,17 @@ class WahaProvider(Provider):
 
     # --- sessions -------------------------------------------------------------------------------------
 
-    def create_session(
-        self,
-        *,
-        start: bool = True,
-        webhook_url: str | None = None,
-        webhook_events: tuple[str, ...] = ("message", "message.ack", "session.status"),
-        hmac_key: str | None = None,
-        config: dict | None = None,
-    ) -> dict:
-        """POST /api/sessions for `config.session`, optionally with the hub's webhook (and its HMAC key)."""
-        session_config = dict(config or {})
-        if webhook_url:
-            session_config["webhooks"] = [
-                {"url": webhook_url, "events": list(webhook_events), "hmac": {"key": hmac_key} if hmac_key else None}
-            ]
+    def create_session(self, *, start: bool = True, config: dict | None = None) -> dict:
+        """POST /api/sessions for `config.session`, with its config (e.g. `webhooks`: [`session_webhook(...)`])."""
         body: dict[str, Any] = {"name": self.config.session, "start": start}
-        if session_config:
-            body["config"] = session_config
+        if config:
+            body["config"] = config
         return self._json("POST", "/api/sessions", json=body)
+
+    def update_session(self, config: dict) -> dict:
+        """PUT /api/sessions/{session}: `config` replaces the session's whole config (what it omits is dropped);
+        WAHA restarts the session unless it is STOPPED. 404 for a session WAHA does not know."""
+        return self._json("PUT", f"/api/sessions/{self.config.session}", json={"config": config})
 
     def get_session(self) -> dict:
         return self._json("GET", f"/api/sessions/{self.config.session}")

@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any, cast
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,9 +20,11 @@ from accounts.services import audit_log_write
 from messaging.models import Provider, WhatsAppNumber
 from messaging.phones import e164_from_wa_id
 from messaging.providers import ProviderError, WahaProvider, provider_for
+from messaging.providers.waha import is_hub_server, session_webhook
 from messaging.selectors import ingest as ingest_selectors
 from messaging.selectors import numbers as selectors
 from messaging.services.contacts import phone_or_error
+from messaging.services.retries import MAX_ATTEMPTS, RetryLater, backoff_countdown
 from whatsapp_hub.encryption import mask
 from whatsapp_hub.errors import ServiceError
 
@@ -103,7 +104,7 @@ def _e164(phone_number: str) -> str:
 
 def _uses_shared_waha(number: WhatsAppNumber) -> bool:
     """True when the number's sessions live on the hub's own WAHA server (settings.WAHA_URL)."""
-    return not number.waha_base_url or number.waha_base_url.rstrip("/") == settings.WAHA_URL.rstrip("/")
+    return not number.waha_base_url or is_hub_server(number.waha_base_url)
 
 
 def _waha_session_name(number: WhatsAppNumber) -> str:
@@ -143,7 +144,7 @@ def _number_create(
     required: Collection[str],
 ) -> WhatsAppNumber:
     """Caller holds the organization's number lock."""
-    from messaging.tasks.numbers import waha_session_create  # tasks import this module
+    from messaging.tasks.numbers import waha_session_sync  # tasks import this module
 
     _check_fields_apply(provider, fields)
     number = WhatsAppNumber(
@@ -175,7 +176,7 @@ def _number_create(
         data={"display_name": number.display_name, "provider": provider, "phone_number_id": number.phone_number_id},
     )
     if provider == Provider.WAHA:
-        _after_commit(waha_session_create, number)
+        _after_commit(waha_session_sync, number)
     return number
 
 
@@ -194,7 +195,7 @@ def number_create(
     """Connect a number. `fields`: the provider's own (CLOUD_FIELDS or WAHA_FIELDS); those of another provider
     are refused. The organization's first number becomes primary; a new primary unsets the previous one.
     A WAHA number gets a session name and a webhook HMAC key when none is given, and its session is created
-    on WAHA after commit (not started)."""
+    on WAHA after commit (not started), or given the hub's webhook when it exists already."""
     _lock_numbers(organization)
     return _number_create(
         organization=organization,
@@ -211,6 +212,8 @@ def number_create(
 
 def _number_update(*, number: WhatsAppNumber, actor, changes: dict[str, Any]) -> WhatsAppNumber:
     """Caller holds the organization's number lock."""
+    from messaging.tasks.numbers import waha_session_sync  # tasks import this module
+
     number = _live_number(number)
     is_primary = changes.pop("is_primary", None)
     if "phone_number" in changes:
@@ -246,6 +249,9 @@ def _number_update(*, number: WhatsAppNumber, actor, changes: dict[str, Any]) ->
         number.save(update_fields=changed)
         if {"app_secret", "phone_number_id"} & set(changed):
             _forget_webhook_secrets_on_commit(number)
+        if number.provider == Provider.WAHA and set(WAHA_FIELDS) & set(changed):
+            # A new HMAC key must reach the session's config; a new session, server or key may reach WAHA now.
+            _after_commit(waha_session_sync, number)
         audit_log_write(
             organization=number.organization,
             actor=actor,
@@ -259,7 +265,8 @@ def _number_update(*, number: WhatsAppNumber, actor, changes: dict[str, Any]) ->
 @transaction.atomic
 def number_update(*, number: WhatsAppNumber, actor, **changes: Any) -> WhatsAppNumber:
     """Change the fields given (display_name, phone_number, is_primary, throughput, status, the provider's
-    fields); a secret omitted, or sent back in its masked form, stays as it is. The provider cannot change."""
+    fields); a secret omitted, or sent back in its masked form, stays as it is. The provider cannot change.
+    A changed WAHA field syncs the number's session on WAHA after commit (see `waha_session_sync`)."""
     _lock_numbers(number.organization)
     return _number_update(number=number, actor=actor, changes=changes)
 
@@ -388,9 +395,9 @@ def _waha_service_error(number: WhatsAppNumber, exc: ProviderError) -> ServiceEr
             code="waha_unreachable",
         )
     if status in (401, 403):
-        return ServiceError(
-            "WAHA refused the API key: check the number's waha_api_key.", status_code=502, code="waha_unauthorized"
-        )
+        own_key = number.waha_api_key or not _uses_shared_waha(number)
+        key = "the number's waha_api_key" if own_key else "the hub's WAHA_API_KEY, or set the number's waha_api_key"
+        return ServiceError(f"WAHA refused the API key: check {key}.", status_code=502, code="waha_unauthorized")
     if status == 404:
         return ServiceError(
             f"WAHA has no session {number.waha_session!r}: start the session first.",
@@ -426,23 +433,36 @@ def _session_answer(provider: WahaProvider, answer: Any) -> dict:
     return answer if isinstance(answer, dict) and answer.get("status") else provider.get_session()
 
 
-def _waha_session_ensure(number: WhatsAppNumber, *, start: bool) -> dict:
-    """The session on WAHA, created when missing with the hub's webhook (HMAC-signed) and started if asked.
+def _hub_webhook(number: WhatsAppNumber) -> dict:
+    """The webhook the hub registers on the number's session: its organization's URL, signed with the number's key."""
+    return session_webhook(
+        selectors.waha_webhook_url(organization_id=number.organization_id),
+        hmac_key=number.waha_webhook_hmac_key or None,
+    )
 
-    Idempotent: an existing session is kept as it is (a stopped or failed one is started when `start`).
+
+def _has_webhook(config: dict, webhook: dict) -> bool:
+    """True when `webhook` is the config's only one (WAHA answers with more keys, e.g. `retries`: null)."""
+    hooks = config.get("webhooks") or []
+    return len(hooks) == 1 and isinstance(hooks[0], dict) and all(hooks[0].get(k) == v for k, v in webhook.items())
+
+
+def _waha_session_ensure(number: WhatsAppNumber, *, start: bool) -> dict:
+    """The session on WAHA with the hub's webhook: created when missing (and started if asked); an existing one
+    whose webhooks are not just the hub's gets its full config back with them replaced by PUT (the rest, e.g. a
+    proxy, is kept; WAHA restarts it unless STOPPED); a stopped or failed one is started when `start`.
+
+    Idempotent: a session that already carries the hub's webhook is not updated.
     """
     provider = _waha(number)
+    webhook = _hub_webhook(number)
     try:
         session = provider.get_session()
     except ProviderError as exc:
         if exc.http_status != 404:
             raise
         try:
-            return provider.create_session(
-                start=start,
-                webhook_url=selectors.waha_webhook_url(organization_id=number.organization_id),
-                hmac_key=number.waha_webhook_hmac_key or None,
-            )
+            return provider.create_session(start=start, config={"webhooks": [webhook]})
         except ProviderError as create_error:
             if create_error.http_status != 422:
                 raise
@@ -450,6 +470,9 @@ def _waha_session_ensure(number: WhatsAppNumber, *, start: bool) -> dict:
                 session = provider.get_session()
             except ProviderError:
                 raise create_error from None
+    config = session.get("config") or {}
+    if not _has_webhook(config, webhook):
+        session = _session_answer(provider, provider.update_session({**config, "webhooks": [webhook]}))
     if start and session.get("status") in (SessionStatus.STOPPED, SessionStatus.FAILED):
         session = _session_answer(provider, provider.start_session())
     return session
@@ -556,16 +579,35 @@ def _waha_number(*, organization_id: int, number_id: int) -> WhatsAppNumber | No
     return WhatsAppNumber.objects.filter(organization_id=organization_id, pk=number_id, provider=Provider.WAHA).first()
 
 
-def waha_session_prepare(*, organization_id: int, number_id: int) -> None:
-    """Create a new WAHA number's session on WAHA, not started (for the task run after the number's creation).
-    Idempotent; raises ProviderError (the first start creates the session anyway)."""
+def waha_session_sync(*, organization_id: int, number_id: int, attempt: int = MAX_ATTEMPTS) -> None:
+    """After a WAHA number is created or its WAHA fields change: its session on WAHA, created when missing (not
+    started) or given the hub's webhook (`_waha_session_ensure`), and WAHA's status of it stored when it differs.
+
+    Idempotent. A transient failure raises RetryLater (until `attempt` reaches MAX_ATTEMPTS); a lasting one is
+    logged and written to the organization's audit log: the number keeps its change, and the next session start,
+    or change of a WAHA field, syncs again.
+    """
     number = _waha_number(organization_id=organization_id, number_id=number_id)
-    if number is not None and number.deleted_at is None:
+    if number is None or number.deleted_at is not None:
+        return
+    try:
         session = _waha_session_ensure(number, start=False)
-        # A new session is STOPPED, as the new number already says (and stays pending); a session that existed
-        # before may be running.
-        if session.get("status") != SessionStatus.STOPPED:
-            number_session_status_record(number=number, status=str(session.get("status")), me=session.get("me"))
+    except ProviderError as exc:
+        if exc.retryable and attempt < MAX_ATTEMPTS:
+            raise RetryLater(backoff_countdown(attempt)) from exc
+        detail = _waha_service_error(number, exc).detail
+        logger.warning("WAHA session of number %s not synced: %s (%r)", number.pk, detail, exc)
+        audit_log_write(
+            organization=number.organization,
+            actor=None,
+            action="number.session_sync_failed",
+            target=number,
+            data={"session": number.waha_session, "detail": detail},
+        )
+        return
+    # A new number's new session is STOPPED, as the number already says (and it stays pending).
+    if session.get("status") != number.session_status:
+        number_session_status_record(number=number, status=str(session.get("status")), me=session.get("me"))
 
 
 def waha_session_discard(*, organization_id: int, number_id: int) -> None:

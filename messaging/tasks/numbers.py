@@ -1,7 +1,7 @@
-"""Celery tasks of WhatsApp numbers: WAHA session housekeeping after a number is created or deleted.
+"""Celery tasks of WhatsApp numbers: WAHA session housekeeping after a number is created, changed or deleted.
 
-Thin and idempotent. Neither retries: a session missing on WAHA is created by the number's first start anyway,
-and a failure is logged for the operator.
+Thin and idempotent. A sync retries transient failures with backoff (countdown is ignored when tasks run eagerly,
+as in tests) and leaves a lasting one in the audit log; a discard does not retry, its failure is logged.
 """
 
 import logging
@@ -10,17 +10,21 @@ from celery import shared_task
 
 from messaging.providers import ProviderError
 from messaging.services import numbers as services
+from messaging.services.retries import MAX_ATTEMPTS, RetryLater
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task
-def waha_session_create(*, organization_id: int, number_id: int) -> None:
-    """Create a new WAHA number's session on WAHA (not started), with the hub's webhook."""
+@shared_task(bind=True, max_retries=MAX_ATTEMPTS - 1)
+def waha_session_sync(self, *, organization_id: int, number_id: int):
+    """Create a WAHA number's session on WAHA (not started), or give the existing one the hub's webhook."""
     try:
-        services.waha_session_prepare(organization_id=organization_id, number_id=number_id)
-    except ProviderError as exc:
-        logger.warning("WAHA session of number %s not created (the first start will): %r", number_id, exc)
+        services.waha_session_sync(
+            organization_id=organization_id, number_id=number_id, attempt=self.request.retries + 1
+        )
+    except RetryLater as exc:
+        # Returned, not raised: a worker has queued the retry; an eager run (tests) applies it at once.
+        return self.retry(countdown=exc.countdown, throw=False)
 
 
 @shared_task

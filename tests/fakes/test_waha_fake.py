@@ -102,6 +102,44 @@ def test_creating_an_existing_session_is_422(fake_waha):
     assert response.json()["error"] == "Unprocessable Entity"
 
 
+def test_put_replaces_the_whole_config_and_restarts_a_session_unless_stopped(fake_waha):
+    fake_waha.add_session("default", config={"proxy": {"server": "proxy.example.com:3128"}, "webhooks": []})
+    fake_waha.add_session("idle", status="STOPPED")
+    config = {"webhooks": [{"url": "http://127.0.0.1:1/hook", "events": ["message"], "hmac": None}]}
+
+    running = api(fake_waha, "PUT", "/api/sessions/default", json={"config": config})
+    stopped = api(fake_waha, "PUT", "/api/sessions/idle", json={"config": config})
+    unknown = api(fake_waha, "PUT", "/api/sessions/ghost", json={"config": config})
+
+    assert (running.status_code, running.json()["status"], running.json()["config"]) == (200, "STARTING", config)
+    assert fake_waha.session("default").config == config  # the proxy is gone: a PUT is not a merge
+    assert fake_waha.session("default").status == "WORKING"  # still paired: back without a QR
+    assert [e["session"] for e in events(fake_waha, "session.status")] == ["default", "default"]
+    assert (stopped.status_code, stopped.json()["status"], fake_waha.session("idle").config) == (200, "STOPPED", config)
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "Not Found")
+    assert "ghost" not in fake_waha.sessions
+
+
+def test_fail_next_answers_wahas_error_bodies_then_recovers(fake_waha):
+    fake_waha.add_session("default")
+    fake_waha.fail_next(500, method="PUT")
+    fake_waha.fail_next(404, times=2)
+
+    unauthenticated = requests.get(fake_waha.url + "/api/sessions/default", timeout=5)
+    put = api(fake_waha, "PUT", "/api/sessions/default", json={"config": {}})
+    gets = [api(fake_waha, "GET", "/api/sessions/default") for _ in range(3)]
+
+    assert unauthenticated.status_code == 401  # auth first: it used no scripted failure
+    assert put.status_code == 500
+    assert {key: put.json()[key] for key in ("statusCode", "exception")} == {
+        "statusCode": 500,
+        "exception": {"message": "Scripted failure of the fake WAHA", "name": "Error"},
+    }
+    assert fake_waha.session("default").config is None  # the failed PUT changed nothing
+    assert [g.status_code for g in gets] == [404, 404, 200]
+    assert gets[0].json() == {"statusCode": 404, "message": "Not Found", "error": "Not Found"}
+
+
 def test_the_qr_comes_as_png_base64_json_or_raw(fake_waha):
     fake_waha.add_session("default", status="SCAN_QR_CODE")
 

@@ -1,9 +1,10 @@
 """A fake WAHA (WhatsApp HTTP API, devlikeapro/waha) on 127.0.0.1.
 
-Speaks WAHA's documented formats (reference §7): `X-Api-Key` auth with its 401 body, the sessions API and the
-STOPPED → STARTING → SCAN_QR_CODE → WORKING (+FAILED) state machine, QR (PNG / JSON base64 / raw) and pairing code,
-the send endpoints (201 + an engine-style body), WAHA's 422 "session status is not as expected" and NestJS 404
-bodies, and `session.status` / `message` / `message.ack` webhooks with `X-Webhook-*` headers and optional
+Speaks WAHA's documented formats (reference §7): `X-Api-Key` auth with its 401 body, the sessions API (PUT
+replaces a session's whole config and restarts it unless STOPPED) and the STOPPED → STARTING → SCAN_QR_CODE →
+WORKING (+FAILED) state machine, QR (PNG / JSON base64 / raw) and pairing code, the send endpoints (201 + an
+engine-style body), WAHA's 422 "session status is not as expected", NestJS 404 and unhandled 500 bodies (scripted
+with `fail_next`), and `session.status` / `message` / `message.ack` webhooks with `X-Webhook-*` headers and optional
 HMAC-SHA512. Deterministic: state moves when a test calls a helper (`scan_qr`), webhooks go out on
 `deliver_webhooks()`.
 
@@ -26,6 +27,8 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 
 from tests.fakes.server import FakeServer, Request, Response, Webhook, WebhookTarget, json_response, waha_hmac
@@ -148,6 +151,7 @@ class FakeWahaServer(FakeServer):
         self.sent: dict[str, SentWahaMessage] = {}
         self.files: dict[tuple[str, str], tuple[bytes, str]] = {}
         self.events: list[dict] = []  # every event emitted, delivered or not
+        self._failures: list[list] = []  # [status, times left, method or None], from fail_next()
 
     def reset(self) -> None:
         super().reset()
@@ -184,6 +188,38 @@ class FakeWahaServer(FakeServer):
 
     def session(self, name: str = "default") -> WahaSession:
         return self.sessions[name]
+
+    def fail_next(self, status: int = 500, *, times: int = 1, method: str | None = None) -> None:
+        """Answer the next `times` authenticated API requests (of `method`, else any) with WAHA's error body for
+        `status` (500: its unhandled-error body; else NestJS's), doing nothing else."""
+        with self.lock:
+            self._failures.append([status, times, method])
+
+    def _scripted_failure(self, request: Request) -> Response | None:
+        with self.lock:
+            for failure in self._failures:
+                status, times, method = failure
+                if method is None or method == request.method:
+                    if times <= 1:
+                        self._failures.remove(failure)
+                    else:
+                        failure[1] = times - 1
+                    break
+            else:
+                return None
+        if status != 500:
+            phrase = HTTPStatus(status).phrase
+            return nest_error(status, phrase, phrase)
+        return json_response(
+            500,
+            {
+                "statusCode": 500,
+                "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "exception": {"message": "Scripted failure of the fake WAHA", "name": "Error"},
+                "request": {"path": request.path, "method": request.method, "query": request.query},
+                "version": {"version": WAHA_VERSION, "engine": self.engine, "tier": "CORE"},
+            },
+        )
 
     def scan_qr(self, name: str = "default", *, phone: str = DEFAULT_ME_PHONE, push_name: str = "WAHA") -> None:
         """The user scans the QR (or enters the pairing code): SCAN_QR_CODE → WORKING, with a webhook."""
@@ -405,6 +441,9 @@ class FakeWahaServer(FakeServer):
             given = request.headers.get("X-Api-Key") or request.query.get("x-api-key")
             if not given or not secrets.compare_digest(given, self.api_key):
                 return json_response(401, {"message": "Unauthorized", "statusCode": 401})
+        failure = self._scripted_failure(request)
+        if failure is not None:
+            return failure
         parts = [p for p in request.path.split("/") if p]
         if not parts or parts[0] != "api":
             return self._no_route(request)

@@ -3,7 +3,7 @@
 import pytest
 
 from messaging.providers import ProviderError, WahaConfig, WahaProvider, build_provider
-from messaging.providers.waha import message_id_from
+from messaging.providers.waha import message_id_from, session_webhook
 from tests.fakes.waha import QR_PNG, SCAN_QR_CODE, STARTING, WORKING
 
 CHAT = "16505551234@c.us"
@@ -244,13 +244,42 @@ def test_a_wrong_api_key_is_a_permanent_401(fake_waha):
     assert caught.value.raw == {"message": "Unauthorized", "statusCode": 401}
 
 
+def test_without_a_key_of_its_own_it_sends_the_hubs_waha_api_key(fake_waha, settings):
+    settings.WAHA_API_KEY = fake_waha.api_key
+    fake_waha.add_session("default")
+
+    hub_server = WahaProvider(WahaConfig())
+    same_server_with_a_slash = WahaProvider(WahaConfig(base_url=fake_waha.url + "/"))
+
+    assert (hub_server.session_status(), same_server_with_a_slash.session_status()) == (WORKING, WORKING)
+    assert [r.headers.get("X-Api-Key") for r in fake_waha.find_requests()] == [fake_waha.api_key] * 2
+
+
+def test_the_configs_own_key_wins_over_the_hubs(fake_waha, settings):
+    settings.WAHA_API_KEY = "hub-key"
+    fake_waha.add_session("default")
+
+    assert WahaProvider(WahaConfig(api_key=fake_waha.api_key)).session_status() == WORKING
+    assert fake_waha.find_requests()[0].headers.get("X-Api-Key") == fake_waha.api_key
+
+
+def test_the_hubs_key_never_goes_to_another_waha_server(fake_waha, settings):
+    settings.WAHA_URL = "http://127.0.0.1:9"  # the hub's own server is elsewhere
+    settings.WAHA_API_KEY = "hub-key"
+    fake_waha.api_key = None  # this one asks for no key
+    fake_waha.add_session("default")
+
+    assert WahaProvider(WahaConfig(base_url=fake_waha.url)).session_status() == WORKING
+    assert "X-Api-Key" not in fake_waha.find_requests()[0].headers
+
+
 # --- sessions ------------------------------------------------------------------------------------------------
 
 
 def test_a_session_goes_from_creation_to_working(fake_waha):
     waha = WahaProvider(WahaConfig(session="shop", api_key=fake_waha.api_key))
 
-    created = waha.create_session(webhook_url="http://127.0.0.1:1/hook", hmac_key="h-key")
+    created = waha.create_session(config={"webhooks": [session_webhook("http://127.0.0.1:1/hook", hmac_key="h-key")]})
 
     assert created["name"] == "shop"
     assert fake_waha.find_requests(method="POST")[0].json == {
@@ -285,6 +314,41 @@ def test_a_session_goes_from_creation_to_working(fake_waha):
     with pytest.raises(ProviderError) as caught:
         waha.get_session()
     assert caught.value.http_status == 404
+
+
+def test_update_session_puts_the_full_config_and_waha_restarts_the_session(fake_waha, waha):
+    config = {"webhooks": [session_webhook("http://127.0.0.1:1/hook", hmac_key="h-key")], "metadata": {"hub": "1"}}
+
+    answer = waha.update_session(config)
+
+    [put] = fake_waha.find_requests(method="PUT")
+    assert (put.path, put.json) == (
+        "/api/sessions/default",
+        {
+            "config": {
+                "webhooks": [
+                    {
+                        "url": "http://127.0.0.1:1/hook",
+                        "events": ["message", "message.ack", "session.status"],
+                        "hmac": {"key": "h-key"},
+                    }
+                ],
+                "metadata": {"hub": "1"},
+            }
+        },
+    )
+    assert answer["status"] == STARTING
+    assert fake_waha.session("default").config == config
+
+
+def test_updating_a_session_waha_does_not_know_is_a_permanent_404(fake_waha):
+    provider = WahaProvider(WahaConfig(session="ghost", api_key=fake_waha.api_key))
+
+    with pytest.raises(ProviderError) as caught:
+        provider.update_session({"webhooks": []})
+
+    assert (caught.value.http_status, caught.value.retryable) == (404, False)
+    assert "ghost" not in fake_waha.sessions
 
 
 def test_the_qr_of_a_working_session_is_a_422(fake_waha, waha):

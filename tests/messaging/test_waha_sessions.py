@@ -4,11 +4,14 @@ import pytest
 
 from accounts.models import AuditLog
 from messaging.models import WhatsAppNumber
+from messaging.services.retries import MAX_ATTEMPTS
+from messaging.tasks.numbers import waha_session_sync
 from tests.fakes.waha import QR_PNG
 from tests.messaging.factories import WhatsAppNumberFactory
 
 LIST_URL = "/api/v1/numbers"
 EVENTS = ["message", "message.ack", "session.status"]
+UNREACHABLE = "WAHA is unreachable (connection error): check that it runs and that the number's WAHA URL is right."
 
 
 def url(number, path: str) -> str:
@@ -206,10 +209,7 @@ def test_waha_down_is_a_502_with_a_detail(org, admin_client, fake_waha):
     ]
 
     assert [r.status_code for r in responses] == [502, 502, 502]
-    assert responses[0].json() == {
-        "detail": "WAHA is unreachable (connection error): check that it runs and that the number's WAHA URL is right.",
-        "code": "waha_unreachable",
-    }
+    assert responses[0].json() == {"detail": UNREACHABLE, "code": "waha_unreachable"}
     assert fake_waha.url not in responses[0].content.decode()
 
 
@@ -320,3 +320,203 @@ def test_a_waha_number_is_created_even_when_waha_is_down(
 
     assert response.status_code == 201
     assert WhatsAppNumber.objects.get().session_status == "STOPPED"
+
+
+# --- the hub's WAHA API key --------------------------------------------------------------------------------
+
+
+def test_numbers_without_their_own_key_use_the_hubs_waha_api_key(
+    org, admin_client, fake_waha, settings, django_capture_on_commit_callbacks
+):
+    settings.WAHA_API_KEY = fake_waha.api_key
+    with django_capture_on_commit_callbacks(execute=True):
+        created = admin_client.post(LIST_URL, {"display_name": "Web", "provider": "waha"}, format="json")
+    number = WhatsAppNumber.objects.get()
+
+    started = admin_client.post(url(number, "session/start"))
+
+    assert (created.status_code, created.json()["waha_api_key"]) == (201, None)
+    assert (started.status_code, started.json()["status"]) == (200, "STARTING")
+    assert fake_waha.session(number.waha_session).status == "SCAN_QR_CODE"
+    assert {r.headers.get("X-Api-Key") for r in fake_waha.find_requests()} == {fake_waha.api_key}
+
+
+def test_a_refused_hub_key_points_at_the_setting(org, admin_client, fake_waha, settings):
+    settings.WAHA_API_KEY = "wrong-key"
+    number = waha_number(org, fake_waha, waha_api_key="")
+
+    response = admin_client.post(url(number, "session/start"))
+
+    assert (response.status_code, response.json()) == (
+        502,
+        {
+            "detail": "WAHA refused the API key: check the hub's WAHA_API_KEY, or set the number's waha_api_key.",
+            "code": "waha_unauthorized",
+        },
+    )
+
+
+# --- pushing the session config ----------------------------------------------------------------------------
+
+
+def hub_webhook(org, hmac_key: str) -> dict:
+    return {"url": f"https://hub.example.com/webhooks/waha/{org.pk}/", "events": EVENTS, "hmac": {"key": hmac_key}}
+
+
+def detail_url(number) -> str:
+    return f"{LIST_URL}/{number.pk}"
+
+
+@pytest.fixture
+def working_number(org, fake_waha, settings):
+    """A linked number whose WORKING session carries the hub's webhook, as WAHA answers it, and an operator's proxy."""
+    settings.PUBLIC_BASE_URL = "https://hub.example.com"
+    number = waha_number(org, fake_waha, session_status="WORKING", status="active")
+    webhook = {**hub_webhook(org, "hmac-key-of-the-number"), "retries": None, "customHeaders": None}
+    fake_waha.add_session(
+        number.waha_session, config={"webhooks": [webhook], "proxy": {"server": "proxy.example.com:3128"}}
+    )
+    return number
+
+
+def test_changing_the_hmac_key_puts_the_full_session_config_once_after_commit(
+    org, admin_client, fake_waha, working_number, django_capture_on_commit_callbacks
+):
+    number = working_number
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = admin_client.patch(detail_url(number), {"waha_webhook_hmac_key": "rotated-key"}, format="json")
+    assert fake_waha.find_requests() == []  # nothing before commit
+    for callback in callbacks:
+        callback()
+
+    assert response.status_code == 200
+    [put] = fake_waha.find_requests(method="PUT")
+    assert (put.path, put.json) == (
+        f"/api/sessions/{number.waha_session}",
+        {"config": {"webhooks": [hub_webhook(org, "rotated-key")], "proxy": {"server": "proxy.example.com:3128"}}},
+    )
+    assert fake_waha.session(number.waha_session).status == "WORKING"  # WAHA restarted it, still linked
+    number.refresh_from_db()
+    assert (number.session_status, number.status) == ("STARTING", "pending")  # WAHA's answer to the PUT
+
+    waha_session_sync.delay(organization_id=org.pk, number_id=number.pk)  # a second run changes nothing
+
+    assert len(fake_waha.find_requests(method="PUT")) == 1
+
+
+def test_changing_an_unrelated_field_leaves_waha_alone(
+    admin_client, fake_waha, working_number, django_capture_on_commit_callbacks
+):
+    masked_key = admin_client.get(detail_url(working_number)).json()["waha_webhook_hmac_key"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.patch(
+            detail_url(working_number), {"display_name": "Sales", "waha_webhook_hmac_key": masked_key}, format="json"
+        )
+
+    assert (response.status_code, response.json()["display_name"]) == (200, "Sales")
+    assert fake_waha.find_requests() == []
+
+
+def test_renaming_the_session_creates_the_new_one_and_leaves_the_old_one(
+    org, admin_client, fake_waha, working_number, django_capture_on_commit_callbacks
+):
+    old_name = working_number.waha_session
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.patch(detail_url(working_number), {"waha_session": "web2"}, format="json")
+
+    new_name = f"org{org.pk}-web2"
+    assert response.json()["waha_session"] == new_name
+    assert (fake_waha.session(new_name).status, fake_waha.session(new_name).config) == (
+        "STOPPED",
+        {"webhooks": [hub_webhook(org, "hmac-key-of-the-number")]},
+    )
+    assert fake_waha.session(old_name).status == "WORKING"
+    assert fake_waha.find_requests(method="PUT") == fake_waha.find_requests(method="DELETE") == []
+    working_number.refresh_from_db()
+    assert (working_number.session_status, working_number.status) == ("STOPPED", "disconnected")
+
+
+def test_a_new_number_on_an_existing_session_gives_it_the_hubs_webhook(
+    org, admin_client, fake_waha, settings, django_capture_on_commit_callbacks
+):
+    settings.PUBLIC_BASE_URL = "https://hub.example.com"
+    fake_waha.add_session(f"org{org.pk}-shop", config={"metadata": {"owner": "ops"}})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            LIST_URL,
+            {
+                "display_name": "Shop",
+                "provider": "waha",
+                "waha_session": "shop",
+                "waha_api_key": fake_waha.api_key,
+                "waha_webhook_hmac_key": "shop-key",
+            },
+            format="json",
+        )
+
+    [put] = fake_waha.find_requests(method="PUT")
+    assert put.json == {"config": {"metadata": {"owner": "ops"}, "webhooks": [hub_webhook(org, "shop-key")]}}
+    assert WhatsAppNumber.objects.get().session_status == "STARTING"
+
+
+def test_starting_a_session_gives_it_the_hubs_webhook_when_it_lacks_it(org, admin_client, fake_waha, working_number):
+    fake_waha.session(working_number.waha_session).config = None
+    fake_waha.set_session_status(working_number.waha_session, "STOPPED")
+
+    response = admin_client.post(url(working_number, "session/start"))
+
+    assert response.json()["status"] == "STARTING"
+    assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in fake_waha.find_requests()] == [
+        ("GET", working_number.waha_session),
+        ("PUT", working_number.waha_session),
+        ("POST", "start"),
+    ]
+    assert fake_waha.session(working_number.waha_session).config == {
+        "webhooks": [hub_webhook(org, "hmac-key-of-the-number")]
+    }
+
+
+def test_a_transient_waha_failure_is_retried_until_the_config_is_pushed(
+    org, admin_client, fake_waha, working_number, django_capture_on_commit_callbacks
+):
+    fake_waha.fail_next(500, times=2, method="PUT")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.patch(detail_url(working_number), {"waha_webhook_hmac_key": "rotated-key"}, format="json")
+
+    assert len(fake_waha.find_requests(method="PUT")) == 3
+    assert fake_waha.session(working_number.waha_session).config["webhooks"] == [hub_webhook(org, "rotated-key")]
+    assert not AuditLog.objects.filter(action="number.session_sync_failed").exists()
+
+
+@pytest.mark.parametrize(
+    ("failure", "puts", "detail"),
+    [
+        (None, 0, UNREACHABLE),
+        (500, MAX_ATTEMPTS, "WAHA failed (HTTP 500)."),
+        (404, 1, "WAHA has no session '{session}': start the session first."),
+    ],
+    ids=["waha-down", "waha-keeps-failing", "session-gone"],
+)
+def test_a_failed_sync_keeps_the_change_and_is_audited(
+    org, admin_client, fake_waha, working_number, django_capture_on_commit_callbacks, failure, puts, detail
+):
+    session = working_number.waha_session
+    if failure is None:
+        fake_waha.stop()
+    else:
+        fake_waha.fail_next(failure, times=MAX_ATTEMPTS, method="PUT")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.patch(detail_url(working_number), {"waha_webhook_hmac_key": "rotated"}, format="json")
+
+    assert response.status_code == 200
+    working_number.refresh_from_db()
+    assert (working_number.waha_webhook_hmac_key, working_number.session_status) == ("rotated", "WORKING")
+    assert len(fake_waha.find_requests(method="PUT")) == puts
+    audit = AuditLog.objects.get(action="number.session_sync_failed")
+    assert (audit.actor, audit.target_id) == (None, str(working_number.pk))
+    assert audit.data == {"session": session, "detail": detail.format(session=session)}
