@@ -61,6 +61,8 @@ class Resource:
     identity: Callable = lambda obj: obj.pk  # what list_ids yields for an instance
     bodies: dict = field(default_factory=dict)  # method -> JSON body for detail calls
     query: dict = field(default_factory=dict)  # query parameters a list route needs (e.g. a search's q)
+    # (instance) -> a JSON body naming it, for a POST route that takes the row's id in its body (not its URL)
+    naming: Callable | None = None
 
 
 def snapshot(obj) -> dict | None:
@@ -73,6 +75,8 @@ def check_resource(client, route: ApiRoute, resource: Resource, own, foreign) ->
     """Call `route` as `own`'s organization about `foreign` (another tenant's row). Returns problems."""
     problems = []
     if not route.kwargs:  # a list route: the foreign row is invisible
+        if "POST" in route.methods and resource.naming is not None:
+            problems += _check_named_in_body(client, route, resource, own, foreign)
         if "GET" in route.methods:
             response = client.get(reverse(route.name), resource.query)
             if response.status_code != 200:
@@ -98,4 +102,20 @@ def check_resource(client, route: ApiRoute, resource: Resource, own, foreign) ->
     own_url = reverse(route.name, kwargs=resource.lookup(own))
     if "GET" in route.methods and client.get(own_url).status_code != 200:
         problems.append(f"GET {route.name}: the caller's own row is not reachable (walker is blind)")
+    return problems
+
+
+def _check_named_in_body(client, route: ApiRoute, resource: Resource, own, foreign) -> list[str]:
+    """POST a body naming another tenant's row: refused (400 or 404), the row unchanged; the caller's own is not."""
+    problems = []
+    url = reverse(route.name)
+    before = snapshot(foreign)
+    response = client.post(url, resource.naming(foreign), format="json")
+    if response.status_code not in (400, 404):
+        problems.append(f"POST {route.name}: answered {response.status_code} for another tenant's row in the body")
+    if snapshot(foreign) != before:
+        problems.append(f"POST {route.name}: changed another tenant's row")
+    response = client.post(url, resource.naming(own), format="json")
+    if response.status_code >= 400:
+        problems.append(f"POST {route.name}: refused the caller's own row ({response.status_code}, walker is blind)")
     return problems

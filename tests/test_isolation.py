@@ -65,9 +65,9 @@ def _scanning_waha_number(org):
 
 
 def _message_on_own_day(org):
-    """A message on one of the last 7 days chosen by the organization's id: the dashboard's per-day rows then
-    tell the two organizations apart."""
-    return MessageFactory(organization=org, created_at=timezone.now() - timedelta(days=org.pk % 7))
+    """A message on one of the 6 days before today, chosen by the organization's id: the dashboard's per-day
+    rows then tell the two organizations apart (never today, where other routes' messages land)."""
+    return MessageFactory(organization=org, created_at=timezone.now() - timedelta(days=1 + org.pk % 6))
 
 
 def _days_with_messages(days) -> list[str]:
@@ -122,6 +122,10 @@ RESOURCES = {
         identity=_message_day,
     ),
     "analytics": Resource(make=_message_on_own_day, list_ids=_days_with_messages, identity=_message_day),
+    "sandbox-inbound": Resource(
+        make=lambda org: WhatsAppNumberFactory(organization=org, provider="sandbox"),
+        naming=lambda number: {"number_id": number.pk, "from": "+16505551234", "text": "walker probe"},
+    ),
 }
 # The caller's own organization, whatever its id: answers about the caller's tenant only.
 SINGLETONS = {"organization"}

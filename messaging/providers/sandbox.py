@@ -2,7 +2,8 @@
 
 Sends are accepted and get `wamid.sandbox…` ids; `status_webhooks_for()` builds the Meta-shaped `statuses` webhook
 payloads (sent, delivered, read) the hub feeds through its normal ingest path, so a sandbox message moves through
-the same states as a real one. Media live in this process's memory (bounded): fine for the embedded default (one
+the same states as a real one, and `inbound_webhook_for()` the `messages` webhook of a message a customer sends (a
+person playing the customer). Media live in this process's memory (bounded): fine for the embedded default (one
 process), not shared between Celery workers.
 """
 
@@ -69,6 +70,22 @@ class _MediaStore:
 _media = _MediaStore()
 
 
+def new_wamid() -> str:
+    return f"wamid.sandbox{uuid.uuid4().hex}"
+
+
+def _webhook(waba_id: str, value: dict) -> dict:
+    """Meta's envelope around one `field: messages` change."""
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": waba_id, "changes": [{"value": value, "field": "messages"}]}],
+    }
+
+
+def _unix_seconds(timestamp: float | None) -> int:
+    return int(timezone.now().timestamp() if timestamp is None else timestamp)
+
+
 def status_webhooks_for(
     phone_number_id: str,
     provider_message_id: str,
@@ -85,7 +102,7 @@ def status_webhooks_for(
     `recipient_id`: the user's wa_id (digits). Pass `statuses=("sent",)` for a reaction (Meta only sends `sent`).
     `category`: `service` for free-form messages, the template's category (lower case) for templates.
     """
-    start = int(timezone.now().timestamp() if timestamp is None else timestamp)
+    start = _unix_seconds(timestamp)
     recipient = re.sub(r"\D", "", recipient_id)
     free = category == "service"
     conversation_id = hashlib.sha256(f"{phone_number_id}:{recipient}:{category}".encode()).hexdigest()[:32]
@@ -110,13 +127,38 @@ def status_webhooks_for(
             "metadata": {"display_phone_number": display_phone_number, "phone_number_id": phone_number_id},
             "statuses": [item],
         }
-        payloads.append(
-            {
-                "object": "whatsapp_business_account",
-                "entry": [{"id": waba_id, "changes": [{"value": value, "field": "messages"}]}],
-            }
-        )
+        payloads.append(_webhook(waba_id, value))
     return payloads
+
+
+def inbound_webhook_for(
+    phone_number_id: str,
+    provider_message_id: str,
+    *,
+    wa_id: str,
+    part: dict,
+    profile_name: str = "",
+    context: dict | None = None,
+    display_phone_number: str = SANDBOX_DISPLAY_PHONE_NUMBER,
+    waba_id: str = SANDBOX_WABA_ID,
+    timestamp: float | None = None,
+) -> dict:
+    """The Meta `field: messages` webhook payload of one message the user `wa_id` sent to the number.
+
+    `part`: the message's type and its object as Meta writes them, e.g. `{"type": "text", "text": {"body": "Hi"}}`.
+    `context`: `{"from": <wa_id of its sender>, "id": <wamid>}` of the message quoted by a reply.
+    """
+    sender = re.sub(r"\D", "", wa_id)
+    message = {"from": sender, "id": provider_message_id, "timestamp": str(_unix_seconds(timestamp)), **part}
+    if context:
+        message["context"] = context
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": display_phone_number, "phone_number_id": phone_number_id},
+        "contacts": [{"profile": {"name": profile_name}, "wa_id": sender}],
+        "messages": [message],
+    }
+    return _webhook(waba_id, value)
 
 
 class SandboxProvider(Provider):
@@ -139,7 +181,7 @@ class SandboxProvider(Provider):
             raise ProviderError(
                 code=131008, title="Required parameter is missing", detail="No recipient.", retryable=False
             )
-        wamid = f"wamid.sandbox{uuid.uuid4().hex}"
+        wamid = new_wamid()
         raw = {
             "messaging_product": "whatsapp",
             "contacts": [{"input": to, "wa_id": wa_id}],

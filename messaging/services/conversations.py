@@ -3,7 +3,6 @@ delivery through the number's provider, read receipts, and opening a conversatio
 
 import base64
 import copy
-import json
 import logging
 from typing import Any
 
@@ -21,7 +20,6 @@ from messaging.models import (
     Media,
     Message,
     Provider,
-    WebhookEvent,
     WhatsAppNumber,
 )
 from messaging.providers import ProviderError, provider_for, status_webhooks_for
@@ -32,6 +30,7 @@ from messaging.services.contacts import contact_get_or_create
 from messaging.services.events import publish_conversation_on_commit, publish_message_on_commit
 from messaging.services.media import media_check, media_store_upload, mime_type_of
 from messaging.services.retries import MAX_ATTEMPTS, RetryLater, backoff_countdown
+from messaging.services.sandbox import sandbox_webhook_store
 from messaging.tasks import delivery as delivery_tasks
 from whatsapp_hub.errors import ServiceError
 
@@ -473,13 +472,7 @@ def _sandbox_play_back(*, message: Message, provider_message_id: str) -> None:
         category="marketing" if message.type == Message.Type.TEMPLATE else "service",
     )
     for payload in payloads:
-        ingest.webhook_event_store(
-            organization_id=message.organization_id,
-            source=WebhookEvent.Source.SANDBOX,
-            body=payload,
-            dedupe_key=ingest.body_dedupe_key(json.dumps(payload, sort_keys=True).encode()),
-            number_id=number.pk,
-        )
+        sandbox_webhook_store(number=number, payload=payload)
 
 
 # --- read receipts -------------------------------------------------------------------------------------
