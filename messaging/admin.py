@@ -67,7 +67,7 @@ class MessageAdmin(TenantAdmin):
     list_filter = ("direction", "type", "status", "organization")
     search_fields = ("=provider_message_id",)
     raw_id_fields = ("organization", "conversation", "sent_by")
-    readonly_fields = ("created_at", "status_updated_at", "provider_timestamp")
+    readonly_fields = ("created_at", "status_updated_at", "provider_timestamp", "attempts", "attempted_at")
     show_full_result_count = False
 
 

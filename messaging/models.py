@@ -252,6 +252,8 @@ class Message(TenantModel):
     provider_timestamp = models.DateTimeField(null=True, blank=True)
     status_updated_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Outbound: when the latest delivery attempt was claimed by the task, or queued again by the sweeper.
+    attempted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -263,6 +265,10 @@ class Message(TenantModel):
         indexes = [
             models.Index(fields=["conversation", "-id"], name="messaging_msg_conv_id"),
             models.Index(fields=["organization", "-created_at"], name="messaging_msg_org_created"),
+            # The delivery sweeper's scan: only the few outbound messages still waiting to be sent.
+            models.Index(
+                fields=["id"], condition=Q(direction="outbound", status="queued"), name="messaging_msg_undelivered"
+            ),
         ]
         ordering = ["-id"]
 

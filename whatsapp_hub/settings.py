@@ -276,6 +276,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
     # Webhook events not processed within a minute (broker down at commit, worker died, failed) queued again.
     "messaging-webhook-sweeper": {"task": "messaging.tasks.ingest.sweep_webhook_events", "schedule": 60.0},
+    # Outbound messages left queued (task never queued, worker died mid-send, retry lost) delivered again or failed.
+    "messaging-delivery-sweeper": {"task": "messaging.tasks.delivery.sweep_message_deliveries", "schedule": 60.0},
 }
 
 # External services: the real URLs unless pointed elsewhere (tests point them at fakes on 127.0.0.1).

@@ -4,10 +4,15 @@ delivery through the number's provider, read receipts, and opening a conversatio
 import base64
 import copy
 import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.core.files import File
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, Role, Team, User
@@ -29,7 +34,7 @@ from messaging.services import ingest
 from messaging.services.contacts import contact_get_or_create
 from messaging.services.events import publish_conversation_on_commit, publish_message_on_commit
 from messaging.services.media import media_check, media_store_upload, mime_type_of
-from messaging.services.retries import MAX_ATTEMPTS, RetryLater, backoff_countdown
+from messaging.services.retries import BACKOFF_MAX_SECONDS, MAX_ATTEMPTS, RetryLater, backoff_countdown
 from messaging.services.sandbox import sandbox_webhook_store
 from messaging.tasks import delivery as delivery_tasks
 from whatsapp_hub.errors import ServiceError
@@ -424,10 +429,10 @@ def message_deliver(*, message_id: int, attempt: int = 1) -> None:
     """Send a queued outbound message through its number's provider (the `deliver_message` task's work).
 
     Idempotent: a message that already has a provider id, or is not queued, is left alone; the message is
-    claimed with a conditional update of `attempts` to `attempt` (the task's 1-based try), so two copies of
-    the same try cannot both send. The provider is called outside any transaction. A retryable provider error
-    raises RetryLater (backoff with jitter) until MAX_ATTEMPTS; any other error marks the message failed with
-    the provider's code and title.
+    claimed with a conditional update of `attempts` to `attempt` (the 1-based try, stamped `attempted_at`), so
+    two copies of the same try cannot both send. The provider is called outside any transaction. A retryable
+    provider error raises RetryLater (backoff with jitter) until MAX_ATTEMPTS; any other error marks the message
+    failed with the provider's code and title.
     """
     message = (
         Message.objects.select_related("organization", "conversation__number", "conversation__contact")
@@ -439,7 +444,7 @@ def message_deliver(*, message_id: int, attempt: int = 1) -> None:
     claimed = (
         Message.objects.for_org(message.organization)
         .filter(pk=message.pk, status=Message.Status.QUEUED, provider_message_id__isnull=True, attempts__lt=attempt)
-        .update(attempts=attempt)
+        .update(attempts=attempt, attempted_at=timezone.now())
     )
     if not claimed:
         return
@@ -473,6 +478,99 @@ def _sandbox_play_back(*, message: Message, provider_message_id: str) -> None:
     )
     for payload in payloads:
         sandbox_webhook_store(number=number, payload=payload)
+
+
+# --- delivery sweeper: messages left queued -----------------------------------------------------------------
+
+# No attempt claimed this long after the message was stored (or queued again): its task was never queued (the
+# broker was down at commit) or was lost. Nothing was sent, so it is queued again.
+UNCLAIMED_GRACE = timedelta(minutes=2)
+# Meta's `sent` status names the message in its callback data, so a send whose worker died before storing the
+# wamid leaves `queued` on its own (ingest links it); this leaves that status time to arrive.
+STATUS_WEBHOOK_MARGIN = timedelta(minutes=10)
+SWEEP_BATCH_SIZE = 200
+INTERRUPTED_TITLE = "Delivery was interrupted and could not be confirmed; send it again."
+# WAHA echoes no callback data: a send it may have accepted is never confirmed, so it is not repeated.
+INTERRUPTED_WAHA_TITLE = (
+    "Delivery through WhatsApp Web was interrupted and could not be confirmed; check the chat before sending it again."
+)
+
+
+def claimed_grace() -> timedelta:
+    """How long after its claim an attempt may still be sending (the task's hard time limit) or waiting for its
+    retry (the longest backoff), plus the margin for Meta's status."""
+    return timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + BACKOFF_MAX_SECONDS) + STATUS_WEBHOOK_MARGIN
+
+
+def _waiting_since_before(moment: datetime) -> Q:
+    """Last attempt claimed or queued again before `moment` (never: stored before it)."""
+    return Q(attempted_at__lt=moment) | Q(attempted_at__isnull=True, created_at__lt=moment)
+
+
+def _stuck(now: datetime) -> Q:
+    return (
+        Q(direction=Message.Direction.OUTBOUND, status=Message.Status.QUEUED, provider_message_id__isnull=True)
+        & _waiting_since_before(now - UNCLAIMED_GRACE)
+        & (Q(attempts=0) | _waiting_since_before(now - claimed_grace()))
+    )
+
+
+def _interrupted_title(message: Message) -> str | None:
+    """Why the message is failed instead of sent again, or None when it may be sent again."""
+    if message.attempts >= MAX_ATTEMPTS:
+        return INTERRUPTED_TITLE
+    if message.attempts and message.conversation.number.provider == Provider.WAHA:
+        return INTERRUPTED_WAHA_TITLE
+    return None
+
+
+def _queue_deliveries(first_attempts: dict[int, int]) -> None:
+    for message_id, attempt in first_attempts.items():
+        delivery_tasks.deliver_message.delay(message_id, first_attempt=attempt)
+
+
+def message_deliveries_sweep(*, limit: int = SWEEP_BATCH_SIZE) -> int:
+    """Deal with up to `limit` outbound messages stuck in `queued` without a provider id (the beat task's work);
+    returns how many it took.
+
+    Never claimed within UNCLAIMED_GRACE: delivery is queued again (attempt 1). Last claimed longer ago than
+    `claimed_grace()`: the attempt was interrupted (its worker died) or its retry was lost, and as no status of
+    Meta has linked it since, Meta most likely never accepted it: the next attempt is queued; out of attempts
+    (or on WAHA, where a send cannot be confirmed) the message is marked failed.
+    One transaction: the rows are locked (SKIP LOCKED: concurrent sweeps take different ones) and stamped, so the
+    next sweep waits a grace again; the tasks are queued after commit. Every attempt is still claimed by
+    message_deliver, so no attempt is ever sent twice.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        stuck = list(
+            Message.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("organization", "conversation__number")
+            .filter(_stuck(now))
+            .order_by("id")[:limit]
+        )
+        requeued: dict[int, list[Message]] = defaultdict(list)
+        for message in stuck:
+            title = _interrupted_title(message)
+            if title is None:
+                requeued[message.organization_id].append(message)
+            else:
+                _mark_failed(message=message, code=None, title=title)
+        for messages in requeued.values():
+            Message.objects.for_org(messages[0].organization).filter(
+                _stuck(now), pk__in=[message.pk for message in messages]
+            ).update(attempted_at=now)
+        first_attempts = {message.pk: message.attempts + 1 for messages in requeued.values() for message in messages}
+        if first_attempts:
+            transaction.on_commit(partial(_queue_deliveries, first_attempts))
+    if stuck:
+        logger.warning(
+            "delivery sweeper: %d stuck messages, %d queued again: %s",
+            len(stuck),
+            len(first_attempts),
+            [message.pk for message in stuck][:20],
+        )
+    return len(stuck)
 
 
 # --- read receipts -------------------------------------------------------------------------------------
