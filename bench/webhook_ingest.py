@@ -7,7 +7,7 @@ side) and prints acknowledgement latency, messages persisted per second end to e
 losses, and as a baseline from the same run the rate at which plain psycopg inserts the same rows.
 
     apt-get install -y wrk    # the load generator (C): it costs the 2 cores almost nothing
-    .venv/bin/python bench/webhook_ingest.py [--requests 6000] [--concurrency 16]
+    .venv/bin/python bench/webhook_ingest.py [--requests 6000] [--concurrency 8]
 
 Not a test: nothing is asserted; it prints figures and ratios.
 """
@@ -232,7 +232,12 @@ def percentile(values: list[float], p: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=6000)
-    parser.add_argument("--concurrency", type=int, default=16, help="connections in flight in total")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=8,
+        help="connections in flight (8 saturate 2 gunicorn workers here; more only queue: same req/s, longer waits)",
+    )
     parser.add_argument("--load-threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--gunicorn-workers", type=int, default=2)
     parser.add_argument("--celery-concurrency", type=int, default=2)
