@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, Role, Team, User
@@ -35,7 +35,6 @@ from messaging.services.contacts import contact_get_or_create
 from messaging.services.events import publish_conversation_on_commit, publish_message_on_commit
 from messaging.services.media import media_check, media_store_upload, mime_type_of
 from messaging.services.retries import BACKOFF_MAX_SECONDS, MAX_ATTEMPTS, RetryLater, backoff_countdown
-from messaging.services.sandbox import sandbox_webhook_store
 from messaging.tasks import delivery as delivery_tasks
 from whatsapp_hub.errors import ServiceError
 
@@ -187,9 +186,10 @@ def _sendable_or_error(*, conversation: Conversation, mtype: str) -> None:
         raise ServiceError(OPTED_OUT_DETAIL, status_code=409, code="opted_out")
 
 
-def _sent_message_or_error(*, conversation: Conversation, message_id: int, field: str) -> Message:
-    """A message of this conversation that WhatsApp knows (it has a provider id), or a 400 naming `field`."""
-    target = Message.objects.for_org(conversation.organization).filter(conversation=conversation, pk=message_id).first()
+def sent_message_or_error(*, messages: QuerySet[Message], message_id: int, field: str) -> Message:
+    """The message `message_id` among `messages` (a conversation's) if WhatsApp knows it (it has a provider id),
+    else a 400 naming `field`."""
+    target = messages.filter(pk=message_id).first()
     if target is None:
         message = "No such message in this conversation."
         raise ServiceError(message, errors={field: [message]})
@@ -260,13 +260,14 @@ def message_send(
     mtype = part["type"]
     _sendable_or_error(conversation=conversation, mtype=mtype)
     reply_to_provider_id = ""
+    conversation_messages = Message.objects.for_org(conversation.organization).filter(conversation=conversation)
     if reply_to_id is not None:
-        reply_to_provider_id = _sent_message_or_error(
-            conversation=conversation, message_id=reply_to_id, field="reply_to"
+        reply_to_provider_id = sent_message_or_error(
+            messages=conversation_messages, message_id=reply_to_id, field="reply_to"
         ).provider_message_id
         part["context"] = {"message_id": reply_to_provider_id}
     if reaction_to_id is not None:
-        target = _sent_message_or_error(conversation=conversation, message_id=reaction_to_id, field="reaction")
+        target = sent_message_or_error(messages=conversation_messages, message_id=reaction_to_id, field="reaction")
         part["reaction"]["message_id"] = target.provider_message_id
     media = None
     if mtype in Message.MEDIA_TYPES:
@@ -477,7 +478,7 @@ def _sandbox_play_back(*, message: Message, provider_message_id: str) -> None:
         category="marketing" if message.type == Message.Type.TEMPLATE else "service",
     )
     for payload in payloads:
-        sandbox_webhook_store(number=number, payload=payload)
+        ingest.sandbox_webhook_store(number=number, payload=payload)
 
 
 # --- delivery sweeper: messages left queued -----------------------------------------------------------------

@@ -1,35 +1,22 @@
 """The sandbox plays WhatsApp's part: the webhooks Meta would post (the statuses of a send, a message a person types
 as the customer) are stored like real ones, and the normal ingest path takes them from there."""
 
-import json
-
 from django.db import transaction
 
 from accounts.models import Organization
-from messaging.models import Message, Provider, WebhookEvent, WhatsAppNumber
+from messaging.models import Message, Provider, WhatsAppNumber
 from messaging.phones import wa_id_from_e164
 from messaging.providers.sandbox import SANDBOX_DISPLAY_PHONE_NUMBER, inbound_webhook_for, new_wamid
 from messaging.selectors.numbers import number_list
 from messaging.services import ingest
 from messaging.services.contacts import phone_or_error
+from messaging.services.conversations import sent_message_or_error
 from whatsapp_hub.errors import ServiceError
 
 NO_SANDBOX_NUMBER_DETAIL = (
     "This organization has no sandbox number to simulate inbound messages on: an admin adds one with "
     'POST /api/v1/numbers {"display_name": "Sandbox", "provider": "sandbox"}.'
 )
-
-
-def sandbox_webhook_store(*, number: WhatsAppNumber, payload: dict) -> None:
-    """Store a webhook the sandbox made up for `number` as the webhook view stores Meta's (the same payload twice
-    is one event); it is ingested after commit."""
-    ingest.webhook_event_store(
-        organization_id=number.organization_id,
-        source=WebhookEvent.Source.SANDBOX,
-        body=payload,
-        dedupe_key=ingest.body_dedupe_key(json.dumps(payload, sort_keys=True).encode()),
-        number_id=number.pk,
-    )
 
 
 def _number_error(detail: str) -> ServiceError:
@@ -57,23 +44,6 @@ def _sandbox_number(*, organization: Organization, number_id: int | None) -> Wha
     return sandboxes[0]
 
 
-def _sent_message_or_error(*, number: WhatsAppNumber, wa_id: str, message_id: int, field: str) -> Message:
-    """A message of the customer's conversation on the number that WhatsApp knows (it has a wamid), or a 400
-    naming `field` (the wording of message_send's own check)."""
-    message = (
-        Message.objects.for_org(number.organization)
-        .filter(pk=message_id, conversation__number=number, conversation__contact__wa_id=wa_id)
-        .first()
-    )
-    if message is None:
-        detail = "No such message in this conversation."
-        raise ServiceError(detail, errors={field: [detail]})
-    if not message.provider_message_id:
-        detail = "That message has not reached WhatsApp yet (it has no WhatsApp id)."
-        raise ServiceError(detail, errors={field: [detail]})
-    return message
-
-
 @transaction.atomic
 def sandbox_inbound_simulate(
     *,
@@ -96,13 +66,16 @@ def sandbox_inbound_simulate(
     number = _sandbox_number(organization=organization, number_id=number_id)
     wa_id = wa_id_from_e164(phone_or_error(phone, field="from"))
     number_wa_id = wa_id_from_e164(number.phone_number) if number.phone_number else SANDBOX_DISPLAY_PHONE_NUMBER
+    conversation_messages = Message.objects.for_org(organization).filter(
+        conversation__number=number, conversation__contact__wa_id=wa_id
+    )
     context = None
     if reply_to_id is not None:
-        quoted = _sent_message_or_error(number=number, wa_id=wa_id, message_id=reply_to_id, field="reply_to")
+        quoted = sent_message_or_error(messages=conversation_messages, message_id=reply_to_id, field="reply_to")
         sender = wa_id if quoted.direction == Message.Direction.INBOUND else number_wa_id
         context = {"from": sender, "id": quoted.provider_message_id}
     if reaction_to_id is not None:
-        target = _sent_message_or_error(number=number, wa_id=wa_id, message_id=reaction_to_id, field="reaction")
+        target = sent_message_or_error(messages=conversation_messages, message_id=reaction_to_id, field="reaction")
         part = {**part, "reaction": {"message_id": target.provider_message_id, **part["reaction"]}}
     provider_message_id = new_wamid()
     payload = inbound_webhook_for(
@@ -114,5 +87,5 @@ def sandbox_inbound_simulate(
         context=context,
         display_phone_number=number_wa_id,
     )
-    sandbox_webhook_store(number=number, payload=payload)
+    ingest.sandbox_webhook_store(number=number, payload=payload)
     return number, provider_message_id

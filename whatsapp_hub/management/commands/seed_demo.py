@@ -1,10 +1,9 @@
-import time
-
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import Membership, Organization, Role, User
-from messaging.models import Provider, WebhookEvent, WhatsAppNumber
+from messaging.models import Provider, WhatsAppNumber
+from messaging.providers.sandbox import inbound_webhook_for
 from messaging.services import ingest
 
 DEMO_ORG = "Demo Store"
@@ -61,41 +60,11 @@ class Command(BaseCommand):
 
     def _conversations(self, organization: Organization) -> None:
         """Customers' first messages, through the same ingest path as a real Meta webhook."""
+        number = WhatsAppNumber.objects.for_org(organization).get(phone_number_id=SANDBOX_PHONE_NUMBER_ID)
         for wa_id, name, text in DEMO_CUSTOMERS:
-            payload = {
-                "object": "whatsapp_business_account",
-                "entry": [
-                    {
-                        "id": "demo",
-                        "changes": [
-                            {
-                                "field": "messages",
-                                "value": {
-                                    "messaging_product": "whatsapp",
-                                    "metadata": {
-                                        "display_phone_number": "15550001111",
-                                        "phone_number_id": SANDBOX_PHONE_NUMBER_ID,
-                                    },
-                                    "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
-                                    "messages": [
-                                        {
-                                            "from": wa_id,
-                                            "id": f"wamid.demo.{wa_id}",
-                                            "timestamp": str(int(time.time())),
-                                            "type": "text",
-                                            "text": {"body": text},
-                                        }
-                                    ],
-                                },
-                            }
-                        ],
-                    }
-                ],
-            }
-            ingest.webhook_event_store(
-                organization_id=organization.pk,
-                source=WebhookEvent.Source.SANDBOX,
-                body=payload,
-                dedupe_key=f"demo-{wa_id}",
+            part = {"type": "text", "text": {"body": text}}
+            payload = inbound_webhook_for(
+                SANDBOX_PHONE_NUMBER_ID, f"wamid.demo.{wa_id}", wa_id=wa_id, part=part, profile_name=name
             )
+            ingest.sandbox_webhook_store(number=number, payload=payload)
         ingest.webhook_events_drain()
