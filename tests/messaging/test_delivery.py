@@ -6,31 +6,24 @@ import base64
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import TestCase
 
 from messaging.models import WINDOW_CLOSED_DETAIL, Message, Provider, WebhookEvent
 from messaging.services import conversations as services
 from messaging.services.retries import MAX_ATTEMPTS, backoff_countdown
 from messaging.tasks.delivery import deliver_message
-from tests.fakes import django_client_target
 from tests.fakes.meta import ERRORS
 from tests.messaging.factories import MediaFactory, MessageFactory
-from tests.messaging.inbox_support import cloud_number, messages_url, open_conversation, send, waha_number
+from tests.messaging.inbox_support import (
+    cloud_number,
+    deliver_meta_webhooks,
+    messages_url,
+    open_conversation,
+    send,
+    waha_number,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 64
 TEXT = {"type": "text", "text": "Your order ships today"}
-
-
-@pytest.fixture
-def number(org):
-    return cloud_number(org)
-
-
-@pytest.fixture
-def conversation(org, number, fake_meta):
-    conversation = open_conversation(org, number=number)
-    fake_meta.open_window(conversation.contact.wa_id, phone_number_id=number.phone_number_id)
-    return conversation
 
 
 def _message(response) -> Message:
@@ -168,18 +161,10 @@ def test_a_synchronous_131047_reads_like_the_409_of_the_window(agent_client, con
 # --- statuses back through the webhook ---------------------------------------------------------------------
 
 
-def _deliver_webhooks(client, fake_meta, org, number):
-    fake_meta.webhook_url = django_client_target(client, f"/webhooks/meta/{org.pk}/")
-    fake_meta.app_secret = number.app_secret
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        responses = fake_meta.deliver_webhooks()
-    assert [response.status_code for response in responses] == [200] * len(responses)
-
-
 def test_metas_statuses_move_the_sent_message_forward(client, org, agent_client, number, conversation, fake_meta):
     message = _message(send(agent_client, conversation, TEXT))
 
-    _deliver_webhooks(client, fake_meta, org, number)
+    deliver_meta_webhooks(client, fake_meta, org, number)
 
     message.refresh_from_db()
     assert message.status == "read"
@@ -194,7 +179,7 @@ def test_a_late_131047_is_shown_like_the_409_of_the_window(client, org, agent_cl
 
     message = _message(send(agent_client, conversation, TEXT))
     assert message.status == "sent"
-    _deliver_webhooks(client, fake_meta, org, number)
+    deliver_meta_webhooks(client, fake_meta, org, number)
 
     message.refresh_from_db()
     assert (message.status, message.error_code) == ("failed", 131047)

@@ -10,7 +10,6 @@ from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from messaging import hooks
 from messaging.models import Message
 from messaging.services import conversations as services
 from messaging.services.retries import BACKOFF_MAX_SECONDS, MAX_ATTEMPTS, RetryLater
@@ -33,31 +32,6 @@ SECOND = timedelta(seconds=1)
 def frozen(time_machine):
     time_machine.move_to(timezone.now(), tick=False)
     return time_machine
-
-
-@pytest.fixture
-def number(org):
-    return cloud_number(org)
-
-
-@pytest.fixture
-def conversation(org, number, fake_meta):
-    conversation = open_conversation(org, number=number)
-    fake_meta.open_window(conversation.contact.wa_id, phone_number_id=number.phone_number_id)
-    return conversation
-
-
-@pytest.fixture
-def changes():
-    """Every message_status_changed call: its `changes`."""
-    calls: list[list] = []
-
-    def record(organization_id, changes):
-        calls.append(changes)
-
-    hooks.message_status_changed.connect(record)
-    yield calls
-    hooks.message_status_changed.disconnect(record)
 
 
 def _queued(conversation, **fields) -> Message:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from messaging import hooks, realtime
+from messaging import realtime
 from messaging.models import Message, WebhookEvent
 from messaging.providers import status_webhooks_for
 from messaging.services import ingest
@@ -31,19 +31,6 @@ def numbers(org):
 @pytest.fixture
 def message(numbers):
     return outbound(numbers[0], WAMID, status=Message.Status.QUEUED)
-
-
-@pytest.fixture
-def changes():
-    """Every message_status_changed call: its `changes`."""
-    calls: list[list] = []
-
-    def record(organization_id, changes):
-        calls.append(changes)
-
-    hooks.message_status_changed.connect(record)
-    yield calls
-    hooks.message_status_changed.disconnect(record)
 
 
 def _post(client, org, payload):

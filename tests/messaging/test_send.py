@@ -13,25 +13,12 @@ from tests.messaging.factories import MediaFactory, MessageFactory
 from tests.messaging.inbox_support import (
     api_key_client,
     closed_window,
-    cloud_number,
     open_conversation,
     send,
     waha_number,
 )
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
-
-
-@pytest.fixture
-def number(org):
-    return cloud_number(org)
-
-
-@pytest.fixture
-def conversation(org, number, fake_meta):
-    conversation = open_conversation(org, number=number)
-    fake_meta.open_window(conversation.contact.wa_id, phone_number_id=number.phone_number_id)
-    return conversation
 
 
 def _expected(conversation: Conversation, message: Message, part: dict) -> dict:

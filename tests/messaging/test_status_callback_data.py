@@ -5,22 +5,10 @@ import pytest
 
 from messaging.models import Message
 from messaging.services import conversations as services
-from tests.messaging.inbox_support import cloud_number, deliver_meta_webhooks, open_conversation, send
+from tests.messaging.inbox_support import deliver_meta_webhooks, open_conversation, send
 from tests.messaging.ingest_support import post_meta, statuses
 
 TEXT = {"type": "text", "text": "Your order ships today"}
-
-
-@pytest.fixture
-def number(org):
-    return cloud_number(org)
-
-
-@pytest.fixture
-def conversation(org, number, fake_meta):
-    conversation = open_conversation(org, number=number)
-    fake_meta.open_window(conversation.contact.wa_id, phone_number_id=number.phone_number_id)
-    return conversation
 
 
 def _sent_but_not_recorded(agent_client, conversation, fake_meta) -> tuple[Message, str]:
