@@ -9,7 +9,6 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.cache import cache
-from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
@@ -24,17 +23,26 @@ def _next_sequence(organization_id: int) -> int:
     return cache.incr(key)
 
 
-def publish(organization_id: int, event_type: str, data: dict) -> None:
-    """Send now (call only after commit). Never raises: the push is best effort by design."""
+async def _group_send_all(layer, group: str, messages: list[dict]) -> None:
+    for message in messages:
+        await layer.group_send(group, message)
+
+
+def publish(organization_id: int, events: list[tuple[str, dict]]) -> None:
+    """Send these (event type, data) now, in order (call only after commit). One event-loop run for all: each
+    async_to_sync call costs a loop and the channel layer's connections. Never raises: the push is best effort
+    by design."""
+    if not events:
+        return
     try:
         layer = get_channel_layer()
         if layer is None:
             return
-        message = {"type": "inbox.event", "event": event_type, "seq": _next_sequence(organization_id), "data": data}
-        async_to_sync(layer.group_send)(org_group(organization_id), message)
+        messages = [
+            {"type": "inbox.event", "event": event_type, "seq": _next_sequence(organization_id), "data": data}
+            for event_type, data in events
+        ]
+        async_to_sync(_group_send_all)(layer, org_group(organization_id), messages)
     except Exception:
-        logger.exception("realtime publish %s failed for organization %s", event_type, organization_id)
-
-
-def publish_on_commit(organization_id: int, event_type: str, data: dict) -> None:
-    transaction.on_commit(lambda: publish(organization_id, event_type, data))
+        kinds = sorted({event_type for event_type, _ in events})
+        logger.exception("realtime publish %s failed for organization %s", kinds, organization_id)

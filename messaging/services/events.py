@@ -26,21 +26,26 @@ def _org(organization_id: int) -> Organization:
     return Organization(pk=organization_id)
 
 
-def _publish_conversations(organization_id: int, conversations: list[Conversation]) -> None:
+def _conversation_events(conversations: list[Conversation]) -> list[tuple[str, dict]]:
     """conversation.updated; each conversation with its contact and number loaded."""
-    for start in range(0, len(conversations), PUSH_CHUNK):
-        items = ConversationSerializer(conversations[start : start + PUSH_CHUNK], many=True).data
-        realtime.publish(organization_id, "conversation.updated", {"conversations": items})
+    return [
+        ("conversation.updated", {"conversations": ConversationSerializer(chunk, many=True).data})
+        for chunk in _chunks(conversations)
+    ]
 
 
-def _publish_messages(organization_id: int, messages: list[Message], event: str) -> None:
+def _message_events(organization_id: int, messages: list[Message], event: str) -> list[tuple[str, dict]]:
     """message.created / message.updated; each message with its media loaded (when of a media type)."""
     org = _org(organization_id)
-    for start in range(0, len(messages), PUSH_CHUNK):
-        chunk = messages[start : start + PUSH_CHUNK]
-        reply_ids = message_reply_ids(org=org, messages=chunk)
-        items = MessageSerializer(chunk, many=True, context={"reply_ids": reply_ids}).data
-        realtime.publish(organization_id, event, {"messages": items})
+    events = []
+    for chunk in _chunks(messages):
+        context = {"reply_ids": message_reply_ids(org=org, messages=chunk)}
+        events.append((event, {"messages": MessageSerializer(chunk, many=True, context=context).data}))
+    return events
+
+
+def _chunks(items: list) -> list[list]:
+    return [items[start : start + PUSH_CHUNK] for start in range(0, len(items), PUSH_CHUNK)]
 
 
 def _read_conversations(organization_id: int, conversation_ids: Collection[int]) -> list[Conversation]:
@@ -57,7 +62,7 @@ def publish_conversations_on_commit(*, organization_id: int, conversation_ids: C
     if conversation_ids:
         ids = list(conversation_ids)
         transaction.on_commit(
-            lambda: _publish_conversations(organization_id, _read_conversations(organization_id, ids))
+            lambda: realtime.publish(organization_id, _conversation_events(_read_conversations(organization_id, ids)))
         )
 
 
@@ -65,19 +70,38 @@ def publish_messages_on_commit(*, organization_id: int, message_ids: Collection[
     """message.created / message.updated for these messages, read after commit."""
     if message_ids:
         ids = list(message_ids)
-        transaction.on_commit(lambda: _publish_messages(organization_id, _read_messages(organization_id, ids), event))
+        transaction.on_commit(
+            lambda: realtime.publish(
+                organization_id, _message_events(organization_id, _read_messages(organization_id, ids), event)
+            )
+        )
 
 
-def publish_written_on_commit(
-    *, organization_id: int, messages: list[Message], conversations: list[Conversation]
+def publish_ingested_on_commit(
+    *,
+    organization_id: int,
+    created: list[Message],
+    conversations: list[Conversation],
+    updated_message_ids: Collection[int],
 ) -> None:
-    """message.created and conversation.updated, after commit, from the objects as they were just written
-    (no read back: the webhook ingest's batches). The conversations must have their contact and number loaded,
-    the messages of a media type their media."""
-    if messages:
-        transaction.on_commit(lambda: _publish_messages(organization_id, messages, "message.created"))
-    if conversations:
-        transaction.on_commit(lambda: _publish_conversations(organization_id, conversations))
+    """A webhook batch's events in one push after commit: message.created and conversation.updated from the
+    objects as they were just written (no read back: the ingest's hot path; the conversations must have their
+    contact and number loaded, the messages of a media type their media), then message.updated for the messages
+    changed in place (statuses, reactions), read after commit."""
+    if not (created or conversations or updated_message_ids):
+        return
+    updated_ids = list(updated_message_ids)
+
+    def publish() -> None:
+        updated = _read_messages(organization_id, updated_ids) if updated_ids else []
+        realtime.publish(
+            organization_id,
+            _message_events(organization_id, created, "message.created")
+            + _conversation_events(conversations)
+            + _message_events(organization_id, updated, "message.updated"),
+        )
+
+    transaction.on_commit(publish)
 
 
 def publish_conversation_on_commit(*, conversation_id: int, organization_id: int) -> None:

@@ -993,11 +993,11 @@ def _announce(
 ) -> None:
     """The batch's pushes (lists, in the API's shapes) and hooks, after commit."""
     org_id = organization.pk
-    events.publish_written_on_commit(organization_id=org_id, messages=created, conversations=conversations)
-    events.publish_messages_on_commit(
+    events.publish_ingested_on_commit(
         organization_id=org_id,
-        message_ids=[m.pk for m in updated] + [pk for pk, _, _ in changes],
-        event="message.updated",
+        created=created,
+        conversations=conversations,
+        updated_message_ids=[m.pk for m in updated] + [pk for pk, _, _ in changes],
     )
     inbound = [m.pk for m in created if m.direction == Message.Direction.INBOUND]
     if inbound:

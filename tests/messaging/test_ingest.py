@@ -47,7 +47,7 @@ def _media_fetches_go_to_the_fake(fake_meta, settings, tmp_path):
 def published(monkeypatch):
     """Every realtime push: (organization id, event, data)."""
     pushes: list[tuple[int, str, dict]] = []
-    monkeypatch.setattr(realtime, "publish", lambda org_id, event, data: pushes.append((org_id, event, data)))
+    monkeypatch.setattr(realtime, "publish", lambda org_id, events: pushes.extend((org_id, *e) for e in events))
     return pushes
 
 

@@ -177,7 +177,7 @@ def test_a_redelivered_status_batch_changes_nothing(client, org, message, change
 
 def test_status_changes_are_pushed_once_per_batch(client, org, numbers, monkeypatch):
     pushes = []
-    monkeypatch.setattr(realtime, "publish", lambda org_id, event, data: pushes.append((event, data)))
+    monkeypatch.setattr(realtime, "publish", lambda org_id, events: pushes.extend(events))
     first = outbound(numbers[0], "wamid.ONE")
     second = outbound(numbers[0], "wamid.TWO")
 
