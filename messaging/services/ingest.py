@@ -48,8 +48,9 @@ BATCH_SIZE = 200
 # A task run handles at most this many batches, then hands over to a fresh task (keeps runs short).
 MAX_BATCHES_PER_RUN = 50
 # How long a worker waits after a small batch before claiming the next (seconds): the delay added to the
-# inbox, traded for batches that fill up under load.
-BATCH_LINGER = 0.1
+# inbox, traded for batches that fill up under load (a batch has a fixed cost of some 15 ms; at 0.25 s,
+# bench/webhook_ingest.py persisted ~4 % more per second than at 0.1 s, with a lower ack p99).
+BATCH_LINGER = 0.25
 # Pending, failed or processing for longer than this: the sweeper queues the event again.
 STALE_AFTER = timedelta(minutes=1)
 SCHEDULED_KEY = "messaging:ingest:scheduled"
