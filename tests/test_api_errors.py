@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from accounts.models import ApiKey, Invitation, Membership, Role, Team
 from accounts.services import api_key_create, invitation_create
+from tests.assertions import assert_error
 from tests.conftest import client_for
 from tests.factories import PASSWORD, UserFactory
 from tests.isolation import api_routes
@@ -21,14 +22,6 @@ LOGIN = "/api/v1/auth/login"
 TEAMS = "/api/v1/teams"
 LIMIT = 3 * 1024 * 1024
 HUGE_ID = 99999999999999999999999  # beyond a 64-bit integer
-
-
-def assert_error(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
-    body = response.json()
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
 
 
 def post_raw(client: APIClient, url: str, body: bytes, content_type: str = "application/json", method: str = "post"):

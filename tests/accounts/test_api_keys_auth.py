@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import ApiKey, AuditLog, Role, Team
+from tests.assertions import assert_error
 from tests.conftest import client_for
 from tests.factories import UserFactory
 
@@ -17,14 +18,6 @@ ORGANIZATION = "/api/v1/organization"
 TEAM = "/api/v1/admin/team"
 TEAMS = "/api/v1/teams"
 INVALID_KEY = "Invalid or revoked API key."
-
-
-def assert_error(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
 
 
 def key_client(secret: str, header: str = "authorization") -> APIClient:

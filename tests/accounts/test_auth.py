@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import Membership, Organization, Role, User
+from tests.assertions import assert_error
 from tests.conftest import client_for
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
 
@@ -29,14 +30,6 @@ LOCKED = "Too many failed sign-in attempts: this account is locked for 15 minute
 INVALID_CREDENTIALS = "Invalid e-mail or password."
 INVALID_REFRESH = "Refresh token is invalid, expired or revoked."
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
-
-
-def assert_error(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
 
 
 def login(email: str, password: str = PASSWORD, **extra):

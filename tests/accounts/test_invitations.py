@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import AuditLog, Invitation, Membership, Organization, Role, User
+from tests.assertions import assert_error
 from tests.conftest import client_for
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
 
@@ -21,14 +22,6 @@ LOGIN = "/api/v1/auth/login"
 INVALID = "The invitation is invalid, revoked or expired."
 LIMIT_REACHED = "The Starter plan allows 5 users: the user limit is reached."
 NEW_PASSWORD = "invitee-secret-2025"
-
-
-def assert_error(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, User, hash_secret
+from tests.assertions import assert_error
 from tests.conftest import client_for
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
 
@@ -27,14 +28,6 @@ def role_url(user_id) -> str:
 
 def member_url(user_id, what: str) -> str:
     return f"/api/v1/admin/users/{user_id}/{what}"
-
-
-def assert_error(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
 
 
 def fill_to(org: Organization, active_members: int) -> None:

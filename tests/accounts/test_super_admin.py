@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from accounts import services
 from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, TeamMember, User
 from messaging.models import WhatsAppNumber
+from tests.assertions import assert_error
 from tests.conftest import client_for
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
 
@@ -20,13 +21,6 @@ LOGIN = "/api/v1/super-admin/login"
 
 def org_url(org_id, suffix: str = "") -> str:
     return f"{ORGS}/{org_id}{suffix}"
-
-
-def assert_error(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ organization, another organization's team answers 404 and stays unchanged."""
 import pytest
 
 from accounts.models import AuditLog, Team, TeamMember
+from tests.assertions import assert_error
 from tests.factories import MembershipFactory
 
 TEAMS = "/api/v1/teams"
@@ -11,13 +12,6 @@ TEAMS = "/api/v1/teams"
 
 def team_url(team_id) -> str:
     return f"{TEAMS}/{team_id}"
-
-
-def assert_error(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
 
 
 def make_team(org, name: str, members=()) -> Team:

@@ -152,7 +152,8 @@ ERRORS: dict[int, tuple[str, str, int]] = {
 }
 SUBCODES = {130429: 2494055, 131030: 2655007}
 
-# What the send API accepts, and the upload limits per MIME type (reference §5).
+# What the send API accepts, and the upload limits per MIME type (reference §5). Written here from the reference,
+# not imported from messaging.providers: the fake plays Meta, so a wrong limit in the client shows in the tests.
 SEND_TYPES = (
     "text",
     "image",

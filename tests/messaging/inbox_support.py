@@ -22,18 +22,19 @@ def cloud_number(org, **fields) -> WhatsAppNumber:
 
 
 def waha_number(org, **fields) -> WhatsAppNumber:
-    return WhatsAppNumberFactory(
-        organization=org,
-        provider=Provider.WAHA,
-        phone_number_id="",
-        waba_id="",
-        access_token="",
-        app_secret="",
-        waha_session="default",
-        waha_base_url="",  # settings.WAHA_URL: the fake WAHA's in tests
-        waha_api_key="test-waha-key",
-        **fields,
-    )
+    """A WAHA number on the hub's WAHA server (the fake's in tests); `fields` override the defaults."""
+    defaults = {
+        "provider": Provider.WAHA,
+        "phone_number_id": "",
+        "waba_id": "",
+        "access_token": "",
+        "app_secret": "",
+        "verify_token": "",
+        "waha_session": "default",
+        "waha_base_url": "",  # settings.WAHA_URL: the fake WAHA's in tests
+        "waha_api_key": "test-waha-key",
+    }
+    return WhatsAppNumberFactory(organization=org, **{**defaults, **fields})
 
 
 def open_conversation(org, *, number: WhatsAppNumber | None = None, **fields) -> Conversation:

@@ -12,7 +12,7 @@ from pathlib import Path
 from django.test import TestCase
 
 from accounts.models import Organization
-from messaging.models import Message, Provider, WhatsAppNumber
+from messaging.models import Message, WhatsAppNumber
 from tests.fakes import meta_signature, waha_hmac
 from tests.messaging.factories import MessageFactory, WhatsAppNumberFactory
 
@@ -59,22 +59,6 @@ def cloud_numbers(org: Organization) -> tuple[WhatsAppNumber, WhatsAppNumber]:
             app_secret=SECOND_APP_SECRET,
             verify_token=SECOND_VERIFY_TOKEN,
         ),
-    )
-
-
-def waha_number(org: Organization, *, session: str = "default", hmac_key: str = "") -> WhatsAppNumber:
-    return WhatsAppNumberFactory(
-        organization=org,
-        provider=Provider.WAHA,
-        phone_number_id="",
-        waba_id="",
-        access_token="",
-        app_secret="",
-        verify_token="",
-        waha_session=session,
-        waha_base_url="",  # settings.WAHA_URL: the fake WAHA's in tests
-        waha_api_key="test-waha-key",
-        waha_webhook_hmac_key=hmac_key,
     )
 
 

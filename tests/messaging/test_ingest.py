@@ -20,7 +20,6 @@ from tests.messaging.factories import ConversationFactory
 from tests.messaging.ingest_support import (
     APP_SECRET,
     PHONE_NUMBER_ID,
-    cloud_numbers,
     meta_bytes,
     meta_payload,
     post_meta,
@@ -31,16 +30,7 @@ from tests.messaging.ingest_support import (
 SHEENA = "16505551234"
 
 
-@pytest.fixture
-def numbers(org):
-    return cloud_numbers(org)
-
-
-@pytest.fixture(autouse=True)
-def _media_fetches_go_to_the_fake(fake_meta, settings, tmp_path):
-    """Inbound media are fetched after commit: from the fake Graph API (never the internet), into a temporary
-    storage."""
-    settings.MEDIA_ROOT = tmp_path
+pytestmark = pytest.mark.usefixtures("media_fetches_go_to_the_fake")
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from messaging.providers import status_webhooks_for
 from messaging.services import ingest
 from tests.messaging.factories import WhatsAppNumberFactory
 from tests.messaging.ingest_support import (
-    cloud_numbers,
     meta_bytes,
     meta_payload,
     outbound,
@@ -21,11 +20,6 @@ from tests.messaging.ingest_support import (
 )
 
 WAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA="
-
-
-@pytest.fixture
-def numbers(org):
-    return cloud_numbers(org)
 
 
 @pytest.fixture

@@ -13,15 +13,10 @@ from django.utils import timezone
 from messaging.models import Message, WebhookEvent
 from messaging.services import ingest
 from tests.factories import UserFactory
-from tests.messaging.ingest_support import cloud_numbers, meta_bytes, sha256_hex, text_message
+from tests.messaging.ingest_support import meta_bytes, sha256_hex, text_message
 from whatsapp_hub.celery import app as celery_app
 
 POISON = "wamid.POISON"
-
-
-@pytest.fixture
-def numbers(org):
-    return cloud_numbers(org)
 
 
 @pytest.fixture

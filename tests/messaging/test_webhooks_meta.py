@@ -25,17 +25,7 @@ from tests.messaging.ingest_support import (
     sha256_hex,
 )
 
-
-@pytest.fixture
-def numbers(org):
-    return cloud_numbers(org)
-
-
-@pytest.fixture(autouse=True)
-def _media_fetches_go_to_the_fake(fake_meta, settings, tmp_path):
-    """Inbound media are fetched after commit: from the fake Graph API (never the internet), into a temporary
-    storage."""
-    settings.MEDIA_ROOT = tmp_path
+pytestmark = pytest.mark.usefixtures("media_fetches_go_to_the_fake")
 
 
 def _handshake(client, path: str, **params):

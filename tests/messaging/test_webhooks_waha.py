@@ -6,7 +6,8 @@ import copy
 import pytest
 
 from messaging.models import Contact, Conversation, Media, Message, WebhookEvent, WhatsAppNumber
-from tests.messaging.ingest_support import outbound, post_waha, waha_number, waha_payload
+from tests.messaging.inbox_support import waha_number
+from tests.messaging.ingest_support import outbound, post_waha, waha_payload
 
 HMAC_KEY = "my-secret-key"
 INBOUND_ID = "false_11111111111@c.us_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
@@ -26,7 +27,7 @@ def number(org):
 
 @pytest.fixture
 def signed_number(org):
-    return waha_number(org, hmac_key=HMAC_KEY)
+    return waha_number(org, waha_webhook_hmac_key=HMAC_KEY)
 
 
 def _nothing_stored():
@@ -205,7 +206,7 @@ def test_acks_only_move_forward(client, org, number):
 
 
 def test_session_status_is_stored_on_the_number_of_that_session(client, org, number):
-    other = waha_number(org, session="sales")
+    other = waha_number(org, waha_session="sales")
 
     post_waha(client, org.pk, waha_payload("session_status_scan_qr_code"))
     number.refresh_from_db()
@@ -249,7 +250,7 @@ def test_a_signed_session_refuses_a_missing_or_wrong_hmac_and_stores_nothing(cli
 
 
 def test_the_hmac_of_wahas_documented_test_vector_is_accepted(client, org):
-    waha_number(org, hmac_key="my-secret-key")
+    waha_number(org, waha_webhook_hmac_key="my-secret-key")
     raw = b'{"event":"message","session":"default","engine":"WEBJS"}'
     digest = (
         "208f8a55dde9e05519e898b10b89bf0d0b3b0fdf11fdbf09b6b90476301b98d8"
