@@ -2,13 +2,21 @@ from rest_framework import viewsets
 
 
 class TenantScopedMixin:
-    """Scopes every query to request.org and sets it on create; another tenant's row is a 404."""
+    """Scopes every query to request.org and sets it on create; another tenant's row is a 404.
+
+    The rows come from `selector` when the view sets one (a read of selectors.py taking `org=`, e.g.
+    `selector = staticmethod(selectors.contact_list)`), else from `queryset` scoped with `for_org`. Schema
+    generation has no organization: it gets an empty queryset of the serializer's model.
+    """
+
+    selector = None
 
     def get_queryset(self):
-        queryset = super().get_queryset()
-        if getattr(self, "swagger_fake_view", False):  # schema generation has no organization
-            return queryset.none()
-        return queryset.for_org(self.request.org)
+        if getattr(self, "swagger_fake_view", False):
+            return self.get_serializer_class().Meta.model.objects.none()
+        if self.selector is not None:
+            return self.selector(org=self.request.org)
+        return super().get_queryset().for_org(self.request.org)
 
     def perform_create(self, serializer):
         serializer.save(organization=self.request.org)

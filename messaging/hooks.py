@@ -10,8 +10,9 @@ only and must not raise: a failing subscriber is logged and the others still run
 
 import logging
 from collections.abc import Callable
+from functools import partial
 
-from django.db import transaction
+from whatsapp_hub.aftercommit import run_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class Hook:
                 logger.exception("hook %s: subscriber %s failed", self.name, subscriber)
 
     def send_on_commit(self, **kwargs) -> None:
-        transaction.on_commit(lambda: self.send(**kwargs))
+        run_after_commit(partial(self.send, **kwargs), what=f"hook {self.name}")
 
 
 message_received = Hook("message_received", "organization_id, message_ids: inbound messages were stored.")

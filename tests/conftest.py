@@ -1,3 +1,5 @@
+import logging
+
 import pytest
 from django.core.cache import cache
 
@@ -24,6 +26,29 @@ def _clear_cache():
     yield
     cache.clear()
     ingest_selectors._kept_secrets.clear()
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def _after_commit_failures_fail_the_test(request):
+    """After-commit work never raises (whatsapp_hub.aftercommit logs it): in a test such a failure is a bug that
+    would pass unseen, unless the test is marked `after_commit_failures` (it makes the broker fail on purpose)."""
+    handler = _Records()
+    logger = logging.getLogger("whatsapp_hub.aftercommit")
+    logger.addHandler(handler)
+    yield
+    logger.removeHandler(handler)
+    if handler.records and not request.node.get_closest_marker("after_commit_failures"):
+        failure = handler.records[0]
+        pytest.fail(f"after-commit work failed: {failure.getMessage()}\n{failure.exc_text or ''}")
 
 
 # --- people and organizations ---------------------------------------------------------------------

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from accounts import services as account_services
 from accounts.models import AuditLog, Invitation, Role, Team, hash_secret
 from messaging.services import numbers as number_services
+from messaging.services import waha_sessions
 from tests.factories import MembershipFactory
 from tests.isolation import Resource, api_routes, check_resource
 from tests.messaging.factories import (
@@ -60,7 +61,7 @@ def _scanning_waha_number(org):
     number = number_services.number_create(
         organization=org, actor=None, display_name="Web", provider="waha", waha_api_key="test-waha-key"
     )
-    number_services.waha_session_start(number=number, actor=None)
+    waha_sessions.waha_session_start(number=number, actor=None)
     return number
 
 

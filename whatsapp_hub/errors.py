@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
-from rest_framework import exceptions, views
+from rest_framework import exceptions
 from rest_framework.response import Response
 
 from whatsapp_hub.parsers import RequestTooLarge
@@ -48,6 +48,10 @@ def _validation_body(errors) -> dict:
 
 
 def api_exception_handler(exc, context):
+    # Imported here: rest_framework.views loads the authentication classes, which import services, which import
+    # ServiceError from this module; a module-level import would make that depend on who imports first.
+    from rest_framework.views import exception_handler
+
     if isinstance(exc, ServiceError):
         body = {"detail": exc.detail, "code": exc.code}
         if exc.errors:
@@ -61,7 +65,7 @@ def api_exception_handler(exc, context):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
-    response = views.exception_handler(exc, context)
+    response = exception_handler(exc, context)
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):

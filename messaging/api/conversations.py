@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from accounts.permissions import IsAgent
 from accounts.serializers import DetailSerializer
+from accounts.viewsets import TenantScopedMixin
 from messaging.models import Contact, Conversation, Media, Message
 from messaging.selectors import conversations as selectors
 from messaging.serializers.conversations import (
@@ -90,7 +91,7 @@ def _upload_size_check(request) -> None:
     ),
 )
 @extend_schema(tags=["conversations"])
-class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ConversationViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The inbox (agents and admins): one conversation per number and contact, newest activity first.
 
     PATCH changes `status`, `assigned_to` (a user id or null) and `team` (a team id or null): admins assign
@@ -104,10 +105,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     filter_backends: list = []
     lookup_value_regex = r"\d{1,18}"
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation has no organization
-            return Conversation.objects.none()
-        return selectors.conversation_list(org=self.request.org)
+    selector = staticmethod(selectors.conversation_list)
 
     def filter_queryset(self, queryset):
         if self.action != "list":
@@ -279,7 +277,7 @@ class MessageSearchView(GenericAPIView):
     retrieve=extend_schema(responses={200: MediaSerializer, **ERRORS}),
 )
 @extend_schema(tags=["media"])
-class MediaViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class MediaViewSet(TenantScopedMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Media files (agents and admins): upload one to send later by `media_id`, read its metadata, download it.
 
     Inbound media are fetched from WhatsApp in the background: `status` is pending, then ready (or failed).
@@ -290,10 +288,7 @@ class MediaViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     filter_backends: list = []
     lookup_value_regex = r"\d{1,18}"
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation has no organization
-            return Media.objects.none()
-        return selectors.media_list(org=self.request.org)
+    selector = staticmethod(selectors.media_list)
 
     def create(self, request):
         _upload_size_check(request)

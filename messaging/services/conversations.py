@@ -6,7 +6,6 @@ import copy
 import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -33,9 +32,11 @@ from messaging.providers.waha import SENDABLE_TYPES as WAHA_SENDABLE_TYPES
 from messaging.services import ingest
 from messaging.services.contacts import contact_get_or_create
 from messaging.services.events import publish_conversation_on_commit, publish_message_on_commit
+from messaging.services.ingest.meta import CALLBACK_PREFIX
 from messaging.services.media import media_check, media_store_upload, mime_type_of
 from messaging.services.retries import BACKOFF_MAX_SECONDS, MAX_ATTEMPTS, RetryLater, backoff_countdown
 from messaging.tasks import delivery as delivery_tasks
+from whatsapp_hub.aftercommit import enqueue_after_commit
 from whatsapp_hub.errors import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -314,7 +315,7 @@ def _message_store(
     )
     publish_message_on_commit(message_id=message.pk, organization_id=organization.pk, event="message.created")
     publish_conversation_on_commit(conversation_id=conversation.pk, organization_id=organization.pk)
-    transaction.on_commit(lambda: delivery_tasks.deliver_message.delay(message.pk))
+    enqueue_after_commit(delivery_tasks.deliver_message, organization.pk, message.pk)
     return message
 
 
@@ -371,7 +372,7 @@ def _outgoing_part(*, message: Message, provider: ProviderClient) -> dict:
     wamid is stored (or when the worker died before storing it).
     """
     part = copy.deepcopy(message.payload)
-    part["biz_opaque_callback_data"] = f"{ingest.CALLBACK_PREFIX}{message.pk}"
+    part["biz_opaque_callback_data"] = f"{CALLBACK_PREFIX}{message.pk}"
     mtype = part["type"]
     if mtype not in Message.MEDIA_TYPES:
         return part
@@ -426,7 +427,7 @@ def _mark_sent(*, message: Message, provider_message_id: str | None) -> None:
             )
 
 
-def message_deliver(*, message_id: int, attempt: int = 1) -> None:
+def message_deliver(*, organization_id: int, message_id: int, attempt: int = 1) -> None:
     """Send a queued outbound message through its number's provider (the `deliver_message` task's work).
 
     Idempotent: a message that already has a provider id, or is not queued, is left alone; the message is
@@ -437,7 +438,7 @@ def message_deliver(*, message_id: int, attempt: int = 1) -> None:
     """
     message = (
         Message.objects.select_related("organization", "conversation__number", "conversation__contact")
-        .filter(pk=message_id, direction=Message.Direction.OUTBOUND)
+        .filter(organization_id=organization_id, pk=message_id, direction=Message.Direction.OUTBOUND)
         .first()
     )
     if message is None or message.provider_message_id or message.status != Message.Status.QUEUED:
@@ -525,11 +526,6 @@ def _interrupted_title(message: Message) -> str | None:
     return None
 
 
-def _queue_deliveries(first_attempts: dict[int, int]) -> None:
-    for message_id, attempt in first_attempts.items():
-        delivery_tasks.deliver_message.delay(message_id, first_attempt=attempt)
-
-
 def message_deliveries_sweep(*, limit: int = SWEEP_BATCH_SIZE) -> int:
     """Deal with up to `limit` outbound messages stuck in `queued` without a provider id (the beat task's work);
     returns how many it took.
@@ -561,14 +557,17 @@ def message_deliveries_sweep(*, limit: int = SWEEP_BATCH_SIZE) -> int:
             Message.objects.for_org(messages[0].organization).filter(
                 _stuck(now), pk__in=[message.pk for message in messages]
             ).update(attempted_at=now)
-        first_attempts = {message.pk: message.attempts + 1 for messages in requeued.values() for message in messages}
-        if first_attempts:
-            transaction.on_commit(partial(_queue_deliveries, first_attempts))
+        requeued_ids = []
+        for messages in requeued.values():
+            for message in messages:
+                requeued_ids.append(message.pk)
+                task = delivery_tasks.deliver_message
+                enqueue_after_commit(task, message.organization_id, message.pk, first_attempt=message.attempts + 1)
     if stuck:
         logger.warning(
             "delivery sweeper: %d stuck messages, %d queued again: %s",
             len(stuck),
-            len(first_attempts),
+            len(requeued_ids),
             [message.pk for message in stuck][:20],
         )
     return len(stuck)
@@ -596,11 +595,11 @@ def conversation_mark_read(*, conversation: Conversation) -> Conversation:
             .first()
         )
         if last_inbound is not None:
-            transaction.on_commit(lambda: delivery_tasks.send_read_receipt.delay(last_inbound))
+            enqueue_after_commit(delivery_tasks.send_read_receipt, organization.pk, last_inbound)
     return conversation
 
 
-def message_send_read_receipt(*, message_id: int, attempt: int = 1) -> None:
+def message_send_read_receipt(*, organization_id: int, message_id: int, attempt: int = 1) -> None:
     """Tell the provider an inbound message was read (the `send_read_receipt` task's work).
 
     Retryable errors raise RetryLater until MAX_ATTEMPTS; a permanent one is logged (a receipt is a courtesy:
@@ -608,7 +607,12 @@ def message_send_read_receipt(*, message_id: int, attempt: int = 1) -> None:
     """
     message = (
         Message.objects.select_related("conversation__number", "conversation__contact")
-        .filter(pk=message_id, direction=Message.Direction.INBOUND, provider_message_id__isnull=False)
+        .filter(
+            organization_id=organization_id,
+            pk=message_id,
+            direction=Message.Direction.INBOUND,
+            provider_message_id__isnull=False,
+        )
         .first()
     )
     if message is None:

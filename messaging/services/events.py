@@ -9,13 +9,12 @@ sent as written, without the read (its hot path).
 
 from collections.abc import Collection
 
-from django.db import transaction
-
 from accounts.models import Organization
 from messaging import realtime
 from messaging.models import Conversation, Message
 from messaging.selectors.conversations import conversation_list, message_reply_ids
 from messaging.serializers.conversations import ConversationSerializer, MessageSerializer
+from whatsapp_hub.aftercommit import run_after_commit
 
 # At most this many items per push (a batch of webhooks may touch hundreds of messages).
 PUSH_CHUNK = 100
@@ -61,7 +60,7 @@ def publish_conversations_on_commit(*, organization_id: int, conversation_ids: C
     """conversation.updated for these conversations, read after commit."""
     if conversation_ids:
         ids = list(conversation_ids)
-        transaction.on_commit(
+        run_after_commit(
             lambda: realtime.publish(organization_id, _conversation_events(_read_conversations(organization_id, ids)))
         )
 
@@ -70,7 +69,7 @@ def publish_messages_on_commit(*, organization_id: int, message_ids: Collection[
     """message.created / message.updated for these messages, read after commit."""
     if message_ids:
         ids = list(message_ids)
-        transaction.on_commit(
+        run_after_commit(
             lambda: realtime.publish(
                 organization_id, _message_events(organization_id, _read_messages(organization_id, ids), event)
             )
@@ -101,7 +100,7 @@ def publish_ingested_on_commit(
             + _message_events(organization_id, updated, "message.updated"),
         )
 
-    transaction.on_commit(publish)
+    run_after_commit(publish)
 
 
 def publish_conversation_on_commit(*, conversation_id: int, organization_id: int) -> None:

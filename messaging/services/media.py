@@ -17,6 +17,8 @@ from messaging.providers import ProviderError, provider_for
 from messaging.providers.base import INBOUND_MEDIA_LIMIT, MEDIA_LIMITS, base_mime
 from messaging.services.events import publish_message_on_commit
 from messaging.services.retries import MAX_ATTEMPTS, RetryLater, backoff_countdown
+from messaging.tasks import media as media_tasks
+from whatsapp_hub.aftercommit import enqueue_after_commit
 from whatsapp_hub.errors import ServiceError
 
 MB = 1024 * 1024
@@ -144,15 +146,10 @@ def media_upload(*, organization: Organization, file: File) -> Media:
 # --- inbound -----------------------------------------------------------------------------------------
 
 
-def enqueue_inbound_media(media_ids: list[int]) -> None:
-    """Fetch these inbound media in the background (one task each), after the current transaction commits.
-
-    Ids of any organization: each task re-reads its Media in that Media's own organization.
-    """
-    from messaging.tasks import media as media_tasks  # tasks import this module
-
+def enqueue_inbound_media(*, organization_id: int, media_ids: list[int]) -> None:
+    """Fetch these inbound media of the organization in the background (one task each), after commit."""
     for media_id in media_ids:
-        transaction.on_commit(lambda media_id=media_id: media_tasks.fetch_inbound_media.delay(media_id))
+        enqueue_after_commit(media_tasks.fetch_inbound_media, organization_id, media_id)
 
 
 def _sha256_matches(expected: str, content_hex: str) -> bool:
@@ -193,14 +190,18 @@ def _provider_reference(media: Media) -> str:
     return url if isinstance(url, str) else ""
 
 
-def media_fetch_inbound(*, media_id: int, attempt: int = 1) -> None:
+def media_fetch_inbound(*, organization_id: int, media_id: int, attempt: int = 1) -> None:
     """Download an inbound media file into storage: size and sha256 checked, then `ready`.
 
     Idempotent: a Media that is not pending is left alone, and of two concurrent fetches only the first to
     finish is kept. A transient provider error raises RetryLater (until MAX_ATTEMPTS); any other failure marks
     the Media failed with the reason in `error`. The provider is called outside any transaction.
     """
-    media = Media.objects.select_related("organization", "message__conversation__number").filter(pk=media_id).first()
+    media = (
+        Media.objects.select_related("organization", "message__conversation__number")
+        .filter(organization_id=organization_id, pk=media_id)
+        .first()
+    )
     if media is None or media.status != Media.Status.PENDING:
         return
     reference = _provider_reference(media)

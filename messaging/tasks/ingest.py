@@ -1,21 +1,24 @@
 """Celery tasks of inbound webhooks: the batch processor and the sweeper (beat, every minute).
 
 Thin and safe to run twice: events are claimed in the database, so a second run finds nothing to do.
+Services are imported in the task bodies: services import tasks.
 """
 
 from celery import shared_task
-
-from messaging.services import ingest as services
 
 
 @shared_task(bind=True)
 def process_webhook_events(self) -> int:
     """Ingest pending webhook events, batch after batch; returns how many were claimed. A worker lingers
     between small batches so that they fill up; an inline (eager) run answers at once."""
-    return services.webhook_events_drain(linger=0 if self.request.is_eager else services.BATCH_LINGER)
+    from messaging.services import ingest
+
+    return ingest.webhook_events_drain(linger=0 if self.request.is_eager else ingest.BATCH_LINGER)
 
 
 @shared_task
 def sweep_webhook_events() -> int:
     """Queue again the events not processed within a minute (broker down, worker died, failed)."""
-    return services.webhook_events_sweep()
+    from messaging.services import ingest
+
+    return ingest.webhook_events_sweep()

@@ -193,8 +193,8 @@ def test_a_late_131047_is_shown_like_the_409_of_the_window(client, org, agent_cl
 def test_delivering_twice_sends_once(agent_client, conversation, fake_meta):
     message = _message(send(agent_client, conversation, TEXT))
 
-    deliver_message.delay(message.pk)
-    services.message_deliver(message_id=message.pk, attempt=2)
+    deliver_message.delay(message.organization_id, message.pk)
+    services.message_deliver(organization_id=message.organization_id, message_id=message.pk, attempt=2)
 
     assert len(fake_meta.sends()) == 1
     message.refresh_from_db()
@@ -204,7 +204,7 @@ def test_delivering_twice_sends_once(agent_client, conversation, fake_meta):
 def test_a_second_copy_of_the_same_attempt_does_not_send(conversation, fake_meta):
     message = _queued(conversation, attempts=1)  # a first copy of attempt 1 claimed it and is sending
 
-    services.message_deliver(message_id=message.pk, attempt=1)
+    services.message_deliver(organization_id=message.organization_id, message_id=message.pk, attempt=1)
 
     assert fake_meta.requests == []
     message.refresh_from_db()
@@ -218,7 +218,7 @@ def test_a_second_copy_of_the_same_attempt_does_not_send(conversation, fake_meta
 def test_a_message_that_is_not_waiting_is_left_alone(fields, conversation, fake_meta):
     message = _queued(conversation, **fields)
 
-    services.message_deliver(message_id=message.pk)
+    services.message_deliver(organization_id=message.organization_id, message_id=message.pk)
 
     assert fake_meta.requests == []
     message.refresh_from_db()
@@ -228,8 +228,8 @@ def test_a_message_that_is_not_waiting_is_left_alone(fields, conversation, fake_
 def test_an_inbound_or_missing_message_is_ignored(conversation, fake_meta):
     inbound = MessageFactory(organization=conversation.organization, conversation=conversation)
 
-    services.message_deliver(message_id=inbound.pk)
-    services.message_deliver(message_id=inbound.pk + 1000)
+    services.message_deliver(organization_id=inbound.organization_id, message_id=inbound.pk)
+    services.message_deliver(organization_id=inbound.organization_id, message_id=inbound.pk + 1000)
 
     assert fake_meta.requests == []
 

@@ -147,12 +147,13 @@ def test_a_message_waiting_for_its_scheduled_retry_is_left_alone(
     message = _queued(conversation, created_at=timezone.now() - timedelta(hours=1))  # stored long before its send
     fake_meta.fail_next(130429)
     with pytest.raises(RetryLater):
-        services.message_deliver(message_id=message.pk, attempt=1)
+        services.message_deliver(organization_id=message.organization_id, message_id=message.pk, attempt=1)
 
     # The longest a scheduled retry waits: the attempt's time limit, then the longest backoff.
     frozen.shift(timedelta(seconds=django_settings.CELERY_TASK_TIME_LIMIT + BACKOFF_MAX_SECONDS))
     assert _sweep(django_capture_on_commit_callbacks) == 0
-    services.message_deliver(message_id=message.pk, attempt=2)  # the retry runs
+    # the retry runs
+    services.message_deliver(organization_id=message.organization_id, message_id=message.pk, attempt=2)
 
     message.refresh_from_db()
     assert (message.status, message.attempts) == ("sent", 2)

@@ -15,6 +15,7 @@ from accounts.models import AuditLog
 from messaging import hooks, realtime
 from messaging.models import Contact, Conversation, Media, Message, WebhookEvent
 from messaging.services import ingest
+from messaging.services import media as media_services
 from tests.fakes import django_client_target
 from tests.messaging.factories import ConversationFactory
 from tests.messaging.ingest_support import (
@@ -491,7 +492,7 @@ def test_a_batch_makes_one_push_per_event_type_and_one_hook_call(
 def test_pushes_show_what_the_api_shows_for_a_named_contact_a_media_message_and_a_reply(
     client, admin_client, org, numbers, published, monkeypatch
 ):
-    monkeypatch.setattr(ingest.media_services, "enqueue_inbound_media", lambda ids: None)  # media stay pending
+    monkeypatch.setattr(media_services, "enqueue_inbound_media", lambda **kwargs: None)  # media stay pending
     _post(client, org, "text")
     Contact.objects.filter(wa_id=SHEENA).update(name="Sheena (VIP)")
     published.clear()

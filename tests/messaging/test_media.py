@@ -153,7 +153,8 @@ def _inbound(org, number, fake_meta, content: bytes, *, mime: str = "image/jpeg"
 
 def _fetch(*media: Media) -> None:
     with TestCase.captureOnCommitCallbacks(execute=True):
-        enqueue_inbound_media([m.pk for m in media])
+        for m in media:
+            enqueue_inbound_media(organization_id=m.organization_id, media_ids=[m.pk])
     for m in media:
         m.refresh_from_db()
 
@@ -258,6 +259,16 @@ def test_media_of_any_organization_are_fetched_in_their_own(org, other_org, numb
     assert theirs.file.name.split("/")[-2] == str(other_org.pk)
 
 
+def test_a_fetch_named_with_another_organization_touches_nothing(org, other_org, number, fake_meta):
+    media = _inbound(org, number, fake_meta, JPEG)
+
+    committed(enqueue_inbound_media, organization_id=other_org.pk, media_ids=[media.pk])
+
+    media.refresh_from_db()
+    assert (media.status, bool(media.file)) == ("pending", False)
+    assert fake_meta.find_requests(method="GET") == []
+
+
 def test_an_inbound_whatsapp_web_file_is_fetched_from_waha(org, fake_waha):
     fake_waha.add_session("default")
     payload = fake_waha.send_inbound("966501234567", "look", media=JPEG, mimetype="image/jpeg")
@@ -276,7 +287,7 @@ def test_a_pending_media_without_any_reference_fails(org, number):
     message = MessageFactory(organization=org, conversation=open_conversation(org, number=number), type="image")
     media = Media.objects.create(organization=org, message=message, mime_type="image/jpeg")
 
-    committed(enqueue_inbound_media, [media.pk])
+    committed(enqueue_inbound_media, organization_id=org.pk, media_ids=[media.pk])
 
     media.refresh_from_db()
     assert (media.status, media.error) == ("failed", "Nothing to fetch: the provider gave no media id or URL.")

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from messaging.models import Message, WebhookEvent
 from messaging.services import ingest
+from messaging.services.ingest import meta as ingest_meta
 from tests.factories import UserFactory
 from tests.messaging.ingest_support import meta_bytes, sha256_hex, text_message
 from whatsapp_hub.celery import app as celery_app
@@ -22,14 +23,14 @@ POISON = "wamid.POISON"
 @pytest.fixture
 def poison(monkeypatch):
     """Processing a message with the id POISON raises (think: a bug met by one odd payload)."""
-    real = ingest._meta_content
+    real = ingest_meta._meta_content
 
     def content(message: dict):
         if message.get("id") == POISON:
             raise RuntimeError("cannot handle this payload")
         return real(message)
 
-    monkeypatch.setattr(ingest, "_meta_content", content)
+    monkeypatch.setattr(ingest_meta, "_meta_content", content)
     return monkeypatch
 
 
