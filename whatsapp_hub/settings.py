@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from whatsapp_hub.egress import allow_list as egress_allow_list
 from whatsapp_hub.env import env, env_bool, env_int, env_list, env_required
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -285,6 +286,11 @@ WHATSAPP_GRAPH_URL = env("WHATSAPP_GRAPH_URL", "https://graph.facebook.com/v23.0
 WAHA_URL = env("WAHA_URL", "http://127.0.0.1:3000")
 WAHA_API_KEY = env("WAHA_API_KEY", "")  # optional: the X-Api-Key of WAHA_URL, for numbers there without their own
 OPENAI_BASE_URL = env("OPENAI_BASE_URL", "https://api.openai.com/v1")
+# Tenant-chosen addresses (WAHA base URLs, ...) must be public (whatsapp_hub/egress.py); these private services are
+# allowed too: host:port entries (waha.internal:3000, [fd00::5]:3000) or CIDRs (10.0.0.0/24, for addresses written in
+# URLs). The origin of WAHA_URL is always allowed. A malformed entry stops start-up.
+EGRESS_ALLOWED_HOSTS = env_list("EGRESS_ALLOWED_HOSTS", [])
+egress_allow_list(tuple(EGRESS_ALLOWED_HOSTS))
 
 # Production hardening (manage.py check --deploy is clean with DEBUG=0).
 if not DEBUG:

@@ -4,12 +4,16 @@ Independent of Django models: a service maps a `WhatsAppNumber` row to a provide
 `WahaConfig`, `SandboxConfig`) and calls `build_provider(config)`. Every failure is a `ProviderError` whose
 `retryable` flag tells the delivery task whether to try again with backoff.
 
-All HTTP goes through `http_session()` (one pooled `requests.Session` per process) and `http_request()` (explicit
-`(connect, read)` timeouts, network errors mapped to retryable `ProviderError`s).
+HTTP to the operator's services (the Graph API at `WHATSAPP_GRAPH_URL`) goes through `http_request()` over
+`http_session()` (one pooled `requests.Session` per process); HTTP to a tenant-chosen address (a WAHA base URL)
+goes through `egress_request()`, under the egress policy (whatsapp_hub/egress.py). Both have explicit
+`(connect, read)` timeouts and map network errors to retryable `ProviderError`s, the policy's refusals to permanent
+ones.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from abc import ABC, abstractmethod
@@ -18,6 +22,10 @@ from typing import Any, ClassVar, NamedTuple
 
 import requests
 from requests.adapters import HTTPAdapter
+
+from whatsapp_hub import egress
+
+logger = logging.getLogger(__name__)
 
 # Meta error codes worth retrying with backoff (reference §6.5: "Retryable … 1 (possibly), 2, 4, 80007, 130429, 131000,
 # 131016, 131056, 133004, and also 131057 after a wait"). Everything else answered with a 4xx is permanent.
@@ -74,6 +82,10 @@ class ProviderError(Exception):
 
     code: the provider's error code (Meta's `error.code`), None when there is none (network, WAHA, local checks).
     retryable: True when the same call may succeed later (throttling, 5xx, timeouts); False means store the error.
+    title, detail: shown to users (a message's error_title, a media's error, an API error), so they hold the hub's
+    own words, or the fields of Meta's documented error object from the operator's Graph API; never an upstream
+    body, a host name or exception text (those are logged where they happen). `raw` keeps the parsed answer for
+    code, never for display.
     """
 
     def __init__(
@@ -210,19 +222,36 @@ def http_session() -> requests.Session:
 
 
 def http_request(method: str, url: str, *, timeout: tuple[float, float], **kwargs: Any) -> requests.Response:
-    """One HTTP call through the pooled session; timeouts and connection failures become retryable errors."""
+    """One HTTP call to an operator-configured service (the Graph API) through the pooled session; timeouts and
+    connection failures become retryable errors."""
     try:
         return http_session().request(method, url, timeout=timeout, **kwargs)
-    except requests.Timeout as exc:
-        raise ProviderError(code=None, title="Timeout", detail=f"{method} {_safe(url)}: {exc}", retryable=True) from exc
-    except requests.ConnectionError as exc:
-        raise ProviderError(
-            code=None, title="Connection error", detail=f"{method} {_safe(url)}: {exc}", retryable=True
-        ) from exc
     except requests.RequestException as exc:
-        raise ProviderError(
-            code=None, title="HTTP error", detail=f"{method} {_safe(url)}: {exc}", retryable=True
-        ) from exc
+        raise transport_error(method, url, exc) from exc
+
+
+def egress_request(method: str, url: str, *, timeout: tuple[float, float], **kwargs: Any) -> requests.Response:
+    """One HTTP call to a tenant-chosen address under the egress policy (no redirects, a size cap unless
+    `stream=True`). A refusal of the policy is a permanent error (its `__cause__` is the `egress.EgressError`);
+    timeouts and connection failures are retryable."""
+    try:
+        return egress.request(method, url, timeout=timeout, **kwargs)
+    except requests.RequestException as exc:
+        raise transport_error(method, url, exc) from exc
+
+
+def transport_error(method: str, url: str, exc: requests.RequestException) -> ProviderError:
+    """The ProviderError for a request that got no usable answer: the hub's words for users, the rest logged."""
+    logger.warning("%s %s failed: %r", method, _safe(url), exc)
+    if isinstance(exc, egress.EgressError):
+        return ProviderError(code=None, title="Refused by the hub", detail=str(exc), retryable=False)
+    if isinstance(exc, requests.Timeout):
+        return ProviderError(code=None, title="Timeout", detail="The server did not answer in time.", retryable=True)
+    if isinstance(exc, requests.ConnectionError):
+        return ProviderError(
+            code=None, title="Connection error", detail="The server could not be reached.", retryable=True
+        )
+    return ProviderError(code=None, title="HTTP error", detail="The request failed.", retryable=True)
 
 
 def _safe(url: str) -> str:

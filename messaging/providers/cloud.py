@@ -4,15 +4,24 @@ Base URL from the config (default `settings.WHATSAPP_GRAPH_URL`, version include
 `https://graph.facebook.com/v23.0`). Auth: `Authorization: Bearer <access_token>`. Errors: Meta's
 `{"error": {"message", "type", "code", "error_data": {"details"}, …}}` body becomes a `ProviderError` keyed on
 `error.code` (never on the HTTP status alone, as Meta advises).
+
+Trust: the Graph URL is the operator's setting, so this client uses the plain pooled session, not the egress policy.
+Meta's documented error fields (title, `error_data.details`) are shown to users as Meta meant them; any other
+answer body (a proxy's HTML page) is logged, never shown. The media URLs Meta returns (`lookaside.fbsbx.com`) come
+over that trusted API and are trusted like it, but the access token (a tenant's secret) goes only to the Graph URL's
+own origin or to Meta's media host over https (`MEDIA_HOSTS`); redirects elsewhere drop it (requests strips
+`Authorization` when the host changes).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -30,11 +39,17 @@ from messaging.providers.base import (
     check_outbound_media,
     http_request,
     is_retryable,
+    transport_error,
     unsupported,
 )
+from whatsapp_hub import egress
+
+logger = logging.getLogger(__name__)
 
 _TITLE = re.compile(r"^\(#(\d+)\)\s*(.*)$")
 _BSUID = re.compile(r"^[A-Z]{2}\.[\w.]+$")  # business-scoped user id, e.g. US.13491208655302741918
+# Where Meta serves media downloads (reference §5: `https://lookaside.fbsbx.com/whatsapp_business/attachments/…`).
+MEDIA_HOSTS = ("fbsbx.com",)
 
 
 def _graph_url() -> str:
@@ -61,11 +76,12 @@ def error_from_response(response: requests.Response) -> ProviderError:
         body = None
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
-        text = (response.text or "").strip()[:200]
+        text = (response.text or "").strip()[:500]
+        logger.warning("Graph API answered HTTP %s without Meta's error object: %r", status, text)
         return ProviderError(
             code=None,
             title=f"HTTP {status}",
-            detail=text or response.reason or "",
+            detail="The Graph API answered without an error description.",
             retryable=is_retryable(None, status),
             http_status=status,
             raw=body if body is not None else text,
@@ -205,6 +221,14 @@ class CloudProvider(Provider):
             raise ProviderError(
                 code=None, title="Unexpected response", detail="No media URL.", retryable=False, raw=info
             )
+        if not _is_media_url(url, self.config.graph_url):
+            logger.warning("Graph API gave a media URL on an unexpected host: %s", str(url).split("?", 1)[0])
+            raise ProviderError(
+                code=None,
+                title="Unexpected response",
+                detail="The media URL is not on Meta's media host.",
+                retryable=False,
+            )
         reported_size = _int_or_none(info.get("file_size"))
         if reported_size is not None and reported_size > max_bytes:
             raise _too_large(reported_size, max_bytes)
@@ -227,7 +251,7 @@ class CloudProvider(Provider):
                     raise _too_large(size, max_bytes)
                 chunks.append(chunk)
         except requests.RequestException as exc:
-            raise ProviderError(code=None, title="Download failed", detail=str(exc), retryable=True) from exc
+            raise transport_error("GET", url, exc) from exc
         finally:
             response.close()
         content = b"".join(chunks)
@@ -307,6 +331,22 @@ class CloudProvider(Provider):
                 retryable=False,
                 raw=answer,
             )
+
+
+def _is_media_url(url: Any, graph_url: str) -> bool:
+    """True for a URL the access token may go to: the Graph URL's own origin, or https on Meta's media host."""
+    if not isinstance(url, str):
+        return False
+    if egress.same_origin(url, graph_url):
+        return True
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    on_meta = any(host == name or host.endswith(f".{name}") for name in MEDIA_HOSTS)
+    return parts.scheme == "https" and port in (None, 443) and on_meta
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -5,14 +5,24 @@ Base URL from the config (default `settings.WAHA_URL`), auth with `X-Api-Key` (t
 message to WAHA's endpoints; what WhatsApp Web cannot send (templates, interactive, contacts, stickers, media by
 id) is refused with a permanent error before any request. Message ids are WAHA's serialized form
 (`true_<chatId>_<id>`), the form its `message.ack` webhooks carry.
+
+The base URL is a tenant's choice: every call goes through the egress policy (`egress_request`: public addresses,
+the origin of `WAHA_URL`, or what the operator allows; no redirects; answers capped), and nothing WAHA answers is
+passed on verbatim: errors are in the hub's words (the body is logged), the QR is returned only once it is checked
+to be a PNG.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
+import json
+import logging
 import mimetypes
 import re
+import struct
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,15 +38,31 @@ from messaging.providers.base import (
     Provider,
     ProviderError,
     SendResult,
-    http_request,
+    egress_request,
+    transport_error,
     unsupported,
 )
+from whatsapp_hub import egress
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MIME = {"image": "image/jpeg", "video": "video/mp4", "audio": "audio/ogg; codecs=opus"}
 MEDIA_ENDPOINTS = {"image": "sendImage", "video": "sendVideo", "document": "sendFile"}
 # What WhatsApp Web (through WAHA) can send; templates, interactive, contacts and stickers need the Cloud API.
 SENDABLE_TYPES = frozenset({"text", "image", "video", "document", "audio", "location", "reaction"})
 SESSION_EVENTS = ("message", "message.ack", "session.status")
+SESSION_STATUS = re.compile(r"[A-Z][A-Z_]{0,31}")  # STOPPED, SCAN_QR_CODE, ... and statuses newer WAHAs add
+ERROR_BODY_LIMIT = 64 * 1024  # what is read of an error answer to a streamed request
+QR_LIMIT = 512 * 1024  # a QR PNG is a few KB
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PAIRING_CODE = re.compile(r"[A-Z0-9]{4}-?[A-Z0-9]{4}")  # WAHA: `ABCD-ABCD`
+ERROR_TEXT = {
+    400: ("Bad request", "WAHA refused the request as invalid."),
+    401: ("Unauthorized", "WAHA refused the API key."),
+    403: ("Forbidden", "WAHA refused the API key."),
+    404: ("Not found", "WAHA does not know this session or item."),
+    422: ("Unprocessable entity", "WAHA could not process the request."),
+}
 
 
 def _waha_url() -> str:
@@ -44,8 +70,9 @@ def _waha_url() -> str:
 
 
 def is_hub_server(base_url: str) -> bool:
-    """True when `base_url` is the hub's own WAHA server (`settings.WAHA_URL`)."""
-    return base_url.rstrip("/") == settings.WAHA_URL.rstrip("/")
+    """True when `base_url` is on the hub's own WAHA server: the origin (scheme, host, port) of `settings.WAHA_URL`,
+    however it is spelled (`HTTP://Waha:3000/`), since that is the server the requests reach."""
+    return egress.same_origin(base_url, settings.WAHA_URL)
 
 
 def session_webhook(url: str, *, events: tuple[str, ...] = SESSION_EVENTS, hmac_key: str | None = None) -> dict:
@@ -93,31 +120,47 @@ def message_id_from(body: Any, chat: str) -> str | None:
     return None
 
 
-def error_from_response(response: requests.Response) -> ProviderError:
-    """WAHA's 401/404/422/400/500 bodies → ProviderError. 422 "not WORKING" is retryable only while STARTING."""
-    status = response.status_code
+def session_status(value: Any) -> str | None:
+    """A session status as WAHA writes them (upper case and `_`), else None: nothing else of an answer is echoed."""
+    return value if isinstance(value, str) and SESSION_STATUS.fullmatch(value) else None
+
+
+def error_from_response(status: int, content: bytes) -> ProviderError:
+    """A WAHA error answer (401/404/422/400/500 ...) → ProviderError in the hub's words; the parsed body stays in
+    `raw` (for code, not for display). 422 "not as expected" is retryable only while the session is STARTING."""
     try:
-        body = response.json()
+        body = json.loads(content) if content else None
     except ValueError:
         body = None
-    detail = (response.text or "").strip()[:200]
-    title = f"HTTP {status}"
+    title, detail = ERROR_TEXT.get(status, (f"HTTP {status}", f"WAHA answered HTTP {status}."))
     retryable = status >= 500 or status == 429
-    if isinstance(body, dict):
-        if "expected" in body and "error" in body:  # session not in the expected status
-            title = "Session not ready"
-            detail = (
-                f"{body.get('error')} (session {body.get('session')!r} is {body.get('status')}, "
-                f"expected {body.get('expected')})"
-            )
-            retryable = body.get("status") == "STARTING"
-        else:
-            message = body.get("message") or body.get("error") or detail
-            detail = "; ".join(map(str, message)) if isinstance(message, list) else str(message)
-            title = {400: "Bad request", 401: "Unauthorized", 404: "Not found", 422: "Unprocessable entity"}.get(
-                status, title
-            )
+    if isinstance(body, dict) and "expected" in body and "error" in body:  # session not in the expected status
+        current = session_status(body.get("status"))
+        expected = body.get("expected")
+        wanted = [value for value in expected if session_status(value)] if isinstance(expected, list) else []
+        title = "Session not ready"
+        detail = f"The WAHA session is {current or 'not ready'}" + (f", not {' or '.join(wanted)}." if wanted else ".")
+        retryable = current == "STARTING"
     return ProviderError(code=None, title=title, detail=detail, retryable=retryable, http_status=status, raw=body)
+
+
+def is_png(data: bytes) -> bool:
+    """True for one whole, well-formed PNG: the signature, IHDR first, every chunk's CRC right, IEND last and
+    nothing after it."""
+    if not data.startswith(PNG_SIGNATURE):
+        return False
+    position, first = len(PNG_SIGNATURE), True
+    while position + 12 <= len(data):
+        length, tag = struct.unpack(">I4s", data[position : position + 8])
+        end = position + 12 + length
+        if end > len(data) or struct.unpack(">I", data[end - 4 : end])[0] != zlib.crc32(data[position + 4 : end - 4]):
+            return False
+        if first and (tag != b"IHDR" or length != 13):
+            return False
+        if tag == b"IEND":
+            return end == len(data)
+        position, first = end, False
+    return False
 
 
 class WahaProvider(Provider):
@@ -147,16 +190,28 @@ class WahaProvider(Provider):
     def _request(
         self, method: str, path: str, *, timeout: tuple[float, float] | None = None, **kwargs: Any
     ) -> requests.Response:
-        response = http_request(
+        """One call under the egress policy; an error answer becomes a ProviderError (its body logged, not shown)."""
+        url = self._url(path)
+        response = egress_request(
             method,
-            self._url(path),
+            url,
             headers=self._headers(**kwargs.pop("headers", {})),
             timeout=timeout or self.config.timeout,
             **kwargs,
         )
-        if not response.ok:
-            raise error_from_response(response)
-        return response
+        if response.ok:
+            return response
+        if kwargs.get("stream"):
+            try:
+                content = egress.read_capped(response, ERROR_BODY_LIMIT)
+            except requests.RequestException:
+                content = b""
+            finally:
+                response.close()
+        else:
+            content = response.content
+        logger.warning("WAHA %s %s answered HTTP %s: %.500r", method, path, response.status_code, content)
+        raise error_from_response(response.status_code, content)
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._request(method, path, **kwargs)
@@ -256,22 +311,18 @@ class WahaProvider(Provider):
         split = urlsplit(media_id)
         path = split.path + (f"?{split.query}" if split.query else "")
         if not path.startswith("/api/files/"):
-            raise unsupported(f"Not a WAHA file URL: {split.path!r}.", title="Invalid media id")
+            raise unsupported("The media URL is not a WAHA file URL (/api/files/…).", title="Invalid media id")
         response = self._request("GET", path, timeout=MEDIA_TIMEOUT, stream=True)
         try:
-            chunks, size = [], 0
-            for chunk in response.iter_content(64 * 1024):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise ProviderError(
-                        code=None, title="Media too large", detail=f"Over the {max_bytes}-byte limit.", retryable=False
-                    )
-                chunks.append(chunk)
+            content = egress.read_capped(response, max_bytes)
+        except egress.ResponseTooLarge as exc:
+            raise ProviderError(
+                code=None, title="Media too large", detail=f"Over the {max_bytes}-byte limit.", retryable=False
+            ) from exc
         except requests.RequestException as exc:
-            raise ProviderError(code=None, title="Download failed", detail=str(exc), retryable=True) from exc
+            raise transport_error("GET", self._url(path), exc) from exc
         finally:
             response.close()
-        content = b"".join(chunks)
         mime = response.headers.get("Content-Type", "application/octet-stream").split(";")[0].strip()
         return MediaContent(content, mime, hashlib.sha256(content).hexdigest(), len(content))
 
@@ -315,16 +366,36 @@ class WahaProvider(Provider):
         return self._json("GET", f"/api/sessions/{self.config.session}/me")
 
     def qr_png(self) -> bytes:
-        """The current QR as PNG bytes (the session must be SCAN_QR_CODE, else a 422 ProviderError)."""
+        """The current QR as PNG bytes (the session must be SCAN_QR_CODE, else a 422 ProviderError). WAHA answers
+        the image itself or JSON with it in base64; either way only a well-formed PNG is returned."""
         response = self._request(
-            "GET", f"/api/{self.config.session}/auth/qr", params={"format": "image"}, headers={"Accept": "image/png"}
+            "GET",
+            f"/api/{self.config.session}/auth/qr",
+            params={"format": "image"},
+            headers={"Accept": "image/png"},
+            max_bytes=QR_LIMIT,
         )
+        content = response.content
         if response.headers.get("Content-Type", "").startswith("application/json"):
-            return base64.b64decode(response.json()["data"])
-        return response.content
+            try:
+                content = base64.b64decode(response.json()["data"], validate=True)
+            except (ValueError, TypeError, KeyError, binascii.Error):
+                content = b""
+        if not is_png(content):
+            logger.warning("WAHA QR of session %r is not a PNG: %.100r", self.config.session, content)
+            raise ProviderError(
+                code=None,
+                title="Unexpected answer",
+                detail="WAHA's QR code is not a PNG image.",
+                retryable=False,
+                http_status=response.status_code,
+            )
+        return content
 
     def request_pairing_code(self, phone_number: str) -> str:
-        """A code the user types in WhatsApp (Linked devices → Link with phone number) instead of scanning."""
+        """A code the user types in WhatsApp (Linked devices → Link with phone number) instead of scanning; "" when
+        WAHA's answer holds no code of WhatsApp's form (`ABCD-EFGH`)."""
         body = {"phoneNumber": re.sub(r"\D", "", phone_number)}
         answer = self._json("POST", f"/api/{self.config.session}/auth/request-code", json=body)
-        return str((answer or {}).get("code") or "")
+        code = answer.get("code") if isinstance(answer, dict) else None
+        return code if isinstance(code, str) and PAIRING_CODE.fullmatch(code) else ""

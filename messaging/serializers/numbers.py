@@ -95,7 +95,15 @@ class NumberInputSerializer(StrictSerializer):
         allow_blank=True,
         error_messages={"invalid": "Up to 64 letters, digits, '-' and '_', starting with a letter or a digit."},
     )
-    waha_base_url = serializers.URLField(max_length=200, required=False, allow_blank=True)
+    # Not a URLField: Django's URL check wants a top-level domain, and a WAHA on the operator's private network
+    # (EGRESS_ALLOWED_HOSTS) is often `http://waha:3000`. The service checks it against the egress policy.
+    waha_base_url = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="The number's own WAHA server (http or https; a public address, or one the operator allows); "
+        "blank: the hub's.",
+    )
     waha_api_key = _secret()
     waha_webhook_hmac_key = _secret()
 

@@ -22,6 +22,7 @@ from messaging.selectors import numbers as selectors
 from messaging.services.contacts import phone_or_error
 from messaging.services.waha_sessions import uses_shared_waha
 from messaging.tasks import numbers as number_tasks
+from whatsapp_hub import egress
 from whatsapp_hub.aftercommit import enqueue_after_commit, run_after_commit
 from whatsapp_hub.encryption import mask
 from whatsapp_hub.errors import ServiceError
@@ -47,6 +48,17 @@ def _field_error(field: str, message: str) -> ServiceError:
 def _fields_error(fields: Collection[str], message: str) -> ServiceError:
     names = sorted(fields)
     return ServiceError(f"{names[0]}: {message}", errors={name: [message] for name in names})
+
+
+def _check_waha_base_url(provider: str, url: str) -> None:
+    """A WAHA server of the tenant's choice must pass the egress policy (public, or allowed by the operator).
+    Resolves the host: call it before the transaction, never inside one."""
+    if provider != Provider.WAHA or not url:
+        return
+    try:
+        egress.check_base_url(url)
+    except egress.AddressNotAllowed as exc:
+        raise _field_error("waha_base_url", str(exc)) from None
 
 
 def _lock_numbers(organization: Organization) -> None:
@@ -162,7 +174,6 @@ def _number_create(
     return number
 
 
-@transaction.atomic
 def number_create(
     *,
     organization: Organization,
@@ -177,19 +188,22 @@ def number_create(
     """Connect a number. `fields`: the provider's own (CLOUD_FIELDS or WAHA_FIELDS); those of another provider
     are refused. The organization's first number becomes primary; a new primary unsets the previous one.
     A WAHA number gets a session name and a webhook HMAC key when none is given, and its session is created
-    on WAHA after commit (not started), or given the hub's webhook when it exists already."""
-    _lock_numbers(organization)
-    return _number_create(
-        organization=organization,
-        actor=actor,
-        display_name=display_name,
-        provider=provider,
-        phone_number=phone_number,
-        is_primary=is_primary,
-        throughput=throughput,
-        fields=fields,
-        required=REQUIRED_FIELDS[provider],
-    )
+    on WAHA after commit (not started), or given the hub's webhook when it exists already. A `waha_base_url`
+    must pass the egress policy (whatsapp_hub/egress.py)."""
+    _check_waha_base_url(provider, fields.get("waha_base_url", ""))
+    with transaction.atomic():
+        _lock_numbers(organization)
+        return _number_create(
+            organization=organization,
+            actor=actor,
+            display_name=display_name,
+            provider=provider,
+            phone_number=phone_number,
+            is_primary=is_primary,
+            throughput=throughput,
+            fields=fields,
+            required=REQUIRED_FIELDS[provider],
+        )
 
 
 def _number_update(*, number: WhatsAppNumber, actor, changes: dict[str, Any]) -> WhatsAppNumber:
@@ -242,13 +256,16 @@ def _number_update(*, number: WhatsAppNumber, actor, changes: dict[str, Any]) ->
     return number
 
 
-@transaction.atomic
 def number_update(*, number: WhatsAppNumber, actor, **changes: Any) -> WhatsAppNumber:
     """Change the fields given (display_name, phone_number, is_primary, throughput, status, the provider's
     fields); a secret omitted, or sent back in its masked form, stays as it is. The provider cannot change.
-    A changed WAHA field syncs the number's session on WAHA after commit (see `waha_session_sync`)."""
-    _lock_numbers(number.organization)
-    return _number_update(number=number, actor=actor, changes=changes)
+    A changed WAHA field syncs the number's session on WAHA after commit (see `waha_session_sync`); a new
+    `waha_base_url` must pass the egress policy (whatsapp_hub/egress.py)."""
+    if changes.get("waha_base_url", number.waha_base_url) != number.waha_base_url:
+        _check_waha_base_url(number.provider, changes["waha_base_url"])
+    with transaction.atomic():
+        _lock_numbers(number.organization)
+        return _number_update(number=number, actor=actor, changes=changes)
 
 
 @transaction.atomic

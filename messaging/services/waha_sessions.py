@@ -6,6 +6,7 @@ one short update.
 """
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, cast
@@ -14,15 +15,18 @@ from accounts.services import audit_log_write
 from messaging.models import Provider, WhatsAppNumber
 from messaging.phones import e164_from_wa_id
 from messaging.providers import ProviderError, WahaProvider, provider_for
-from messaging.providers.waha import is_hub_server, session_webhook
+from messaging.providers.waha import is_hub_server, session_status, session_webhook
 from messaging.selectors import numbers as selectors
 from messaging.services.contacts import phone_or_error
 from messaging.services.retries import MAX_ATTEMPTS, RetryLater, backoff_countdown
+from whatsapp_hub import egress
 from whatsapp_hub.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 
 SessionStatus = WhatsAppNumber.SessionStatus
+WA_ID = re.compile(r"[0-9]{1,32}(:[0-9]{1,4})?@(c\.us|lid|s\.whatsapp\.net)")
+PUSH_NAME_LENGTH = 128
 NUMBER_STATUS_FOR_SESSION = {
     SessionStatus.WORKING: WhatsAppNumber.Status.ACTIVE,
     SessionStatus.STARTING: WhatsAppNumber.Status.PENDING,
@@ -48,7 +52,16 @@ def _waha(number: WhatsAppNumber) -> WahaProvider:
 
 
 def _waha_service_error(number: WhatsAppNumber, exc: ProviderError) -> ServiceError:
-    """What an admin is told when WAHA refuses or fails (WAHA's hosts and keys are never in the detail)."""
+    """What an admin is told when WAHA refuses or fails: the hub's words only (never WAHA's answer, its hosts or
+    keys; `_waha_errors` logs the error)."""
+    if isinstance(exc.__cause__, egress.AddressNotAllowed):
+        return ServiceError(
+            "The number's WAHA URL points to an address the hub may not connect to: only public addresses, or "
+            "those the hub's operator allows.",
+            code="waha_url_not_allowed",
+        )
+    if isinstance(exc.__cause__, egress.EgressError):  # a redirect, an answer too large
+        return ServiceError(f"WAHA could not be used: {exc.__cause__}", status_code=502, code="waha_error")
     status = exc.http_status
     if status is None:
         return ServiceError(
@@ -56,6 +69,8 @@ def _waha_service_error(number: WhatsAppNumber, exc: ProviderError) -> ServiceEr
             status_code=502,
             code="waha_unreachable",
         )
+    if status < 400:  # an answer the hub cannot use (e.g. a QR that is not a PNG)
+        return ServiceError(exc.detail, status_code=502, code="waha_error")
     if status in (401, 403):
         own_key = number.waha_api_key or not uses_shared_waha(number)
         key = "the number's waha_api_key" if own_key else "the hub's WAHA_API_KEY, or set the number's waha_api_key"
@@ -67,14 +82,17 @@ def _waha_service_error(number: WhatsAppNumber, exc: ProviderError) -> ServiceEr
             code="waha_session_missing",
         )
     raw = exc.raw if isinstance(exc.raw, dict) else {}
-    if status == 422 and raw.get("status") and raw.get("expected"):
+    current = session_status(raw.get("status"))
+    expected = raw.get("expected") if isinstance(raw.get("expected"), list) else []
+    wanted = [value for value in expected if session_status(value)]
+    if status == 422 and current and wanted:
         return ServiceError(
-            f"The WAHA session is {raw['status']}; this needs it to be {' or '.join(map(str, raw['expected']))}.",
+            f"The WAHA session is {current}; this needs it to be {' or '.join(wanted)}.",
             status_code=409,
             code="waha_session_state",
         )
     if 400 <= status < 500:
-        return ServiceError(f"WAHA refused the request: {exc.detail}", status_code=409 if status == 422 else 400)
+        return ServiceError(f"WAHA refused the request (HTTP {status}).", status_code=409 if status == 422 else 400)
     return ServiceError(f"WAHA failed (HTTP {status}).", status_code=502, code="waha_error")
 
 
@@ -158,9 +176,19 @@ def number_session_status_record(*, number: WhatsAppNumber, status: str, me: dic
         setattr(number, name, value)
 
 
+def _me(value: Any) -> dict | None:
+    """WAHA's `me` reduced to what the hub shows: the linked phone's WhatsApp id and push name, as strings."""
+    if not isinstance(value, dict) or not isinstance(value.get("id"), str) or not WA_ID.fullmatch(value["id"]):
+        return None
+    push_name = value.get("pushName")
+    return {"id": value["id"], "pushName": push_name[:PUSH_NAME_LENGTH] if isinstance(push_name, str) else ""}
+
+
 def _session_view(number: WhatsAppNumber, session: dict) -> dict:
-    number_session_status_record(number=number, status=str(session.get("status")), me=session.get("me"))
-    return {"name": number.waha_session, "status": session.get("status"), "me": session.get("me")}
+    """The session as the API shows it: its status (as WAHA spells statuses) and `_me`, nothing else WAHA said."""
+    status, me = session_status(session.get("status")), _me(session.get("me"))
+    number_session_status_record(number=number, status=str(status), me=me)
+    return {"name": number.waha_session, "status": status, "me": me}
 
 
 def waha_session_get(*, number: WhatsAppNumber) -> dict:

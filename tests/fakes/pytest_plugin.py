@@ -29,11 +29,20 @@ def fake_meta(settings) -> Iterator[FakeMetaServer]:
         server.stop()
 
 
+def allow_egress(settings, server) -> None:
+    """Let the egress policy reach this fake (`127.0.0.1:<port>`, an EGRESS_ALLOWED_HOSTS entry): loopback is
+    refused like any private address, and a test allows its fakes one by one, nothing else."""
+    settings.EGRESS_ALLOWED_HOSTS = [*settings.EGRESS_ALLOWED_HOSTS, f"{server.host}:{server.port}"]
+
+
 @pytest.fixture
 def fake_waha(settings) -> Iterator[FakeWahaServer]:
-    """A fake WAHA with no sessions yet; `X-Api-Key` must be `fake_waha.api_key` ("test-waha-key")."""
+    """A fake WAHA with no sessions yet; `X-Api-Key` must be `fake_waha.api_key` ("test-waha-key"). It is the hub's
+    `WAHA_URL`, and the egress policy allows it by its own entry as well, so a number may also name it as its own
+    server while `WAHA_URL` points elsewhere."""
     server = FakeWahaServer().start()
     settings.WAHA_URL = server.base_url
+    allow_egress(settings, server)
     try:
         yield server
     finally:

@@ -131,12 +131,16 @@ def test_an_expired_token_fails_the_message_with_metas_explanation(agent_client,
     assert message.error_title.startswith("Error validating access token: Session has expired")
 
 
-def test_a_bare_client_error_is_permanent_and_keeps_what_the_server_said(agent_client, conversation, fake_meta):
-    fake_meta.fail_next_http(400, body=b"Bad Request", content_type="text/plain")
+def test_a_bare_client_error_is_permanent_and_its_body_is_not_shown(agent_client, conversation, fake_meta):
+    fake_meta.fail_next_http(400, body=b"Bad Request from proxy.internal", content_type="text/plain")
 
     message = _message(send(agent_client, conversation, TEXT))
 
-    assert (message.status, message.error_code, message.error_title) == ("failed", None, "HTTP 400: Bad Request")
+    assert (message.status, message.error_code, message.error_title) == (
+        "failed",
+        None,
+        "HTTP 400: The Graph API answered without an error description.",
+    )
 
 
 def test_a_refused_media_upload_fails_the_message_without_a_send(agent_client, conversation, fake_meta):

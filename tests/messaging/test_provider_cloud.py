@@ -217,15 +217,18 @@ def test_an_unknown_token_is_a_permanent_190(fake_meta, cloud):
     assert caught.value.title == "Invalid OAuth access token - Cannot parse access token"
 
 
-def test_a_bare_5xx_from_a_proxy_is_retryable(fake_meta, cloud):
+def test_a_bare_5xx_from_a_proxy_is_retryable_and_its_body_is_kept_for_code_only(fake_meta, cloud):
     fake_meta.fail_next_http(502, body=b"<html>Bad Gateway</html>")
 
     with pytest.raises(ProviderError) as caught:
         cloud.send(TO, {"type": "text", "text": {"body": "hi"}})
 
     assert (caught.value.code, caught.value.http_status, caught.value.retryable) == (None, 502, True)
-    assert caught.value.title == "HTTP 502"
-    assert caught.value.detail == "<html>Bad Gateway</html>"
+    assert (caught.value.title, caught.value.detail) == (
+        "HTTP 502",
+        "The Graph API answered without an error description.",
+    )
+    assert caught.value.raw == "<html>Bad Gateway</html>"
 
 
 def test_a_timeout_is_retryable(fake_meta):
