@@ -381,6 +381,8 @@ class FakeMetaServer(FakeServer):
         self.auto_statuses: tuple[str, ...] = ("sent", "delivered", "read")
         self.auto_review_templates = True
         self.throughput_mps: int | None = None  # None: unlimited; else 130429 above it (per number, per second)
+        # Where media URLs point: Meta's are on another host (`https://lookaside.fbsbx.com`); None: this server.
+        self.media_url_base: str | None = None
         self._init_state()
 
     def _init_state(self) -> None:
@@ -1269,7 +1271,7 @@ class FakeMetaServer(FakeServer):
             200,
             {
                 "messaging_product": "whatsapp",
-                "url": f"{self.url}/whatsapp_business/attachments/?{query}",
+                "url": f"{self.media_url_base or self.url}/whatsapp_business/attachments/?{query}",
                 "mime_type": media.mime_type,
                 "sha256": media.sha256,
                 "file_size": len(media.content),

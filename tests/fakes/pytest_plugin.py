@@ -1,7 +1,9 @@
 """Fixtures that start the fake external servers (Meta Graph API, WAHA) on 127.0.0.1.
 
 `fake_meta` / `fake_waha`: a fresh server per test, with `settings.WHATSAPP_GRAPH_URL` / `settings.WAHA_URL`
-pointing at it (through pytest-django's `settings` fixture, so the change is undone after the test).
+pointing at it (through pytest-django's `settings` fixture, so the change is undone after the test); `fake_waha`
+is also an entry of the egress allow-list (`allow_egress`). `webhook_receiver`, `scripted_server`: plain servers
+the egress policy refuses (loopback) unless a test allows them.
 Starting one costs a few milliseconds; nothing is shared between tests.
 """
 
@@ -10,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.meta import FakeMetaServer
-from tests.fakes.server import WebhookReceiver
+from tests.fakes.server import ScriptedServer, WebhookReceiver
 from tests.fakes.waha import FakeWahaServer
 
 
@@ -53,6 +55,17 @@ def fake_waha(settings) -> Iterator[FakeWahaServer]:
 def webhook_receiver() -> Iterator[WebhookReceiver]:
     """A bare HTTP endpoint that records what the fakes POST to it (`webhook_receiver.requests`)."""
     server = WebhookReceiver().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def scripted_server() -> Iterator[ScriptedServer]:
+    """A server answering what the test scripts (`scripted_server.answer(path, Response(...))`); the egress policy
+    does not allow it unless the test does (`allow_egress(settings, scripted_server)`)."""
+    server = ScriptedServer().start()
     try:
         yield server
     finally:

@@ -483,3 +483,23 @@ class WebhookReceiver(FakeServer):
         if request.method == "GET" and "hub.challenge" in request.query:
             return Response(200, request.query["hub.challenge"].encode(), "text/plain")
         return Response(self.status, b"", "text/plain")
+
+
+class ScriptedServer(FakeServer):
+    """A server that answers what a test scripts: the broken or hostile upstream a tenant may point the hub at (an
+    internal service, a redirector, a look-alike of WAHA answering HTML). `answer(path, response)` for one path,
+    `default` for every other (404 unless set); `requests` holds what arrived.
+    """
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host=host, port=port)
+        self.answers: dict[str, Response] = {}
+        self.default = Response(404, b"", "text/plain")
+
+    def answer(self, path: str, response: Response) -> None:
+        with self.lock:
+            self.answers[path] = response
+
+    def route(self, request: Request) -> Response:
+        with self.lock:
+            return self.answers.get(request.path, self.default)
