@@ -210,7 +210,9 @@ def check_base_url(url: str) -> None:
     not make a later request safe: the connect-time check in `request()` is the guard.
     """
     try:
-        parts = urlsplit(url.strip())
+        if any(char.isspace() or not char.isprintable() for char in url):  # urlsplit would drop some silently
+            raise ValueError(url)
+        parts = urlsplit(url)
         port = parts.port
     except ValueError:
         raise AddressNotAllowed("Enter a valid URL.") from None

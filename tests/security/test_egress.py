@@ -304,6 +304,8 @@ REFUSED_BASE_URLS = [
     ("http://public.example/waha?x=1", QUERY),
     ("http://public.example/waha#top", QUERY),
     ("http:///api", NO_HOST),
+    ("http://public.example/api\r\nX-Api-Key: stolen", "Enter a valid URL."),
+    ("http://public.example:99999/", "Enter a valid URL."),
 ]
 
 
