@@ -118,10 +118,9 @@ def number_url(number: WhatsAppNumber, action: str = "") -> str:
     return f"{NUMBERS}/{number.pk}/{action}" if action else f"{NUMBERS}/{number.pk}"
 
 
-def create_waha_number(admin_client, base_url: str):
-    return admin_client.post(
-        NUMBERS, {"display_name": "Web", "provider": "waha", "waha_base_url": base_url}, format="json"
-    )
+def create_waha_number(admin_client, base_url: str, **fields):
+    body = {"display_name": "Web", "provider": "waha", "waha_base_url": base_url, **fields}
+    return admin_client.post(NUMBERS, body, format="json")
 
 
 def png_chunk(tag: bytes, data: bytes, *, crc: int | None = None) -> bytes:
@@ -345,10 +344,8 @@ def test_a_host_port_entry_lets_a_number_use_a_private_waha_and_nothing_else_on_
     second = FakeWahaServer().start()
     try:
         allow_egress(settings, second)
-        created = create_waha_number(admin_client, second.url)
+        created = create_waha_number(admin_client, second.url, waha_api_key=second.api_key)
         number = WhatsAppNumber.objects.get(pk=created.json()["id"])
-        number.waha_api_key = second.api_key
-        number.save(update_fields=["waha_api_key"])
 
         started = admin_client.post(number_url(number, "session/start"))
         other_port = create_waha_number(admin_client, f"http://127.0.0.1:{webhook_receiver.port}")
