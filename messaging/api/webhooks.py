@@ -90,6 +90,10 @@ def _finite_float(text: str) -> float:
     return value
 
 
+# Made once: json.loads with options builds a decoder on every call.
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
+
+
 def _deeper_than(value, limit: int) -> bool:
     """Whether arrays and objects nest more than `limit` levels in `value` (walked without recursion)."""
     stack = [(value, 1)]
@@ -117,11 +121,12 @@ def _storable(value):
 def _json_object(body: bytes) -> dict:
     """The body as a JSON object that PostgreSQL can store, or a 400. Call only once the body is authenticated.
 
-    Refused: invalid JSON, anything but UTF-8 (RFC 8259; json.loads would take UTF-16 too, whose escapes the
-    byte search below misses), NaN and Infinity, numbers beyond a float (or with more than 4300 digits), nesting
-    beyond MAX_JSON_DEPTH. Kept: a duplicate key's last value (as jsonb keeps it)."""
+    Refused: invalid JSON; anything but UTF-8 (RFC 8259; json.loads would take UTF-16 too, and surrogates
+    encoded in UTF-8, which the byte search below misses); NaN and Infinity; numbers beyond a float (or with
+    more than 4300 digits); nesting beyond MAX_JSON_DEPTH. Kept: a duplicate key's last value (as jsonb keeps
+    it)."""
     try:
-        payload = json.loads(body.decode(), parse_constant=_no_constant, parse_float=_finite_float)
+        payload = _DECODER.decode(body.decode())
     except (ValueError, RecursionError):  # UnicodeDecodeError included
         raise _Refused(400, "The body is not valid JSON.") from None
     if not isinstance(payload, dict):
