@@ -1,7 +1,17 @@
+"""Django admin of accounts, for platform staff. Edits of organizations (and, in messaging, of numbers) go through
+the services (ServiceModelForm), so they are checked, audited and followed up as the API's are; the audit log
+is read-only."""
+
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import models, transaction
 
+from accounts import services
 from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Team, TeamMember, User
+from whatsapp_hub.errors import ServiceError
 
 
 class TenantAdmin(admin.ModelAdmin):
@@ -12,20 +22,143 @@ class TenantAdmin(admin.ModelAdmin):
     raw_id_fields: tuple = ("organization",)
 
 
+class ServiceModelForm(forms.ModelForm):
+    """A ModelForm that saves through the services. Once the form's and the model's own checks pass,
+    `save_through_services()` runs in a transaction of its own (inside the admin's): a ServiceError undoes what
+    it wrote and shows as form errors, never a 500. The admin has nothing left to save (ServiceAdmin)."""
+
+    actor: User | None = None  # the staff user (ServiceAdmin.get_form)
+    # The form field of a service's argument, where their names differ.
+    service_fields: dict[str, str] = {}
+
+    def save_through_services(self) -> models.Model:
+        """Write the cleaned data through the services; the saved object."""
+        raise NotImplementedError
+
+    def _post_clean(self) -> None:
+        # ModelForm's hook between cleaning and saving (Django's UserCreationForm extends it too): the only
+        # place a write can still turn into form errors.
+        super()._post_clean()
+        if self.errors:
+            return
+        try:
+            with transaction.atomic():
+                self.instance = self.save_through_services()
+        except ServiceError as exc:
+            self._add_service_error(exc)
+
+    def _add_service_error(self, exc: ServiceError) -> None:
+        if not exc.errors:
+            self.add_error(None, exc.detail)
+        for argument, messages in (exc.errors or {}).items():
+            field = self.service_fields.get(argument, argument)
+            if isinstance(messages, dict):  # one level down, e.g. settings: {key: [...]}
+                messages = [f"{key}: {message}" for key, inner in messages.items() for message in inner]
+            if field in self.fields:
+                self.add_error(field, messages)
+            else:
+                self.add_error(None, [f"{field}: {message}" for message in messages])
+
+
+class ServiceAdmin(admin.ModelAdmin):
+    """The admin of a model whose form (a ServiceModelForm) saves through the services."""
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = request.user  # a class made for this request
+        return form
+
+    def save_model(self, request, obj, form, change) -> None:
+        """Saved already: by the services, from the form's validation."""
+
+
 class MembershipInline(admin.TabularInline):
+    """Read-only here: roles and activation change through the organization admin's API (last-admin and seat
+    checks, audit)."""
+
     model = Membership
     extra = 0
     raw_id_fields = ("user",)
     fields = ("user", "role", "is_active", "created_at")
 
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+def _settings_changes(current: Any, wanted: Any) -> Any:
+    """The settings PATCH that turns `current` into `wanted` (null removes a key); `wanted` as it is when it is
+    not an object (the service refuses it)."""
+    if wanted is None:
+        wanted = {}
+    if not isinstance(wanted, dict):
+        return wanted
+    current = current if isinstance(current, dict) else {}
+    removed = {key: None for key in current if key not in wanted}
+    return {**removed, **{key: value for key, value in wanted.items() if current.get(key, None) != value}}
+
+
+class OrganizationForm(ServiceModelForm):
+    admin_email = forms.EmailField(
+        max_length=254, help_text="The new organization's first admin, invited by e-mail (the invitation's token)."
+    )
+
+    class Meta:
+        model = Organization
+        fields = ["name", "status", "plan", "settings"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.instance._state.adding:
+            del self.fields["admin_email"]
+
+    def save_through_services(self) -> Organization:
+        data = self.cleaned_data
+        if self.instance._state.adding:
+            organization, _ = services.organization_create_with_admin(
+                name=data["name"], admin_email=data["admin_email"], plan=data["plan"], actor=self.actor
+            )
+            return organization
+        # The row as stored: the services compare with it (the form has already set the new values on
+        # self.instance).
+        organization = Organization.objects.get(pk=self.instance.pk)
+        changed = set(self.changed_data)
+        edits = {name: data[name] for name in ("name", "plan") if name in changed}
+        if edits:
+            organization = services.organization_platform_update(organization=organization, actor=self.actor, **edits)
+        if "status" in changed:
+            organization = services.organization_set_status(
+                organization=organization, status=data["status"], actor=self.actor
+            )
+        settings = _settings_changes(organization.settings, data.get("settings"))
+        if "settings" in changed and settings != {}:
+            organization = services.organization_update(organization=organization, actor=self.actor, settings=settings)
+        return organization
+
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ServiceAdmin):
+    """A new organization comes with its first admin's invitation; plan, status (suspension) and settings
+    change through the services."""
+
+    form = OrganizationForm
     list_display = ("name", "slug", "status", "plan", "created_at")
     list_filter = ("status", "plan")
     search_fields = ("name", "slug")
-    readonly_fields = ("created_at",)
     inlines = [MembershipInline]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["name", "plan", "admin_email"]
+        return ["name", "slug", "status", "plan", "settings", "created_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else ("slug", "created_at")
 
 
 @admin.register(User)
@@ -96,6 +229,8 @@ class ApiKeyAdmin(TenantAdmin):
 
 @admin.register(AuditLog)
 class AuditLogAdmin(TenantAdmin):
+    """Read-only: the record of who did what is never added, edited or deleted by hand."""
+
     list_display = ("at", "organization", "action", "actor", "target_type", "target_id")
     list_filter = ("action", "organization")
     list_select_related = ("organization", "actor")
@@ -103,3 +238,12 @@ class AuditLogAdmin(TenantAdmin):
     raw_id_fields = ("organization", "actor", "api_key")
     date_hierarchy = "at"
     show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

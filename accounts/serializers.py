@@ -1,5 +1,7 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts import org_settings
 from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, User
 from whatsapp_hub.schema import DetailSerializer  # noqa: F401  (the API's error shape, re-exported)
 from whatsapp_hub.serializers import MAX_ID, StrictModelSerializer, StrictSerializer
@@ -12,8 +14,50 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def _keywords_schema(description: str) -> dict:
+    # A word: something but spaces in it, no control characters.
+    word = {
+        "type": "string",
+        "maxLength": org_settings.KEYWORD_MAX_LENGTH,
+        "pattern": r"^[^\u0000-\u001f\u007f-\u009f]*\S[^\u0000-\u001f\u007f-\u009f]*$",
+    }
+    return {
+        "type": "array",
+        "items": word,
+        "maxItems": org_settings.KEYWORDS_MAX,
+        "nullable": True,
+        "description": description,
+    }
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "Known keys only, merged into the current settings on PATCH; null removes a key.",
+        "properties": {
+            "timezone": {
+                "type": "string",
+                "maxLength": 64,
+                "nullable": True,
+                "description": "An IANA time zone name, e.g. Asia/Riyadh.",
+            },
+            "locale": {"type": "string", "enum": org_settings.locales(), "nullable": True},
+            "opt_out_keywords": _keywords_schema(
+                "Whole inbound messages that opt a contact out of marketing. STOP, UNSUBSCRIBE and their Arabic "
+                "equivalents always apply: they are added when missing."
+            ),
+            "opt_in_keywords": _keywords_schema("Whole inbound messages that opt a contact back in."),
+        },
+    }
+)
+class OrganizationSettingsField(serializers.JSONField):
+    """Organization.settings (accounts.org_settings checks the values in the service)."""
+
+
 class OrganizationSerializer(StrictModelSerializer):
     user_limit = serializers.IntegerField(read_only=True, allow_null=True)
+    settings = OrganizationSettingsField(required=False)
 
     class Meta:
         model = Organization
@@ -193,6 +237,7 @@ class AuditLogSerializer(serializers.ModelSerializer):
 class PlatformOrganizationSerializer(StrictModelSerializer):
     user_limit = serializers.IntegerField(read_only=True, allow_null=True)
     member_count = serializers.IntegerField(read_only=True, default=0)
+    settings = OrganizationSettingsField(read_only=True)
 
     class Meta:
         model = Organization

@@ -19,7 +19,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import selectors
+from accounts import org_settings, selectors
 from accounts.models import (
     ApiKey,
     AuditLog,
@@ -488,12 +488,14 @@ def api_key_touch(*, api_key: ApiKey) -> None:
 
 @transaction.atomic
 def organization_update(*, organization: Organization, actor, name=None, settings=None) -> Organization:
+    """An organization admin's edit. `settings`: the keys to change (accounts.org_settings; null removes one),
+    merged into the current ones; a 400 names each bad key."""
     changed = []
     if name is not None:
         organization.name = name.strip()
         changed.append("name")
     if settings is not None:
-        organization.settings = {**organization.settings, **settings}
+        organization.settings = org_settings.settings_apply(current=organization.settings, changes=settings)
         changed.append("settings")
     if changed:
         organization.save(update_fields=changed)

@@ -1,26 +1,96 @@
-"""Django admin of messaging, for platform staff. Secrets never appear (they are not even masked form fields);
-the big tables (messages, webhook events) skip the full count. Dead webhook events are replayed from here."""
+"""Django admin of messaging, for platform staff. Secrets are write-only (shown masked, never in a form's value);
+a number is created and edited through the numbers services; the big tables (messages, webhook events) skip
+the full count. Dead webhook events are replayed from here."""
 
+from django import forms
 from django.contrib import admin, messages
-from django.db import models
 
-from accounts.admin import TenantAdmin
+from accounts.admin import ServiceAdmin, ServiceModelForm, TenantAdmin
 from messaging.models import Contact, ContactTag, Conversation, Media, Message, Tag, WebhookEvent, WhatsAppNumber
+from messaging.services import numbers as number_services
 from messaging.services.ingest import webhook_events_replay
 from whatsapp_hub.encryption import mask
 
-SECRET_FIELDS = ("access_token", "app_secret", "verify_token", "waha_api_key", "waha_webhook_hmac_key")
+PROVIDER_FIELDS = number_services.CLOUD_FIELDS + number_services.WAHA_FIELDS
+SECRET_FIELDS = tuple(name for name in PROVIDER_FIELDS if name in number_services.SECRET_FIELDS)
+# What number_update takes from the form (the secrets apart: they change only when a new value is typed).
+UPDATABLE_FIELDS = frozenset(
+    {"display_name", "phone_number", "is_primary", "throughput", "status", *PROVIDER_FIELDS}
+) - set(SECRET_FIELDS)
+
+
+def _secret_field() -> forms.CharField:
+    return forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Write-only: blank keeps the stored value (a new WAHA number's webhook key is generated).",
+    )
+
+
+class WhatsAppNumberForm(ServiceModelForm):
+    access_token = _secret_field()
+    app_secret = _secret_field()
+    verify_token = _secret_field()
+    waha_api_key = _secret_field()
+    waha_webhook_hmac_key = _secret_field()
+    waha_base_url = forms.URLField(
+        required=False, max_length=WhatsAppNumber._meta.get_field("waha_base_url").max_length, assume_scheme="https"
+    )
+
+    service_fields = {"user_id": "assigned_user", "team_id": "assigned_team"}
+
+    class Meta:
+        model = WhatsAppNumber
+        exclude = SECRET_FIELDS
+
+    def save_through_services(self) -> WhatsAppNumber:
+        data = self.cleaned_data
+        if self.instance._state.adding:
+            number = number_services.number_create(
+                organization=data["organization"],
+                actor=self.actor,
+                display_name=data["display_name"],
+                provider=data["provider"],
+                phone_number=data["phone_number"],
+                is_primary=data["is_primary"],
+                throughput=data["throughput"],
+                **{name: data[name] for name in PROVIDER_FIELDS if data.get(name)},  # secrets included
+            )
+        else:
+            typed_secrets = {name: data[name] for name in SECRET_FIELDS if data.get(name)}
+            changes = {name: data[name] for name in self.changed_data if name in UPDATABLE_FIELDS}
+            number = self.instance
+            if changes or typed_secrets:
+                number = number_services.number_update(number=number, actor=self.actor, **changes, **typed_secrets)
+        if {"assigned_user", "assigned_team"} & set(self.changed_data):
+            number = number_services.number_assign(
+                number=number,
+                actor=self.actor,
+                user_id=data["assigned_user"].pk if data["assigned_user"] else None,
+                team_id=data["assigned_team"].pk if data["assigned_team"] else None,
+            )
+        return number
 
 
 @admin.register(WhatsAppNumber)
-class WhatsAppNumberAdmin(TenantAdmin):
+class WhatsAppNumberAdmin(ServiceAdmin, TenantAdmin):
+    """Created and edited through messaging.services.numbers (checks, audit with the staff user as actor, the
+    webhook secret cache, the WAHA session's sync); deleted by the organization's admins (a soft delete that
+    keeps the history), not here."""
+
+    form = WhatsAppNumberForm
     list_display = ("display_name", "organization", "provider", "phone_number", "status", "is_primary", "deleted_at")
     list_filter = ("provider", "status", "organization")
     search_fields = ("display_name", "phone_number", "=phone_number_id", "waha_session")
     raw_id_fields = ("organization", "assigned_user", "assigned_team")
-    exclude = SECRET_FIELDS
-    readonly_fields = ("masked_secrets", "created_at")
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def get_readonly_fields(self, request, obj=None):
+        hub_set = ("session_status", "deleted_at", "created_at", "masked_secrets")
+        # The provider and the tenant of a number never change; a new number's status is set by the hub.
+        return ("organization", "provider", *hub_set) if obj is not None else ("status", *hub_set)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
     @admin.display(description="Secrets (masked)")
     def masked_secrets(self, number: WhatsAppNumber) -> str:

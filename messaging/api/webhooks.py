@@ -7,12 +7,17 @@ of messages. Plain Django views, the fastest path through the stack.
     GET/POST /webhooks/meta/<org>/                          any of the organization's Cloud numbers
     GET/POST /webhooks/meta/<org>/phone/<phone_number_id>/  that number
     POST     /webhooks/waha/<org>/                          the number running the event's session
+
+Both authenticate the raw bytes before anything parses them, and refuse hostile JSON (too deep, not storable)
+with a 400.
 """
 
 import functools
 import hashlib
 import hmac
 import json
+import math
+import re
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -65,26 +70,72 @@ def _body(request: HttpRequest) -> bytes:
     return body
 
 
-def _without_nul(value):
-    """`value` with U+0000 removed from every string: PostgreSQL text and jsonb cannot hold it."""
+# Real payloads nest some ten levels deep; deeper is refused before anything walks it (json.loads itself raises
+# RecursionError near a thousand levels).
+MAX_JSON_DEPTH = 64
+# Escapes whose strings PostgreSQL's jsonb cannot hold: U+0000, and UTF-16 surrogates (paired ones are fine, but
+# any of them sends the payload through the walk that finds the lone ones).
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text[:20]} is out of range")
+    return value
+
+
+# Made once: json.loads with options builds a decoder on every call.
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
+
+
+def _deeper_than(value, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels in `value` (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _storable(value):
+    """`value` with U+0000 removed from every string and lone surrogates replaced by U+FFFD (PostgreSQL's text
+    and jsonb cannot hold either); the payload is no deeper than MAX_JSON_DEPTH here."""
     if isinstance(value, str):
-        return value.replace("\x00", "")
+        return _LONE_SURROGATE.sub("\ufffd", value.replace("\x00", ""))
     if isinstance(value, list):
-        return [_without_nul(item) for item in value]
+        return [_storable(item) for item in value]
     if isinstance(value, dict):
-        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+        return {_storable(key): _storable(item) for key, item in value.items()}
     return value
 
 
 def _json_object(body: bytes) -> dict:
+    """The body as a JSON object that PostgreSQL can store, or a 400. Call only once the body is authenticated.
+
+    Refused: invalid JSON; anything but UTF-8 (RFC 8259; json.loads would take UTF-16 too, and surrogates
+    encoded in UTF-8, which the byte search below misses); NaN and Infinity; numbers beyond a float (or with
+    more than 4300 digits); nesting beyond MAX_JSON_DEPTH. Kept: a duplicate key's last value (as jsonb keeps
+    it)."""
     try:
-        payload = json.loads(body)
-    except ValueError:  # UnicodeDecodeError included
+        payload = _DECODER.decode(body.decode())
+    except (ValueError, RecursionError):  # UnicodeDecodeError included
         raise _Refused(400, "The body is not valid JSON.") from None
     if not isinstance(payload, dict):
         raise _Refused(400, "The body must be a JSON object.")
-    if b"\\u0000" in body:  # rare: walk the payload only then
-        payload = _without_nul(payload)
+    # Counting brackets is cheap; only a body with many of them (strings included) is walked.
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _deeper_than(payload, MAX_JSON_DEPTH):
+        raise _Refused(400, f"The body nests deeper than {MAX_JSON_DEPTH} levels.")
+    if _UNSTORABLE_ESCAPE.search(body):  # rare: walk the payload only then
+        payload = _storable(payload)
     return payload
 
 
@@ -147,26 +198,57 @@ def meta_webhook(request: HttpRequest, organization_id: str, phone_number_id: st
     return _meta_receive(request, int(organization_id), phone_number_id)
 
 
+def _sha512_hex(key: str, body: bytes) -> str:
+    return hmac.new(key.encode(), body, hashlib.sha512).hexdigest()
+
+
+def _waha_signers(organization_id: int, body: bytes, given: str, *, fresh: bool) -> list[selectors.WahaSessionKey]:
+    """The organization's WAHA numbers whose key signed `body` (HMAC-SHA512); a 404 when the organization does
+    not exist."""
+    numbers = selectors.waha_webhook_keys(organization_id=organization_id, fresh=fresh)
+    if numbers is None:
+        raise _Refused(404, "Not found.")
+    # Every key is compared (constant time), so the answer time says nothing about which key is close.
+    compared = [(key, _hmac_matches(_sha512_hex(key, body), given)) for key in {n.hmac_key for n in numbers}]
+    signed = {key for key, matched in compared if matched}
+    return [number for number in numbers if number.hmac_key in signed]
+
+
+def _waha_number(organization_id: int, body: bytes, given: str) -> tuple[int, dict]:
+    """The id of the number whose key signed `body` and whose session the event names, and the event: the raw
+    bytes are authenticated before they are parsed. The kept keys first; the database when they do not do (a
+    key or a session set a moment ago)."""
+    signers = _waha_signers(organization_id, body, given, fresh=False)
+    fresh = not signers
+    if fresh:
+        signers = _waha_signers(organization_id, body, given, fresh=True)
+    if not signers:
+        raise _Refused(401, "Missing or invalid X-Webhook-Hmac.")
+    payload = _json_object(body)
+    session = payload.get("session")
+    running = [number for number in signers if number.session == session]
+    if not running and not fresh:
+        running = [
+            number for number in _waha_signers(organization_id, body, given, fresh=True) if number.session == session
+        ]
+    if not running:
+        raise _Refused(401, "The event's session is not the session of the number whose key signed it.")
+    return running[0].number_id, payload
+
+
 @csrf_exempt
 @require_POST
 @_refusals
 def waha_webhook(request: HttpRequest, organization_id: str) -> HttpResponse:
     """WAHA events (message, message.any, message.reaction, message.ack, session.status) of one of the
-    organization's sessions; HMAC-SHA512 checked when the number has a key."""
+    organization's sessions. Fails closed: the body must be signed (X-Webhook-Hmac, HMAC-SHA512) with the key of
+    the number running the event's session; a number without a key receives nothing."""
+    given = request.headers.get("X-Webhook-Hmac", "")
+    algorithm = request.headers.get("X-Webhook-Hmac-Algorithm", "sha512")
+    if not given.strip() or algorithm.strip().lower() != "sha512":
+        raise _Refused(401, "Missing or invalid X-Webhook-Hmac.")
     body = _body(request)
-    payload = _json_object(body)
-    session = payload.get("session")
-    number = (
-        selectors.waha_webhook_session(organization_id=int(organization_id), session=session)
-        if isinstance(session, str) and session
-        else None
-    )
-    if number is None:
-        raise _Refused(404, "No such organization or WAHA session.")
-    if number.hmac_key:
-        expected = hmac.new(number.hmac_key.encode(), body, hashlib.sha512).hexdigest()
-        if not _hmac_matches(expected, request.headers.get("X-Webhook-Hmac", "")):
-            raise _Refused(401, "Missing or invalid X-Webhook-Hmac.")
+    number_id, payload = _waha_number(int(organization_id), body, given)
     dedupe_key = str(request.headers.get("X-Webhook-Request-Id") or payload.get("id") or "")
     if not dedupe_key or len(dedupe_key) > DEDUPE_KEY_MAX:
         dedupe_key = services.body_dedupe_key(dedupe_key.encode() if dedupe_key else body)
@@ -175,7 +257,7 @@ def waha_webhook(request: HttpRequest, organization_id: str) -> HttpResponse:
         source=WebhookEvent.Source.WAHA,
         body=payload,
         dedupe_key=dedupe_key,
-        number_id=number.number_id,
+        number_id=number_id,
     )
     return JsonResponse({"status": "received"})
 

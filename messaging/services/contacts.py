@@ -3,7 +3,6 @@
 import csv
 import io
 import re
-import unicodedata
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -12,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Organization
+from accounts.org_settings import fold_keyword, opt_in_words, opt_out_words
 from accounts.services import audit_log_write
 from messaging import hooks
 from messaging.models import Contact, ContactTag, Tag
@@ -32,25 +32,16 @@ EXPORT_COLUMNS = ["name", "number", "phone", "tags", "opted_out", "created_at"]
 # OWASP CSV injection: a spreadsheet runs a cell starting with one of these as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
-# Inbound words that opt a contact out of (or back into) marketing; an organization may set its own
-# lists in Organization.settings["opt_out_keywords"] / ["opt_in_keywords"].
-DEFAULT_OPT_OUT_KEYWORDS = ["stop", "unsubscribe", "stop all", "cancel", "إيقاف", "ايقاف", "توقف", "إلغاء الاشتراك"]
-DEFAULT_OPT_IN_KEYWORDS = ["start", "subscribe", "unstop", "اشتراك", "ابدأ"]
-
-
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text or "").strip().casefold()
-
 
 def opt_keyword(*, organization: Organization, text: str) -> bool | None:
-    """True when `text` (a whole inbound message) is an opt-out word, False for opt-in, else None."""
-    folded = _fold(text)
+    """True when `text` (a whole inbound message) is an opt-out word, False for opt-in, else None. The opt-out
+    floor always applies; settings of any shape are read safely (accounts.org_settings)."""
+    folded = fold_keyword(text)
     if not folded:
         return None
-    settings = organization.settings or {}
-    if folded in {_fold(w) for w in settings.get("opt_out_keywords", DEFAULT_OPT_OUT_KEYWORDS)}:
+    if folded in opt_out_words(organization.settings):
         return True
-    if folded in {_fold(w) for w in settings.get("opt_in_keywords", DEFAULT_OPT_IN_KEYWORDS)}:
+    if folded in opt_in_words(organization.settings):
         return False
     return None
 

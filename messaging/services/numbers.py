@@ -39,6 +39,8 @@ SECRET_FIELDS = frozenset({"access_token", "app_secret", "verify_token", "waha_a
 # webhooks are refused (401) until an app secret is set.
 SETTINGS_REQUIRED = ("phone_number_id", "waba_id", "access_token", "verify_token")
 SETTINGS_DISPLAY_NAME = "WhatsApp"
+# What the webhook views keep per process to authenticate a number's webhooks (see selectors.ingest).
+WEBHOOK_AUTH_FIELDS = frozenset({"app_secret", "phone_number_id", "waha_session", "waha_webhook_hmac_key"})
 
 
 def _field_error(field: str, message: str) -> ServiceError:
@@ -97,6 +99,14 @@ def _check_unique(number: WhatsAppNumber) -> None:
         taken = selectors.number_list(org=number.organization).filter(waha_session=number.waha_session)
         if taken.exclude(pk=number.pk).exists():
             raise _field_error("waha_session", "Another number of this organization uses this WAHA session.")
+
+
+def _check_hmac_key(key: str | None) -> None:
+    if not (key or "").strip():
+        raise _field_error(
+            "waha_webhook_hmac_key",
+            "WAHA webhooks are refused without a key: it can be rotated (send a new one), not removed.",
+        )
 
 
 def _e164(phone_number: str) -> str:
@@ -218,6 +228,8 @@ def _number_update(*, number: WhatsAppNumber, actor, changes: dict[str, Any]) ->
         number.provider,
         {name: value for name, value in changes.items() if name in CLOUD_FIELDS + WAHA_FIELDS},
     )
+    if number.provider == Provider.WAHA and "waha_webhook_hmac_key" in changes:
+        _check_hmac_key(changes["waha_webhook_hmac_key"])
     changed = []
     for name, value in changes.items():
         current = getattr(number, name)
@@ -241,7 +253,7 @@ def _number_update(*, number: WhatsAppNumber, actor, changes: dict[str, Any]) ->
         raise _field_error("is_primary", "The primary number stays primary until another number is made primary.")
     if changed:
         number.save(update_fields=changed)
-        if {"app_secret", "phone_number_id"} & set(changed):
+        if WEBHOOK_AUTH_FIELDS & set(changed):
             _forget_webhook_secrets_on_commit(number)
         if number.provider == Provider.WAHA and set(WAHA_FIELDS) & set(changed):
             # A new HMAC key must reach the session's config; a new session, server or key may reach WAHA now.
@@ -296,9 +308,9 @@ def number_delete(*, number: WhatsAppNumber, actor) -> None:
 
 
 def _forget_webhook_secrets_on_commit(number: WhatsAppNumber) -> None:
-    """A replaced or deleted app secret must stop verifying webhooks at once (the view caches secrets)."""
+    """A replaced or deleted secret must stop verifying webhooks at once (the views keep secrets)."""
     organization_id = number.organization_id
-    run_after_commit(partial(ingest_selectors.meta_webhook_secrets_forget, organization_id=organization_id))
+    run_after_commit(partial(ingest_selectors.webhook_secrets_forget, organization_id=organization_id))
 
 
 @transaction.atomic

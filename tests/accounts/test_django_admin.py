@@ -130,13 +130,6 @@ def _organization_filter(model_admin) -> str | None:
     return lookups[0] if lookups else None
 
 
-@pytest.fixture
-def staff_browser(client, db):
-    superuser = UserFactory(is_staff=True, is_superuser=True, email="root@platform.example")
-    client.force_login(superuser)
-    return client
-
-
 def test_every_registered_model_has_a_row_maker():
     missing = [model._meta.label for model in REGISTERED if model not in MAKERS]
     assert missing == [], f"Add row makers to tests/accounts/test_django_admin.py for: {missing}"

@@ -15,6 +15,7 @@ from accounts.services import api_key_create
 from messaging.models import Conversation, Provider, WhatsAppNumber
 from tests.fakes import django_client_target
 from tests.messaging.factories import ConversationFactory, WhatsAppNumberFactory
+from tests.messaging.ingest_support import WAHA_HMAC_KEY
 
 
 def cloud_number(org, **fields) -> WhatsAppNumber:
@@ -33,6 +34,7 @@ def waha_number(org, **fields) -> WhatsAppNumber:
         "waha_session": "default",
         "waha_base_url": "",  # settings.WAHA_URL: the fake WAHA's in tests
         "waha_api_key": "test-waha-key",
+        "waha_webhook_hmac_key": WAHA_HMAC_KEY,
     }
     return WhatsAppNumberFactory(organization=org, **{**defaults, **fields})
 

@@ -27,6 +27,8 @@ APP_SECRET = "test-app-secret"
 SECOND_APP_SECRET = "second-app-secret"
 VERIFY_TOKEN = "verify-me-please"
 SECOND_VERIFY_TOKEN = "second-verify-token"
+# The webhook HMAC key of the WAHA numbers the tests make (inbox_support.waha_number).
+WAHA_HMAC_KEY = "test-waha-webhook-hmac-key"
 
 
 def meta_payload(name: str) -> dict:
@@ -71,8 +73,9 @@ def post_meta(client, org_id: int, body: dict | bytes, *, secret: str | None = A
         return client.post(f"/webhooks/meta/{org_id}/{path}", data=raw, content_type="application/json", **headers)
 
 
-def post_waha(client, org_id: int, payload: dict | bytes, *, hmac_key: str | None = None, **headers):
-    """POST a WAHA webhook, with WAHA's HMAC-SHA512 header when `hmac_key` is given."""
+def post_waha(client, org_id: int, payload: dict | bytes, *, hmac_key: str | None = WAHA_HMAC_KEY, **headers):
+    """POST a WAHA webhook (a payload, or exact bytes) signed as WAHA signs it with `hmac_key` (HMAC-SHA512;
+    None: no signature headers)."""
     raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     if hmac_key is not None:
         headers.setdefault("HTTP_X_WEBHOOK_HMAC", waha_hmac(raw, hmac_key))

@@ -38,14 +38,15 @@ def test_default_keywords_in_english_and_arabic_ignore_case_and_spaces(text, exp
     assert opt_keyword(organization=org, text=text) is expected
 
 
-def test_an_organizations_own_lists_replace_the_defaults(org):
+def test_an_organizations_own_lists_replace_the_defaults_above_the_floor(org):
     org.settings = {"opt_out_keywords": ["Halt", "قف"], "opt_in_keywords": ["RESUME"]}
     org.save()
 
     assert opt_keyword(organization=org, text="halt") is True
     assert opt_keyword(organization=org, text=" قف ") is True
     assert opt_keyword(organization=org, text="resume") is False
-    assert opt_keyword(organization=org, text="STOP") is None
+    assert opt_keyword(organization=org, text="cancel") is None  # a default, not the floor
+    assert opt_keyword(organization=org, text="STOP") is True  # the floor (tests/security/test_settings_schema.py)
     assert opt_keyword(organization=org, text="START") is None
 
 

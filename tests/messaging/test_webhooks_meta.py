@@ -6,7 +6,7 @@ import json
 import pytest
 
 from messaging.models import Contact, Message, WebhookEvent, WhatsAppNumber
-from messaging.selectors.ingest import meta_webhook_secrets_forget
+from messaging.selectors.ingest import webhook_secrets_forget
 from tests.factories import OrganizationFactory
 from tests.fakes import meta_signature
 from tests.messaging.factories import WhatsAppNumberFactory
@@ -307,7 +307,7 @@ def test_a_replaced_secret_is_refused_once_the_cache_is_told(client, org, number
     assert post_meta(client, org.pk, meta_payload("text")).status_code == 200
     WhatsAppNumber.objects.filter(pk=numbers[0].pk).update(app_secret="rotated-secret")
 
-    meta_webhook_secrets_forget(organization_id=org.pk)
+    webhook_secrets_forget(organization_id=org.pk)
     response = post_meta(client, org.pk, meta_payload("text_reply"), secret=APP_SECRET)
 
     assert response.status_code == 401

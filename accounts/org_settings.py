@@ -1,0 +1,162 @@
+"""Organization.settings: the schema every write checks, and the readers every use goes through.
+
+    timezone           an IANA time zone name ("Asia/Riyadh")
+    locale             a language of the product ("en", "ar")
+    opt_out_keywords   words that, as a whole inbound message, opt a contact out of marketing
+    opt_in_keywords    words that opt a contact back in
+
+The readers are defensive: a row written before the schema (or by hand) must not break ingest, so a value of the
+wrong shape reads as the default. The opt-out floor (STOP, UNSUBSCRIBE and their Arabic equivalents) cannot be
+removed: it is added to any list an organization sets, and applied at ingest whatever a row holds.
+"""
+
+import unicodedata
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+from zoneinfo import available_timezones
+
+from django.conf import settings as django_settings
+
+from whatsapp_hub.errors import ServiceError
+
+KEYWORD_MAX_LENGTH = 64
+KEYWORDS_MAX = 50
+# Compliance words: a customer who sends one of these is opted out, whatever the organization's own list says.
+OPT_OUT_FLOOR = ("stop", "unsubscribe", "إيقاف", "ايقاف", "توقف", "إلغاء الاشتراك", "الغاء الاشتراك")
+DEFAULT_OPT_OUT_KEYWORDS = (*OPT_OUT_FLOOR, "stop all", "cancel")
+DEFAULT_OPT_IN_KEYWORDS = ("start", "subscribe", "unstop", "اشتراك", "ابدأ")
+
+
+def fold_keyword(text: str) -> str:
+    """How keywords and inbound messages are compared: NFKC, trimmed, case-folded."""
+    return unicodedata.normalize("NFKC", text or "").strip().casefold()
+
+
+_FLOOR = frozenset(fold_keyword(word) for word in OPT_OUT_FLOOR)
+
+
+@cache
+def time_zones() -> frozenset[str]:
+    """The IANA names of this machine's time zone database."""
+    return frozenset(available_timezones())
+
+
+def locales() -> list[str]:
+    return [code for code, _ in django_settings.LANGUAGES]
+
+
+# --- the schema -----------------------------------------------------------------------------------------
+
+
+class _Invalid(Exception):
+    """What is wrong with one setting's value (the message an admin reads)."""
+
+
+def _timezone(value: Any) -> str:
+    if not isinstance(value, str) or value not in time_zones():
+        raise _Invalid("Must be an IANA time zone name, e.g. Asia/Riyadh.")
+    return value
+
+
+def _locale(value: Any) -> str:
+    if not isinstance(value, str) or value not in locales():
+        raise _Invalid(f"Must be one of: {', '.join(locales())}.")
+    return value
+
+
+def _is_text(word: str) -> bool:
+    # Control characters and lone surrogates: nothing a customer types, and PostgreSQL stores neither NUL nor
+    # surrogates.
+    return not any(unicodedata.category(char) in ("Cc", "Cs") for char in word)
+
+
+def _keywords(value: Any) -> list[str]:
+    """The words trimmed, each once (compared as inbound messages are)."""
+    if not isinstance(value, list):
+        raise _Invalid("Must be a list of words.")
+    if len(value) > KEYWORDS_MAX:
+        raise _Invalid(f"At most {KEYWORDS_MAX} words.")
+    words: list[str] = []
+    seen: set[str] = set()
+    for position, word in enumerate(value, 1):
+        if not isinstance(word, str):
+            raise _Invalid(f"Word {position}: must be a string.")
+        word = word.strip()
+        if not word or not _is_text(word):
+            raise _Invalid(f"Word {position}: must be text, not blank.")
+        if len(word) > KEYWORD_MAX_LENGTH:
+            raise _Invalid(f"Word {position}: at most {KEYWORD_MAX_LENGTH} characters.")
+        folded = fold_keyword(word)
+        if folded not in seen:
+            seen.add(folded)
+            words.append(word)
+    return words
+
+
+def _opt_out_keywords(value: Any) -> list[str]:
+    """The words, after the floor's words the list lacks (they cannot be removed)."""
+    words = _keywords(value)
+    given = {fold_keyword(word) for word in words}
+    return [*(word for word in OPT_OUT_FLOOR if fold_keyword(word) not in given), *words]
+
+
+SCHEMA: dict[str, Callable[[Any], Any]] = {
+    "timezone": _timezone,
+    "locale": _locale,
+    "opt_out_keywords": _opt_out_keywords,
+    "opt_in_keywords": _keywords,
+}
+
+
+def settings_apply(*, current: Any, changes: Any) -> dict:
+    """The settings after `changes`: known keys only, each value checked and normalised; null removes a key (its
+    default applies again). What `current` holds that the schema refuses (a row from before it) is dropped.
+    Raises ServiceError naming each bad key: {"settings": {key: [message]}}."""
+    if not isinstance(changes, dict):
+        raise ServiceError("settings: Must be an object.", errors={"settings": ["Must be an object."]})
+    errors: dict[str, list[str]] = {key: ["Unknown setting."] for key in changes if key not in SCHEMA}
+    result = {}
+    for key, value in (current if isinstance(current, dict) else {}).items():
+        try:
+            result[key] = SCHEMA[key](value)
+        except (KeyError, _Invalid):
+            continue
+    for key, value in changes.items():
+        if key not in SCHEMA:
+            continue
+        if value is None:
+            result.pop(key, None)
+            continue
+        try:
+            result[key] = SCHEMA[key](value)
+        except _Invalid as exc:
+            errors[key] = [str(exc)]
+    if not errors:
+        overlap = sorted(_keyword_set(result, "opt_in_keywords", ()) & opt_out_words(result))
+        if overlap:
+            errors["opt_in_keywords"] = [f"{overlap[0]!r} is an opt-out word: a word cannot opt in and out."]
+    if errors:
+        key = next(iter(errors))
+        raise ServiceError(f"settings.{key}: {errors[key][0]}", errors={"settings": errors})
+    return result
+
+
+# --- readers (any row) ----------------------------------------------------------------------------------
+
+
+def _keyword_set(settings: Any, key: str, default: tuple[str, ...]) -> frozenset[str]:
+    value = settings.get(key) if isinstance(settings, dict) else None
+    words = value if isinstance(value, list) else default
+    return frozenset(fold_keyword(word) for word in words if isinstance(word, str)) - {""}
+
+
+def opt_out_words(settings: Any) -> frozenset[str]:
+    """The folded words that opt a contact out: the floor, and the organization's list (the defaults without
+    one). Whatever the row holds."""
+    return _keyword_set(settings, "opt_out_keywords", DEFAULT_OPT_OUT_KEYWORDS) | _FLOOR
+
+
+def opt_in_words(settings: Any) -> frozenset[str]:
+    """The folded words that opt a contact back in: the organization's list (the defaults without one)."""
+    return _keyword_set(settings, "opt_in_keywords", DEFAULT_OPT_IN_KEYWORDS)
