@@ -19,6 +19,14 @@ def _test_settings(settings, tmp_path_factory):
     celery_app.conf.task_eager_propagates = True
 
 
+@pytest.fixture
+def embedded_default(settings):
+    """The settings of `make run` (DEBUG on, no DATABASE_URL), which pytest-django and CI's variables replace."""
+    settings.DEBUG = True
+    settings.DATABASE_URL = None
+    return settings
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     cache.clear()
