@@ -1,6 +1,7 @@
 import logging
 
 import pytest
+from celery.signals import task_prerun
 from django.core.cache import cache
 
 from messaging.selectors import ingest as ingest_selectors
@@ -34,6 +35,19 @@ def _clear_cache():
     yield
     cache.clear()
     ingest_selectors._kept_secrets.clear()
+
+
+@pytest.fixture
+def task_runs():
+    """Every Celery task run during the test (eagerly, in tests), in order: (task name, args, kwargs)."""
+    runs: list[tuple[str, tuple, dict]] = []
+
+    def record(sender=None, args=None, kwargs=None, **_):
+        runs.append((sender.name, tuple(args or ()), dict(kwargs or {})))
+
+    task_prerun.connect(record, weak=False)
+    yield runs
+    task_prerun.disconnect(record)
 
 
 class _Records(logging.Handler):
