@@ -289,7 +289,21 @@ CELERY_BEAT_SCHEDULE: dict = {
     "messaging-webhook-sweeper": {"task": "messaging.tasks.ingest.sweep_webhook_events", "schedule": 60.0},
     # Outbound messages left queued (task never queued, worker died mid-send, retry lost) delivered again or failed.
     "messaging-delivery-sweeper": {"task": "messaging.tasks.delivery.sweep_message_deliveries", "schedule": 60.0},
+    # Processed webhook events older than WEBHOOK_EVENT_RETENTION_DAYS deleted (dead letters kept).
+    "messaging-webhook-event-retention": {
+        "task": "messaging.tasks.retention.prune_webhook_events",
+        "schedule": 3600.0,
+        "options": {"expires": 3600},
+    },
+    # Refresh tokens past their expiry (outstanding and blacklisted) deleted.
+    "accounts-token-flush": {
+        "task": "accounts.tasks.flush_expired_tokens",
+        "schedule": 86400.0,
+        "options": {"expires": 3600},
+    },
 }
+# Raw webhook events are personal data: kept this long once processed (their content lives on in the messages).
+WEBHOOK_EVENT_RETENTION_DAYS = env_int("WEBHOOK_EVENT_RETENTION_DAYS", 30)
 
 # External services: the real URLs unless pointed elsewhere (tests point them at fakes on 127.0.0.1).
 WHATSAPP_GRAPH_URL = env("WHATSAPP_GRAPH_URL", "https://graph.facebook.com/v23.0")
