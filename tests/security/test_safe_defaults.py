@@ -15,9 +15,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from asgiref.sync import async_to_sync
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
-from django.test import Client
+from django.test import AsyncClient, Client
 
 from whatsapp_hub import embedded
 from whatsapp_hub.embedded import local_hosts_only, local_keys
@@ -258,6 +259,14 @@ def debug(settings):
 
 def test_a_remote_client_gets_the_json_404_not_the_debug_page(debug, db):
     r = Client(REMOTE_ADDR=REMOTE).get("/no-such-page")
+
+    assert (r.status_code, r["Content-Type"], r.json()) == (404, "application/json", {"detail": "Not found."})
+
+
+def test_under_asgi_a_remote_client_gets_the_json_404_too(debug, db):
+    # The ASGI scope itself (the client's address is its `client`), as daphne passes it.
+    scope = {"method": "GET", "path": "/no-such-page", "client": [REMOTE, 40000], "headers": [(b"host", b"localhost")]}
+    r = async_to_sync(AsyncClient().request)(**scope)
 
     assert (r.status_code, r["Content-Type"], r.json()) == (404, "application/json", {"detail": "Not found."})
 
