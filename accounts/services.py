@@ -20,6 +20,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import org_settings, selectors
+from accounts import tasks as account_tasks
 from accounts.models import (
     ApiKey,
     AuditLog,
@@ -33,6 +34,7 @@ from accounts.models import (
     hash_secret,
     normalize_email,
 )
+from whatsapp_hub.aftercommit import enqueue_after_commit
 from whatsapp_hub.errors import ServiceError
 
 
@@ -188,6 +190,23 @@ def auth_logout(*, refresh_token: str) -> None:
     _claim_refresh_token(refresh_token)
 
 
+def auth_tokens_flush_expired(*, batch_size: int = 1000) -> int:
+    """Delete the refresh tokens past their expiry, with their blacklist entries (beat, daily): an expired token is
+    refused on its own expiry claim, so its rows only grow the tables. In batches, one transaction each, so no
+    statement holds the tables for long. Returns how many tokens were deleted."""
+    now = timezone.now()
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            # order_by("pk"): the model's default ordering joins the user table.
+            expired = OutstandingToken.objects.filter(expires_at__lte=now).order_by("pk")
+            ids = list(expired.values_list("pk", flat=True)[:batch_size])
+            OutstandingToken.objects.filter(pk__in=ids).delete()  # the blacklist entries go with them
+        deleted += len(ids)
+        if len(ids) < batch_size:
+            return deleted
+
+
 def _revoke_all_sessions(user: User) -> None:
     """Every token of the user fails from now on: version bump (access) and blacklist (refresh)."""
     User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
@@ -197,7 +216,14 @@ def _revoke_all_sessions(user: User) -> None:
 
 
 def password_reset_request(*, email: str) -> None:
-    """E-mail a single-use reset token if an active account exists; say nothing either way."""
+    """Queue the reset e-mail for this address. The same work whether an account has it or not (the task looks it
+    up), so neither the answer nor its timing tells."""
+    enqueue_after_commit(account_tasks.send_password_reset, normalize_email(email))
+
+
+def password_reset_send(*, email: str) -> None:
+    """E-mail a single-use reset token to the active account with this e-mail, if there is one (the task's work).
+    The token is made here from the account: it is bound to its password hash, so it works once."""
     user = User.objects.filter(email=normalize_email(email), is_active=True).first()
     if user is None:
         return
@@ -231,11 +257,28 @@ def password_reset(*, token: str, new_password: str) -> None:
     _revoke_all_sessions(user)
 
 
-def _send_invitation_email(*, invitation: Invitation, token: str) -> None:
+def invitation_send(*, organization_id: int, invitation_id: int) -> None:
+    """E-mail a pending, unexpired invitation its single-use token (the task's work). The token is issued here and
+    only its hash stored, so it never travels through the broker; a second run issues a new token, and its e-mail
+    supersedes the first. The mail server is called after the commit."""
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.for_org(Organization(pk=organization_id))
+            .select_related("organization")
+            .select_for_update(of=("self",))
+            .filter(pk=invitation_id, status=Invitation.Status.PENDING, expires_at__gt=timezone.now())
+            .first()
+        )
+        if invitation is None:
+            return
+        invitation.token_hash = hash_secret(token)
+        invitation.save(update_fields=["token_hash"])
+    organization = invitation.organization
     send_mail(
-        subject=f"You are invited to {invitation.organization.name} on WhatsApp Hub",
+        subject=f"You are invited to {organization.name} on WhatsApp Hub",
         message=(
-            f"You have been invited to join {invitation.organization.name} as {invitation.get_role_display()}.\n\n"
+            f"You have been invited to join {organization.name} as {invitation.get_role_display()}.\n\n"
             f"Invitation token: {token}\n{settings.PUBLIC_BASE_URL}/accept-invite?token={token}\n\n"
             f"The invitation expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC."
         ),
@@ -255,7 +298,7 @@ def _check_seat_available(org: Organization) -> None:
 
 @transaction.atomic
 def invitation_create(*, organization: Organization, email: str, role: str, invited_by) -> Invitation:
-    """Add an e-mail to the access list; the single-use token goes out by e-mail only."""
+    """Add an e-mail to the access list; the single-use token goes out by e-mail only, from a task after commit."""
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
     email = normalize_email(email)
     if Membership.objects.for_org(organization).filter(user__email=email, is_active=True).exists():
@@ -265,19 +308,19 @@ def invitation_create(*, organization: Organization, email: str, role: str, invi
         raise ServiceError(f"{email} is already invited.", errors={"email": ["Already invited."]})
     pending.update(status=Invitation.Status.REVOKED)  # an expired invitation gives way to the new one
     _check_seat_available(organization)
-    token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
         organization=organization,
         email=email,
         role=role,
         invited_by=invited_by if isinstance(invited_by, User) else None,
-        token_hash=hash_secret(token),
+        # The hash of a token nobody knows: unusable until the task issues the one it e-mails.
+        token_hash=hash_secret(secrets.token_urlsafe(32)),
         expires_at=timezone.now() + settings.INVITATION_TTL,
     )
     audit_log_write(
         organization=organization, actor=invited_by, action="invitation.create", target=invitation, data={"role": role}
     )
-    transaction.on_commit(lambda: _send_invitation_email(invitation=invitation, token=token))
+    enqueue_after_commit(account_tasks.send_invitation, organization.pk, invitation.pk)
     return invitation
 
 

@@ -1,6 +1,7 @@
 import logging
 
 import pytest
+from celery.signals import task_prerun
 from django.core.cache import cache
 
 from messaging.selectors import ingest as ingest_selectors
@@ -19,6 +20,14 @@ def _test_settings(settings, tmp_path_factory):
     celery_app.conf.task_eager_propagates = True
 
 
+@pytest.fixture
+def embedded_default(settings):
+    """The settings of `make run` (DEBUG on, no DATABASE_URL), which pytest-django and CI's variables replace."""
+    settings.DEBUG = True
+    settings.DATABASE_URL = None
+    return settings
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     cache.clear()
@@ -26,6 +35,19 @@ def _clear_cache():
     yield
     cache.clear()
     ingest_selectors._kept_secrets.clear()
+
+
+@pytest.fixture
+def task_runs():
+    """Every Celery task run during the test (eagerly, in tests), in order: (task name, args, kwargs)."""
+    runs: list[tuple[str, tuple, dict]] = []
+
+    def record(sender=None, args=None, kwargs=None, **_):
+        runs.append((sender.name, tuple(args or ()), dict(kwargs or {})))
+
+    task_prerun.connect(record, weak=False)
+    yield runs
+    task_prerun.disconnect(record)
 
 
 class _Records(logging.Handler):

@@ -1,13 +1,20 @@
-from django.core.management import call_command
+import pytest
+from django.core.management import CommandError, call_command
 
-from accounts.models import Membership, Organization
+from accounts.models import Membership, Organization, User
 from messaging.models import Contact, Conversation, Message, WhatsAppNumber
 
+REFUSED = (
+    "Refusing to seed demo accounts with known passwords: this is not the embedded default ({}). "
+    "Add --force to seed it anyway."
+)
 
-def test_seed_demo_creates_people_and_sandbox_conversations_once(db):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
 
+def seed_demo(*args: str) -> None:
+    call_command("seed_demo", *args, stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+
+def assert_seeded() -> None:
     organization = Organization.objects.get(slug="demo-store")
     assert sorted(Membership.objects.for_org(organization).values_list("role", flat=True)) == [
         "admin",
@@ -18,3 +25,37 @@ def test_seed_demo_creates_people_and_sandbox_conversations_once(db):
     assert Contact.objects.for_org(organization).count() == 3
     assert sorted(Conversation.objects.for_org(organization).values_list("unread_count", flat=True)) == [1, 1, 1]
     assert Message.objects.for_org(organization).filter(direction="inbound").count() == 3
+
+
+def test_seed_demo_creates_people_and_sandbox_conversations_once(db, embedded_default):
+    seed_demo()
+    seed_demo()
+
+    assert_seeded()
+
+
+@pytest.mark.parametrize(
+    ("debug", "database_url", "reasons"),
+    [
+        (False, None, "DEBUG is off"),
+        (True, "postgres://hub@db.example.com:5432/hub", "DATABASE_URL is set"),
+        (False, "postgres://hub@db.example.com:5432/hub", "DEBUG is off and DATABASE_URL is set"),
+    ],
+)
+def test_seed_demo_refuses_a_production_configuration(db, settings, debug, database_url, reasons):
+    settings.DEBUG, settings.DATABASE_URL = debug, database_url
+
+    with pytest.raises(CommandError) as refused:
+        seed_demo()
+
+    assert str(refused.value) == REFUSED.format(reasons)
+    assert not User.objects.exists()
+    assert not Organization.objects.exists()
+
+
+def test_seed_demo_seeds_a_production_configuration_when_forced(db, settings):
+    settings.DEBUG, settings.DATABASE_URL = False, "postgres://hub@db.example.com:5432/hub"
+
+    seed_demo("--force")
+
+    assert_seeded()

@@ -1,8 +1,9 @@
 """One settings module, read from the environment.
 
 Unset, the product runs as the embedded default (SQLite, in-memory channel layer, local cache,
-Celery tasks inline, sandbox WhatsApp provider). With DEBUG=0 the production variables are
-required and a missing one stops start-up with a message naming it.
+Celery tasks inline, sandbox WhatsApp provider, keys generated into a local file on first run,
+local hosts only). With DEBUG=0 the production variables are required and a missing one stops
+start-up with a message naming it.
 """
 
 import hashlib
@@ -12,27 +13,36 @@ from pathlib import Path
 import dj_database_url
 
 from whatsapp_hub.egress import allow_list as egress_allow_list
+from whatsapp_hub.embedded import local_hosts_only, local_keys
 from whatsapp_hub.env import env, env_bool, env_int, env_list, env_required
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", True)
+# The embedded default's keys (DEBUG only): generated on first run, never from the repository (whatsapp_hub/embedded).
+LOCAL_KEYS_FILE = Path(env("LOCAL_KEYS_FILE", str(BASE_DIR / ".local-keys.json")))
 
 if DEBUG:
-    SECRET_KEY = env("SECRET_KEY", "dev-only-insecure-secret-key-never-use-in-production-0123456789")
-    # A valid Fernet key for development only; production must set its own.
-    FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEY", ["ZGV2LW9ubHktZmllbGQta2V5LW5vdC1mb3ItcHJvZCE="])
-    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver", "[::1]"])
+    _given = {name: env(name) for name in ("SECRET_KEY", "JWT_SIGNING_KEY", "FIELD_ENCRYPTION_KEY")}
+    _local = {} if all(_given.values()) else local_keys(LOCAL_KEYS_FILE)
+    SECRET_KEY = _given["SECRET_KEY"] or _local["secret_key"]
+    JWT_SIGNING_KEY = _given["JWT_SIGNING_KEY"] or _local["jwt_signing_key"]
+    FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEY", []) or [_local["field_encryption_key"]]
+    ALLOWED_HOSTS = local_hosts_only(env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver", "[::1]"]))
     DATABASE_URL = env("DATABASE_URL")
     REDIS_URL = env("REDIS_URL")
 else:
     SECRET_KEY = env_required("SECRET_KEY")
+    # Its own key, derived from SECRET_KEY unless JWT_SIGNING_KEY is set.
+    JWT_SIGNING_KEY = env("JWT_SIGNING_KEY") or hashlib.sha256(f"jwt-signing:{SECRET_KEY}".encode()).hexdigest()
     FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEY", []) or [env_required("FIELD_ENCRYPTION_KEY")]
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", []) or [env_required("ALLOWED_HOSTS")]
     DATABASE_URL = env_required("DATABASE_URL")
     REDIS_URL = env_required("REDIS_URL")
 
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
+# With DEBUG on, only these clients (connecting directly, not through a proxy) see Django's debug pages.
+INTERNAL_IPS = env_list("INTERNAL_IPS", ["127.0.0.1", "::1"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -58,6 +68,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: it sees every error response, including those of the middleware below.
+    "whatsapp_hub.middleware.debug_pages_for_internal_clients_only",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -240,8 +252,7 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# JWT: own signing key (derived from SECRET_KEY unless JWT_SIGNING_KEY is set), issuer and audience checked.
-JWT_SIGNING_KEY = env("JWT_SIGNING_KEY") or hashlib.sha256(f"jwt-signing:{SECRET_KEY}".encode()).hexdigest()
+# JWT: own signing key (JWT_SIGNING_KEY above, never SECRET_KEY itself), issuer and audience checked.
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 30)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 7)),
@@ -279,7 +290,21 @@ CELERY_BEAT_SCHEDULE: dict = {
     "messaging-webhook-sweeper": {"task": "messaging.tasks.ingest.sweep_webhook_events", "schedule": 60.0},
     # Outbound messages left queued (task never queued, worker died mid-send, retry lost) delivered again or failed.
     "messaging-delivery-sweeper": {"task": "messaging.tasks.delivery.sweep_message_deliveries", "schedule": 60.0},
+    # Processed webhook events older than WEBHOOK_EVENT_RETENTION_DAYS deleted (dead letters kept).
+    "messaging-webhook-event-retention": {
+        "task": "messaging.tasks.retention.prune_webhook_events",
+        "schedule": 3600.0,
+        "options": {"expires": 3600},
+    },
+    # Refresh tokens past their expiry (outstanding and blacklisted) deleted.
+    "accounts-token-flush": {
+        "task": "accounts.tasks.flush_expired_tokens",
+        "schedule": 86400.0,
+        "options": {"expires": 3600},
+    },
 }
+# Raw webhook events are personal data: kept this long once processed (their content lives on in the messages).
+WEBHOOK_EVENT_RETENTION_DAYS = env_int("WEBHOOK_EVENT_RETENTION_DAYS", 30)
 
 # External services: the real URLs unless pointed elsewhere (tests point them at fakes on 127.0.0.1).
 WHATSAPP_GRAPH_URL = env("WHATSAPP_GRAPH_URL", "https://graph.facebook.com/v23.0")

@@ -21,6 +21,7 @@ from messaging.serializers.contacts import (
     ContactSerializer,
 )
 from messaging.services import contacts as services
+from messaging.services import erasure
 from whatsapp_hub.routers import Router
 from whatsapp_hub.schema import error_responses
 
@@ -116,7 +117,7 @@ class ContactViewSet(TenantScopedMixin, viewsets.ModelViewSet):
         return Response(self._shown(contact))
 
     def perform_destroy(self, instance):
-        services.contact_delete(contact=instance, actor=self.request.user)
+        erasure.contact_delete(contact=instance, actor=self.request.user)
 
     @extend_schema(request=None, responses={200: ContactSerializer, **ERRORS})
     @action(detail=True, methods=["post"], url_path="opt-out")

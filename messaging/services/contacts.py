@@ -212,13 +212,6 @@ def contact_update(
     return contact
 
 
-@transaction.atomic
-def contact_delete(*, contact: Contact, actor=None) -> None:
-    """Delete for good, with the contact's conversations and messages (the erasure path). Audited."""
-    audit_log_write(organization=contact.organization, actor=actor, action="contact.delete", target=contact)
-    contact.delete()
-
-
 # --- CSV import ----------------------------------------------------------------------------------
 
 

@@ -7,11 +7,12 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.test import TestCase
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts import services
-from accounts.models import AuditLog, Invitation, Membership, Organization, Role, User
+from accounts import services, tasks
+from accounts.models import AuditLog, Invitation, Membership, Organization, Role, User, hash_secret
 from tests.assertions import assert_error
 from tests.conftest import client_for
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
@@ -162,6 +163,54 @@ def test_an_invitation_to_a_suspended_organization_is_403(org, admin_client, inv
 
     assert assert_error(r, 403)["detail"] == "The organization is suspended."
     assert not User.objects.filter(email="paused@example.com").exists()
+
+
+# --- the e-mail, from a task ----------------------------------------------------------------------------
+
+
+def test_the_invitation_email_is_sent_by_a_task_that_issues_the_token(org, admin_client, task_runs):
+    with TestCase.captureOnCommitCallbacks() as callbacks:
+        r = admin_client.post(ACCESS_LIST, {"email": "new@example.com", "role": "agent"})
+    invitation = Invitation.objects.for_org(org).get()
+    unknown_hash = invitation.token_hash
+
+    assert r.status_code == 201, r.content
+    assert (len(callbacks), mail.outbox, task_runs) == (1, [], [])  # nothing sent in the request
+
+    callbacks[0]()
+
+    # The broker carried ids only: the token was issued in the task, and only its hash stored.
+    assert task_runs == [("accounts.tasks.send_invitation", (org.pk, invitation.pk), {})]
+    assert len(mail.outbox) == 1
+    token = re.search(r"Invitation token: (\S+)", mail.outbox[0].body).group(1)
+    invitation.refresh_from_db()
+    assert invitation.token_hash == hash_secret(token) != unknown_hash
+    assert accept(token).status_code == 201
+
+
+def test_a_second_run_of_the_task_sends_a_token_that_supersedes_the_first(org, admin_client, invite):
+    first = invite(admin_client, "new@example.com")
+    invitation = Invitation.objects.for_org(org).get()
+
+    tasks.send_invitation(org.pk, invitation.pk)
+
+    second = re.search(r"Invitation token: (\S+)", mail.outbox[-1].body).group(1)
+    assert (len(mail.outbox), second != first) == (2, True)
+    assert assert_error(accept(first), 403)["detail"] == INVALID
+    assert accept(second).status_code == 201
+
+
+def test_the_task_sends_nothing_for_a_revoked_invitation_or_another_organization(org, other_org, admin_client, invite):
+    invite(admin_client, "new@example.com")
+    invitation = Invitation.objects.for_org(org).get()
+    token_hash = invitation.token_hash
+
+    tasks.send_invitation(other_org.pk, invitation.pk)
+    assert admin_client.delete(f"{ACCESS_LIST}/new@example.com").status_code == 204
+    tasks.send_invitation(org.pk, invitation.pk)
+
+    assert len(mail.outbox) == 1  # the e-mail of the invitation, before
+    assert Invitation.objects.for_org(org).get().token_hash == token_hash
 
 
 # --- the plan's user limit -----------------------------------------------------------------------------

@@ -407,7 +407,7 @@ def test_marketing_and_strangers_may_not(org, number, marketing_client):
 # --- the README's walk-through, on the demo ---------------------------------------------------------------
 
 
-def test_the_demo_admin_plays_a_customer_of_the_demo_number(db):
+def test_the_demo_admin_plays_a_customer_of_the_demo_number(db, embedded_default):
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     client = APIClient()
     login = client.post("/api/v1/auth/login", {"email": "admin@demo.local", "password": "demo-admin-pass"})

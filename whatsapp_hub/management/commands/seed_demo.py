@@ -1,4 +1,5 @@
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import Membership, Organization, Role, User
@@ -20,10 +21,33 @@ DEMO_CUSTOMERS = [
 ]
 
 
-class Command(BaseCommand):
-    help = "Create the demo organization, its people and a sandbox number with a few conversations (idempotent)."
+def _production_signs() -> list[str]:
+    """Why this configuration is not the embedded default (nothing when it is)."""
+    signs = ["DEBUG is off"] if not settings.DEBUG else []
+    return [*signs, "DATABASE_URL is set"] if settings.DATABASE_URL else signs
 
-    def handle(self, *args, **options):
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo organization, its people and a sandbox number with a few conversations (idempotent). "
+        "Only in the embedded default (DEBUG on, no DATABASE_URL) unless --force."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Seed a production configuration too (accounts with known passwords, a super admin among them).",
+        )
+
+    def handle(self, *args, force: bool = False, **options):
+        # The demo's people have published passwords, a super admin among them: never in a real database by mistake.
+        production = _production_signs()
+        if production and not force:
+            raise CommandError(
+                f"Refusing to seed demo accounts with known passwords: this is not the embedded default "
+                f"({' and '.join(production)}). Add --force to seed it anyway."
+            )
         organization = self._people()
         self._conversations(organization)
         ready = f"Demo organization '{organization.name}' (id {organization.pk}) is ready."
