@@ -150,7 +150,7 @@ def test_fields_of_another_provider_are_refused(admin_client):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("phone_number", "12345", "'12345' is not a valid phone number."),
+        ("phone_number", "12345", "'12345' is not a possible phone number (too short for its country)."),
         ("phone_number", "call me", "'call me' is not a phone number."),
         ("phone_number_id", "10654-0352", "Meta's ids are digits."),
         ("throughput", 0, "Ensure this value is greater than or equal to 1."),
