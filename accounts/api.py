@@ -264,6 +264,13 @@ class ApiKeyViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.RetrieveMod
         key = services.api_key_revoke(api_key=self.get_object(), actor=request.user)
         return Response(ApiKeySerializer(key).data)
 
+    @extend_schema(responses={204: None, **_errors(401, 403, 404)})
+    def destroy(self, request, pk=None):
+        """Revoke the key, like POST revoke: it stops working at once and stays listed as revoked (audited once;
+        deleting a revoked key again changes nothing)."""
+        services.api_key_revoke(api_key=self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 @extend_schema(tags=["organization admin"], responses={200: OrganizationSerializer, **_errors(400, 401, 403)})
 class OrganizationView(GenericAPIView):

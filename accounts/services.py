@@ -499,10 +499,12 @@ def api_key_create(*, organization: Organization, name: str, role: str, actor) -
 
 @transaction.atomic
 def api_key_revoke(*, api_key: ApiKey, actor) -> ApiKey:
-    if api_key.revoked_at is None:
-        api_key.revoked_at = timezone.now()
-        api_key.save(update_fields=["revoked_at"])
+    """The key fails from the next request on. Idempotent: revoking a revoked key changes nothing (audited once,
+    even when two revocations race: the conditional update lets one of them through)."""
+    keys = ApiKey.objects.for_org(api_key.organization).filter(pk=api_key.pk)
+    if keys.filter(revoked_at__isnull=True).update(revoked_at=timezone.now()):
         audit_log_write(organization=api_key.organization, actor=actor, action="api_key.revoke", target=api_key)
+    api_key.revoked_at = keys.values_list("revoked_at", flat=True).get()
     return api_key
 
 
