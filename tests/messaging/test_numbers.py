@@ -10,6 +10,7 @@ from messaging.models import Conversation, Message, WhatsAppNumber
 from tests.conftest import client_for
 from tests.factories import MembershipFactory
 from tests.messaging.factories import MessageFactory, WhatsAppNumberFactory
+from tests.messaging.ingest_support import PHONE_NUMBER_ID, meta_payload, post_meta
 
 LIST_URL = "/api/v1/numbers"
 SETTINGS_URL = "/api/v1/settings/whatsapp"
@@ -167,16 +168,53 @@ def test_invalid_input_is_a_400_naming_the_field(admin_client, field, value, mes
     assert WhatsAppNumber.objects.count() == 0
 
 
-def test_phone_number_id_is_unique_among_live_numbers_of_every_organization(org, other_org, admin_client):
-    WhatsAppNumberFactory(organization=other_org, phone_number_id=CLOUD_BODY["phone_number_id"])
+def test_phone_number_id_is_unique_among_the_organizations_live_numbers(org, admin_client):
+    WhatsAppNumberFactory(organization=org, phone_number_id=CLOUD_BODY["phone_number_id"], display_name="Old line")
 
     response = admin_client.post(LIST_URL, CLOUD_BODY, format="json")
 
     assert response.status_code == 400
     assert response.json()["errors"] == {
-        "phone_number_id": ["A number with this phone_number_id is already connected."]
+        "phone_number_id": ["Another number of this organization has this phone_number_id."]
     }
-    assert live_numbers(org) == []
+    assert live_numbers(org) == ["Old line"]
+
+
+def test_another_organizations_phone_number_id_is_never_revealed(org, other_org, admin_client, outsider_client):
+    settings_body = {"whatsapp_token": "EAAG-x", "phone_number_id": "5550001", "waba_id": "1", "verify_token": "v"}
+    responses = [
+        outsider_client.post(SETTINGS_URL, settings_body, format="json"),
+        admin_client.post(SETTINGS_URL, settings_body, format="json"),
+        outsider_client.post(LIST_URL, CLOUD_BODY, format="json"),
+        admin_client.post(LIST_URL, CLOUD_BODY, format="json"),
+    ]
+
+    assert [r.status_code for r in responses] == [200, 200, 201, 201]
+    assert responses[3].json()["phone_number_id"] == CLOUD_BODY["phone_number_id"]
+    assert sorted(WhatsAppNumber.objects.live().values_list("organization_id", "phone_number_id")) == sorted(
+        (organization.pk, phone_number_id)
+        for organization in (org, other_org)
+        for phone_number_id in ("5550001", CLOUD_BODY["phone_number_id"])
+    )
+
+
+def test_webhooks_for_a_phone_number_id_two_organizations_hold_reach_only_the_signed_organization(
+    client, org, other_org
+):
+    ours = WhatsAppNumberFactory(organization=org, phone_number_id=PHONE_NUMBER_ID, app_secret="ours-secret")
+    theirs = WhatsAppNumberFactory(organization=other_org, phone_number_id=PHONE_NUMBER_ID, app_secret="their-secret")
+    payload = meta_payload("text")
+
+    forged = post_meta(client, org.pk, payload, secret=theirs.app_secret)
+    delivered = post_meta(client, other_org.pk, payload, secret=theirs.app_secret)
+    by_phone = post_meta(client, org.pk, payload, secret=theirs.app_secret, path=f"phone/{PHONE_NUMBER_ID}/")
+
+    assert [r.status_code for r in (forged, delivered, by_phone)] == [401, 200, 401]
+    assert list(Message.objects.values_list("organization_id", "conversation__number_id")) == [
+        (other_org.pk, theirs.pk)
+    ]
+    assert not Conversation.objects.for_org(org).exists()
+    assert ours.conversations.count() == 0
 
 
 def test_a_deleted_numbers_phone_number_id_can_be_connected_again(org, admin_client):
