@@ -23,3 +23,17 @@ class StrictSerializer(StrictFieldsMixin, serializers.Serializer):
 
 class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     pass
+
+
+class AdminOnlyFieldsMixin:
+    """Output serializers: `admin_only_fields` are left out unless `context["admin"]` is true (the view says whether
+    the caller is an admin). The OpenAPI schema lists them as optional (whatsapp_hub.schema)."""
+
+    admin_only_fields: tuple[str, ...] = ()
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not self.context.get("admin"):
+            for name in self.admin_only_fields:
+                del data[name]
+        return data
