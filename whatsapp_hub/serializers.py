@@ -1,8 +1,20 @@
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 # The largest id a row can have (BigAutoField). A larger number in the input must be refused there:
 # in a query it overflows the database driver (a 500).
 MAX_ID = 2**63 - 1
+
+
+def id_field(**kwargs) -> serializers.IntegerField:
+    """A row id in the input: a positive integer the database can hold."""
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+class OptionalBooleanField(serializers.BooleanField):
+    """Absent from a query string or multipart form means not given (DRF's BooleanField reads it as False)."""
+
+    default_empty_html = empty
 
 
 class StrictFieldsMixin:
