@@ -32,6 +32,7 @@ from messaging.services import conversations as services
 from messaging.services import media as media_services
 from whatsapp_hub.errors import ServiceError
 from whatsapp_hub.pagination import KeysetPagination
+from whatsapp_hub.query_params import KnownQueryParamsMixin
 from whatsapp_hub.routers import Router, api_path
 from whatsapp_hub.schema import error_responses
 
@@ -227,7 +228,7 @@ class ConversationViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.Retri
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-class MessageSearchView(GenericAPIView):
+class MessageSearchView(KnownQueryParamsMixin, GenericAPIView):
     """Full-text search over the organization's messages (agents and admins), newest first.
 
     `q` uses web-search syntax on PostgreSQL ("a phrase", -word, or); `before`/`limit` page through the results.

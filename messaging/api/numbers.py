@@ -28,6 +28,7 @@ from messaging.serializers.numbers import (
 from messaging.services import numbers as services
 from messaging.services import waha_sessions
 from whatsapp_hub.encryption import mask
+from whatsapp_hub.query_params import KnownQueryParamsMixin
 from whatsapp_hub.routers import Router, api_path
 from whatsapp_hub.schema import error_responses
 
@@ -184,7 +185,7 @@ class NumberViewSet(
 
 
 @extend_schema(tags=["numbers"])
-class WhatsAppSettingsView(GenericAPIView):
+class WhatsAppSettingsView(KnownQueryParamsMixin, GenericAPIView):
     """The primary Cloud API number's credentials, in the seed's shape. Members read (`masked_token`: admins
     only); admins save."""
 
