@@ -134,6 +134,16 @@ def test_only_admins_of_the_keys_organization_delete_it(org, other_org, agent_cl
     assert not AuditLog.objects.filter(action="api_key.revoke").exists()
 
 
+def test_the_key_list_searches_names_and_prefixes(org, admin_client):
+    n8n, _ = services.api_key_create(organization=org, name="n8n flows", role=Role.AGENT, actor=None)
+    zapier, _ = services.api_key_create(organization=org, name="Zapier", role=Role.ADMIN, actor=None)
+
+    by_name = admin_client.get(API_KEYS, {"search": "N8N"}).json()["results"]
+    by_prefix = admin_client.get(API_KEYS, {"search": zapier.prefix}).json()["results"]
+
+    assert ([row["id"] for row in by_name], [row["id"] for row in by_prefix]) == ([n8n.pk], [zapier.pk])
+
+
 @pytest.mark.parametrize("secret", ["", "garbage", "wh_", "wh_nope_nope", "wrong-secret-of-a-real-prefix"])
 def test_an_unknown_or_malformed_key_is_401(secret, org):
     key, _ = make_key(org)
