@@ -154,3 +154,30 @@ def test_the_sandbox_takes_a_customer_with_a_meta_test_number(org, agent_client)
     assert accepted.json()["number_id"] == number.pk
     assert list(Contact.objects.for_org(org).values_list("wa_id", "phone")) == [("15555550100", META_TEST_E164)]
     assert (refused.status_code, refused.json()["errors"]) == (400, {"from": [TOO_SHORT_MESSAGE]})
+
+
+def test_a_whatsapp_web_session_links_a_meta_test_number(org, admin_client, fake_waha):
+    number = WhatsAppNumberFactory(
+        organization=org,
+        provider="waha",
+        phone_number="",
+        phone_number_id="",
+        access_token="",
+        app_secret="",
+        verify_token="",
+        waha_session=f"org{org.pk}-web",
+        waha_api_key=fake_waha.api_key,
+    )
+    fake_waha.add_session(number.waha_session, status="SCAN_QR_CODE")
+    url = f"/api/v1/numbers/{number.pk}"
+
+    code = admin_client.post(f"{url}/pairing-code", {"phone_number": META_TEST_NUMBER}, format="json")
+    refused = admin_client.post(f"{url}/pairing-code", {"phone_number": TOO_SHORT}, format="json")
+    fake_waha.enter_pairing_code(number.waha_session, phone="15555550100", push_name="Tester")
+    linked = admin_client.get(f"{url}/session")
+
+    assert (code.status_code, fake_waha.session(number.waha_session).pairing_phone) == (200, "15555550100")
+    assert (refused.status_code, refused.json()["errors"]) == (400, {"phone_number": [TOO_SHORT_MESSAGE]})
+    assert linked.json()["status"] == "WORKING"
+    number.refresh_from_db()
+    assert number.phone_number == META_TEST_E164
