@@ -43,6 +43,7 @@ from accounts.serializers import (
     TeamSerializer,
 )
 from accounts.viewsets import TenantScopedMixin, TenantViewSet
+from whatsapp_hub.query_params import KnownQueryParamsMixin
 from whatsapp_hub.schema import error_responses
 from whatsapp_hub.serializers import MAX_ID
 from whatsapp_hub.throttling import AuthRateThrottle
@@ -135,7 +136,7 @@ class RegisterWithInviteView(AnonymousAuthView):
 
 
 @extend_schema(tags=["auth"], responses={200: MeSerializer, **_errors(401)})
-class MeView(APIView):
+class MeView(KnownQueryParamsMixin, APIView):
     permission_classes = [IsAuthenticated]
 
     def get(self, request):
@@ -248,6 +249,7 @@ class ApiKeyViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.RetrieveMod
     serializer_class = ApiKeySerializer
     queryset = ApiKey.objects.select_related("created_by")
     filterset_fields = ["role"]
+    search_fields = ["name", "prefix"]
     ordering_fields = ["created_at", "last_used_at"]
 
     @extend_schema(request=ApiKeySerializer, responses={201: ApiKeyCreatedSerializer, **_errors(400, 401, 403)})
@@ -264,9 +266,16 @@ class ApiKeyViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.RetrieveMod
         key = services.api_key_revoke(api_key=self.get_object(), actor=request.user)
         return Response(ApiKeySerializer(key).data)
 
+    @extend_schema(responses={204: None, **_errors(401, 403, 404)})
+    def destroy(self, request, pk=None):
+        """Revoke the key, like POST revoke: it stops working at once and stays listed as revoked (audited once;
+        deleting a revoked key again changes nothing)."""
+        services.api_key_revoke(api_key=self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 @extend_schema(tags=["organization admin"], responses={200: OrganizationSerializer, **_errors(400, 401, 403)})
-class OrganizationView(GenericAPIView):
+class OrganizationView(KnownQueryParamsMixin, GenericAPIView):
     """The caller's organization. Everyone in it may read; admins may change name and settings."""
 
     serializer_class = OrganizationSerializer
@@ -323,7 +332,7 @@ class SuperAdminLoginView(LoginView):
 
 
 @extend_schema(tags=["super admin"], responses={200: PlatformStatsSerializer, **_errors(401, 403)})
-class SuperAdminDashboardView(APIView):
+class SuperAdminDashboardView(KnownQueryParamsMixin, APIView):
     permission_classes = [IsSuperAdmin]
 
     def get(self, request):
@@ -332,7 +341,11 @@ class SuperAdminDashboardView(APIView):
 
 @extend_schema(tags=["super admin"])
 class SuperAdminOrganizationViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet
+    KnownQueryParamsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Tenants, seen from the platform: every organization, outside any tenant scope."""
 

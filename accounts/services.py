@@ -37,6 +37,9 @@ from accounts.models import (
 from whatsapp_hub.aftercommit import enqueue_after_commit
 from whatsapp_hub.errors import ServiceError
 
+# Tries at a free slug when concurrent sign-ups of the same name keep taking the one just checked.
+SLUG_ATTEMPTS = 3
+
 
 def _not_found(what: str) -> ServiceError:
     return ServiceError(f"{what} not found.", status_code=404, code="not_found")
@@ -77,19 +80,36 @@ def _unique_slug(name: str) -> str:
 
 
 @transaction.atomic
-def organization_create(*, name: str, plan: str = Organization.Plan.STARTER) -> Organization:
-    return Organization.objects.create(name=name.strip(), slug=_unique_slug(name), plan=plan)
+def organization_create(*, name: str, plan: str = Organization.Plan.STARTER, field: str = "name") -> Organization:
+    """A new organization with a slug of its own, derived from `name` (`field` names it in a 400)."""
+    for _ in range(SLUG_ATTEMPTS):
+        try:
+            with transaction.atomic():  # a savepoint: the caller's transaction survives a lost race
+                return Organization.objects.create(name=name.strip(), slug=_unique_slug(name), plan=plan)
+        except IntegrityError:
+            continue  # another organization took the slug between the check and the insert: check again
+    message = "Organizations with this name are being created right now: try again."
+    raise ServiceError(message, errors={field: [message]})
+
+
+def _email_taken() -> ServiceError:
+    return ServiceError("This e-mail is already registered.", errors={"email": ["Already registered."]})
 
 
 @transaction.atomic
 def user_register(*, email: str, password: str, name: str, organization_name: str) -> tuple[User, Organization]:
-    """Sign-up: a new organization with this user as its admin."""
+    """Sign-up: a new organization with this user as its admin. 400 for an e-mail already registered, also when a
+    concurrent sign-up takes it between the check and the insert."""
     email = normalize_email(email)
     if User.objects.filter(email=email).exists():
-        raise ServiceError("This e-mail is already registered.", errors={"email": ["Already registered."]})
+        raise _email_taken()
     _validate_password(password, User(email=email, name=name))
-    user = User.objects.create_user(email, password, name=name.strip())
-    organization = organization_create(name=organization_name)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email, password, name=name.strip())
+    except IntegrityError:
+        raise _email_taken() from None
+    organization = organization_create(name=organization_name, field="organization_name")
     Membership.objects.create(organization=organization, user=user, role=Role.ADMIN)
     audit_log_write(organization=organization, actor=user, action="organization.create", target=organization)
     return user, organization
@@ -339,6 +359,13 @@ def invitation_revoke(*, organization: Organization, email: str, actor) -> Invit
     return invitation
 
 
+def _account_exists() -> ServiceError:
+    return ServiceError(
+        "This e-mail already has an account: accept with its password.",
+        errors={"password": ["Wrong password for the existing account."]},
+    )
+
+
 @transaction.atomic
 def invitation_accept(*, token: str, password: str, name: str = "") -> Membership:
     """Join through an invitation: a new account, or a second membership for an existing one
@@ -354,10 +381,7 @@ def invitation_accept(*, token: str, password: str, name: str = "") -> Membershi
     user = User.objects.filter(email=invitation.email).first()
     if user is not None:
         if not user.is_active or not user.check_password(password):
-            raise ServiceError(
-                "This e-mail already has an account: accept with its password.",
-                errors={"password": ["Wrong password for the existing account."]},
-            )
+            raise _account_exists()
     else:
         _validate_password(password, User(email=invitation.email, name=name))
 
@@ -371,7 +395,11 @@ def invitation_accept(*, token: str, password: str, name: str = "") -> Membershi
     _check_seat_available(organization)
 
     if user is None:
-        user = User.objects.create_user(invitation.email, password, name=name.strip())
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(invitation.email, password, name=name.strip())
+        except IntegrityError:  # an account for this e-mail was created since the check (another invitation)
+            raise _account_exists() from None
     if membership is None:
         membership = Membership.objects.create(organization=organization, user=user, role=invitation.role)
     else:
@@ -514,10 +542,12 @@ def api_key_create(*, organization: Organization, name: str, role: str, actor) -
 
 @transaction.atomic
 def api_key_revoke(*, api_key: ApiKey, actor) -> ApiKey:
-    if api_key.revoked_at is None:
-        api_key.revoked_at = timezone.now()
-        api_key.save(update_fields=["revoked_at"])
+    """The key fails from the next request on. Idempotent: revoking a revoked key changes nothing (audited once,
+    even when two revocations race: the conditional update lets one of them through)."""
+    keys = ApiKey.objects.for_org(api_key.organization).filter(pk=api_key.pk)
+    if keys.filter(revoked_at__isnull=True).update(revoked_at=timezone.now()):
         audit_log_write(organization=api_key.organization, actor=actor, action="api_key.revoke", target=api_key)
+    api_key.revoked_at = keys.values_list("revoked_at", flat=True).get()
     return api_key
 
 

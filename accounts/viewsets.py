@@ -1,8 +1,11 @@
 from rest_framework import viewsets
 
+from whatsapp_hub.query_params import KnownQueryParamsMixin
 
-class TenantScopedMixin:
-    """Scopes every query to request.org and sets it on create; another tenant's row is a 404.
+
+class TenantScopedMixin(KnownQueryParamsMixin):
+    """Scopes every query to request.org and sets it on create; another tenant's row is a 404. Like every API view,
+    it refuses query parameters it does not document (KnownQueryParamsMixin).
 
     The rows come from `selector` when the view sets one (a read of selectors.py taking `org=`, e.g.
     `selector = staticmethod(selectors.contact_list)`), else from `queryset` scoped with `for_org`. Schema

@@ -75,10 +75,13 @@ class WhatsAppNumber(TenantModel):
 
     class Meta:
         constraints = [
+            # Per organization, not across them: webhooks reach an organization by its own URL and are verified with
+            # its own app secrets, so another organization holding the same id can neither receive nor forge them,
+            # and a refusal would tell a stranger that some tenant connected that line (or let one squat it).
             models.UniqueConstraint(
-                fields=["phone_number_id"],
+                fields=["organization", "phone_number_id"],
                 condition=Q(deleted_at__isnull=True) & ~Q(phone_number_id=""),
-                name="messaging_number_phone_number_id_unique",
+                name="messaging_number_org_phone_number_id_unique",
             ),
             models.UniqueConstraint(
                 fields=["organization", "waha_session"],

@@ -1,6 +1,18 @@
 """Phone numbers: E.164 in our rows, bare digits (wa_id) on the wire to Meta."""
 
 import phonenumbers
+from phonenumbers import ValidationResult
+
+# Why a number is impossible, by phonenumbers' verdict. Possible (the right length for its country) is enough:
+# "valid" also needs a number range assigned today, which refuses Meta's test numbers (+1 555 ...), the fictional
+# ranges that examples use, and ranges newer than the library's metadata.
+IMPOSSIBLE = {
+    ValidationResult.INVALID_COUNTRY_CODE: "no country uses its country code",
+    ValidationResult.TOO_SHORT: "too short for its country",
+    ValidationResult.TOO_LONG: "too long for its country",
+    ValidationResult.INVALID_LENGTH: "not a length its country uses",
+    ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "a local number: give it with its country and area code",
+}
 
 
 class InvalidPhoneNumber(ValueError):
@@ -10,8 +22,9 @@ class InvalidPhoneNumber(ValueError):
 def normalize_phone(raw: str, *, default_region: str | None = None) -> str:
     """E.164 (+15551234567) for a number typed by a person or sent by a provider.
 
-    Digits without '+' are read as international (WhatsApp's wa_id form) unless a default
-    region is given. Raises InvalidPhoneNumber.
+    Digits without '+' are read as international (WhatsApp's wa_id form) unless a default region is given. Any
+    number possible for its country is taken (Meta's test numbers included); raises InvalidPhoneNumber for one
+    that cannot be a phone number.
     """
     text = (raw or "").strip()
     if not text:
@@ -22,8 +35,9 @@ def normalize_phone(raw: str, *, default_region: str | None = None) -> str:
         parsed = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException:
         raise InvalidPhoneNumber(f"{raw!r} is not a phone number.") from None
-    if not phonenumbers.is_valid_number(parsed):
-        raise InvalidPhoneNumber(f"{raw!r} is not a valid phone number.")
+    verdict = phonenumbers.is_possible_number_with_reason(parsed)
+    if verdict != ValidationResult.IS_POSSIBLE:
+        raise InvalidPhoneNumber(f"{raw!r} is not a possible phone number ({IMPOSSIBLE[verdict]}).")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -32,7 +46,7 @@ def wa_id_from_e164(e164: str) -> str:
 
 
 def e164_from_wa_id(wa_id: str) -> str:
-    """Best effort: the E.164 form of a wa_id, or '' when it is not a valid number."""
+    """Best effort: the E.164 form of a wa_id, or '' when it is not a possible number."""
     try:
         return normalize_phone(wa_id)
     except InvalidPhoneNumber:

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from accounts.models import ApiKey, Invitation, Membership, Role, Team
 from accounts.services import api_key_create, invitation_create
+from messaging.models import Contact
 from tests.assertions import assert_error
 from tests.conftest import client_for
 from tests.factories import PASSWORD, UserFactory
@@ -385,3 +386,80 @@ def test_no_route_answers_broken_input_with_a_500(kind, walker_setup):
 
     assert problems == []
     assert calls >= 20
+
+
+# --- unknown query parameters ----------------------------------------------------------------------------
+
+# drf-spectacular's own views (the schema and its docs) take their own parameters (format, lang).
+SCHEMA_ROUTES = {"schema", "docs"}
+
+
+def test_every_get_route_refuses_an_unknown_query_parameter_naming_it(walker_setup):
+    kwargs_by_basename, clients = walker_setup
+    problems = []
+    checked = 0
+
+    for route in api_routes():
+        if "GET" not in route.methods or route.name in SCHEMA_ROUTES:
+            continue
+        client = clients["staff"] if route.name.startswith("super-admin-") else clients["admin"]
+        url = _route_url(route, kwargs_by_basename)
+        r = client.get(url, {"no_such_parameter": "x"})
+        checked += 1
+        if r.status_code != 400 or not r["Content-Type"].startswith("application/json"):
+            problems.append(f"GET {url}: {r.status_code} {r['Content-Type']}")
+        elif list(r.json().get("errors", {})) != ["no_such_parameter"]:
+            problems.append(f"GET {url}: {r.json()}")
+
+    assert problems == []
+    assert checked >= 25
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "known"),
+    [
+        (
+            "/api/v1/contacts",
+            {"isActive": "true", "limit": "10"},
+            "is_active, opted_out, ordering, page, page_size, search, tag",
+        ),
+        (
+            "/api/v1/conversations",
+            {"phone_number_id": "1234567890", "offset": "0"},
+            "assigned_to, cursor, number, page_size, search, status, team, unread",
+        ),
+        ("/api/v1/numbers", {"type": "cloud", "skip": "0"}, "page, page_size, provider, status"),
+        ("/api/v1/contacts/export", {"page": "2"}, "is_active, opted_out, ordering, search, tag"),
+        ("/api/v1/organization", {"limit": "1"}, ""),
+    ],
+)
+def test_a_parameter_spelt_as_a_seed_spells_it_is_a_400_naming_it(url, params, known, admin_client):
+    r = admin_client.get(url, {"page_size": "5", **params} if known.count("page_size") else params)
+
+    takes = f"known here: {known}" if known else "this route takes none"
+    assert assert_error(r, 400) == {
+        "detail": f"{sorted(params)[0]}: Unknown query parameter; {takes}.",
+        "errors": {name: [f"Unknown query parameter; {takes}."] for name in sorted(params)},
+    }
+
+
+def test_credentials_and_roles_are_checked_before_query_parameters(anon_client, agent_client):
+    assert assert_error(anon_client.get("/api/v1/contacts", {"limit": "1"}), 401)["detail"] == (
+        "Authentication credentials were not provided."
+    )
+    assert assert_error(agent_client.get("/api/v1/audit-log", {"limit": "1"}), 403)["detail"] == "Admin role required."
+
+
+def test_documented_parameters_still_filter(org, admin_client):
+    Contact.objects.create(organization=org, wa_id="966501234567", phone="+966501234567", name="Ann")
+    Contact.objects.create(organization=org, wa_id="966501234568", phone="+966501234568", name="Bob", is_active=False)
+    everything = {"search": "", "tag": "", "opted_out": "false", "ordering": "name", "page": "1", "page_size": "5"}
+
+    listed = admin_client.get("/api/v1/contacts", {**everything, "is_active": "true"})
+    exported = admin_client.get("/api/v1/contacts/export", {"search": "Bob", "ordering": "-name"})
+
+    assert listed.status_code == 200, listed.content
+    assert [row["name"] for row in listed.json()["results"]] == ["Ann"]
+    assert exported.status_code == 200
+    rows = b"".join(exported.streaming_content).decode("utf-8-sig").splitlines()
+    assert [row.split(",")[0] for row in rows[1:]] == ["Bob"]

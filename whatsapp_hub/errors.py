@@ -47,6 +47,12 @@ def _validation_body(errors) -> dict:
     return {"detail": _flatten_first(errors) or "Invalid input.", "errors": errors}
 
 
+def invalid_input(errors: dict) -> ServiceError:
+    """The 400 of invalid input checked outside a view (`errors` as a serializer gives them: {field: [messages]},
+    nested for nested input), shaped like the API's own validation errors."""
+    return ServiceError(_flatten_first(errors) or "Invalid input.", errors=errors)
+
+
 def api_exception_handler(exc, context):
     # Imported here: rest_framework.views loads the authentication classes, which import services, which import
     # ServiceError from this module; a module-level import would make that depend on who imports first.

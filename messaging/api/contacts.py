@@ -155,7 +155,8 @@ class ContactViewSet(TenantScopedMixin, viewsets.ModelViewSet):
         return Response(ContactImportResultSerializer(result).data)
 
     @extend_schema(
-        responses={(200, "text/csv"): OpenApiResponse(description="name, number, phone, tags, opted_out, created_at")}
+        filters=True,  # the list's filters and ordering apply
+        responses={(200, "text/csv"): OpenApiResponse(description="name, number, phone, tags, opted_out, created_at")},
     )
     @action(detail=False, methods=["get"], url_path="export")
     def export(self, request):

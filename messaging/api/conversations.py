@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from accounts.permissions import IsAgent
 from accounts.serializers import DetailSerializer
 from accounts.viewsets import TenantScopedMixin
+from messaging.message_parts import MessageSendSerializer
 from messaging.models import Contact, Conversation, Media, Message
 from messaging.selectors import conversations as selectors
 from messaging.serializers.conversations import (
@@ -25,13 +26,13 @@ from messaging.serializers.conversations import (
     MediaUploadSerializer,
     MessageSearchQuerySerializer,
     MessageSearchResultSerializer,
-    MessageSendSerializer,
     MessageSerializer,
 )
 from messaging.services import conversations as services
 from messaging.services import media as media_services
 from whatsapp_hub.errors import ServiceError
 from whatsapp_hub.pagination import KeysetPagination
+from whatsapp_hub.query_params import KnownQueryParamsMixin
 from whatsapp_hub.routers import Router, api_path
 from whatsapp_hub.schema import error_responses
 
@@ -180,18 +181,7 @@ class ConversationViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.Retri
 
     def _send(self, request, conversation: Conversation) -> Response:
         _upload_size_check(request)
-        serializer = MessageSendSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        message = services.message_send(
-            conversation=conversation,
-            sent_by=request.user,
-            part=data["part"],
-            upload=data["upload"],
-            media_id=data["media_id"],
-            reply_to_id=data["reply_to_id"],
-            reaction_to_id=data["reaction_to_id"],
-        )
+        message = services.message_send(conversation=conversation, sent_by=request.user, content=request.data)
         return Response(self._message_shown(message), status=status.HTTP_202_ACCEPTED)
 
     def _message_shown(self, message: Message) -> dict:
@@ -238,7 +228,7 @@ class ConversationViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.Retri
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-class MessageSearchView(GenericAPIView):
+class MessageSearchView(KnownQueryParamsMixin, GenericAPIView):
     """Full-text search over the organization's messages (agents and admins), newest first.
 
     `q` uses web-search syntax on PostgreSQL ("a phrase", -word, or); `before`/`limit` page through the results.

@@ -8,6 +8,7 @@ from accounts.permissions import IsOrgMember
 from accounts.serializers import DetailSerializer
 from messaging.selectors import dashboard as selectors
 from messaging.serializers.dashboard import AnalyticsDaySerializer, AnalyticsQuerySerializer, DashboardStatsSerializer
+from whatsapp_hub.query_params import KnownQueryParamsMixin
 from whatsapp_hub.routers import api_path
 from whatsapp_hub.schema import error_responses
 
@@ -15,7 +16,7 @@ ERRORS = error_responses([(401, "Not authenticated"), (403, "Not allowed")])
 
 
 @extend_schema(tags=["dashboard"], responses={200: DashboardStatsSerializer, **ERRORS})
-class DashboardStatsView(APIView):
+class DashboardStatsView(KnownQueryParamsMixin, APIView):
     permission_classes = [IsOrgMember]
 
     def get(self, request):
@@ -31,7 +32,7 @@ class DashboardStatsView(APIView):
         **ERRORS,
     },
 )
-class AnalyticsView(APIView):
+class AnalyticsView(KnownQueryParamsMixin, APIView):
     """Messages per day: sent, received, delivered, read and failed, days without messages included."""
 
     permission_classes = [IsOrgMember]

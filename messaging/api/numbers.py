@@ -28,6 +28,7 @@ from messaging.serializers.numbers import (
 from messaging.services import numbers as services
 from messaging.services import waha_sessions
 from whatsapp_hub.encryption import mask
+from whatsapp_hub.query_params import KnownQueryParamsMixin
 from whatsapp_hub.routers import Router, api_path
 from whatsapp_hub.schema import error_responses
 
@@ -73,8 +74,9 @@ class NumberViewSet(
     """The organization's WhatsApp numbers (Meta Cloud API, WAHA, sandbox).
 
     Every member may list and read them; admins connect, edit, assign and delete them and run WAHA sessions.
-    Secrets are write-only and shown masked (`...abcd`). Deletion is soft: the number leaves the lists and its
-    conversations stay readable. Each number shows the `webhook_url` to configure at its provider.
+    Secrets are write-only and shown masked (`...abcd`), to admins only: agents and marketers see neither the
+    masked secrets nor `waha_base_url` (the fields are absent). Deletion is soft: the number leaves the lists and
+    its conversations stay readable. Each number shows the `webhook_url` to configure at its provider.
     """
 
     serializer_class = NumberSerializer
@@ -92,6 +94,9 @@ class NumberViewSet(
         # The QR answers PNG whatever the Accept header says; only its errors are JSON.
         return super().perform_content_negotiation(request, force=force or self.action == "qr")
 
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "admin": IsAdmin().has_permission(self.request, self)}
+
     def _input(self, *, partial: bool) -> dict:
         serializer = NumberInputSerializer(data=self.request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
@@ -99,11 +104,11 @@ class NumberViewSet(
 
     def create(self, request):
         number = services.number_create(organization=request.org, actor=request.user, **self._input(partial=False))
-        return Response(NumberSerializer(number).data, status=status.HTTP_201_CREATED)
+        return Response(self.get_serializer(number).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
         number = services.number_update(number=self.get_object(), actor=request.user, **self._input(partial=True))
-        return Response(NumberSerializer(number).data)
+        return Response(self.get_serializer(number).data)
 
     def perform_destroy(self, instance):
         services.number_delete(number=instance, actor=self.request.user)
@@ -117,7 +122,7 @@ class NumberViewSet(
         serializer = AssignSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         number = services.number_assign(number=number, actor=request.user, **serializer.validated_data)
-        return Response(NumberSerializer(number).data)
+        return Response(self.get_serializer(number).data)
 
     # --- WAHA sessions ---------------------------------------------------------------------------------
 
@@ -180,13 +185,17 @@ class NumberViewSet(
 
 
 @extend_schema(tags=["numbers"])
-class WhatsAppSettingsView(GenericAPIView):
-    """The primary Cloud API number's credentials, in the seed's shape. Members read; admins save."""
+class WhatsAppSettingsView(KnownQueryParamsMixin, GenericAPIView):
+    """The primary Cloud API number's credentials, in the seed's shape. Members read (`masked_token`: admins
+    only); admins save."""
 
     serializer_class = WhatsAppSettingsSerializer
 
     def get_permissions(self):
         return [IsOrgMember() if self.request.method in ("GET", "HEAD", "OPTIONS") else IsAdmin()]
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "admin": IsAdmin().has_permission(self.request, self)}
 
     @extend_schema(responses={200: WhatsAppSettingsSerializer, **ERRORS})
     def get(self, request):
@@ -197,7 +206,7 @@ class WhatsAppSettingsView(GenericAPIView):
             "waba_id": number.waba_id if number else None,
             "masked_token": mask(number.access_token) if number else None,
         }
-        return Response(WhatsAppSettingsSerializer(body).data)
+        return Response(self.get_serializer(body).data)
 
     @extend_schema(request=WhatsAppSettingsInputSerializer, responses={200: SavedSerializer, **ERRORS})
     def post(self, request):

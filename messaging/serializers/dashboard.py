@@ -5,8 +5,6 @@ from datetime import timedelta
 from django.utils import timezone
 from rest_framework import serializers
 
-from whatsapp_hub.serializers import StrictSerializer
-
 ANALYTICS_MAX_DAYS = 366
 ANALYTICS_DEFAULT_DAYS = 30
 
@@ -33,7 +31,7 @@ class DashboardStatsSerializer(serializers.Serializer):
     analytics = DaySerializer(many=True, help_text="The last 7 days, today included")
 
 
-class AnalyticsQuerySerializer(StrictSerializer):
+class AnalyticsQuerySerializer(serializers.Serializer):
     """ISO dates, both inclusive. Defaults: the 30 days ending today (or ending at end_date)."""
 
     start_date = serializers.DateField(required=False)

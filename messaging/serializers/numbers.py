@@ -1,13 +1,12 @@
 """API shapes of WhatsApp numbers, settings/whatsapp and WAHA sessions. Secrets are write-only: shown masked."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from messaging.models import Provider, WhatsAppNumber
 from messaging.selectors.numbers import number_webhook_url
 from whatsapp_hub.encryption import mask
-from whatsapp_hub.serializers import MAX_ID, StrictSerializer
+from whatsapp_hub.serializers import MAX_ID, AdminOnlyFieldsMixin, StrictSerializer
 
 SECRET_MAX_LENGTH = 1024
 # Both go into URLs (our webhook path; WAHA's session paths): nothing but these characters.
@@ -15,7 +14,7 @@ META_ID = r"^\d{1,64}$"
 WAHA_SESSION = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 
 
-@extend_schema_field(OpenApiTypes.STR)
+@extend_schema_field({"type": "string", "nullable": True})
 class _Masked(serializers.Field):
     """A secret as a response shows it: '...abcd', or null when unset."""
 
@@ -26,7 +25,18 @@ class _Masked(serializers.Field):
         return mask(value)
 
 
-class NumberSerializer(serializers.ModelSerializer):
+class NumberSerializer(AdminOnlyFieldsMixin, serializers.ModelSerializer):
+    """A number as members see it; admins (`context["admin"]`) also see its masked secrets and WAHA server."""
+
+    admin_only_fields = (
+        "access_token",
+        "app_secret",
+        "verify_token",
+        "waha_base_url",
+        "waha_api_key",
+        "waha_webhook_hmac_key",
+    )
+
     access_token = _Masked()
     app_secret = _Masked()
     verify_token = _Masked()
@@ -124,7 +134,9 @@ class AssignSerializer(StrictSerializer):
     team_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True, default=None)
 
 
-class WhatsAppSettingsSerializer(serializers.Serializer):
+class WhatsAppSettingsSerializer(AdminOnlyFieldsMixin, serializers.Serializer):
+    admin_only_fields = ("masked_token",)
+
     configured = serializers.BooleanField()
     phone_number_id = serializers.CharField(allow_null=True)
     waba_id = serializers.CharField(allow_null=True)

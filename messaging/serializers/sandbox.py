@@ -2,9 +2,9 @@
 
 from rest_framework import serializers
 
+from messaging.message_parts import LocationSerializer, ReactionSerializer
 from messaging.models import Message
-from messaging.serializers.conversations import LocationSerializer, ReactionSerializer, _id_field
-from whatsapp_hub.serializers import StrictSerializer
+from whatsapp_hub.serializers import StrictSerializer, id_field
 
 Type = Message.Type
 
@@ -19,7 +19,7 @@ class SandboxInboundSerializer(StrictSerializer):
     Text and location may quote a message of the customer's conversation with `reply_to` (our id).
     """
 
-    number_id = _id_field(
+    number_id = id_field(
         required=False, help_text="A sandbox number of the organization; default: the primary one, else the only one"
     )
     from_ = serializers.CharField(max_length=32, help_text="The customer's phone number, E.164 (+15551234567)")
@@ -30,7 +30,7 @@ class SandboxInboundSerializer(StrictSerializer):
     text = serializers.CharField(max_length=4096, required=False, trim_whitespace=False)
     location = LocationSerializer(required=False)
     reaction = ReactionSerializer(required=False)
-    reply_to = _id_field(required=False, help_text="Our id of a message of the customer's conversation to quote")
+    reply_to = id_field(required=False, help_text="Our id of a message of the customer's conversation to quote")
 
     def get_fields(self):
         # `from` is a Python keyword: declared as `from_`.

@@ -5,6 +5,7 @@ import base64
 import copy
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organization, Role, Team, User
 from accounts.services import audit_log_write
-from messaging import hooks
+from messaging import hooks, message_parts
 from messaging.models import (
     WINDOW_CLOSED_DETAIL,
     Contact,
@@ -235,44 +236,42 @@ def _media_attach(*, media: Media, message: Message) -> None:
     media.save()
 
 
-def message_send(
-    *,
-    conversation: Conversation,
-    sent_by: User | None,
-    part: dict,
-    upload: File | None = None,
-    media_id: int | None = None,
-    reply_to_id: int | None = None,
-    reaction_to_id: int | None = None,
-) -> Message:
+def message_send(*, conversation: Conversation, sent_by: User | None, content: Mapping) -> Message:
     """Store an outbound message `queued` and deliver it through the number's provider after commit.
 
-    `part` is the Meta-shaped message part (`{"type": "text", "text": {"body": "hi"}}`), validated by the API's
-    serializer; references are resolved here: `reply_to_id` (our id of a message in this conversation) becomes
-    `context.message_id`, `reaction_to_id` the reaction's `message_id`, and a media message gets its file from
-    `upload` (checked against WhatsApp's type and size limits, stored) or `media_id` (an uploaded Media row).
-    Refused before anything is stored: a free-form message outside the 24-hour window (409 window_closed, not
-    for WAHA numbers), a template to a contact who opted out (409 opted_out), a type the number's provider cannot
-    send, media WhatsApp would refuse (400).
+    `content` is what to send in the shape of the API's send body (`{"type": "text", "text": "Hi"}`, a template,
+    media, ...): checked here by messaging.message_parts, whoever calls (the API, campaigns, automation), then
+    turned into the Meta-shaped part the message stores. References are resolved here: `reply_to` (our id of a
+    message in this conversation) becomes `context.message_id`, a reaction's `message_id` the target's WhatsApp
+    id, and a media message gets its file from `file` (checked against WhatsApp's type and size limits, stored) or
+    `media_id` (an uploaded Media row).
+    Refused before anything is stored: content WhatsApp would refuse (400, errors named like the API's fields), a
+    free-form message outside the 24-hour window (409 window_closed, not for WAHA numbers), a template to a contact
+    who opted out (409 opted_out), a type the number's provider cannot send, media WhatsApp would refuse (400).
     One transaction: the message, its media, the conversation's last-message fields; then, on commit,
     message.created and conversation.updated are published and `deliver_message` is enqueued.
     """
-    part = copy.deepcopy(part)
+    outbound = message_parts.parse(content)
+    part = outbound.part
     mtype = part["type"]
     _sendable_or_error(conversation=conversation, mtype=mtype)
     reply_to_provider_id = ""
     conversation_messages = Message.objects.for_org(conversation.organization).filter(conversation=conversation)
-    if reply_to_id is not None:
+    if outbound.reply_to_id is not None:
         reply_to_provider_id = sent_message_or_error(
-            messages=conversation_messages, message_id=reply_to_id, field="reply_to"
+            messages=conversation_messages, message_id=outbound.reply_to_id, field="reply_to"
         ).provider_message_id
         part["context"] = {"message_id": reply_to_provider_id}
-    if reaction_to_id is not None:
-        target = sent_message_or_error(messages=conversation_messages, message_id=reaction_to_id, field="reaction")
+    if outbound.reaction_to_id is not None:
+        target = sent_message_or_error(
+            messages=conversation_messages, message_id=outbound.reaction_to_id, field="reaction"
+        )
         part["reaction"]["message_id"] = target.provider_message_id
     media = None
     if mtype in Message.MEDIA_TYPES:
-        media = _media_for_send(conversation=conversation, mtype=mtype, upload=upload, media_id=media_id)
+        media = _media_for_send(
+            conversation=conversation, mtype=mtype, upload=outbound.upload, media_id=outbound.media_id
+        )
         if mtype == Message.Type.DOCUMENT and media.filename and "filename" not in part[mtype]:
             part[mtype]["filename"] = media.filename
     with transaction.atomic():
@@ -333,7 +332,7 @@ def conversation_start(
     phone: str | None = None,
 ) -> tuple[Conversation, Message]:
     """Open (or reuse) the conversation of `contact` (or the contact of `phone`, created when new) on the number,
-    with a template message sent as `message_send` does.
+    with a template message sent as `message_send` does (`template`: `{name, language, components}`, checked there).
 
     400 for a number that is not the organization's; 409 (opted_out) when the contact opted out (see
     `message_send`). One transaction: a refused template leaves no new contact or conversation behind.
@@ -347,7 +346,9 @@ def conversation_start(
     conversation, _ = Conversation.objects.for_org(organization).get_or_create(
         organization=organization, number=number, contact=contact
     )
-    message = message_send(conversation=conversation, sent_by=sent_by, part={"type": "template", "template": template})
+    message = message_send(
+        conversation=conversation, sent_by=sent_by, content={"type": "template", "template": template}
+    )
     return conversation, message
 
 

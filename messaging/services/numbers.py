@@ -89,16 +89,13 @@ def _check_required(number: WhatsAppNumber, names: Collection[str]) -> None:
 
 
 def _check_unique(number: WhatsAppNumber) -> None:
-    if number.phone_number_id:
-        # Across organizations on purpose, like the database constraint: Meta's id names one phone line, and
-        # its inbound webhooks are routed by it.
-        taken = WhatsAppNumber.objects.live().filter(phone_number_id=number.phone_number_id).exclude(pk=number.pk)
-        if taken.exists():
-            raise _field_error("phone_number_id", "A number with this phone_number_id is already connected.")
-    if number.waha_session:
-        taken = selectors.number_list(org=number.organization).filter(waha_session=number.waha_session)
-        if taken.exclude(pk=number.pk).exists():
-            raise _field_error("waha_session", "Another number of this organization uses this WAHA session.")
+    """Within the organization only, like the database constraints: what other organizations connected is none of
+    this one's business (see WhatsAppNumber.Meta). Caller holds the organization's number lock."""
+    others = selectors.number_list(org=number.organization).exclude(pk=number.pk)
+    if number.phone_number_id and others.filter(phone_number_id=number.phone_number_id).exists():
+        raise _field_error("phone_number_id", "Another number of this organization has this phone_number_id.")
+    if number.waha_session and others.filter(waha_session=number.waha_session).exists():
+        raise _field_error("waha_session", "Another number of this organization uses this WAHA session.")
 
 
 def _check_hmac_key(key: str | None) -> None:

@@ -98,6 +98,52 @@ def test_a_revoked_key_is_401(header, org, admin_client):
     assert assert_error(client.get(ORGANIZATION), 401) == {"detail": INVALID_KEY}
 
 
+def test_delete_revokes_the_key_at_once_audited_once_and_idempotent(time_machine, org, admin_client, admin_membership):
+    time_machine.move_to(timezone.now(), tick=False)
+    key, secret = make_key(org)
+    client = key_client(secret)
+    assert client.get(ORGANIZATION).status_code == 200
+    revoked_at = timezone.now()
+
+    first = admin_client.delete(f"{API_KEYS}/{key.pk}")
+    time_machine.shift(timedelta(minutes=5))
+    again = admin_client.delete(f"{API_KEYS}/{key.pk}")
+    by_action = admin_client.post(f"{API_KEYS}/{key.pk}/revoke")
+
+    assert (first.status_code, first.content, again.status_code, again.content) == (204, b"", 204, b"")
+    assert assert_error(client.get(ORGANIZATION), 401) == {"detail": INVALID_KEY}
+    assert (by_action.status_code, by_action.json()["revoked_at"], by_action.json()["is_active"]) == (
+        200,
+        revoked_at.isoformat().replace("+00:00", "Z"),
+        False,
+    )
+    assert [row["id"] for row in admin_client.get(API_KEYS).json()["results"] if not row["is_active"]] == [key.pk]
+    assert ApiKey.objects.get(pk=key.pk).revoked_at == revoked_at
+    entries = AuditLog.objects.for_org(org).filter(action="api_key.revoke")
+    assert [(e.actor, e.target_type, e.target_id) for e in entries] == [(admin_membership.user, "apikey", str(key.pk))]
+
+
+def test_only_admins_of_the_keys_organization_delete_it(org, other_org, agent_client, outsider_client):
+    key, secret = make_key(org)
+
+    assert_error(agent_client.delete(f"{API_KEYS}/{key.pk}"), 403)
+    assert_error(outsider_client.delete(f"{API_KEYS}/{key.pk}"), 404)
+
+    assert ApiKey.objects.get(pk=key.pk).revoked_at is None
+    assert key_client(secret).get(ORGANIZATION).status_code == 200
+    assert not AuditLog.objects.filter(action="api_key.revoke").exists()
+
+
+def test_the_key_list_searches_names_and_prefixes(org, admin_client):
+    n8n, _ = services.api_key_create(organization=org, name="n8n flows", role=Role.AGENT, actor=None)
+    zapier, _ = services.api_key_create(organization=org, name="Zapier", role=Role.ADMIN, actor=None)
+
+    by_name = admin_client.get(API_KEYS, {"search": "N8N"}).json()["results"]
+    by_prefix = admin_client.get(API_KEYS, {"search": zapier.prefix}).json()["results"]
+
+    assert ([row["id"] for row in by_name], [row["id"] for row in by_prefix]) == ([n8n.pk], [zapier.pk])
+
+
 @pytest.mark.parametrize("secret", ["", "garbage", "wh_", "wh_nope_nope", "wrong-secret-of-a-real-prefix"])
 def test_an_unknown_or_malformed_key_is_401(secret, org):
     key, _ = make_key(org)

@@ -75,8 +75,8 @@ def test_it_reuses_the_organizations_existing_tags(org, admin_client):
 @pytest.mark.parametrize(
     ("phone", "message"),
     [
-        ("12345", "'12345' is not a valid phone number."),
-        ("+1555", "'+1555' is not a valid phone number."),
+        ("12345", "'12345' is not a possible phone number (too short for its country)."),
+        ("+1555", "'+1555' is not a possible phone number (too short for its country)."),
         ("not a number", "'not a number' is not a phone number."),
     ],
 )
@@ -311,7 +311,7 @@ def test_a_phone_change_to_an_invalid_number_is_refused(org, admin_client):
     response = admin_client.patch(detail_url(contact), {"phone": "123"}, format="json")
 
     assert response.status_code == 400
-    assert response.json()["errors"] == {"phone": ["'123' is not a valid phone number."]}
+    assert response.json()["errors"] == {"phone": ["'123' is not a possible phone number (too short for its country)."]}
     assert Contact.objects.get().phone == contact.phone
 
 

@@ -10,6 +10,8 @@ from messaging.models import Conversation, Message, WhatsAppNumber
 from tests.conftest import client_for
 from tests.factories import MembershipFactory
 from tests.messaging.factories import MessageFactory, WhatsAppNumberFactory
+from tests.messaging.inbox_support import api_key_client
+from tests.messaging.ingest_support import PHONE_NUMBER_ID, meta_payload, post_meta
 
 LIST_URL = "/api/v1/numbers"
 SETTINGS_URL = "/api/v1/settings/whatsapp"
@@ -150,7 +152,7 @@ def test_fields_of_another_provider_are_refused(admin_client):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("phone_number", "12345", "'12345' is not a valid phone number."),
+        ("phone_number", "12345", "'12345' is not a possible phone number (too short for its country)."),
         ("phone_number", "call me", "'call me' is not a phone number."),
         ("phone_number_id", "10654-0352", "Meta's ids are digits."),
         ("throughput", 0, "Ensure this value is greater than or equal to 1."),
@@ -167,16 +169,53 @@ def test_invalid_input_is_a_400_naming_the_field(admin_client, field, value, mes
     assert WhatsAppNumber.objects.count() == 0
 
 
-def test_phone_number_id_is_unique_among_live_numbers_of_every_organization(org, other_org, admin_client):
-    WhatsAppNumberFactory(organization=other_org, phone_number_id=CLOUD_BODY["phone_number_id"])
+def test_phone_number_id_is_unique_among_the_organizations_live_numbers(org, admin_client):
+    WhatsAppNumberFactory(organization=org, phone_number_id=CLOUD_BODY["phone_number_id"], display_name="Old line")
 
     response = admin_client.post(LIST_URL, CLOUD_BODY, format="json")
 
     assert response.status_code == 400
     assert response.json()["errors"] == {
-        "phone_number_id": ["A number with this phone_number_id is already connected."]
+        "phone_number_id": ["Another number of this organization has this phone_number_id."]
     }
-    assert live_numbers(org) == []
+    assert live_numbers(org) == ["Old line"]
+
+
+def test_another_organizations_phone_number_id_is_never_revealed(org, other_org, admin_client, outsider_client):
+    settings_body = {"whatsapp_token": "EAAG-x", "phone_number_id": "5550001", "waba_id": "1", "verify_token": "v"}
+    responses = [
+        outsider_client.post(SETTINGS_URL, settings_body, format="json"),
+        admin_client.post(SETTINGS_URL, settings_body, format="json"),
+        outsider_client.post(LIST_URL, CLOUD_BODY, format="json"),
+        admin_client.post(LIST_URL, CLOUD_BODY, format="json"),
+    ]
+
+    assert [r.status_code for r in responses] == [200, 200, 201, 201]
+    assert responses[3].json()["phone_number_id"] == CLOUD_BODY["phone_number_id"]
+    assert sorted(WhatsAppNumber.objects.live().values_list("organization_id", "phone_number_id")) == sorted(
+        (organization.pk, phone_number_id)
+        for organization in (org, other_org)
+        for phone_number_id in ("5550001", CLOUD_BODY["phone_number_id"])
+    )
+
+
+def test_webhooks_for_a_phone_number_id_two_organizations_hold_reach_only_the_signed_organization(
+    client, org, other_org
+):
+    ours = WhatsAppNumberFactory(organization=org, phone_number_id=PHONE_NUMBER_ID, app_secret="ours-secret")
+    theirs = WhatsAppNumberFactory(organization=other_org, phone_number_id=PHONE_NUMBER_ID, app_secret="their-secret")
+    payload = meta_payload("text")
+
+    forged = post_meta(client, org.pk, payload, secret=theirs.app_secret)
+    delivered = post_meta(client, other_org.pk, payload, secret=theirs.app_secret)
+    by_phone = post_meta(client, org.pk, payload, secret=theirs.app_secret, path=f"phone/{PHONE_NUMBER_ID}/")
+
+    assert [r.status_code for r in (forged, delivered, by_phone)] == [401, 200, 401]
+    assert list(Message.objects.values_list("organization_id", "conversation__number_id")) == [
+        (other_org.pk, theirs.pk)
+    ]
+    assert not Conversation.objects.for_org(org).exists()
+    assert ours.conversations.count() == 0
 
 
 def test_a_deleted_numbers_phone_number_id_can_be_connected_again(org, admin_client):
@@ -406,6 +445,87 @@ def test_members_may_read_numbers_but_only_admins_change_them(org, role):
     assert not AuditLog.objects.exists()
 
 
+ADMIN_ONLY = {"access_token", "app_secret", "verify_token", "waha_base_url", "waha_api_key", "waha_webhook_hmac_key"}
+
+
+@pytest.mark.parametrize("role", [Role.AGENT, Role.MARKETING])
+def test_agents_and_marketers_see_no_masked_secrets_or_waha_server(org, role, settings):
+    settings.PUBLIC_BASE_URL = "https://hub.example.com"
+    client = client_for(MembershipFactory(organization=org, role=role))
+    WhatsAppNumberFactory(organization=org, access_token="EAAG-token-wxyz")
+    waha = WhatsAppNumberFactory(
+        organization=org,
+        provider="waha",
+        phone_number_id="",
+        waha_session="s1",
+        waha_base_url="https://waha.internal.example:3000",
+        waha_api_key="waha-key-1234",
+    )
+
+    listed = client.get(LIST_URL).json()["results"]
+    read = client.get(detail_url(waha)).json()
+
+    assert [sorted(ADMIN_ONLY & row.keys()) for row in listed] == [[], []]
+    assert sorted(ADMIN_ONLY & read.keys()) == []
+    assert (read["id"], read["waha_session"], read["webhook_url"]) == (
+        waha.pk,
+        "s1",
+        f"https://hub.example.com/webhooks/waha/{org.pk}/",
+    )
+    for body in (client.get(LIST_URL).content, client.get(detail_url(waha)).content):
+        assert b"waha.internal.example" not in body
+        assert b"...1234" not in body
+        assert b"...wxyz" not in body
+
+
+@pytest.mark.parametrize("via", ["jwt", "api_key"])
+def test_admins_see_the_masked_secrets_and_waha_server(org, admin_client, via):
+    client = admin_client if via == "jwt" else api_key_client(org, role=Role.ADMIN)
+    waha = WhatsAppNumberFactory(
+        organization=org,
+        provider="waha",
+        phone_number_id="",
+        access_token="",
+        app_secret="",
+        verify_token="",
+        waha_session="s1",
+        waha_base_url="https://waha.internal.example:3000",
+        waha_api_key="waha-key-1234",
+        waha_webhook_hmac_key="hmac-key-5678",
+    )
+
+    read = client.get(detail_url(waha)).json()
+    [listed] = client.get(LIST_URL).json()["results"]
+
+    assert {name: read[name] for name in ADMIN_ONLY} == {
+        "access_token": None,
+        "app_secret": None,
+        "verify_token": None,
+        "waha_base_url": "https://waha.internal.example:3000",
+        "waha_api_key": "...1234",
+        "waha_webhook_hmac_key": "...5678",
+    }
+    assert listed == read
+
+
+def test_the_schema_documents_the_admin_only_fields_as_optional(anon_client, db):
+    components = anon_client.get("/api/v1/schema/", {"format": "json"}).json()["components"]["schemas"]
+
+    number, settings_shape = components["Number"], components["WhatsAppSettings"]
+
+    assert number["properties"].keys() >= ADMIN_ONLY
+    assert ADMIN_ONLY.isdisjoint(number["required"])
+    assert {"id", "display_name", "provider", "waha_session", "webhook_url"} <= set(number["required"])
+    assert number["properties"]["waha_api_key"] == {
+        "type": "string",
+        "nullable": True,
+        "readOnly": True,
+        "description": "Admins only: absent for others.",
+    }
+    assert settings_shape["required"] == ["configured", "phone_number_id", "waba_id"]
+    assert "masked_token" in settings_shape["properties"]
+
+
 def test_another_organizations_number_is_a_404(org, other_org, admin_client):
     foreign = WhatsAppNumberFactory(organization=other_org)
     before = WhatsAppNumber.objects.filter(pk=foreign.pk).values().get()
@@ -442,7 +562,7 @@ def test_settings_are_unconfigured_without_a_primary_cloud_number(org, agent_cli
 
     response = agent_client.get(SETTINGS_URL)
 
-    assert response.json() == {"configured": False, "phone_number_id": None, "waba_id": None, "masked_token": None}
+    assert response.json() == {"configured": False, "phone_number_id": None, "waba_id": None}
 
 
 def test_saving_settings_creates_the_primary_cloud_number(org, admin_client, agent_client):
@@ -464,7 +584,7 @@ def test_saving_settings_creates_the_primary_cloud_number(org, admin_client, age
     )
     sandbox.refresh_from_db()
     assert sandbox.is_primary is False
-    shown = agent_client.get(SETTINGS_URL)
+    shown = admin_client.get(SETTINGS_URL)
     assert shown.json() == {
         "configured": True,
         "phone_number_id": "1234567890",
@@ -472,6 +592,11 @@ def test_saving_settings_creates_the_primary_cloud_number(org, admin_client, age
         "masked_token": "...abcd",
     }
     assert_no_secret_in(shown, [SETTINGS_BODY["whatsapp_token"], SETTINGS_BODY["verify_token"]])
+    assert agent_client.get(SETTINGS_URL).json() == {
+        "configured": True,
+        "phone_number_id": "1234567890",
+        "waba_id": "9876543210",
+    }
 
 
 def test_saving_settings_again_updates_the_same_number_and_keeps_an_omitted_app_secret(org, admin_client):

@@ -307,7 +307,10 @@ def test_a_deleted_sandbox_number_is_refused(org, number, agent_client):
 @pytest.mark.parametrize(
     ("body", "errors"),
     [
-        ({"from": "12345", "text": "Hi"}, {"from": ["'12345' is not a valid phone number."]}),
+        (
+            {"from": "12345", "text": "Hi"},
+            {"from": ["'12345' is not a possible phone number (too short for its country)."]},
+        ),
         ({"from": "", "text": "Hi"}, {"from": ["This field may not be blank."]}),
         ({"text": "Hi"}, {"from": ["This field is required."]}),
         ({"from": CUSTOMER}, {"text": ["This field is required."]}),

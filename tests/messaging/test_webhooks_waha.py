@@ -51,7 +51,7 @@ def test_an_inbound_message_becomes_a_contact_a_conversation_and_a_message(clien
     assert (contact.organization, contact.wa_id, contact.phone, contact.profile_name) == (
         org,
         "11111111111",
-        "",  # not a valid number: kept as the chat's digits, no E.164
+        "+11111111111",  # no area code in service, but a possible US number: phones are checked for that only
         "John",
     )
     message = Message.objects.get()
