@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('messaging', '0004_message_delivery_attempted_at'),
+        ('messaging', '0005_waha_numbers_get_webhook_keys'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
