@@ -209,6 +209,16 @@ def check_base_url(url: str) -> None:
     Resolves the host (every address must be public) unless the operator allows the destination. Passing it does
     not make a later request safe: the connect-time check in `request()` is the guard.
     """
+    check_url(url, base=True)
+
+
+def check_url(url: str, *, base: bool = False) -> None:
+    """`check_base_url`'s check for any URL a tenant gives (a query string is allowed unless `base`).
+
+    For a URL another server fetches on the tenant's behalf (a media link WAHA downloads), this check is the only
+    guard the hub has: it cannot pin that server's connection, so a name that resolves differently later (DNS
+    rebinding) is that server's to refuse.
+    """
     try:
         if any(char.isspace() or not char.isprintable() for char in url):  # urlsplit would drop some silently
             raise ValueError(url)
@@ -220,8 +230,8 @@ def check_base_url(url: str) -> None:
     if scheme not in DEFAULT_PORTS:
         raise AddressNotAllowed("Only http and https URLs are allowed.")
     if "@" in parts.netloc:
-        raise AddressNotAllowed("A base URL cannot carry a user name or password.")
-    if "?" in url or "#" in url:
+        raise AddressNotAllowed("A URL here cannot carry a user name or password.")
+    if base and ("?" in url or "#" in url):
         raise AddressNotAllowed("A base URL cannot have a query string or a fragment.")
     host = parts.hostname
     if not host:

@@ -264,6 +264,12 @@ class WahaProvider(Provider):
 
     def _media_send(self, mtype: str, obj: dict, base: dict) -> tuple[str, dict]:
         if obj.get("link"):
+            # WAHA downloads the link itself, from the operator's network: the tenant's URL must pass the egress
+            # policy as if the hub fetched it (checked here, as WAHA's own connection cannot be pinned).
+            try:
+                egress.check_url(obj["link"])
+            except egress.EgressError as exc:
+                raise unsupported(f"The media link is not allowed: {exc}", title="Media link not allowed") from None
             mime = obj.get("mime_type") or mimetypes.guess_type(urlsplit(obj["link"]).path)[0]
             file: dict[str, Any] = {"url": obj["link"]}
         elif obj.get("data"):

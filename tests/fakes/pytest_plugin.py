@@ -3,14 +3,16 @@
 `fake_meta` / `fake_waha`: a fresh server per test, with `settings.WHATSAPP_GRAPH_URL` / `settings.WAHA_URL`
 pointing at it (through pytest-django's `settings` fixture, so the change is undone after the test); `fake_waha`
 is also an entry of the egress allow-list (`allow_egress`). `webhook_receiver`, `scripted_server`: plain servers
-the egress policy refuses (loopback) unless a test allows them.
+the egress policy refuses (loopback) unless a test allows them. `fake_dns`: names resolve from a table.
 Starting one costs a few milliseconds; nothing is shared between tests.
 """
 
+import socket
 from collections.abc import Iterator
 
 import pytest
 
+from tests.fakes.dns import Resolver
 from tests.fakes.meta import FakeMetaServer
 from tests.fakes.server import ScriptedServer, WebhookReceiver
 from tests.fakes.waha import FakeWahaServer
@@ -70,3 +72,12 @@ def scripted_server() -> Iterator[ScriptedServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def fake_dns(monkeypatch) -> Resolver:
+    """Names resolve from `fake_dns.names` (public.example and example.com to a public address, localhost, a
+    rebinding name, ...) instead of the real resolver; `fake_dns.lookups` lists the names asked."""
+    resolver = Resolver()
+    monkeypatch.setattr(socket, "getaddrinfo", resolver.getaddrinfo)
+    return resolver

@@ -111,7 +111,7 @@ SEND_CASES = {
 
 
 @pytest.mark.parametrize(("message", "endpoint", "expected"), SEND_CASES.values(), ids=SEND_CASES.keys())
-def test_it_translates_each_message_to_wahas_endpoint(fake_waha, waha, message, endpoint, expected):
+def test_it_translates_each_message_to_wahas_endpoint(fake_waha, waha, message, endpoint, expected, fake_dns):
     result = waha.send("+1 650 555 1234", message)
 
     assert fake_waha.sends() == [expected]

@@ -11,7 +11,6 @@ import base64
 import gzip
 import ipaddress
 import logging
-import socket
 import struct
 import zlib
 
@@ -21,11 +20,12 @@ import urllib3.util.connection
 from django.core.exceptions import ImproperlyConfigured
 
 from messaging.models import Media, Message, WhatsAppNumber
-from messaging.providers import CloudConfig, CloudProvider, ProviderError
+from messaging.providers import CloudConfig, CloudProvider, ProviderError, WahaConfig, WahaProvider
 from messaging.services.media import media_fetch_inbound
 from messaging.services.retries import MAX_ATTEMPTS
 from tests.assertions import assert_error
 from tests.fakes import FakeWahaServer, Response
+from tests.fakes.dns import PUBLIC, Resolver
 from tests.fakes.pytest_plugin import allow_egress
 from tests.fakes.server import json_response
 from tests.fakes.waha import QR_PNG
@@ -34,7 +34,6 @@ from tests.messaging.inbox_support import open_conversation, send, waha_number
 from whatsapp_hub import egress
 
 NUMBERS = "/api/v1/numbers"
-PUBLIC = "93.184.215.14"  # public (example.com's); the guard stops any connection to it
 # What a hostile or internal upstream answers: it must never reach a user.
 SECRET = "redis.internal:6379 -NOAUTH Authentication required (10.0.0.7)"
 
@@ -42,53 +41,16 @@ NOT_ALLOWED = "This address is not allowed: the hub only connects to public addr
 PUBLIC_ONLY = "The host must resolve to public addresses only; a private service needs the hub's operator to allow it."
 SPELLING = "Write the host as a name, a dotted IPv4 address or a bracketed IPv6 address."
 SCHEME = "Only http and https URLs are allowed."
-USERINFO = "A base URL cannot carry a user name or password."
+USERINFO = "A URL here cannot carry a user name or password."
 QUERY = "A base URL cannot have a query string or a fragment."
 NO_HOST = "Enter a valid URL: it has no host."
 REDIRECT = "The server answered with a redirect; the hub does not follow redirects."
 NOT_PNG = "WAHA's QR code is not a PNG image."
 
 
-class Resolver:
-    """A DNS stand-in: `names[host]` is what a name resolves to; `then[host]`, what it resolves to from the second
-    lookup on (a rebinding name). Addresses in any spelling the C library accepts (`127.1`, `0x7f.1`) resolve as
-    it reads them; any other name does not resolve. `lookups`: every name asked, in order."""
-
-    def __init__(self) -> None:
-        self.names: dict[str, list[str]] = {
-            "public.example": [PUBLIC],
-            "localhost": ["127.0.0.1", "::1"],
-            "localhost.": ["127.0.0.1"],
-            "rebind.example": ["127.0.0.1"],
-            "metadata.google.internal": ["169.254.169.254"],
-            "mixed.example": [PUBLIC, "10.0.0.1"],
-        }
-        self.then: dict[str, list[str]] = {}
-        self.lookups: list[str] = []
-
-    def getaddrinfo(self, host, port, family=0, type=0, proto=0, flags=0):
-        name = host.decode() if isinstance(host, bytes) else str(host)
-        if name not in self.names:
-            return self.real(host, port, family, type, proto, flags | socket.AI_NUMERICHOST)
-        self.lookups.append(name)
-        answer = self.then[name] if name in self.then and self.lookups.count(name) > 1 else self.names[name]
-        infos = []
-        for text in answer:
-            address = ipaddress.ip_address(text)
-            af = socket.AF_INET if address.version == 4 else socket.AF_INET6
-            if family in (0, socket.AF_UNSPEC, af):
-                sockaddr = (text, int(port or 0)) if af == socket.AF_INET else (text, int(port or 0), 0, 0)
-                infos.append((af, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", sockaddr))
-        return infos
-
-    real = staticmethod(socket.getaddrinfo)
-
-
 @pytest.fixture(autouse=True)
-def dns(monkeypatch) -> Resolver:
-    resolver = Resolver()
-    monkeypatch.setattr(socket, "getaddrinfo", resolver.getaddrinfo)
-    return resolver
+def dns(fake_dns) -> Resolver:
+    return fake_dns
 
 
 @pytest.fixture(autouse=True)
@@ -581,3 +543,24 @@ def test_the_access_token_never_goes_to_a_media_url_off_metas_hosts(fake_meta, s
         False,
     )
     assert scripted_server.requests == []
+
+
+@pytest.mark.parametrize("link", ["http://127.0.0.1:6379/x.jpg", "http://metadata.google.internal/x.jpg"])
+def test_a_media_link_waha_would_download_from_an_internal_address_is_refused(link, upstream):
+    provider = WahaProvider(WahaConfig(session="default", base_url=upstream.url))
+
+    with pytest.raises(ProviderError) as refused:
+        provider.send("+14155550123", {"type": "image", "image": {"link": link}})
+
+    assert (refused.value.title, refused.value.retryable) == ("Media link not allowed", False)
+    assert upstream.requests == []
+
+
+def test_a_public_media_link_is_handed_to_waha(upstream):
+    upstream.answer("/api/sendImage", json_response(201, {"id": {"_serialized": "true_14155550123@c.us_ABC"}}))
+    provider = WahaProvider(WahaConfig(session="default", base_url=upstream.url))
+
+    provider.send("+14155550123", {"type": "image", "image": {"link": "https://public.example/x.jpg?v=2"}})
+
+    [sent] = upstream.requests
+    assert sent.json["file"]["url"] == "https://public.example/x.jpg?v=2"
