@@ -206,6 +206,70 @@ def test_a_waha_key_rotated_in_the_admin_reaches_the_session_on_waha(
 @pytest.mark.parametrize(
     ("typed", "errors"),
     [
+        ({"phone_number_id": "10654-0352"}, {"phone_number_id": ["Meta's ids are digits."]}),
+        ({"waba_id": "waba 1"}, {"waba_id": ["Meta's ids are digits."]}),
+        ({"throughput": "0"}, {"throughput": ["Ensure this value is greater than or equal to 1."]}),
+        ({"throughput": "5000"}, {"throughput": ["Ensure this value is less than or equal to 1000."]}),
+        ({"app_secret": "s" * 1025}, {"app_secret": ["Ensure this field has no more than 1024 characters."]}),
+    ],
+    ids=["phone-number-id", "waba-id", "throughput-low", "throughput-high", "secret-length"],
+)
+def test_a_cloud_number_of_the_wrong_format_is_a_form_error_as_in_the_api(
+    staff_browser, org, typed, errors, django_capture_on_commit_callbacks
+):
+    response = _add(
+        staff_browser,
+        "messaging_whatsappnumber",
+        django_capture_on_commit_callbacks,
+        **{
+            "organization": org.pk,
+            "display_name": "Cloud",
+            "provider": "cloud",
+            "phone_number_id": "106540352242922",
+            "waba_id": "102290129340398",
+            "access_token": "EAAG-typed-token",
+            "app_secret": "typed-app-secret",
+            "verify_token": "typed-verify-token",
+            **typed,
+        },
+    )
+
+    assert _errors(response) == errors
+    assert WhatsAppNumber.objects.count() == 0
+    assert AuditLog.objects.count() == 0
+
+
+def test_a_waha_session_name_the_api_refuses_is_refused_in_the_admin_too(
+    staff_browser, org, django_capture_on_commit_callbacks
+):
+    number = waha_number(org, waha_session=f"org{org.pk}-web")
+
+    created = _add(
+        staff_browser,
+        "messaging_whatsappnumber",
+        django_capture_on_commit_callbacks,
+        organization=org.pk,
+        display_name="Web",
+        provider="waha",
+        waha_session="../sessions",
+    )
+    changed = _change(
+        staff_browser,
+        "messaging_whatsappnumber",
+        number,
+        django_capture_on_commit_callbacks,
+        waha_session="web/../../other",
+    )
+
+    message = ["Up to 64 letters, digits, '-' and '_', starting with a letter or a digit."]
+    assert (_errors(created), _errors(changed)) == ({"waha_session": message}, {"waha_session": message})
+    assert list(WhatsAppNumber.objects.values_list("waha_session", flat=True)) == [f"org{org.pk}-web"]
+    assert AuditLog.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("typed", "errors"),
+    [
         (
             {"is_primary": False},
             {"is_primary": ["The primary number stays primary until another number is made primary."]},
