@@ -145,7 +145,9 @@ class OrganizationForm(ServiceModelForm):
 @admin.register(Organization)
 class OrganizationAdmin(ServiceAdmin):
     """A new organization comes with its first admin's invitation; plan, status (suspension) and settings
-    change through the services."""
+    change through the services. An organization is deleted through the super-admin API (organization_delete,
+    which removes its stored files too), not here: the admin's confirmation page would list every row of the tenant
+    and needs delete permission on each (numbers, memberships and the audit log are never deleted by hand)."""
 
     form = OrganizationForm
     list_display = ("name", "slug", "status", "plan", "created_at")
@@ -160,6 +162,9 @@ class OrganizationAdmin(ServiceAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else ("slug", "created_at")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(User)
