@@ -208,8 +208,8 @@ class MembershipAdmin(ServiceAdmin, TenantAdmin):
 
     Memberships are not added here: a person joins through an invitation (add one on the invitation page), which
     they accept with their own account's password. A membership made by hand would give an account access to a
-    tenant it never asked to join, past the seat limit and the organization's suspension. Nor are they deleted
-    here (deactivate instead: the history of who did what stays)."""
+    tenant it never asked to join, past the seat limit. Nor are they deleted here (deactivate instead: the history
+    of who did what stays, and the last admin cannot be removed)."""
 
     form = MembershipForm
     fields = ("organization", "user", "role", "is_active", "created_at")
