@@ -1,12 +1,13 @@
-"""Django admin of accounts, for platform staff. Edits of organizations (and, in messaging, of numbers) go through
-the services (ServiceModelForm), so they are checked, audited and followed up as the API's are; the audit log
-is read-only."""
+"""Django admin of accounts, for platform staff. Edits of organizations, memberships and invitations (and, in
+messaging, of numbers) go through the services (ServiceModelForm), so they are checked, audited and followed up as
+the API's are; the audit log is read-only."""
 
 from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.messages import SUCCESS
 from django.db import models, transaction
 
 from accounts import services
@@ -73,8 +74,8 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 class MembershipInline(admin.TabularInline):
-    """Read-only here: roles and activation change through the organization admin's API (last-admin and seat
-    checks, audit)."""
+    """Read-only here: roles and activation change on the membership's own page, through the services (last-admin
+    and seat checks, audit)."""
 
     model = Membership
     extra = 0
@@ -144,7 +145,9 @@ class OrganizationForm(ServiceModelForm):
 @admin.register(Organization)
 class OrganizationAdmin(ServiceAdmin):
     """A new organization comes with its first admin's invitation; plan, status (suspension) and settings
-    change through the services."""
+    change through the services. An organization is deleted through the super-admin API (organization_delete,
+    which removes its stored files too), not here: the admin's confirmation page would list every row of the tenant
+    and needs delete permission on each (numbers, memberships and the audit log are never deleted by hand)."""
 
     form = OrganizationForm
     list_display = ("name", "slug", "status", "plan", "created_at")
@@ -159,6 +162,9 @@ class OrganizationAdmin(ServiceAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else ("slug", "created_at")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(User)
@@ -177,23 +183,93 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),)
 
 
+class MembershipForm(ServiceModelForm):
+    class Meta:
+        model = Membership
+        fields = ["role", "is_active"]
+
+    def save_through_services(self) -> Membership:
+        member = {"organization": self.instance.organization, "user_id": self.instance.user_id, "actor": self.actor}
+        membership = self.instance
+        changed = set(self.changed_data)
+        if "role" in changed:
+            membership = services.member_set_role(**member, role=self.cleaned_data["role"])
+        if "is_active" in changed:
+            activation = services.member_activate if self.cleaned_data["is_active"] else services.member_deactivate
+            membership = activation(**member)
+        return membership
+
+
 @admin.register(Membership)
-class MembershipAdmin(TenantAdmin):
+class MembershipAdmin(ServiceAdmin, TenantAdmin):
+    """Role and activation change through the services, as an organization admin changes them: audited with the
+    staff user as actor, the last active admin kept, the seat limit checked on activation, and the member's tokens
+    following at once (checked per request).
+
+    Memberships are not added here: a person joins through an invitation (add one on the invitation page), which
+    they accept with their own account's password. A membership made by hand would give an account access to a
+    tenant it never asked to join, past the seat limit. Nor are they deleted here (deactivate instead: the history
+    of who did what stays, and the last admin cannot be removed)."""
+
+    form = MembershipForm
+    fields = ("organization", "user", "role", "is_active", "created_at")
+    readonly_fields = ("organization", "user", "created_at")
     list_display = ("user", "organization", "role", "is_active", "created_at")
     list_filter = ("role", "is_active", "organization")
     list_select_related = ("user", "organization")
     search_fields = ("user__email", "organization__name")
-    raw_id_fields = ("organization", "user")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class InvitationForm(ServiceModelForm):
+    class Meta:
+        model = Invitation
+        fields = ["organization", "email", "role"]
+
+    def save_through_services(self) -> Invitation:
+        data = self.cleaned_data
+        return services.invitation_create(
+            organization=data["organization"], email=data["email"], role=data["role"], invited_by=self.actor
+        )
 
 
 @admin.register(Invitation)
-class InvitationAdmin(TenantAdmin):
+class InvitationAdmin(ServiceAdmin, TenantAdmin):
+    """Invitations are made through the invitation service (the token e-mailed, the seat limit and existing members
+    checked, audited with the staff user as actor) and revoked through it; nothing else about one is edited."""
+
+    form = InvitationForm
     list_display = ("email", "organization", "role", "status", "expires_at", "created_at")
     list_filter = ("status", "role", "organization")
     list_select_related = ("organization",)
     search_fields = ("email", "organization__name")
     raw_id_fields = ("organization", "invited_by")
     readonly_fields = ("token_hash",)
+    actions = ["revoke"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected pending invitations", permissions=["add"])
+    def revoke(self, request, queryset) -> None:
+        revoked = 0
+        for invitation in queryset.filter(status=Invitation.Status.PENDING).select_related("organization"):
+            try:
+                services.invitation_revoke(
+                    organization=invitation.organization, email=invitation.email, actor=request.user
+                )
+            except ServiceError:
+                continue  # accepted or revoked since the page was shown
+            revoked += 1
+        self.message_user(request, f"{revoked} invitation(s) revoked.", SUCCESS)
 
 
 class TeamMemberInline(admin.TabularInline):

@@ -19,7 +19,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import org_settings, selectors
+from accounts import hooks, org_settings, selectors
 from accounts import tasks as account_tasks
 from accounts.models import (
     ApiKey,
@@ -628,5 +628,8 @@ def organization_set_status(*, organization: Organization, status: str, actor) -
 
 @transaction.atomic
 def organization_delete(*, organization: Organization) -> None:
-    """Remove the tenant and every row it owns (all tenant models cascade from it)."""
+    """Remove the tenant and every row it owns (all tenant models cascade from it). The apps built on accounts
+    (accounts.hooks.organization_deleting) remove what lives outside the database, such as stored media files,
+    after the commit."""
+    hooks.organization_deleting.send(organization=organization)
     organization.delete()

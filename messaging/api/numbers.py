@@ -13,10 +13,10 @@ from accounts.permissions import IsAdmin, IsOrgMember
 from accounts.serializers import DetailSerializer
 from accounts.viewsets import TenantScopedMixin
 from messaging.models import Provider, WhatsAppNumber
+from messaging.number_fields import NumberInputSerializer
 from messaging.selectors import numbers as selectors
 from messaging.serializers.numbers import (
     AssignSerializer,
-    NumberInputSerializer,
     NumberSerializer,
     PairingCodeInputSerializer,
     PairingCodeSerializer,

@@ -1,17 +1,14 @@
-"""API shapes of WhatsApp numbers, settings/whatsapp and WAHA sessions. Secrets are write-only: shown masked."""
+"""API shapes of WhatsApp numbers, settings/whatsapp and WAHA sessions. Secrets are write-only: shown masked.
+The create and PATCH body of a number is messaging.number_fields.NumberInputSerializer (the service checks it too)."""
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from messaging.models import Provider, WhatsAppNumber
+from messaging.models import WhatsAppNumber
+from messaging.number_fields import meta_id_field, secret_field
 from messaging.selectors.numbers import number_webhook_url
 from whatsapp_hub.encryption import mask
 from whatsapp_hub.serializers import MAX_ID, AdminOnlyFieldsMixin, StrictSerializer
-
-SECRET_MAX_LENGTH = 1024
-# Both go into URLs (our webhook path; WAHA's session paths): nothing but these characters.
-META_ID = r"^\d{1,64}$"
-WAHA_SESSION = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 
 
 @extend_schema_field({"type": "string", "nullable": True})
@@ -75,58 +72,6 @@ class NumberSerializer(AdminOnlyFieldsMixin, serializers.ModelSerializer):
         return number_webhook_url(number)
 
 
-def _secret(**kwargs) -> serializers.CharField:
-    return serializers.CharField(
-        max_length=SECRET_MAX_LENGTH, required=False, allow_blank=True, trim_whitespace=True, **kwargs
-    )
-
-
-class NumberInputSerializer(StrictSerializer):
-    """Create and PATCH body. Fields of another provider are refused; secrets omitted on PATCH stay unchanged."""
-
-    display_name = serializers.CharField(max_length=WhatsAppNumber._meta.get_field("display_name").max_length)
-    phone_number = serializers.CharField(max_length=32, required=False, allow_blank=True, help_text="E.164")
-    provider = serializers.ChoiceField(choices=Provider.choices, default=Provider.CLOUD)
-    is_primary = serializers.BooleanField(required=False)
-    throughput = serializers.IntegerField(min_value=1, max_value=1000, required=False)
-    status = serializers.ChoiceField(choices=WhatsAppNumber.Status.choices, required=False)
-    phone_number_id = serializers.RegexField(
-        META_ID, required=False, allow_blank=True, error_messages={"invalid": "Meta's ids are digits."}
-    )
-    waba_id = serializers.RegexField(
-        META_ID, required=False, allow_blank=True, error_messages={"invalid": "Meta's ids are digits."}
-    )
-    access_token = _secret()
-    app_secret = _secret()
-    verify_token = _secret()
-    waha_session = serializers.RegexField(
-        WAHA_SESSION,
-        required=False,
-        allow_blank=True,
-        error_messages={"invalid": "Up to 64 letters, digits, '-' and '_', starting with a letter or a digit."},
-    )
-    # Not a URLField: Django's URL check wants a top-level domain, and a WAHA on the operator's private network
-    # (EGRESS_ALLOWED_HOSTS) is often `http://waha:3000`. The service checks it against the egress policy.
-    waha_base_url = serializers.CharField(
-        max_length=200,
-        required=False,
-        allow_blank=True,
-        help_text="The number's own WAHA server (http or https; a public address, or one the operator allows); "
-        "blank: the hub's.",
-    )
-    waha_api_key = _secret()
-    waha_webhook_hmac_key = _secret()
-
-    def validate(self, attrs):
-        if self.partial and "provider" in self.initial_data:
-            raise serializers.ValidationError(
-                {"provider": ["The provider of a number cannot change: connect a new number instead."]}
-            )
-        if not self.partial and attrs.get("status"):
-            raise serializers.ValidationError({"status": ["A new number's status is set by the hub."]})
-        return attrs
-
-
 class AssignSerializer(StrictSerializer):
     """The number's new assignment: omitted or null clears."""
 
@@ -144,11 +89,11 @@ class WhatsAppSettingsSerializer(AdminOnlyFieldsMixin, serializers.Serializer):
 
 
 class WhatsAppSettingsInputSerializer(StrictSerializer):
-    whatsapp_token = serializers.CharField(max_length=SECRET_MAX_LENGTH)
-    phone_number_id = serializers.RegexField(META_ID, error_messages={"invalid": "Meta's ids are digits."})
-    waba_id = serializers.RegexField(META_ID, error_messages={"invalid": "Meta's ids are digits."})
-    verify_token = serializers.CharField(max_length=SECRET_MAX_LENGTH)
-    app_secret = serializers.CharField(max_length=SECRET_MAX_LENGTH, required=False)
+    whatsapp_token = secret_field()
+    phone_number_id = meta_id_field()
+    waba_id = meta_id_field()
+    verify_token = secret_field()
+    app_secret = secret_field(required=False)
 
 
 class SavedSerializer(serializers.Serializer):

@@ -7,7 +7,8 @@ deleted when nothing of anyone else is left in it, and kept scrubbed otherwise (
 still be waiting to be ingested). Lines of an event's notes or error that name the contact go too.
 
 Media files are deleted from storage after the commit, except a file another message still uses (a sent file is
-shared by the copies of its Media row).
+shared by the copies of its Media row). Deleting an organization deletes all of its media files after the commit
+(accounts.hooks.organization_deleting, subscribed in messaging.apps).
 """
 
 import copy
@@ -22,7 +23,8 @@ from accounts.services import audit_log_write
 from messaging.models import Contact, Media, WebhookEvent
 from messaging.services.ingest.batch import as_dict, as_list, as_str
 from messaging.services.ingest.waha import _waha_chat
-from whatsapp_hub.aftercommit import run_after_commit
+from messaging.tasks import erasure as erasure_tasks
+from whatsapp_hub.aftercommit import enqueue_after_commit, run_after_commit
 
 # The fields of a Meta `messages` change that name a customer, by the list that holds them.
 META_PARTY_FIELDS = {
@@ -31,6 +33,8 @@ META_PARTY_FIELDS = {
     "statuses": ("recipient_id", "recipient_user_id"),
 }
 CHUNK = 200
+# An organization may hold far more files than one request or one task should delete.
+FILES_PER_TASK = 500
 
 
 @transaction.atomic
@@ -147,6 +151,16 @@ def contact_media_files(*, contact: Contact) -> set[str]:
     """The stored files of the contact's messages (read before their rows are deleted)."""
     media = Media.objects.for_org(contact.organization).filter(message__conversation__contact=contact)
     return set(media.exclude(file="").values_list("file", flat=True))
+
+
+def organization_media_files_delete_on_commit(*, organization: Organization) -> None:
+    """accounts.hooks.organization_deleting: every stored file of the organization's media (its messages' and its
+    uploads not sent yet) is deleted after the commit that deletes its rows, by tasks of FILES_PER_TASK files.
+    Must be called inside that transaction, before the rows go."""
+    media = Media.objects.for_org(organization).exclude(file="")
+    names = sorted(set(media.values_list("file", flat=True)))
+    for start in range(0, len(names), FILES_PER_TASK):
+        enqueue_after_commit(erasure_tasks.delete_media_files, organization.pk, names[start : start + FILES_PER_TASK])
 
 
 def media_files_delete_on_commit(*, organization_id: int, names: set[str]) -> None:

@@ -1,5 +1,8 @@
 """WhatsApp numbers: create, update, soft delete, primary, assignment, settings/whatsapp.
 
+Every caller's fields are checked here: their format (messaging.number_fields: digits-only Meta ids, the
+characters of a WAHA session name, lengths, ...), then what the number's provider needs.
+
 Every write to an organization's numbers first locks its organization row, so "one primary number" and "the
 first number becomes primary" hold under concurrent requests. A WAHA number's session follows it on WAHA through
 tasks queued after commit (messaging.services.waha_sessions).
@@ -16,6 +19,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organization, Team
 from accounts.services import audit_log_write
+from messaging import number_fields
 from messaging.models import Provider, WhatsAppNumber
 from messaging.selectors import ingest as ingest_selectors
 from messaging.selectors import numbers as selectors
@@ -150,7 +154,7 @@ def _number_create(
     _check_fields_apply(provider, fields)
     number = WhatsAppNumber(
         organization=organization,
-        display_name=display_name.strip(),
+        display_name=display_name,
         provider=provider,
         phone_number=_e164(phone_number),
         **fields,
@@ -196,7 +200,19 @@ def number_create(
     are refused. The organization's first number becomes primary; a new primary unsets the previous one.
     A WAHA number gets a session name and a webhook HMAC key when none is given, and its session is created
     on WAHA after commit (not started), or given the hub's webhook when it exists already. A `waha_base_url`
-    must pass the egress policy (whatsapp_hub/egress.py)."""
+    must pass the egress policy (whatsapp_hub/egress.py). A new number's status is set here, not given."""
+    if "status" in fields:
+        raise _field_error("status", "A new number's status is set by the hub.")
+    if throughput is not None:
+        fields["throughput"] = throughput
+    fields = number_fields.check(
+        {"display_name": display_name, "provider": provider, "phone_number": phone_number, "is_primary": is_primary}
+        | fields
+    )
+    display_name, provider, phone_number, is_primary = (
+        fields.pop(name) for name in ("display_name", "provider", "phone_number", "is_primary")
+    )
+    throughput = fields.pop("throughput", None)
     _check_waha_base_url(provider, fields.get("waha_base_url", ""))
     with transaction.atomic():
         _lock_numbers(organization)
@@ -219,8 +235,6 @@ def _number_update(*, number: WhatsAppNumber, actor, changes: dict[str, Any]) ->
     is_primary = changes.pop("is_primary", None)
     if "phone_number" in changes:
         changes["phone_number"] = _e164(changes["phone_number"])
-    if "display_name" in changes:
-        changes["display_name"] = changes["display_name"].strip()
     _check_fields_apply(
         number.provider,
         {name: value for name, value in changes.items() if name in CLOUD_FIELDS + WAHA_FIELDS},
@@ -270,6 +284,9 @@ def number_update(*, number: WhatsAppNumber, actor, **changes: Any) -> WhatsAppN
     fields); a secret omitted, or sent back in its masked form, stays as it is. The provider cannot change.
     A changed WAHA field syncs the number's session on WAHA after commit (see `waha_session_sync`); a new
     `waha_base_url` must pass the egress policy (whatsapp_hub/egress.py)."""
+    if "provider" in changes:
+        raise _field_error("provider", "The provider of a number cannot change: connect a new number instead.")
+    changes = number_fields.check(changes)
     if changes.get("waha_base_url", number.waha_base_url) != number.waha_base_url:
         _check_waha_base_url(number.provider, changes["waha_base_url"])
     with transaction.atomic():
@@ -350,7 +367,6 @@ def whatsapp_settings_save(
     phone_number_id (made primary), else creates a Cloud number and makes it primary. `app_secret` omitted:
     unchanged.
     """
-    _lock_numbers(organization)
     fields = {
         "access_token": whatsapp_token,
         "phone_number_id": phone_number_id,
@@ -359,7 +375,11 @@ def whatsapp_settings_save(
     }
     if app_secret is not None:
         fields["app_secret"] = app_secret
-    same_line = selectors.number_list(org=organization).filter(provider=Provider.CLOUD, phone_number_id=phone_number_id)
+    fields = number_fields.check(fields)
+    _lock_numbers(organization)
+    same_line = selectors.number_list(org=organization).filter(
+        provider=Provider.CLOUD, phone_number_id=fields["phone_number_id"]
+    )
     number = selectors.whatsapp_settings_number(org=organization) or same_line.first()
     if number is None:
         return _number_create(

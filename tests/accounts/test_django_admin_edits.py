@@ -1,16 +1,21 @@
 """Edits in the Django admin go through the services: numbers (checks, secrets, the webhook secret cache, the WAHA
-session's sync, an audit entry with the staff user as actor) and organizations (plan, suspension, settings);
-a service's refusal is a form error, never a 500, and undoes the whole save. The audit log is read-only."""
+session's sync, an audit entry with the staff user as actor), organizations (plan, suspension, settings),
+memberships (role and activation: last admin, seats, live tokens) and invitations (made and revoked, not edited);
+a service's refusal is a form error, never a 500, and undoes the whole save. Memberships are not added by hand.
+The audit log is read-only."""
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
 
-from accounts.models import AuditLog, Invitation, Organization
+from accounts import services
+from accounts.models import AuditLog, Invitation, Membership, Organization, Role
 from accounts.org_settings import OPT_OUT_FLOOR
 from messaging.models import WhatsAppNumber
+from tests.accounts.test_org_admin import ORGANIZATION, TEAM, fill_to
 from tests.conftest import client_for
+from tests.factories import MembershipFactory, UserFactory
 from tests.messaging.inbox_support import cloud_number, waha_number
 from tests.messaging.ingest_support import APP_SECRET, cloud_numbers, meta_payload, post_meta
 
@@ -206,6 +211,70 @@ def test_a_waha_key_rotated_in_the_admin_reaches_the_session_on_waha(
 @pytest.mark.parametrize(
     ("typed", "errors"),
     [
+        ({"phone_number_id": "10654-0352"}, {"phone_number_id": ["Meta's ids are digits."]}),
+        ({"waba_id": "waba 1"}, {"waba_id": ["Meta's ids are digits."]}),
+        ({"throughput": "0"}, {"throughput": ["Ensure this value is greater than or equal to 1."]}),
+        ({"throughput": "5000"}, {"throughput": ["Ensure this value is less than or equal to 1000."]}),
+        ({"app_secret": "s" * 1025}, {"app_secret": ["Ensure this field has no more than 1024 characters."]}),
+    ],
+    ids=["phone-number-id", "waba-id", "throughput-low", "throughput-high", "secret-length"],
+)
+def test_a_cloud_number_of_the_wrong_format_is_a_form_error_as_in_the_api(
+    staff_browser, org, typed, errors, django_capture_on_commit_callbacks
+):
+    response = _add(
+        staff_browser,
+        "messaging_whatsappnumber",
+        django_capture_on_commit_callbacks,
+        **{
+            "organization": org.pk,
+            "display_name": "Cloud",
+            "provider": "cloud",
+            "phone_number_id": "106540352242922",
+            "waba_id": "102290129340398",
+            "access_token": "EAAG-typed-token",
+            "app_secret": "typed-app-secret",
+            "verify_token": "typed-verify-token",
+            **typed,
+        },
+    )
+
+    assert _errors(response) == errors
+    assert WhatsAppNumber.objects.count() == 0
+    assert AuditLog.objects.count() == 0
+
+
+def test_a_waha_session_name_the_api_refuses_is_refused_in_the_admin_too(
+    staff_browser, org, django_capture_on_commit_callbacks
+):
+    number = waha_number(org, waha_session=f"org{org.pk}-web")
+
+    created = _add(
+        staff_browser,
+        "messaging_whatsappnumber",
+        django_capture_on_commit_callbacks,
+        organization=org.pk,
+        display_name="Web",
+        provider="waha",
+        waha_session="../sessions",
+    )
+    changed = _change(
+        staff_browser,
+        "messaging_whatsappnumber",
+        number,
+        django_capture_on_commit_callbacks,
+        waha_session="web/../../other",
+    )
+
+    message = ["Up to 64 letters, digits, '-' and '_', starting with a letter or a digit."]
+    assert (_errors(created), _errors(changed)) == ({"waha_session": message}, {"waha_session": message})
+    assert list(WhatsAppNumber.objects.values_list("waha_session", flat=True)) == [f"org{org.pk}-web"]
+    assert AuditLog.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("typed", "errors"),
+    [
         (
             {"is_primary": False},
             {"is_primary": ["The primary number stays primary until another number is made primary."]},
@@ -382,6 +451,216 @@ def test_a_refused_setting_is_a_form_error_and_undoes_the_whole_save(
     org.refresh_from_db()
     assert (org.name, org.status, org.settings) == ("Acme", "active", {})
     assert AuditLog.objects.count() == 0
+
+
+# --- memberships -----------------------------------------------------------------------------------------
+
+
+def test_a_role_changed_in_the_admin_is_audited_and_applies_to_the_members_live_token(
+    staff_browser, org, admin_membership, agent_membership, django_capture_on_commit_callbacks
+):
+    member = client_for(agent_membership)
+    assert member.get(TEAM).status_code == 403
+
+    response = _change(
+        staff_browser, "accounts_membership", agent_membership, django_capture_on_commit_callbacks, role="admin"
+    )
+
+    assert response.status_code == 302, _errors(response)
+    agent_membership.refresh_from_db()
+    assert (agent_membership.role, agent_membership.is_active) == ("admin", True)
+    entry = AuditLog.objects.for_org(org).get()
+    assert (entry.action, entry.actor, entry.target_id, entry.data) == (
+        "member.role_change",
+        _staff(),
+        str(agent_membership.user_id),
+        {"from": "agent", "to": "admin"},
+    )
+    assert member.get(TEAM).status_code == 200
+
+
+def test_a_member_deactivated_in_the_admin_loses_their_tokens_at_once(
+    staff_browser, org, admin_membership, agent_membership, django_capture_on_commit_callbacks
+):
+    member = client_for(agent_membership)
+    assert member.get(ORGANIZATION).status_code == 200
+
+    response = _change(
+        staff_browser, "accounts_membership", agent_membership, django_capture_on_commit_callbacks, is_active=False
+    )
+
+    assert response.status_code == 302, _errors(response)
+    agent_membership.refresh_from_db()
+    assert (agent_membership.role, agent_membership.is_active) == ("agent", False)
+    entry = AuditLog.objects.for_org(org).get()
+    assert (entry.action, entry.actor, entry.target_id) == (
+        "member.deactivate",
+        _staff(),
+        str(agent_membership.user_id),
+    )
+    assert member.get(ORGANIZATION).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("typed", "error"),
+    [
+        ({"role": "agent"}, "The last admin cannot be demoted: make someone else admin first."),
+        ({"is_active": False}, "The last admin cannot be deactivated."),
+        ({"role": "marketing", "is_active": False}, "The last admin cannot be demoted: make someone else admin first."),
+    ],
+    ids=["demote", "deactivate", "both"],
+)
+def test_the_last_admin_stays_an_active_admin_in_the_admin_too(
+    staff_browser, org, admin_membership, agent_membership, typed, error, django_capture_on_commit_callbacks
+):
+    response = _change(
+        staff_browser, "accounts_membership", admin_membership, django_capture_on_commit_callbacks, **typed
+    )
+
+    assert _errors(response) == {"__all__": [error]}
+    admin_membership.refresh_from_db()
+    assert (admin_membership.role, admin_membership.is_active) == ("admin", True)
+    assert AuditLog.objects.count() == 0
+    assert client_for(admin_membership).get(TEAM).status_code == 200
+
+
+def test_reactivating_in_the_admin_respects_the_plans_seats_and_undoes_the_role_change(
+    staff_browser, org, admin_membership, django_capture_on_commit_callbacks
+):
+    Organization.objects.filter(pk=org.pk).update(plan=Organization.Plan.STARTER)
+    former = MembershipFactory(organization=org, role=Role.AGENT, is_active=False)
+    fill_to(org, 5)
+
+    response = _change(
+        staff_browser,
+        "accounts_membership",
+        former,
+        django_capture_on_commit_callbacks,
+        role="marketing",
+        is_active=True,
+    )
+
+    assert _errors(response) == {"__all__": ["The Starter plan allows 5 users: the user limit is reached."]}
+    former.refresh_from_db()
+    assert (former.role, former.is_active) == ("agent", False)
+    assert AuditLog.objects.count() == 0
+
+
+def test_reactivating_in_the_admin_is_audited(staff_browser, org, admin_membership, django_capture_on_commit_callbacks):
+    former = MembershipFactory(organization=org, role=Role.AGENT, is_active=False)
+
+    response = _change(staff_browser, "accounts_membership", former, django_capture_on_commit_callbacks, is_active=True)
+
+    assert response.status_code == 302, _errors(response)
+    former.refresh_from_db()
+    assert former.is_active is True
+    entry = AuditLog.objects.for_org(org).get()
+    assert (entry.action, entry.actor, entry.target_id) == ("member.activate", _staff(), str(former.user_id))
+    assert client_for(former).get(ORGANIZATION).status_code == 200
+
+
+def test_memberships_are_neither_added_nor_deleted_in_the_admin(staff_browser, org, other_org, agent_membership):
+    stranger = UserFactory()
+
+    added = staff_browser.post(
+        reverse("admin:accounts_membership_add"), {"organization": org.pk, "user": stranger.pk, "role": "admin"}
+    )
+    deleted = staff_browser.post(
+        reverse("admin:accounts_membership_delete", args=[agent_membership.pk]), {"post": "yes"}
+    )
+    changelist = staff_browser.get(reverse("admin:accounts_membership_changelist"))
+
+    assert (added.status_code, deleted.status_code) == (403, 403)
+    assert changelist.context["has_add_permission"] is False
+    assert changelist.context["action_form"] is None  # no "delete selected"
+    assert list(Membership.objects.values_list("user_id", "role", "is_active")) == [
+        (agent_membership.user_id, "agent", True)
+    ]
+
+
+def test_the_organization_and_user_of_a_membership_are_not_changed_in_the_admin(
+    staff_browser, org, other_org, admin_membership, agent_membership, django_capture_on_commit_callbacks
+):
+    url = reverse("admin:accounts_membership_change", args=[agent_membership.pk])
+    data = {**_form_data(staff_browser.get(url)), "organization": other_org.pk, "user": admin_membership.user_id}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_browser.post(url, data)
+
+    assert response.status_code == 302, _errors(response)
+    agent_membership.refresh_from_db()
+    assert (agent_membership.organization, agent_membership.user_id) == (org, agent_membership.user.pk)
+    assert AuditLog.objects.count() == 0
+
+
+# --- invitations ------------------------------------------------------------------------------------------
+
+
+def test_an_invitation_made_in_the_admin_goes_through_the_service(
+    staff_browser, org, admin_membership, django_capture_on_commit_callbacks
+):
+    response = _add(
+        staff_browser,
+        "accounts_invitation",
+        django_capture_on_commit_callbacks,
+        organization=org.pk,
+        email="New.Agent@Example.com",
+        role="agent",
+    )
+
+    assert response.status_code == 302, _errors(response)
+    invitation = Invitation.objects.for_org(org).get()
+    assert (invitation.email, invitation.role, invitation.status, invitation.invited_by) == (
+        "new.agent@example.com",
+        "agent",
+        "pending",
+        _staff(),
+    )
+    assert [message.to for message in mail.outbox] == [["new.agent@example.com"]]
+    entry = AuditLog.objects.for_org(org).get()
+    assert (entry.action, entry.actor, entry.data) == ("invitation.create", _staff(), {"role": "agent"})
+
+
+def test_inviting_a_member_in_the_admin_is_a_form_error(
+    staff_browser, org, admin_membership, django_capture_on_commit_callbacks
+):
+    response = _add(
+        staff_browser,
+        "accounts_invitation",
+        django_capture_on_commit_callbacks,
+        organization=org.pk,
+        email=admin_membership.user.email,
+        role="agent",
+    )
+
+    assert _errors(response) == {"email": ["Already a member."]}
+    assert Invitation.objects.count() == 0
+    assert mail.outbox == []
+
+
+def test_invitations_are_revoked_in_the_admin_not_edited_or_deleted(
+    staff_browser, org, admin_membership, django_capture_on_commit_callbacks
+):
+    pending = services.invitation_create(organization=org, email="a@example.com", role="agent", invited_by=None)
+    accepted = services.invitation_create(organization=org, email="b@example.com", role="agent", invited_by=None)
+    Invitation.objects.filter(pk=accepted.pk).update(status=Invitation.Status.ACCEPTED)
+    AuditLog.objects.all().delete()
+    change_url = reverse("admin:accounts_invitation_change", args=[pending.pk])
+
+    edited = staff_browser.post(change_url, {"organization": org.pk, "email": "c@example.com", "role": "admin"})
+    deleted = staff_browser.post(reverse("admin:accounts_invitation_delete", args=[pending.pk]), {"post": "yes"})
+    revoked = staff_browser.post(
+        reverse("admin:accounts_invitation_changelist"),
+        {"action": "revoke", "_selected_action": [pending.pk, accepted.pk]},
+    )
+
+    assert (edited.status_code, deleted.status_code, revoked.status_code) == (403, 403, 302)
+    assert list(Invitation.objects.order_by("email").values_list("email", "role", "status")) == [
+        ("a@example.com", "agent", "revoked"),
+        ("b@example.com", "agent", "accepted"),
+    ]
+    entry = AuditLog.objects.for_org(org).get()
+    assert (entry.action, entry.actor, entry.target_id) == ("invitation.revoke", _staff(), str(pending.pk))
 
 
 # --- the audit log ----------------------------------------------------------------------------------------

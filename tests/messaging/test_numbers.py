@@ -7,11 +7,13 @@ import pytest
 
 from accounts.models import AuditLog, Role, Team
 from messaging.models import Conversation, Message, WhatsAppNumber
+from messaging.services import numbers as services
 from tests.conftest import client_for
 from tests.factories import MembershipFactory
 from tests.messaging.factories import MessageFactory, WhatsAppNumberFactory
 from tests.messaging.inbox_support import api_key_client
 from tests.messaging.ingest_support import PHONE_NUMBER_ID, meta_payload, post_meta
+from whatsapp_hub.errors import ServiceError
 
 LIST_URL = "/api/v1/numbers"
 SETTINGS_URL = "/api/v1/settings/whatsapp"
@@ -155,7 +157,10 @@ def test_fields_of_another_provider_are_refused(admin_client):
         ("phone_number", "12345", "'12345' is not a possible phone number (too short for its country)."),
         ("phone_number", "call me", "'call me' is not a phone number."),
         ("phone_number_id", "10654-0352", "Meta's ids are digits."),
+        ("waba_id", "1" * 65, "Meta's ids are digits."),
+        ("app_secret", "s" * 1025, "Ensure this field has no more than 1024 characters."),
         ("throughput", 0, "Ensure this value is greater than or equal to 1."),
+        ("status", "active", "A new number's status is set by the hub."),
         ("provider", "telegram", '"telegram" is not a valid choice.'),
         ("waha_session", "../sessions", "Up to 64 letters, digits, '-' and '_', starting with a letter or a digit."),
         ("owner", "me", "Unknown field."),
@@ -167,6 +172,75 @@ def test_invalid_input_is_a_400_naming_the_field(admin_client, field, value, mes
     assert response.status_code == 400
     assert response.json()["errors"] == {field: [message]}
     assert WhatsAppNumber.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("call", "errors"),
+    [
+        (
+            lambda org, number: services.number_create(
+                organization=org, actor=None, display_name="Web", provider="waha", waha_session="../sessions"
+            ),
+            {"waha_session": ["Up to 64 letters, digits, '-' and '_', starting with a letter or a digit."]},
+        ),
+        (
+            lambda org, number: services.number_create(
+                organization=org, actor=None, display_name="x" * 121, provider="sandbox", throughput=1001
+            ),
+            {
+                "display_name": ["Ensure this field has no more than 120 characters."],
+                "throughput": ["Ensure this value is less than or equal to 1000."],
+            },
+        ),
+        (
+            lambda org, number: services.number_create(
+                organization=org, actor=None, display_name="Demo", provider="telegram"
+            ),
+            {"provider": ['"telegram" is not a valid choice.']},
+        ),
+        (
+            lambda org, number: services.number_update(number=number, actor=None, owner="me"),
+            {"owner": ["Unknown field."]},
+        ),
+        (
+            lambda org, number: services.number_update(number=number, actor=None, phone_number_id="1065 0352"),
+            {"phone_number_id": ["Meta's ids are digits."]},
+        ),
+        (
+            lambda org, number: services.number_update(number=number, actor=None, display_name="  ", status="gone"),
+            {"display_name": ["This field may not be blank."], "status": ['"gone" is not a valid choice.']},
+        ),
+        (
+            lambda org, number: services.number_update(number=number, actor=None, provider="sandbox"),
+            {"provider": ["The provider of a number cannot change: connect a new number instead."]},
+        ),
+        (
+            lambda org, number: services.whatsapp_settings_save(
+                organization=org,
+                actor=None,
+                whatsapp_token="EAAB",
+                phone_number_id=PHONE_NUMBER_ID,
+                waba_id="waba-1",
+                verify_token="v" * 1025,
+            ),
+            {
+                "waba_id": ["Meta's ids are digits."],
+                "verify_token": ["Ensure this field has no more than 1024 characters."],
+            },
+        ),
+    ],
+    ids=["waha-session", "lengths", "choice", "unknown", "meta-id", "blank-and-choice", "provider", "settings"],
+)
+def test_the_service_checks_the_fields_format_whoever_calls_it(org, call, errors):
+    number = WhatsAppNumberFactory(organization=org, provider="cloud", phone_number_id="1065", display_name="Main")
+    before = list(WhatsAppNumber.objects.values())
+
+    with pytest.raises(ServiceError) as refused:
+        call(org, number)
+
+    assert (refused.value.status_code, refused.value.errors) == (400, errors)
+    assert list(WhatsAppNumber.objects.values()) == before
+    assert AuditLog.objects.count() == 0
 
 
 def test_phone_number_id_is_unique_among_the_organizations_live_numbers(org, admin_client):
