@@ -2,6 +2,7 @@ import logging
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
 from messaging.selectors import ingest as ingest_selectors
 from whatsapp_hub.celery import app as celery_app
@@ -26,6 +27,13 @@ def _clear_cache():
     yield
     cache.clear()
     ingest_selectors._kept_secrets.clear()
+
+
+@pytest.fixture
+def frozen(time_machine):
+    """Time stands still at now; `frozen.shift(timedelta)` moves it (sweepers' graces, retention)."""
+    time_machine.move_to(timezone.now(), tick=False)
+    return time_machine
 
 
 class _Records(logging.Handler):

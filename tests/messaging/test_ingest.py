@@ -437,7 +437,7 @@ def test_value_level_errors_are_kept_on_the_processed_event(client, org, numbers
     _post(client, org, "value_errors")
 
     event = WebhookEvent.objects.get()
-    assert (event.status, event.attempts) == ("processed", 0)
+    assert (event.status, event.attempts) == ("processed", 1)
     assert event.last_error == "Meta reported error 130429: Rate limit hit"
 
 

@@ -11,6 +11,7 @@ announce   the batch's pushes and hooks, after commit
 
 from messaging.services.ingest.processor import (
     BATCH_LINGER,
+    INTERRUPTED,
     SCHEDULED_KEY,
     webhook_events_drain,
     webhook_events_process_batch,
@@ -27,6 +28,7 @@ from messaging.services.ingest.receive import (
 
 __all__ = [
     "BATCH_LINGER",
+    "INTERRUPTED",
     "SCHEDULED_KEY",
     "WEBHOOK_MAX_BYTES",
     "body_dedupe_key",
