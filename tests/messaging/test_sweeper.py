@@ -235,3 +235,51 @@ def test_a_lingering_drain_takes_every_batch_then_frees_the_queue_flag(org, numb
 
     assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
     assert cache.get(ingest.SCHEDULED_KEY) is None
+
+
+# --- drains in parallel -----------------------------------------------------------------------------------------
+
+
+def _helper_key(slot: int) -> str:
+    return f"{ingest.SCHEDULED_KEY}:{slot}"
+
+
+def test_a_full_batch_queues_a_drain_in_the_next_free_slot_which_stops_with_the_backlog(org, numbers):
+    for n in range(5):
+        _event(org, text_message(f"wamid.P{n}", f"m{n}", wa_id=f"1650555{n:04d}"))
+
+    # Its first batch is full: a helper is queued in slot 1 (inline here, it takes the other three at once).
+    assert ingest.webhook_events_drain(drains=2, batch_size=2) == 2
+
+    assert set(WebhookEvent.objects.values_list("status", "attempts")) == {("processed", 1)}
+    assert Message.objects.count() == 5
+    assert (cache.get(ingest.SCHEDULED_KEY), cache.get(_helper_key(1))) == (None, None)
+
+
+def test_no_helper_is_queued_while_every_slot_runs(org, numbers):
+    cache.add(_helper_key(1), 1)  # slot 1's drain is running
+    for n in range(5):
+        _event(org, text_message(f"wamid.Q{n}", f"m{n}", wa_id=f"1650555{n:04d}"))
+
+    assert ingest.webhook_events_drain(drains=2, batch_size=2) == 5  # every batch its own
+
+    assert cache.get(_helper_key(1)) == 1
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
+
+
+def test_one_drain_alone_queues_no_helper(org, numbers):
+    for n in range(5):
+        _event(org, text_message(f"wamid.S{n}", f"m{n}", wa_id=f"1650555{n:04d}"))
+
+    assert ingest.webhook_events_drain(batch_size=2) == 5  # every batch its own: no helper took any
+
+
+def test_a_helper_drain_stops_at_the_first_batch_that_is_not_full(org, numbers):
+    cache.add(_helper_key(1), 1)  # set when it was queued
+    for n in range(3):
+        _event(org, text_message(f"wamid.H{n}", f"m{n}", wa_id=f"1650555{n:04d}"))
+
+    assert ingest.webhook_events_drain(slot=1, batch_size=2, linger=5) == 3  # 2, then 1: no lingering
+
+    assert cache.get(_helper_key(1)) is None
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
