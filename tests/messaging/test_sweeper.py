@@ -151,13 +151,16 @@ def test_the_admin_replay_action_requeues_dead_events(client, org, numbers, djan
 
 
 def test_the_sweeper_requeues_an_event_stuck_in_processing(org, numbers, django_capture_on_commit_callbacks):
-    stuck = _event(org, text_message("wamid.STUCK", "hello"), status="processing")  # its worker died
-    _age(stuck, minutes=2)
+    stuck = _event(org, text_message("wamid.STUCK", "hello"), status="processing", attempts=1)  # its worker died
+    limit = int(ingest.interrupted_after().total_seconds() // 60)  # its task's hard time limit
+    _age(stuck, minutes=limit - 1)
+    assert _sweep(django_capture_on_commit_callbacks) == 0  # its drain could still be running
 
+    _age(stuck, minutes=limit + 1)
     assert _sweep(django_capture_on_commit_callbacks) == 1
 
     stuck.refresh_from_db()
-    assert stuck.status == "processed"
+    assert (stuck.status, stuck.attempts) == ("processed", 2)
     assert Message.objects.get().provider_message_id == "wamid.STUCK"
 
 

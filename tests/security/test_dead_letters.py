@@ -71,9 +71,9 @@ def _rows(*events: WebhookEvent) -> list[tuple[str, int]]:
     return [tuple(WebhookEvent.objects.values_list("status", "attempts").get(pk=event.pk)) for event in events]
 
 
-def _age(*, minutes: int = 2) -> None:
-    """Everything happened `minutes` ago (the sweeper's minute has passed)."""
-    past = timezone.now() - timedelta(minutes=minutes)
+def _age() -> None:
+    """Everything happened long enough ago for the sweeper to know a claimed event's worker died."""
+    past = timezone.now() - ingest.interrupted_after() - MINUTE
     WebhookEvent.objects.update(received_at=past, claimed_at=past)
 
 

@@ -14,6 +14,7 @@ from contextlib import suppress
 from datetime import timedelta
 from itertools import takewhile
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, QuerySet
@@ -33,7 +34,7 @@ MAX_BATCHES_PER_RUN = 50
 # inbox, traded for batches that fill up under load (a batch has a fixed cost of some 15 ms; at 0.25 s,
 # bench/webhook_ingest.py persisted ~4 % more per second than at 0.1 s, with a lower ack p99).
 BATCH_LINGER = 0.25
-# Pending, failed or processing for longer than this: the sweeper queues the event again.
+# Pending or failed for longer than this: the sweeper queues the event again (processing: see interrupted_after).
 STALE_AFTER = timedelta(minutes=1)
 SCHEDULED_KEY = "messaging:ingest:scheduled"
 # Set while a processor is queued or running (a running one renews it at every batch). Longer than a queued task
@@ -203,15 +204,24 @@ def _record_failure(event: WebhookEvent, exc: BaseException) -> None:
 # --- sweeper and dead letters ----------------------------------------------------------------------------
 
 
+def interrupted_after() -> timedelta:
+    """How long after its claim a batch may still be in the works: no drain outlives its task's hard time limit,
+    so an event in processing for longer was left by a worker that died."""
+    return timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+
+
 def webhook_events_sweep(*, stale_after: timedelta = STALE_AFTER) -> int:
     """Queue again what should have been processed by now; returns how many events it revived.
 
-    Events failed, or left in processing (their worker died: the claim counted the attempt), for longer than
-    `stale_after` go back to pending, where they are claimed one at a time; an interrupted event out of
-    attempts is dead. The processor is queued when events have been pending that long (the broker may have
-    been down)."""
-    stale = timezone.now() - stale_after
-    interrupted = WebhookEvent.objects.filter(status=EventStatus.PROCESSING, claimed_at__lt=stale)
+    Events failed longer than `stale_after` ago, or left in processing for longer than `interrupted_after()`
+    (their worker died: the claim counted the attempt), go back to pending, where they are claimed one at a
+    time; an interrupted event out of attempts is dead. The processor is queued when events have been pending
+    for `stale_after` (the broker may have been down)."""
+    now = timezone.now()
+    stale = now - stale_after
+    interrupted = WebhookEvent.objects.filter(
+        status=EventStatus.PROCESSING, claimed_at__lt=now - max(stale_after, interrupted_after())
+    )
     dead = interrupted.filter(attempts__gte=WebhookEvent.MAX_ATTEMPTS).update(
         status=EventStatus.DEAD, last_error=INTERRUPTED
     )
