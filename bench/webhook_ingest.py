@@ -3,13 +3,13 @@
 Starts the hub on PostgreSQL + Redis (gunicorn for HTTP, a real Celery worker), posts realistic
 signed webhooks with wrk from a separate process (signed beforehand, as Meta signs on its side) and
 prints acknowledgement latency, the messages acknowledged and persisted per second end to end, the
-drain lag (how long after the last acknowledgement the last message was persisted), duplicates and
-losses, and as a baseline from the same run the rate at which plain psycopg inserts the same rows.
-The whole run is made with 1 and then 2 worker processes (`--workers`): ingest drains run in
-parallel, so the second should persist faster. The workload: single text messages, statuses of
-earlier outbound messages, batches of 50 messages, 5 % identical redeliveries; or, with `--batch N`,
-every webhook carries N messages. The servers' logs are kept (their folder is printed) and any
-error in them is reported.
+drain lag (how long after the last acknowledgement the last message was persisted), how many ingest
+batches ran alongside another drain's, duplicates and losses, and as a baseline from the same run
+the rate at which plain psycopg inserts the same rows. The whole run is made with 1 and then 2 worker
+processes (`--workers`): ingest drains run in parallel, so the second should persist faster. The
+workload: single text messages, statuses of earlier outbound messages, batches of 50 messages, 5 %
+identical redeliveries; or, with `--batch N`, every webhook carries N messages. The servers' logs are
+kept (their folder is printed) and any error in them is reported.
 
     apt-get install -y wrk    # the load generator (C): it costs the 2 cores almost nothing
     .venv/bin/python bench/webhook_ingest.py [--requests 6000] [--concurrency 8] [--batch 10] [--workers 1 2]
@@ -233,6 +233,19 @@ def baseline(rows: int) -> tuple[float, float]:
     return batched, single
 
 
+# Ingest batches (the events of one claim share its claimed_at) and how many ran while another did.
+BATCHES_SQL = """
+    WITH batch AS (
+        SELECT claimed_at AS started, max(processed_at) AS done FROM messaging_webhookevent GROUP BY claimed_at
+    )
+    SELECT count(*), count(*) FILTER (WHERE EXISTS (
+        SELECT 1 FROM batch other
+        WHERE other.started <> batch.started AND other.started < batch.done AND other.done > batch.started
+    ))
+    FROM batch
+"""
+
+
 def log_errors(path: Path) -> list[str]:
     """The lines of a server's log that report an error (a traceback's first line, ERROR, CRITICAL)."""
     lines = path.read_text(errors="replace").splitlines()
@@ -283,6 +296,7 @@ def measure(args: argparse.Namespace, workers: int, logs: Path) -> dict:
             pending = conn.execute(
                 "SELECT count(*) FROM messaging_webhookevent WHERE status <> 'processed'"
             ).fetchone()[0]
+            batches, overlapped = conn.execute(BATCHES_SQL).fetchone()
     finally:
         for server in servers:
             server.terminate()
@@ -302,6 +316,8 @@ def measure(args: argparse.Namespace, workers: int, logs: Path) -> dict:
         "distinct": distinct,
         "unread": unread,
         "pending": pending,
+        "batches": batches,
+        "overlapped": overlapped,
         "errors": {path.name: log_errors(path) for path in log_paths},
     }
 
@@ -331,6 +347,7 @@ def report(result: dict) -> float:
         f"duplicates:                   {result['rows'] - result['distinct']} duplicate rows,"
         f" unread counters off by {result['unread'] - expected}"
     )
+    print(f"ingest batches:               {result['batches']}, {result['overlapped']} of them alongside another's")
     lost = max(expected - result["distinct"], 0)
     print(f"losses:                       {lost} (events not processed: {result['pending']})")
     for name, errors in result["errors"].items():
