@@ -1,13 +1,18 @@
-"""Benchmark: signed Meta webhooks over HTTP -> gunicorn -> PostgreSQL -> Celery worker -> inbox rows.
+"""Benchmark: signed Meta webhooks over HTTP -> gunicorn -> PostgreSQL -> Celery workers -> inbox rows.
 
 Starts the hub on PostgreSQL + Redis (gunicorn for HTTP, a real Celery worker), posts realistic
-signed webhooks with wrk from a separate process (single text messages, statuses of earlier outbound
-messages, batches of 50 messages, 5 % identical redeliveries; signed beforehand, as Meta signs on its
-side) and prints acknowledgement latency, messages persisted per second end to end, duplicates and
-losses, and as a baseline from the same run the rate at which plain psycopg inserts the same rows.
+signed webhooks with wrk from a separate process (signed beforehand, as Meta signs on its side) and
+prints acknowledgement latency, the messages acknowledged and persisted per second end to end, the
+drain lag (how long after the last acknowledgement the last message was persisted), how many ingest
+batches ran alongside another drain's, duplicates and losses, and as a baseline from the same run
+the rate at which plain psycopg inserts the same rows. The whole run is made with 1 and then 2 worker
+processes (`--workers`): ingest drains run in parallel, so the second should persist faster. The
+workload: single text messages, statuses of earlier outbound messages, batches of 50 messages, 5 %
+identical redeliveries; or, with `--batch N`, every webhook carries N messages. The servers' logs are
+kept (their folder is printed) and any error in them is reported.
 
     apt-get install -y wrk    # the load generator (C): it costs the 2 cores almost nothing
-    .venv/bin/python bench/webhook_ingest.py [--requests 6000] [--concurrency 8]
+    .venv/bin/python bench/webhook_ingest.py [--requests 6000] [--concurrency 8] [--batch 10] [--workers 1 2]
 
 Not a test: nothing is asserted; it prints figures and ratios.
 """
@@ -133,8 +138,9 @@ def statuses(rng: random.Random, outbound: list[str]) -> dict:
     )
 
 
-def workload(requests_count: int, outbound: list[str]) -> tuple[list[bytes], int]:
-    """The bodies to post and how many unique inbound messages they carry."""
+def workload(requests_count: int, outbound: list[str], batch: int | None) -> tuple[list[bytes], int]:
+    """The bodies to post and how many unique inbound messages they carry: the mix of the module's docstring,
+    or `batch` messages in every webhook (still 5 % redeliveries)."""
     rng = random.Random(7)
     bodies: list[bytes] = []
     unique = 0
@@ -144,7 +150,9 @@ def workload(requests_count: int, outbound: list[str]) -> tuple[list[bytes], int
         if roll < 0.05 and bodies:
             bodies.append(rng.choice(bodies))  # Meta redelivers the identical body
             continue
-        if roll < 0.07:
+        if batch:
+            payload, count = text_messages(rng, next_id, batch), batch
+        elif roll < 0.07:
             payload, count = text_messages(rng, next_id, 50), 50
         elif roll < 0.30:
             payload, count = statuses(rng, outbound), 0
@@ -182,6 +190,7 @@ def post_with_wrk(url: str, lines: Path, *, threads: int, connections: int) -> d
 
 
 def count_inbound(conn) -> tuple[int, int, int]:
+    """(inbound rows, distinct inbound message ids, sum of unread counters)."""
     row = conn.execute(
         "SELECT (SELECT count(*) FROM messaging_message WHERE direction = 'inbound'),"
         " (SELECT count(DISTINCT provider_message_id) FROM messaging_message WHERE direction = 'inbound'),"
@@ -224,38 +233,38 @@ def baseline(rows: int) -> tuple[float, float]:
     return batched, single
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=6000)
-    parser.add_argument(
-        "--concurrency",
-        type=int,
-        default=8,
-        help="connections in flight (8 saturate 2 gunicorn workers here; more only queue: same req/s, longer waits)",
+# Ingest batches (the events of one claim share its claimed_at) and how many ran while another did.
+BATCHES_SQL = """
+    WITH batch AS (
+        SELECT claimed_at AS started, max(processed_at) AS done FROM messaging_webhookevent GROUP BY claimed_at
     )
-    parser.add_argument("--load-threads", type=int, default=1, help="wrk threads")
-    parser.add_argument("--gunicorn-workers", type=int, default=2)
-    parser.add_argument("--celery-concurrency", type=int, default=2)
-    parser.add_argument("--port", type=int, default=8771)
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is the load generator: apt-get install -y wrk")
+    SELECT count(*), count(*) FILTER (WHERE EXISTS (
+        SELECT 1 FROM batch other
+        WHERE other.started <> batch.started AND other.started < batch.done AND other.done > batch.started
+    ))
+    FROM batch
+"""
 
-    env = environment(args.port)
+
+def log_errors(path: Path) -> list[str]:
+    """The lines of a server's log that report an error (a traceback's first line, ERROR, CRITICAL)."""
+    lines = path.read_text(errors="replace").splitlines()
+    return [line for line in lines if "Traceback" in line or " ERROR " in line or " CRITICAL " in line]
+
+
+def measure(args: argparse.Namespace, workers: int, logs: Path) -> dict:
+    """One run on a fresh database with `workers` Celery processes (and as many ingest drains); its figures."""
+    env = {**environment(args.port), "INGEST_DRAINS": str(workers)}
     org_id, outbound = prepare(env)
     url = f"http://127.0.0.1:{args.port}/webhooks/meta/{org_id}/"
     bin_dir = Path(sys.executable).parent
-    quiet = {"cwd": ROOT, "env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     gunicorn = [str(bin_dir / "gunicorn"), "whatsapp_hub.wsgi", "-w", str(args.gunicorn_workers)]
-    celery = [str(bin_dir / "celery"), "-A", "whatsapp_hub", "worker", "-l", "WARNING"]
+    celery = [str(bin_dir / "celery"), "-A", "whatsapp_hub", "worker", "-l", "WARNING", "-c", str(workers)]
+    log_paths = [logs / f"{workers}-workers-gunicorn.log", logs / f"{workers}-workers-celery.log"]
+    log_files = [path.open("w") for path in log_paths]
     servers = [
-        subprocess.Popen([*gunicorn, "-b", f"127.0.0.1:{args.port}"], **quiet),
-        subprocess.Popen([*celery, "-c", str(args.celery_concurrency)], **quiet),
+        subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        for command, log in zip(([*gunicorn, "-b", f"127.0.0.1:{args.port}"], celery), log_files, strict=True)
     ]
     scratch = tempfile.mkdtemp(prefix="webhook-bench-")
     try:
@@ -267,7 +276,7 @@ def main() -> None:
                 time.sleep(0.1)
         time.sleep(2)  # let the Celery worker connect
 
-        bodies, expected = workload(args.requests, outbound)
+        bodies, expected = workload(args.requests, outbound, args.batch)
         lines = signed_lines(bodies, Path(scratch))
         started = time.perf_counter()
         posted = post_with_wrk(url, lines, threads=args.load_threads, connections=args.concurrency)
@@ -275,43 +284,117 @@ def main() -> None:
 
         with psycopg.connect(f"{PG}/{DB_NAME}", autocommit=True) as conn:
             deadline = time.perf_counter() + 300
+            at_ack = count_inbound(conn)[1]
             while True:
                 rows, distinct, unread = count_inbound(conn)
-                if rows >= expected or time.perf_counter() > deadline:
+                if distinct >= expected or time.perf_counter() > deadline:
                     break
-                time.sleep(0.05)
+                time.sleep(0.02)
             persisted = time.perf_counter() - started
             time.sleep(1)  # anything arriving late would be a duplicate
             rows, distinct, unread = count_inbound(conn)
             pending = conn.execute(
                 "SELECT count(*) FROM messaging_webhookevent WHERE status <> 'processed'"
             ).fetchone()[0]
+            batches, overlapped = conn.execute(BATCHES_SQL).fetchone()
     finally:
         for server in servers:
             server.terminate()
         for server in servers:
             server.wait(timeout=30)
+        for out in log_files:
+            out.close()
         shutil.rmtree(scratch)
+    return {
+        "workers": workers,
+        "posted": posted,
+        "acked": acked,
+        "expected": expected,
+        "at_ack": at_ack,
+        "persisted": persisted,
+        "rows": rows,
+        "distinct": distinct,
+        "unread": unread,
+        "pending": pending,
+        "batches": batches,
+        "overlapped": overlapped,
+        "errors": {path.name: log_errors(path) for path in log_paths},
+    }
 
-    batched, single = baseline(max(expected, 1000))
-    rate = expected / persisted
-    requests_per_second = posted["requests"] / posted["seconds"]
+
+def report(result: dict) -> float:
+    """Print one run's figures; returns its persisted messages per second."""
+    posted, expected = result["posted"], result["expected"]
+    rate = expected / result["persisted"]
+    print(f"--- {result['workers']} worker process(es), as many ingest drains")
     print(
         f"requests posted:              {posted['requests']} ({posted['not_ok']} not 200,"
-        f" {posted['socket_errors']} socket errors) in {acked:.2f} s ({requests_per_second:.0f} req/s)"
+        f" {posted['socket_errors']} socket errors) in {result['acked']:.2f} s"
+        f" ({posted['requests'] / posted['seconds']:.0f} req/s)"
     )
     print(
         f"ack latency p50 / p99:        {posted['p50_ms']:.1f} ms / {posted['p99_ms']:.1f} ms"
         f" (mean {posted['mean_ms']:.1f} ms)"
     )
-    print(f"unique inbound messages sent: {expected}")
-    print(f"messages persisted:           {rows} in {persisted:.2f} s end to end -> {rate:.0f} messages/s")
-    print(f"duplicates:                   {rows - distinct} duplicate rows, unread counters off by {unread - expected}")
-    print(f"losses:                       {max(expected - distinct, 0)} (events not processed: {pending})")
+    acked_rate = expected / result["acked"]
+    print(f"messages acknowledged:        {expected} unique in {result['acked']:.2f} s -> {acked_rate:.0f}/s")
+    print(
+        f"messages persisted:           {result['distinct']} distinct ids in {result['persisted']:.2f} s end to end"
+        f" -> {rate:.0f}/s ({result['at_ack']} already at the last acknowledgement)"
+    )
+    print(f"drain lag:                    {result['persisted'] - result['acked']:.2f} s after the last acknowledgement")
+    print(
+        f"duplicates:                   {result['rows'] - result['distinct']} duplicate rows,"
+        f" unread counters off by {result['unread'] - expected}"
+    )
+    print(f"ingest batches:               {result['batches']}, {result['overlapped']} of them alongside another's")
+    lost = max(expected - result["distinct"], 0)
+    print(f"losses:                       {lost} (events not processed: {result['pending']})")
+    for name, errors in result["errors"].items():
+        shown = "".join(f"\n    {line}" for line in errors[:5])
+        print(f"errors logged:                {len(errors)} in {name}{shown}")
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=6000)
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=8,
+        help="connections in flight (8 saturate 2 gunicorn workers here; more only queue: same req/s, longer waits)",
+    )
+    parser.add_argument("--batch", type=int, default=None, help="messages in every webhook (default: the mix)")
+    parser.add_argument("--load-threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--gunicorn-workers", type=int, default=2)
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="Celery worker processes, one run each (default: 1 2)"
+    )
+    parser.add_argument("--logs", type=Path, default=None, help="where the servers' logs go (default: a new folder)")
+    parser.add_argument("--port", type=int, default=8771)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is the load generator: apt-get install -y wrk")
+    logs = args.logs or Path(tempfile.mkdtemp(prefix="webhook-bench-logs-"))
+    logs.mkdir(parents=True, exist_ok=True)
+
+    results = [measure(args, workers, logs) for workers in args.workers]
+
+    rates = [report(result) for result in results]
+    batched, single = baseline(max(max(result["expected"] for result in results), 1000))
+    print("---")
+    print(f"servers' logs:                {logs}")
+    if len(rates) > 1:
+        print(
+            f"persisted with {results[-1]['workers']} / {results[0]['workers']} workers:"
+            f"  {rates[-1]:.0f} / {rates[0]:.0f} messages/s = {rates[-1] / rates[0]:.2f}"
+        )
     print(
         f"baseline psycopg batched:     {batched:.0f} rows/s (500 per commit); single-row commits {single:.0f} rows/s"
     )
-    print(f"ratio end-to-end / batched:   {rate / batched:.3f}; / single-row commits: {rate / single:.2f}")
+    best = max(rates)
+    print(f"ratio end-to-end / batched:   {best / batched:.3f}; / single-row commits: {best / single:.2f} (best run)")
 
 
 if __name__ == "__main__":

@@ -147,7 +147,7 @@ class MediaAdmin(TenantAdmin):
     list_filter = ("status", "organization")
     search_fields = ("=provider_media_id", "filename")
     raw_id_fields = ("organization", "message")
-    readonly_fields = ("created_at",)
+    readonly_fields = ("created_at", "attempts", "attempted_at")
     show_full_result_count = False
 
 

@@ -296,10 +296,18 @@ class Media(TenantModel):
     file = models.FileField(upload_to="media/%Y/%m/", blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     error = models.CharField(max_length=500, blank=True)
+    # Inbound: the latest download attempt (1-based), and when it was claimed by the task or queued again by the
+    # sweeper.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    attempted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["organization", "provider_media_id"], name="messaging_media_provider_id")]
+        indexes = [
+            models.Index(fields=["organization", "provider_media_id"], name="messaging_media_provider_id"),
+            # The media sweeper's scan: only the few files still waiting to be downloaded.
+            models.Index(fields=["id"], condition=Q(status="pending"), name="messaging_media_pending"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.mime_type} {self.provider_media_id or self.pk}"

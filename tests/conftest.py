@@ -3,6 +3,7 @@ import logging
 import pytest
 from celery.signals import task_prerun
 from django.core.cache import cache
+from django.utils import timezone
 
 from messaging.selectors import ingest as ingest_selectors
 from whatsapp_hub.celery import app as celery_app
@@ -48,6 +49,13 @@ def task_runs():
     task_prerun.connect(record, weak=False)
     yield runs
     task_prerun.disconnect(record)
+
+
+@pytest.fixture
+def frozen(time_machine):
+    """Time stands still at now; `frozen.shift(timedelta)` moves it (sweepers' graces, retention)."""
+    time_machine.move_to(timezone.now(), tick=False)
+    return time_machine
 
 
 class _Records(logging.Handler):

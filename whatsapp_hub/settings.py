@@ -285,26 +285,31 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+
+def _beat_every(seconds: float, task: str) -> dict:
+    """A beat entry run every `seconds`, whose run expires when a worker has not started it by the next one: after
+    an outage the workers run one sweep, not the pile beat queued meanwhile."""
+    return {"task": task, "schedule": float(seconds), "options": {"expires": seconds * 0.9}}
+
+
 CELERY_BEAT_SCHEDULE: dict = {
     # Webhook events not processed within a minute (broker down at commit, worker died, failed) queued again.
-    "messaging-webhook-sweeper": {"task": "messaging.tasks.ingest.sweep_webhook_events", "schedule": 60.0},
+    "messaging-webhook-sweeper": _beat_every(60, "messaging.tasks.ingest.sweep_webhook_events"),
     # Outbound messages left queued (task never queued, worker died mid-send, retry lost) delivered again or failed.
-    "messaging-delivery-sweeper": {"task": "messaging.tasks.delivery.sweep_message_deliveries", "schedule": 60.0},
+    "messaging-delivery-sweeper": _beat_every(60, "messaging.tasks.delivery.sweep_message_deliveries"),
+    # Inbound media left pending (task never queued, worker died mid-download) fetched again or failed.
+    "messaging-media-sweeper": _beat_every(60, "messaging.tasks.media.sweep_inbound_media"),
     # Processed webhook events older than WEBHOOK_EVENT_RETENTION_DAYS deleted (dead letters kept).
-    "messaging-webhook-event-retention": {
-        "task": "messaging.tasks.retention.prune_webhook_events",
-        "schedule": 3600.0,
-        "options": {"expires": 3600},
-    },
+    "messaging-webhook-event-retention": _beat_every(3600, "messaging.tasks.retention.prune_webhook_events"),
     # Refresh tokens past their expiry (outstanding and blacklisted) deleted.
-    "accounts-token-flush": {
-        "task": "accounts.tasks.flush_expired_tokens",
-        "schedule": 86400.0,
-        "options": {"expires": 3600},
-    },
+    "accounts-token-flush": _beat_every(86400, "accounts.tasks.flush_expired_tokens"),
 }
 # Raw webhook events are personal data: kept this long once processed (their content lives on in the messages).
 WEBHOOK_EVENT_RETENTION_DAYS = env_int("WEBHOOK_EVENT_RETENTION_DAYS", 30)
+# How many webhook-ingest drains may run at once under a backlog (each takes a worker process): the worker's
+# concurrency, so that every process ingests while a backlog lasts.
+INGEST_DRAINS = env_int("INGEST_DRAINS", 2)
 
 # External services: the real URLs unless pointed elsewhere (tests point them at fakes on 127.0.0.1).
 WHATSAPP_GRAPH_URL = env("WHATSAPP_GRAPH_URL", "https://graph.facebook.com/v23.0")

@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -35,7 +34,13 @@ from messaging.services.contacts import contact_get_or_create
 from messaging.services.events import publish_conversation_on_commit, publish_message_on_commit
 from messaging.services.ingest.meta import CALLBACK_PREFIX
 from messaging.services.media import media_check, media_store_upload, mime_type_of
-from messaging.services.retries import BACKOFF_MAX_SECONDS, MAX_ATTEMPTS, RetryLater, backoff_countdown
+from messaging.services.retries import (
+    MAX_ATTEMPTS,
+    RetryLater,
+    attempt_grace,
+    backoff_countdown,
+    stalled,
+)
 from messaging.tasks import delivery as delivery_tasks
 from whatsapp_hub.aftercommit import enqueue_after_commit
 from whatsapp_hub.errors import ServiceError
@@ -485,9 +490,6 @@ def _sandbox_play_back(*, message: Message, provider_message_id: str) -> None:
 
 # --- delivery sweeper: messages left queued -----------------------------------------------------------------
 
-# No attempt claimed this long after the message was stored (or queued again): its task was never queued (the
-# broker was down at commit) or was lost. Nothing was sent, so it is queued again.
-UNCLAIMED_GRACE = timedelta(minutes=2)
 # Meta's `sent` status names the message in its callback data, so a send whose worker died before storing the
 # wamid leaves `queued` on its own (ingest links it); this leaves that status time to arrive.
 STATUS_WEBHOOK_MARGIN = timedelta(minutes=10)
@@ -500,22 +502,15 @@ INTERRUPTED_WAHA_TITLE = (
 
 
 def claimed_grace() -> timedelta:
-    """How long after its claim an attempt may still be sending (the task's hard time limit) or waiting for its
-    retry (the longest backoff), plus the margin for Meta's status."""
-    return timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + BACKOFF_MAX_SECONDS) + STATUS_WEBHOOK_MARGIN
-
-
-def _waiting_since_before(moment: datetime) -> Q:
-    """Last attempt claimed or queued again before `moment` (never: stored before it)."""
-    return Q(attempted_at__lt=moment) | Q(attempted_at__isnull=True, created_at__lt=moment)
+    """How long after its claim an attempt may still be sending or waiting for its retry, plus the margin for
+    Meta's status."""
+    return attempt_grace() + STATUS_WEBHOOK_MARGIN
 
 
 def _stuck(now: datetime) -> Q:
-    return (
-        Q(direction=Message.Direction.OUTBOUND, status=Message.Status.QUEUED, provider_message_id__isnull=True)
-        & _waiting_since_before(now - UNCLAIMED_GRACE)
-        & (Q(attempts=0) | _waiting_since_before(now - claimed_grace()))
-    )
+    return Q(
+        direction=Message.Direction.OUTBOUND, status=Message.Status.QUEUED, provider_message_id__isnull=True
+    ) & stalled(now, grace=claimed_grace())
 
 
 def _interrupted_title(message: Message) -> str | None:

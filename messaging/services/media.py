@@ -3,23 +3,29 @@
 import base64
 import binascii
 import hashlib
+import logging
 import mimetypes
 import os
 import uuid
+from collections import defaultdict
 from typing import IO
 
 from django.core.files.base import ContentFile, File
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import Organization
 from messaging.models import Media, Message
 from messaging.providers import ProviderError, provider_for
 from messaging.providers.base import INBOUND_MEDIA_LIMIT, MEDIA_LIMITS, base_mime
 from messaging.services.events import publish_message_on_commit
-from messaging.services.retries import MAX_ATTEMPTS, RetryLater, backoff_countdown
+from messaging.services.retries import MAX_ATTEMPTS, RetryLater, attempt_grace, backoff_countdown, stalled
 from messaging.tasks import media as media_tasks
 from whatsapp_hub.aftercommit import enqueue_after_commit
 from whatsapp_hub.errors import ServiceError
+
+logger = logging.getLogger(__name__)
 
 MB = 1024 * 1024
 # What each media message type may carry (reference §5); sizes come from the providers' MEDIA_LIMITS.
@@ -193,9 +199,12 @@ def _provider_reference(media: Media) -> str:
 def media_fetch_inbound(*, organization_id: int, media_id: int, attempt: int = 1) -> None:
     """Download an inbound media file into storage: size and sha256 checked, then `ready`.
 
-    Idempotent: a Media that is not pending is left alone, and of two concurrent fetches only the first to
-    finish is kept. A transient provider error raises RetryLater (until MAX_ATTEMPTS); any other failure marks
-    the Media failed with the reason in `error`. The provider is called outside any transaction.
+    Idempotent: a Media that is not pending is left alone, and the attempt is claimed first with a conditional
+    update of `attempts` to `attempt` (stamped `attempted_at`): a second copy of the same attempt (the broker
+    redelivers the task of a worker that died) does nothing, and an attempt whose worker died is counted, so the
+    sweeper gives up after MAX_ATTEMPTS. Of two attempts running at once only the first to finish is kept. A
+    transient provider error raises RetryLater (until MAX_ATTEMPTS); any other failure marks the Media failed
+    with the reason in `error`. The provider is called outside any transaction.
     """
     media = (
         Media.objects.select_related("organization", "message__conversation__number")
@@ -203,6 +212,13 @@ def media_fetch_inbound(*, organization_id: int, media_id: int, attempt: int = 1
         .first()
     )
     if media is None or media.status != Media.Status.PENDING:
+        return
+    claimed = (
+        Media.objects.for_org(media.organization)
+        .filter(pk=media.pk, status=Media.Status.PENDING, attempts__lt=attempt)
+        .update(attempts=attempt, attempted_at=timezone.now())
+    )
+    if not claimed:
         return
     reference = _provider_reference(media)
     if not reference:
@@ -244,3 +260,51 @@ def media_fetch_inbound(*, organization_id: int, media_id: int, attempt: int = 1
             _publish_media_change(media)
     if not changed:  # another fetch finished first: keep its file, drop ours
         media.file.storage.delete(name)
+
+
+# --- media sweeper: inbound files left pending ------------------------------------------------------------------
+
+SWEEP_BATCH_SIZE = 200
+INTERRUPTED_ERROR = "The download was interrupted too many times (its worker stopped each time)."
+
+
+def media_fetches_sweep(*, limit: int = SWEEP_BATCH_SIZE) -> int:
+    """Deal with up to `limit` inbound media left pending (the beat task's work); returns how many it took.
+
+    Never claimed within UNCLAIMED_GRACE (the task was never queued: the broker was down at commit, or it was
+    lost), or last claimed longer ago than `attempt_grace()` (its worker died, or its retry was lost): the next
+    attempt is queued; out of attempts, the Media is failed. A download may safely run again, so unlike a send
+    an interrupted one is simply repeated. One transaction: the rows are locked (SKIP LOCKED: concurrent sweeps
+    take different ones) and stamped, so the next sweep waits a grace again; the tasks are queued after commit
+    and every attempt is still claimed by media_fetch_inbound."""
+    now = timezone.now()
+    with transaction.atomic():
+        stuck = list(
+            Media.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("organization")
+            .filter(Q(status=Media.Status.PENDING) & stalled(now, grace=attempt_grace()))
+            .order_by("id")[:limit]
+        )
+        requeued = [media for media in stuck if media.attempts < MAX_ATTEMPTS]
+        for media in stuck:
+            if media.attempts >= MAX_ATTEMPTS:
+                _media_fail(media, INTERRUPTED_ERROR)
+        by_organization: dict[int, list[Media]] = defaultdict(list)
+        for media in requeued:
+            by_organization[media.organization_id].append(media)
+        for items in by_organization.values():
+            Media.objects.for_org(items[0].organization).filter(pk__in=[media.pk for media in items]).update(
+                attempted_at=now
+            )
+        for media in requeued:
+            enqueue_after_commit(
+                media_tasks.fetch_inbound_media, media.organization_id, media.pk, first_attempt=media.attempts + 1
+            )
+    if stuck:
+        logger.warning(
+            "media sweeper: %d stuck media, %d queued again: %s",
+            len(stuck),
+            len(requeued),
+            [media.pk for media in stuck][:20],
+        )
+    return len(stuck)

@@ -5,15 +5,19 @@ Services are imported in the task bodies: services import tasks.
 """
 
 from celery import shared_task
+from django.conf import settings
 
 
 @shared_task(bind=True)
-def process_webhook_events(self) -> int:
+def process_webhook_events(self, slot: int = 0) -> int:
     """Ingest pending webhook events, batch after batch; returns how many were claimed. A worker lingers
-    between small batches so that they fill up; an inline (eager) run answers at once."""
+    between small batches so that they fill up, and under a backlog queues drains in the other slots (up to
+    INGEST_DRAINS at once); an inline (eager) run answers at once, alone."""
     from messaging.services import ingest
 
-    return ingest.webhook_events_drain(linger=0 if self.request.is_eager else ingest.BATCH_LINGER)
+    if self.request.is_eager:
+        return ingest.webhook_events_drain(slot=slot)
+    return ingest.webhook_events_drain(slot=slot, drains=settings.INGEST_DRAINS, linger=ingest.BATCH_LINGER)
 
 
 @shared_task

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -200,6 +201,11 @@ class _HTTPServer(ThreadingHTTPServer):
         self.open_connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
         super().__init__(*args, **kwargs)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hung up before its answer (a worker killed mid-request) is no error of the server.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -4,6 +4,8 @@ Requests run their after-commit callbacks (Celery is eager in tests), so a send'
 task ran, as a worker would have right after the commit.
 """
 
+import base64
+import hashlib
 from datetime import timedelta
 
 from django.test import TestCase
@@ -12,10 +14,12 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role
 from accounts.services import api_key_create
-from messaging.models import Conversation, Provider, WhatsAppNumber
+from messaging.models import Conversation, Media, Provider, WhatsAppNumber
 from tests.fakes import django_client_target
-from tests.messaging.factories import ConversationFactory, WhatsAppNumberFactory
+from tests.messaging.factories import ConversationFactory, MessageFactory, WhatsAppNumberFactory
 from tests.messaging.ingest_support import WAHA_HMAC_KEY
+
+JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8
 
 
 def cloud_number(org, **fields) -> WhatsAppNumber:
@@ -85,3 +89,18 @@ def deliver_meta_webhooks(client, fake_meta, org, number: WhatsAppNumber) -> Non
     with TestCase.captureOnCommitCallbacks(execute=True):
         responses = fake_meta.deliver_webhooks()
     assert [response.status_code for response in responses] == [200] * len(responses)
+
+
+def inbound_media(
+    org, number, fake_meta, content: bytes = JPEG, *, mime: str = "image/jpeg", sha256: str | None = None
+) -> Media:
+    """An inbound image as ingest stores it: Meta's media id (the fake serves `content`) and base64 sha256, pending."""
+    stored = fake_meta.add_media(content, mime, phone_number_id=number.phone_number_id)
+    message = MessageFactory(organization=org, conversation=open_conversation(org, number=number), type="image")
+    return Media.objects.create(
+        organization=org,
+        message=message,
+        provider_media_id=stored.id,
+        mime_type=mime,
+        sha256=sha256 or base64.b64encode(hashlib.sha256(content).digest()).decode(),
+    )

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from messaging.models import Message
 from messaging.services import conversations as services
-from messaging.services.retries import BACKOFF_MAX_SECONDS, MAX_ATTEMPTS, RetryLater
+from messaging.services.retries import BACKOFF_MAX_SECONDS, MAX_ATTEMPTS, UNCLAIMED_GRACE, RetryLater
 from tests.messaging.factories import MessageFactory
 from tests.messaging.inbox_support import (
     cloud_number,
@@ -26,12 +26,6 @@ from whatsapp_hub.celery import app as celery_app
 
 TEXT = {"type": "text", "text": "Your order ships today"}
 SECOND = timedelta(seconds=1)
-
-
-@pytest.fixture
-def frozen(time_machine):
-    time_machine.move_to(timezone.now(), tick=False)
-    return time_machine
 
 
 def _queued(conversation, **fields) -> Message:
@@ -68,7 +62,7 @@ def test_a_message_whose_task_was_never_queued_is_delivered_after_the_grace(
     message = Message.objects.get(pk=response.json()["id"])
     assert (message.status, message.attempts, message.attempted_at) == ("queued", 0, None)
 
-    frozen.shift(services.UNCLAIMED_GRACE)
+    frozen.shift(UNCLAIMED_GRACE)
     assert _sweep(django_capture_on_commit_callbacks) == 0
     assert fake_meta.requests == []
 
@@ -279,11 +273,11 @@ def test_a_lost_redelivery_is_queued_again_after_another_grace(
     frozen, conversation, fake_meta, django_capture_on_commit_callbacks
 ):
     message = _queued(conversation)
-    frozen.shift(services.UNCLAIMED_GRACE + SECOND)
+    frozen.shift(UNCLAIMED_GRACE + SECOND)
     with django_capture_on_commit_callbacks():  # the tasks it queues are lost
         assert services.message_deliveries_sweep() == 1
 
-    frozen.shift(services.UNCLAIMED_GRACE)
+    frozen.shift(UNCLAIMED_GRACE)
     assert _sweep(django_capture_on_commit_callbacks) == 0
     frozen.shift(SECOND)
     assert _sweep(django_capture_on_commit_callbacks) == 1
@@ -297,7 +291,7 @@ def test_a_sweep_takes_a_bounded_batch_oldest_first(
     frozen, conversation, fake_meta, django_capture_on_commit_callbacks
 ):
     messages = [_queued(conversation) for _ in range(3)]
-    frozen.shift(services.UNCLAIMED_GRACE + SECOND)
+    frozen.shift(UNCLAIMED_GRACE + SECOND)
 
     assert _sweep(django_capture_on_commit_callbacks, limit=2) == 2
     assert [Message.objects.get(pk=message.pk).status for message in messages] == ["sent", "sent", "queued"]
@@ -313,7 +307,7 @@ def test_each_organizations_messages_are_delivered_through_its_own_number_and_ot
     fake_meta.open_window(theirs.contact.wa_id, phone_number_id=their_number.phone_number_id)
     ours_stuck = _queued(conversation)
     theirs_stuck = _queued(theirs)
-    frozen.shift(services.UNCLAIMED_GRACE + SECOND)
+    frozen.shift(UNCLAIMED_GRACE + SECOND)
     theirs_fresh = _queued(theirs)
     theirs_sent = _queued(theirs, status="sent", provider_message_id="wamid.THEIRS")
 
@@ -369,9 +363,13 @@ def test_a_message_locked_by_a_delivery_is_skipped_not_waited_for(conversation, 
 
 def test_beat_runs_the_sweeper_every_minute(frozen, conversation, fake_meta, django_capture_on_commit_callbacks):
     entry = django_settings.CELERY_BEAT_SCHEDULE["messaging-delivery-sweeper"]
-    assert entry == {"task": "messaging.tasks.delivery.sweep_message_deliveries", "schedule": 60.0}
+    assert entry == {
+        "task": "messaging.tasks.delivery.sweep_message_deliveries",
+        "schedule": 60.0,
+        "options": {"expires": 54.0},
+    }
     message = _queued(conversation)
-    frozen.shift(services.UNCLAIMED_GRACE + SECOND)
+    frozen.shift(UNCLAIMED_GRACE + SECOND)
 
     with django_capture_on_commit_callbacks(execute=True):
         assert celery_app.tasks[entry["task"]].delay().get() == 1

@@ -437,7 +437,7 @@ def test_value_level_errors_are_kept_on_the_processed_event(client, org, numbers
     _post(client, org, "value_errors")
 
     event = WebhookEvent.objects.get()
-    assert (event.status, event.attempts) == ("processed", 0)
+    assert (event.status, event.attempts) == ("processed", 1)
     assert event.last_error == "Meta reported error 130429: Rate limit hit"
 
 
@@ -597,3 +597,56 @@ def test_two_workers_racing_on_the_same_messages_store_each_once(org, numbers):
     assert WebhookEvent.objects.filter(status="processed").count() == 8
     assert Message.objects.count() == 20
     assert set(Conversation.objects.values_list("unread_count", flat=True)) == {1}
+
+
+def _busy_chats(*, customers: int, messages: int, per_event: int) -> list[dict]:
+    """Webhooks of `messages` texts from `customers` senders in turn (`per_event` a webhook), each webhook delivered
+    twice (other bytes the second time, as a redelivery Meta builds anew)."""
+    payloads = []
+    for start in range(0, messages, per_event):
+        payload = meta_payload("batch")
+        value = payload["entry"][0]["changes"][0]["value"]
+        del payload["entry"][0]["changes"][1]
+        senders = [(n, f"1650666{n % customers:04d}") for n in range(start, start + per_event)]
+        value["contacts"] = [
+            {"profile": {"name": f"Customer {w}"}, "wa_id": w} for w in sorted({w for _, w in senders})
+        ]
+        value["messages"] = [
+            {"from": w, "id": f"wamid.BUSY{n}", "timestamp": str(1750030100 + n), "type": "text", "text": {"body": "?"}}
+            for n, w in senders
+        ]
+        redelivery = copy.deepcopy(payload)
+        redelivery["entry"][0]["id"] += "-again"
+        payloads += [payload, redelivery]
+    return payloads
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks and SKIP LOCKED: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_two_drains_running_at_once_ingest_everything_once_with_exact_unread_counts(org, numbers):
+    for payload in _busy_chats(customers=7, messages=120, per_event=5):
+        _pending_event(org, payload)
+    start = threading.Barrier(2)
+    claimed: dict[int, int] = {}
+
+    def drain(slot: int):
+        try:
+            start.wait()
+            claimed[slot] = ingest.webhook_events_drain(slot=slot, batch_size=3)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=drain, args=(slot,)) for slot in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sum(claimed.values()) == 48
+    assert min(claimed.values()) > 0  # both drained: they ran side by side
+    assert set(WebhookEvent.objects.values_list("status", "attempts")) == {("processed", 1)}
+    assert Message.objects.count() == 120
+    assert Message.objects.values("provider_message_id").distinct().count() == 120
+    assert sorted(Conversation.objects.values_list("contact__wa_id", "unread_count")) == [
+        (f"1650666{n:04d}", 18 if n < 1 else 17) for n in range(7)
+    ]

@@ -123,7 +123,7 @@ def test_a_status_for_an_unknown_message_is_ignored_not_an_error(client, org, nu
     _post(client, org, meta_payload("status_delivered"))
 
     event = WebhookEvent.objects.get()
-    assert (event.status, event.attempts) == ("processed", 0)
+    assert (event.status, event.attempts) == ("processed", 1)
     assert Message.objects.count() == 0
     assert changes == []
 

@@ -3,19 +3,32 @@ download; inbound media fetched from the fake Graph API (and WAHA) into storage 
 
 import base64
 import hashlib
+from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase
+from django.utils import timezone
 
 from messaging.models import Media, Message
-from messaging.services.media import enqueue_inbound_media
+from messaging.services.media import enqueue_inbound_media, media_fetches_sweep
+from messaging.services.retries import MAX_ATTEMPTS, UNCLAIMED_GRACE, attempt_grace
 from tests.fakes import django_client_target
 from tests.messaging.factories import MediaFactory, MessageFactory
-from tests.messaging.inbox_support import cloud_number, committed, messages_url, open_conversation, waha_number
+from tests.messaging.inbox_support import (
+    JPEG,
+    cloud_number,
+    committed,
+    inbound_media,
+    messages_url,
+    open_conversation,
+    waha_number,
+)
+from whatsapp_hub.celery import app as celery_app
 
 UPLOAD = "/api/v1/media"
-JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8
+SECOND = timedelta(seconds=1)
 
 
 def _media_url(media, suffix: str = "") -> str:
@@ -138,19 +151,6 @@ def number(org):
     return cloud_number(org)
 
 
-def _inbound(org, number, fake_meta, content: bytes, *, mime: str = "image/jpeg", sha256: str | None = None) -> Media:
-    """An inbound image as ingest stores it: Meta's media id and base64 sha256, pending."""
-    stored = fake_meta.add_media(content, mime, phone_number_id=number.phone_number_id)
-    message = MessageFactory(organization=org, conversation=open_conversation(org, number=number), type="image")
-    return Media.objects.create(
-        organization=org,
-        message=message,
-        provider_media_id=stored.id,
-        mime_type=mime,
-        sha256=sha256 or base64.b64encode(hashlib.sha256(content).digest()).decode(),
-    )
-
-
 def _fetch(*media: Media) -> None:
     with TestCase.captureOnCommitCallbacks(execute=True):
         for m in media:
@@ -198,7 +198,7 @@ def test_an_inbound_image_from_a_webhook_is_fetched_and_downloadable(client, org
 
 
 def test_bytes_that_do_not_match_metas_sha256_are_refused(org, number, fake_meta):
-    media = _inbound(org, number, fake_meta, JPEG)
+    media = inbound_media(org, number, fake_meta, JPEG)
     fake_meta.tamper_media(media.provider_media_id, JPEG[:-1] + b"\x00")
 
     _fetch(media)
@@ -208,7 +208,7 @@ def test_bytes_that_do_not_match_metas_sha256_are_refused(org, number, fake_meta
 
 
 def test_bytes_that_do_not_match_the_webhooks_sha256_are_refused(org, number, fake_meta):
-    media = _inbound(org, number, fake_meta, JPEG, sha256=base64.b64encode(b"\x00" * 32).decode())
+    media = inbound_media(org, number, fake_meta, JPEG, sha256=base64.b64encode(b"\x00" * 32).decode())
 
     _fetch(media)
 
@@ -217,7 +217,7 @@ def test_bytes_that_do_not_match_the_webhooks_sha256_are_refused(org, number, fa
 
 
 def test_a_transient_failure_is_retried(org, number, fake_meta):
-    media = _inbound(org, number, fake_meta, JPEG)
+    media = inbound_media(org, number, fake_meta, JPEG)
     fake_meta.fail_next(131016, endpoint="media")
     fake_meta.fail_next_http(503, endpoint="download")
 
@@ -228,7 +228,7 @@ def test_a_transient_failure_is_retried(org, number, fake_meta):
 
 
 def test_a_media_id_meta_does_not_know_fails_for_good(org, number, fake_meta):
-    media = _inbound(org, number, fake_meta, JPEG)
+    media = inbound_media(org, number, fake_meta, JPEG)
     Media.objects.filter(pk=media.pk).update(provider_media_id="999")
 
     _fetch(media)
@@ -238,7 +238,7 @@ def test_a_media_id_meta_does_not_know_fails_for_good(org, number, fake_meta):
 
 
 def test_fetching_is_idempotent(org, number, fake_meta):
-    media = _inbound(org, number, fake_meta, JPEG)
+    media = inbound_media(org, number, fake_meta, JPEG)
     _fetch(media)
     name = media.file.name
 
@@ -249,8 +249,8 @@ def test_fetching_is_idempotent(org, number, fake_meta):
 
 
 def test_media_of_any_organization_are_fetched_in_their_own(org, other_org, number, fake_meta):
-    mine = _inbound(org, number, fake_meta, JPEG)
-    theirs = _inbound(other_org, cloud_number(other_org), fake_meta, JPEG[::-1])
+    mine = inbound_media(org, number, fake_meta, JPEG)
+    theirs = inbound_media(other_org, cloud_number(other_org), fake_meta, JPEG[::-1])
 
     _fetch(mine, theirs)
 
@@ -260,7 +260,7 @@ def test_media_of_any_organization_are_fetched_in_their_own(org, other_org, numb
 
 
 def test_a_fetch_named_with_another_organization_touches_nothing(org, other_org, number, fake_meta):
-    media = _inbound(org, number, fake_meta, JPEG)
+    media = inbound_media(org, number, fake_meta, JPEG)
 
     committed(enqueue_inbound_media, organization_id=other_org.pk, media_ids=[media.pk])
 
@@ -291,3 +291,143 @@ def test_a_pending_media_without_any_reference_fails(org, number):
 
     media.refresh_from_db()
     assert (media.status, media.error) == ("failed", "Nothing to fetch: the provider gave no media id or URL.")
+
+
+# --- the sweeper: inbound media left pending ----------------------------------------------------------------
+
+
+def _sweep(django_capture_on_commit_callbacks, **kwargs) -> int:
+    with django_capture_on_commit_callbacks(execute=True):
+        return media_fetches_sweep(**kwargs)
+
+
+def _downloads(fake_meta) -> list:
+    return fake_meta.find_requests(method="GET", path="/whatsapp_business/attachments/")
+
+
+def _interrupted(media: Media, *, attempts: int) -> None:
+    """As a worker killed during the download of attempt `attempts` leaves it: claimed now, still pending."""
+    Media.objects.filter(pk=media.pk).update(attempts=attempts, attempted_at=timezone.now())
+
+
+def test_a_media_whose_fetch_was_never_queued_is_fetched_after_the_grace(
+    frozen, org, number, fake_meta, django_capture_on_commit_callbacks
+):
+    media = inbound_media(org, number, fake_meta)  # stored by ingest; its task was lost with the broker
+
+    frozen.shift(UNCLAIMED_GRACE)
+    assert _sweep(django_capture_on_commit_callbacks) == 0
+    assert fake_meta.requests == []
+
+    frozen.shift(SECOND)
+    assert _sweep(django_capture_on_commit_callbacks) == 1
+
+    media.refresh_from_db()
+    assert (media.status, media.attempts, media.attempted_at, media.file.read()) == ("ready", 1, timezone.now(), JPEG)
+    assert len(_downloads(fake_meta)) == 1
+
+
+def test_an_interrupted_download_is_fetched_again_as_the_next_attempt_after_the_grace(
+    frozen, org, number, fake_meta, django_capture_on_commit_callbacks
+):
+    media = inbound_media(org, number, fake_meta)
+    _interrupted(media, attempts=2)
+
+    frozen.shift(attempt_grace())
+    assert _sweep(django_capture_on_commit_callbacks) == 0
+    assert fake_meta.requests == []
+
+    frozen.shift(SECOND)
+    assert _sweep(django_capture_on_commit_callbacks) == 1
+
+    media.refresh_from_db()
+    assert (media.status, media.attempts, media.file.read()) == ("ready", 3, JPEG)
+    assert len(_downloads(fake_meta)) == 1
+
+
+def test_an_interrupted_last_attempt_fails_the_media_with_a_clear_error(
+    frozen, org, number, fake_meta, agent_client, django_capture_on_commit_callbacks
+):
+    media = inbound_media(org, number, fake_meta)
+    _interrupted(media, attempts=MAX_ATTEMPTS)
+
+    frozen.shift(attempt_grace() + SECOND)
+    assert _sweep(django_capture_on_commit_callbacks) == 1
+
+    assert fake_meta.requests == []
+    media.refresh_from_db()
+    assert (media.status, media.attempts, media.error, media.file.name) == (
+        "failed",
+        MAX_ATTEMPTS,
+        "The download was interrupted too many times (its worker stopped each time).",
+        "",
+    )
+    [row] = agent_client.get(messages_url(media.message.conversation)).json()["results"]
+    assert (row["media"]["id"], row["media"]["status"]) == (media.pk, "failed")
+    assert _sweep(django_capture_on_commit_callbacks) == 0
+
+
+def test_media_being_fetched_or_done_are_left_alone(frozen, org, number, fake_meta, django_capture_on_commit_callbacks):
+    being_fetched = inbound_media(org, number, fake_meta)
+    frozen.shift(UNCLAIMED_GRACE + SECOND)
+    _interrupted(being_fetched, attempts=1)  # claimed just now: its download may still be running
+    ready = MediaFactory(organization=org, created_at=timezone.now() - timedelta(days=1))
+    failed = MediaFactory(organization=org, status="failed", created_at=timezone.now() - timedelta(days=1))
+
+    assert _sweep(django_capture_on_commit_callbacks) == 0
+
+    assert fake_meta.requests == []
+    assert [Media.objects.get(pk=m.pk).status for m in (being_fetched, ready, failed)] == ["pending", "ready", "failed"]
+
+
+def test_sweeping_twice_fetches_once(frozen, org, number, fake_meta, django_capture_on_commit_callbacks):
+    media = inbound_media(org, number, fake_meta)
+    frozen.shift(UNCLAIMED_GRACE + SECOND)
+
+    with django_capture_on_commit_callbacks() as first:
+        assert media_fetches_sweep() == 1
+    with django_capture_on_commit_callbacks() as second:
+        assert media_fetches_sweep() == 0  # stamped by the first: it waits a grace again
+    assert second == []
+    for queue_fetch in first + first:  # and were the first sweep's task queued twice
+        queue_fetch()
+
+    media.refresh_from_db()
+    assert (media.status, media.attempts) == ("ready", 1)
+    assert len(_downloads(fake_meta)) == 1
+
+
+def test_each_organizations_media_are_fetched_through_its_own_number(
+    frozen, org, other_org, number, fake_meta, django_capture_on_commit_callbacks
+):
+    mine = inbound_media(org, number, fake_meta)
+    their_number = cloud_number(other_org, access_token="their-token")
+    theirs = inbound_media(other_org, their_number, fake_meta, JPEG[::-1])
+    frozen.shift(UNCLAIMED_GRACE + SECOND)
+
+    assert _sweep(django_capture_on_commit_callbacks) == 2
+
+    assert [request.headers["Authorization"] for request in _downloads(fake_meta)] == [
+        f"Bearer {number.access_token}",
+        "Bearer their-token",
+    ]
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (mine.status, mine.file.read(), theirs.status, theirs.file.read()) == ("ready", JPEG, "ready", JPEG[::-1])
+
+
+def test_beat_runs_the_media_sweeper_every_minute(frozen, org, number, fake_meta, django_capture_on_commit_callbacks):
+    entry = django_settings.CELERY_BEAT_SCHEDULE["messaging-media-sweeper"]
+    assert entry == {
+        "task": "messaging.tasks.media.sweep_inbound_media",
+        "schedule": 60.0,
+        "options": {"expires": 54.0},
+    }
+    media = inbound_media(org, number, fake_meta)
+    frozen.shift(UNCLAIMED_GRACE + SECOND)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert celery_app.tasks[entry["task"]].delay().get() == 1
+
+    media.refresh_from_db()
+    assert media.status == "ready"

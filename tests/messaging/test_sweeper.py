@@ -91,7 +91,7 @@ def test_a_failed_event_is_retried_by_the_sweeper_once_a_minute_has_passed(
     assert _sweep(django_capture_on_commit_callbacks) == 1
 
     event.refresh_from_db()
-    assert (event.status, event.attempts) == ("processed", 1)
+    assert (event.status, event.attempts) == ("processed", 2)  # the failed attempt and the one that went through
     assert Message.objects.get().provider_message_id == POISON
 
 
@@ -124,7 +124,7 @@ def test_replay_brings_a_dead_event_back_and_it_is_processed(org, numbers, poiso
     assert replayed == 1
     event.refresh_from_db()
     done.refresh_from_db()
-    assert (event.status, event.attempts, event.last_error) == ("processed", 0, "")
+    assert (event.status, event.attempts, event.last_error) == ("processed", 1, "")  # counted afresh
     assert done.status == "processed"
     assert Message.objects.get().provider_message_id == POISON  # the processed one was not run again
 
@@ -151,13 +151,16 @@ def test_the_admin_replay_action_requeues_dead_events(client, org, numbers, djan
 
 
 def test_the_sweeper_requeues_an_event_stuck_in_processing(org, numbers, django_capture_on_commit_callbacks):
-    stuck = _event(org, text_message("wamid.STUCK", "hello"), status="processing")  # its worker died
-    _age(stuck, minutes=2)
+    stuck = _event(org, text_message("wamid.STUCK", "hello"), status="processing", attempts=1)  # its worker died
+    limit = int(ingest.interrupted_after().total_seconds() // 60)  # its task's hard time limit
+    _age(stuck, minutes=limit - 1)
+    assert _sweep(django_capture_on_commit_callbacks) == 0  # its drain could still be running
 
+    _age(stuck, minutes=limit + 1)
     assert _sweep(django_capture_on_commit_callbacks) == 1
 
     stuck.refresh_from_db()
-    assert stuck.status == "processed"
+    assert (stuck.status, stuck.attempts) == ("processed", 2)
     assert Message.objects.get().provider_message_id == "wamid.STUCK"
 
 
@@ -218,7 +221,11 @@ def test_events_are_claimed_oldest_first_in_batches(org, numbers):
 def test_the_sweeper_runs_every_minute_on_beat():
     entry = django_settings.CELERY_BEAT_SCHEDULE["messaging-webhook-sweeper"]
 
-    assert entry == {"task": "messaging.tasks.ingest.sweep_webhook_events", "schedule": 60.0}
+    assert entry == {
+        "task": "messaging.tasks.ingest.sweep_webhook_events",
+        "schedule": 60.0,
+        "options": {"expires": 54.0},
+    }
     assert entry["task"] in celery_app.tasks
 
 
@@ -231,3 +238,51 @@ def test_a_lingering_drain_takes_every_batch_then_frees_the_queue_flag(org, numb
 
     assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
     assert cache.get(ingest.SCHEDULED_KEY) is None
+
+
+# --- drains in parallel -----------------------------------------------------------------------------------------
+
+
+def _helper_key(slot: int) -> str:
+    return f"{ingest.SCHEDULED_KEY}:{slot}"
+
+
+def test_a_full_batch_queues_a_drain_in_the_next_free_slot_which_stops_with_the_backlog(org, numbers):
+    for n in range(5):
+        _event(org, text_message(f"wamid.P{n}", f"m{n}", wa_id=f"1650555{n:04d}"))
+
+    # Its first batch is full: a helper is queued in slot 1 (inline here, it takes the other three at once).
+    assert ingest.webhook_events_drain(drains=2, batch_size=2) == 2
+
+    assert set(WebhookEvent.objects.values_list("status", "attempts")) == {("processed", 1)}
+    assert Message.objects.count() == 5
+    assert (cache.get(ingest.SCHEDULED_KEY), cache.get(_helper_key(1))) == (None, None)
+
+
+def test_no_helper_is_queued_while_every_slot_runs(org, numbers):
+    cache.add(_helper_key(1), 1)  # slot 1's drain is running
+    for n in range(5):
+        _event(org, text_message(f"wamid.Q{n}", f"m{n}", wa_id=f"1650555{n:04d}"))
+
+    assert ingest.webhook_events_drain(drains=2, batch_size=2) == 5  # every batch its own
+
+    assert cache.get(_helper_key(1)) == 1
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
+
+
+def test_one_drain_alone_queues_no_helper(org, numbers):
+    for n in range(5):
+        _event(org, text_message(f"wamid.S{n}", f"m{n}", wa_id=f"1650555{n:04d}"))
+
+    assert ingest.webhook_events_drain(batch_size=2) == 5  # every batch its own: no helper took any
+
+
+def test_a_helper_drain_stops_at_the_first_batch_that_is_not_full(org, numbers):
+    cache.add(_helper_key(1), 1)  # set when it was queued
+    for n in range(3):
+        _event(org, text_message(f"wamid.H{n}", f"m{n}", wa_id=f"1650555{n:04d}"))
+
+    assert ingest.webhook_events_drain(slot=1, batch_size=2, linger=5) == 3  # 2, then 1: no lingering
+
+    assert cache.get(_helper_key(1)) is None
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}

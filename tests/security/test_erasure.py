@@ -12,12 +12,11 @@ from messaging.models import Contact, Media, Message, WebhookEvent
 from messaging.services import ingest
 from tests.fakes import django_client_target
 from tests.messaging.factories import ContactFactory, MediaFactory
-from tests.messaging.inbox_support import cloud_number, open_conversation, send, waha_number
+from tests.messaging.inbox_support import JPEG, cloud_number, open_conversation, send, waha_number
 from tests.messaging.ingest_support import PHONE_NUMBER_ID, post_waha, waha_payload
 
 A = "966501110001"  # the customer whose contact is deleted
 B = "966502220002"  # another customer of the same number
-JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4
 WAHA_HMAC_KEY = "waha-webhook-key"
 
 

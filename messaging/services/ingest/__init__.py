@@ -11,7 +11,9 @@ announce   the batch's pushes and hooks, after commit
 
 from messaging.services.ingest.processor import (
     BATCH_LINGER,
+    INTERRUPTED,
     SCHEDULED_KEY,
+    interrupted_after,
     webhook_events_drain,
     webhook_events_process_batch,
     webhook_events_replay,
@@ -27,9 +29,11 @@ from messaging.services.ingest.receive import (
 
 __all__ = [
     "BATCH_LINGER",
+    "INTERRUPTED",
     "SCHEDULED_KEY",
     "WEBHOOK_MAX_BYTES",
     "body_dedupe_key",
+    "interrupted_after",
     "sandbox_webhook_store",
     "webhook_event_store",
     "webhook_events_drain",

@@ -1,20 +1,23 @@
 """The processor: claimed batches of webhook events ingested after commit, the sweeper and the dead letters.
 
 `webhook_events_drain` (a Celery task) claims batches of pending events (`FOR UPDATE SKIP LOCKED`), ingests
-each batch in one transaction (`writers.ingest_events`) and publishes / calls the hooks after commit. A batch
-that raises is retried event by event, so only a poison event fails; it is retried by the sweeper and goes to
-the dead letter after WebhookEvent.MAX_ATTEMPTS failures (`webhook_events_replay` brings it back).
-"""
+each batch in one transaction (`writers.ingest_events`) and publishes / calls the hooks after commit; under a
+backlog several drains run at once, in as many worker processes. A claim counts the attempt, so a worker that
+dies mid-batch has counted it too. A batch that raises is retried event by event, and an event tried before is
+claimed alone, so only a poison event fails (or keeps killing its worker); it is retried by the sweeper and
+goes to the dead letter after WebhookEvent.MAX_ATTEMPTS attempts (`webhook_events_replay` brings it back)."""
 
 import logging
 import time
 import traceback
 from contextlib import suppress
 from datetime import timedelta
+from itertools import takewhile
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from messaging.models import WebhookEvent
@@ -31,56 +34,99 @@ MAX_BATCHES_PER_RUN = 50
 # inbox, traded for batches that fill up under load (a batch has a fixed cost of some 15 ms; at 0.25 s,
 # bench/webhook_ingest.py persisted ~4 % more per second than at 0.1 s, with a lower ack p99).
 BATCH_LINGER = 0.25
-# Pending, failed or processing for longer than this: the sweeper queues the event again.
+# Pending or failed for longer than this: the sweeper queues the event again (processing: see interrupted_after).
 STALE_AFTER = timedelta(minutes=1)
 SCHEDULED_KEY = "messaging:ingest:scheduled"
-# Set while a processor is queued or running. Longer than a queued task usually waits; if the task is lost
-# (or its worker dies), the flag expires and the next webhook queues a new one (the sweeper too).
+# Set while a processor is queued or running (a running one renews it at every batch). Longer than a queued task
+# usually waits; if the task is lost (or its worker dies), the flag expires and the next webhook queues a new one
+# (the sweeper too).
 SCHEDULED_TTL = 30
+# What an event left in processing by a dead worker keeps in last_error (a killed process leaves no traceback).
+INTERRUPTED = "Interrupted: the worker processing it stopped (killed, out of memory or past its time limit)."
 
 EventStatus = WebhookEvent.Status
 
 
 def webhook_events_schedule() -> None:
     """Queue the processor unless one is queued or running (call after commit). Never raises: the event is
-    committed, and if the cache or the broker is down the sweeper queues it within a minute."""
+    committed, and if the cache or the broker is down the sweeper queues it within a minute. One cache call
+    when a drain is queued already: the hot path of every webhook."""
+    _queue_drain(0)
+
+
+def _slot_key(slot: int) -> str:
+    return SCHEDULED_KEY if slot == 0 else f"{SCHEDULED_KEY}:{slot}"
+
+
+def _queue_drain(slot: int) -> bool:
+    """Queue the drain of `slot` unless one is queued or running; whether it was queued. Never raises."""
+    key = _slot_key(slot)
     try:
-        if cache.add(SCHEDULED_KEY, 1, timeout=SCHEDULED_TTL):
-            ingest_tasks.process_webhook_events.delay()
+        if cache.add(key, 1, timeout=SCHEDULED_TTL):
+            ingest_tasks.process_webhook_events.delay(slot=slot)
+            return True
     except Exception:
         logger.exception("webhook processing not queued (or, inline, failed); the sweeper will retry")
         with suppress(Exception):
-            cache.delete(SCHEDULED_KEY)
+            cache.delete(key)
+    return False
+
+
+def _queue_helper(drains: int) -> None:
+    """A backlog: queue a drain in the first free slot below `drains` (none when they all run)."""
+    for slot in range(1, drains):
+        if _queue_drain(slot):
+            return
 
 
 def webhook_events_drain(
-    *, batch_size: int = BATCH_SIZE, max_batches: int = MAX_BATCHES_PER_RUN, linger: float = 0
+    *,
+    slot: int = 0,
+    drains: int = 1,
+    batch_size: int = BATCH_SIZE,
+    max_batches: int = MAX_BATCHES_PER_RUN,
+    linger: float = 0,
 ) -> int:
     """Process pending events batch after batch until none is left; returns how many were claimed.
 
-    While it runs, the "queued" flag stays set, so new events queue no other task: they wait for this
-    one's next claim, and batches grow with the load instead of one tiny task per webhook. `linger`
+    While it runs, the "queued" flag of its `slot` stays set, so new events queue no other task: they wait for
+    this one's next claim, and batches grow with the load instead of one tiny task per webhook. `linger`
     (seconds): after a batch smaller than `batch_size`, wait that long before the next claim, so batches
     fill up under load (each batch has a fixed cost: two transactions, the pushes); a worker lingers,
     an inline (eager) run does not. Once a claim finds nothing, the flag is cleared and the queue looked
     at once more: an event committed before the flag was cleared queued nothing, so it is this run's to
-    take (unless a newer task is queued already)."""
+    take (unless a newer task is queued already).
+
+    In parallel: up to `drains` drains run at once, one per slot (slot 0 is the one webhooks queue). A full
+    batch means a backlog, so the drain queues one in the next free slot, which takes batches while the
+    backlog lasts and stops at the first that is not full (slot 0 carries on). Claims skip each other's rows
+    (SKIP LOCKED) and the conversation locks keep counters exact, so any number of drains ingest each event
+    once."""
+    key = _slot_key(slot)
     total = 0
     for _ in range(max_batches):
-        claimed = webhook_events_process_batch(limit=batch_size)
-        total += claimed
-        if claimed == batch_size:
+        events, more = _claim(batch_size)
+        _ingest(events)
+        total += len(events)
+        if more:
+            cache.touch(key, SCHEDULED_TTL)  # still running: the flag outlives a long run only while it runs
+            if len(events) == batch_size:
+                _queue_helper(drains)
             continue
-        if claimed and linger:
+        if slot:
+            cache.delete(key)
+            return total  # the backlog is gone: slot 0 carries on
+        if events and linger:
+            cache.touch(key, SCHEDULED_TTL)
             time.sleep(linger)
             continue
-        cache.delete(SCHEDULED_KEY)
+        cache.delete(key)
         if not WebhookEvent.objects.filter(status=EventStatus.PENDING).exists():
             return total
-        if not cache.add(SCHEDULED_KEY, 1, timeout=SCHEDULED_TTL):
+        if not cache.add(key, 1, timeout=SCHEDULED_TTL):
             return total  # a task was queued meanwhile: it takes over
-    cache.delete(SCHEDULED_KEY)
-    webhook_events_schedule()  # more to do: a fresh task, so no run holds a worker for long
+    cache.delete(key)
+    _queue_drain(slot)  # more to do: a fresh task, so no run holds a worker for long
     return total
 
 
@@ -88,16 +134,22 @@ def webhook_events_process_batch(*, limit: int = BATCH_SIZE) -> int:
     """Claim up to `limit` pending events and ingest them in one transaction; returns how many were claimed.
 
     When the batch raises, each event is retried alone, so only the poison one ends failed (or dead)."""
-    events = _claim(limit)
+    events, _ = _claim(limit)
+    _ingest(events)
+    return len(events)
+
+
+def _ingest(events: list[WebhookEvent]) -> None:
+    """Ingest claimed events in one transaction; when that raises, each alone (within the same attempt)."""
     if not events:
-        return 0
+        return
     try:
         with transaction.atomic():
             ingest_events(events)
     except Exception as exc:
         if len(events) == 1:
             _record_failure(events[0], exc)
-            return 1
+            return
         logger.warning("webhook batch of %d events failed (%r); retrying them one by one", len(events), exc)
         for event in events:
             try:
@@ -105,48 +157,80 @@ def webhook_events_process_batch(*, limit: int = BATCH_SIZE) -> int:
                     ingest_events([event])
             except Exception as single_exc:
                 _record_failure(event, single_exc)
-    return len(events)
 
 
-def _claim(limit: int) -> list[WebhookEvent]:
-    """Move up to `limit` pending events, oldest first, to processing. Rows locked by another claimer are
-    skipped (PostgreSQL); on SQLite, which has no row locks, writers are serialised and the update is
-    conditional."""
+def _claim(limit: int) -> tuple[list[WebhookEvent], bool]:
+    """Move pending events, oldest first, to processing and count their attempt; returns them, and whether
+    more were waiting (`limit` reached, or the claim stopped at a retried event).
+
+    The attempt is counted here, not when it fails: a worker killed mid-batch (out of memory, a crash, its
+    time limit) runs no except block. An event tried before (it failed, or its worker died with it) is claimed
+    alone, so a batch that killed its worker comes back one event at a time: the rest of it goes through, and
+    only the event that keeps failing reaches the dead letter. Fresh events are claimed together up to the
+    first retried one (queue order is kept).
+
+    Rows locked by another claimer are skipped (PostgreSQL); on SQLite, which has no row locks, writers are
+    serialised and the update is conditional."""
     with transaction.atomic():
-        events = list(
+        candidates = list(
             WebhookEvent.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("organization")
             .filter(status=EventStatus.PENDING)
             .order_by("received_at", "id")[:limit]
         )
+        if candidates and candidates[0].attempts:
+            events = candidates[:1]
+        else:
+            events = list(takewhile(lambda event: not event.attempts, candidates))
         if events:
             WebhookEvent.objects.filter(pk__in=[event.pk for event in events], status=EventStatus.PENDING).update(
-                status=EventStatus.PROCESSING, claimed_at=timezone.now()
+                status=EventStatus.PROCESSING, claimed_at=timezone.now(), attempts=F("attempts") + 1
             )
-    return events
+            for event in events:
+                event.attempts += 1
+    return events, len(candidates) > len(events) or len(candidates) == limit
 
 
 def _record_failure(event: WebhookEvent, exc: BaseException) -> None:
-    attempts = event.attempts + 1
-    status = EventStatus.DEAD if attempts >= WebhookEvent.MAX_ATTEMPTS else EventStatus.FAILED
-    logger.error("webhook event %s failed (attempt %d, now %s)", event.pk, attempts, status, exc_info=exc)
+    """The claimed attempt failed: failed (the sweeper retries it), or dead once out of attempts."""
+    status = EventStatus.DEAD if event.attempts >= WebhookEvent.MAX_ATTEMPTS else EventStatus.FAILED
+    logger.error("webhook event %s failed (attempt %d, now %s)", event.pk, event.attempts, status, exc_info=exc)
     text = "".join(traceback.format_exception(exc))
     WebhookEvent.objects.filter(pk=event.pk).update(
-        status=status, attempts=attempts, last_error=text[-LAST_ERROR_MAX:], claimed_at=timezone.now()
+        status=status, last_error=text[-LAST_ERROR_MAX:], claimed_at=timezone.now()
     )
 
 
 # --- sweeper and dead letters ----------------------------------------------------------------------------
 
 
+def interrupted_after() -> timedelta:
+    """How long after its claim a batch may still be in the works: no drain outlives its task's hard time limit,
+    so an event in processing for longer was left by a worker that died."""
+    return timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+
+
 def webhook_events_sweep(*, stale_after: timedelta = STALE_AFTER) -> int:
-    """Queue again what should have been processed by now: events failed or stuck in processing (a worker
-    died) for longer than `stale_after` go back to pending, and the processor is queued when events have
-    been pending that long (the broker may have been down). Returns how many events it revived."""
-    stale = timezone.now() - stale_after
-    revived = WebhookEvent.objects.filter(
-        status__in=[EventStatus.FAILED, EventStatus.PROCESSING], claimed_at__lt=stale
-    ).update(status=EventStatus.PENDING)
+    """Queue again what should have been processed by now; returns how many events it revived.
+
+    Events failed longer than `stale_after` ago, or left in processing for longer than `interrupted_after()`
+    (their worker died: the claim counted the attempt), go back to pending, where they are claimed one at a
+    time; an interrupted event out of attempts is dead. The processor is queued when events have been pending
+    for `stale_after` (the broker may have been down)."""
+    now = timezone.now()
+    stale = now - stale_after
+    interrupted = WebhookEvent.objects.filter(
+        status=EventStatus.PROCESSING, claimed_at__lt=now - max(stale_after, interrupted_after())
+    )
+    dead = interrupted.filter(attempts__gte=WebhookEvent.MAX_ATTEMPTS).update(
+        status=EventStatus.DEAD, last_error=INTERRUPTED
+    )
+    if dead:
+        logger.error("webhook sweeper: %d events interrupted on their last attempt are dead", dead)
+    revived = interrupted.update(status=EventStatus.PENDING, last_error=INTERRUPTED)
+    revived += WebhookEvent.objects.filter(status=EventStatus.FAILED, claimed_at__lt=stale).update(
+        status=EventStatus.PENDING
+    )
     waiting = WebhookEvent.objects.filter(status=EventStatus.PENDING, received_at__lt=stale).exists()
     if revived or waiting:
         # Directly, not through the "queued" flag: a flag whose task was lost must not hold things up.
