@@ -87,7 +87,7 @@ def test_beat_runs_the_pruning_hourly_with_an_expiry():
     assert entry == {
         "task": "messaging.tasks.retention.prune_webhook_events",
         "schedule": 3600.0,
-        "options": {"expires": 3600},
+        "options": {"expires": 3240.0},
     }
     assert entry["task"] in celery_app.tasks
     assert prune_webhook_events.name == entry["task"]
