@@ -201,11 +201,8 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PARSER_CLASSES": [
-        "whatsapp_hub.parsers.LimitedJSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
-    ],
+    # JSON bodies, as the schema documents them; the routes that take a file add multipart themselves.
+    "DEFAULT_PARSER_CLASSES": ["whatsapp_hub.parsers.LimitedJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["whatsapp_hub.throttling.PrincipalRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "principal": env("THROTTLE_USER_RATE", "600/min"),
