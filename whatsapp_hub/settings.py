@@ -212,7 +212,7 @@ REST_FRAMEWORK = {
     # giving every forged value a fresh throttle bucket. Behind N proxies set NUM_PROXIES=N.
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "EXCEPTION_HANDLER": "whatsapp_hub.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "whatsapp_hub.schema.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
