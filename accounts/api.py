@@ -289,7 +289,7 @@ class OrganizationView(GenericAPIView):
 
 class AuditLogFilter(filters.FilterSet):
     action = filters.CharFilter()
-    actor = filters.NumberFilter(field_name="actor_id", max_value=MAX_ID)
+    actor = filters.NumberFilter(field_name="actor_id", min_value=1, max_value=MAX_ID)
     date_from = IsoDateTimeFilter(field_name="at", lookup_expr="gte")
     date_to = IsoDateTimeFilter(field_name="at", method="filter_date_to")
 
