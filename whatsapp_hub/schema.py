@@ -39,7 +39,7 @@ class AutoSchema(openapi.AutoSchema):
     """The project's schema class: each operation also documents the errors the API's plumbing answers on it.
 
     A view declares its own outcomes (`extend_schema(responses=...)`); the statuses any view can answer, by the
-    way the request is authenticated, throttled and parsed, are added here from the operation itself, so no view
+    way the request is parsed, authenticated and throttled, are added here from the operation itself, so no view
     can forget them and a new route gets them too. A view's own description of one of them wins.
     """
 
@@ -68,9 +68,8 @@ class AutoSchema(openapi.AutoSchema):
     def _plumbing_errors(self, operation: dict) -> list[tuple[int, str]]:
         locations = {parameter["in"] for parameter in operation.get("parameters", [])}
         has_body = "requestBody" in operation
-        errors = []
-        if has_body or "query" in locations:
-            errors.append((400, "Invalid input ({detail, errors})"))
+        # Any request can be refused as malformed (its body, a query parameter, an unknown one, its Host).
+        errors = [(400, "Invalid input ({detail, errors})")]
         if any(requirement for requirement in operation.get("security", [])):
             errors += [(401, "Not authenticated"), (403, "Not allowed (role, or no organization)")]
         if "path" in locations:

@@ -28,10 +28,10 @@ def _responses(openapi, method: str, path: str) -> set[str]:
 def test_each_operation_documents_the_errors_the_plumbing_answers(openapi):
     # These documented their 2xx only (teams, the super-admin list) or no 429 (every operation).
     assert _responses(openapi, "get", "/api/v1/teams/") == {"200", "400", "401", "403", "404", "429"}
-    assert _responses(openapi, "get", "/api/v1/teams/{id}/") == {"200", "401", "403", "404", "429"}
+    assert _responses(openapi, "get", "/api/v1/teams/{id}/") == {"200", "400", "401", "403", "404", "429"}
     assert _responses(openapi, "post", "/api/v1/teams/") == {"201", "400", "401", "403", "413", "415", "429"}
     assert _responses(openapi, "post", "/api/v1/auth/login/") == {"200", "400", "401", "413", "415", "429"}
-    assert _responses(openapi, "get", "/api/v1/dashboard/stats/") == {"200", "401", "403", "429"}
+    assert _responses(openapi, "get", "/api/v1/dashboard/stats/") == {"200", "400", "401", "403", "429"}
 
 
 def test_the_schema_lists_json_bodies_and_multipart_only_for_files(openapi):
