@@ -3,13 +3,16 @@
 Every operation of the schema is one test (`test_api[POST /api/v1/contacts/]`, ...), so a new route is fuzzed
 without anyone listing it. Calls go over HTTP to the hub on 127.0.0.1 (Django's threaded live server), with real
 credentials: reads with an organization's admin API key, writes with its admin's access token, the super-admin
-routes with platform staff's. No response may
-be a 5xx, and every response must match the schema: status code, content type, headers and body; an invalid input
-must be refused, and a secured operation must refuse a request without its credential.
+routes with platform staff's. No response may be a 5xx, and every response must match the schema: status code,
+content type, headers and body; an invalid input must be refused, and a secured operation must refuse a request
+without its credential.
 
 Bounded and deterministic: a fixed seed, the coverage phase (each parameter's boundaries, wrong types, missing
 fields) and 5 random examples per operation, no shrinking (a failure shows the example as found).
-Excluded: nothing. Webhooks are outside /api/v1 and its schema; tests/messaging/test_webhooks_* post them signed.
+
+Excluded: nothing. The credentials are tokens and a key, never a password, so fuzzing login cannot lock the
+admin out (the lockout is per e-mail), and logout only blacklists the refresh token it is sent (random ones are
+refused). Webhooks are outside /api/v1 and its schema; tests/messaging/test_webhooks_* post them signed.
 """
 
 import json
