@@ -88,7 +88,7 @@ class RegisterResponseSerializer(serializers.Serializer):
 class LoginSerializer(StrictSerializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
-    organization_id = serializers.IntegerField(required=False, allow_null=True, max_value=MAX_ID)
+    organization_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID)
 
 
 class SuperAdminLoginSerializer(StrictSerializer):
@@ -192,7 +192,7 @@ class InvitationCreateSerializer(StrictSerializer):
 
 class TeamSerializer(StrictModelSerializer):
     member_ids = serializers.ListField(
-        child=serializers.IntegerField(max_value=MAX_ID), required=False, write_only=True
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, write_only=True
     )
     members = serializers.SerializerMethodField()
 

@@ -12,12 +12,39 @@ from rest_framework.utils.urls import replace_query_param
 from whatsapp_hub.serializers import MAX_ID
 
 
+def page_size_of(request, *, param: str, default: int, maximum: int) -> int:
+    """The page size a request asks for: absent or empty is `default`, more than `maximum` is `maximum`, anything but
+    a positive integer is a 400 (not silently the default)."""
+    raw = request.query_params.get(param, "")
+    if raw == "":
+        return default
+    try:
+        size = int(raw)
+    except ValueError:
+        size = 0
+    if size < 1:
+        raise ValidationError({param: [f"A positive integer (at most {maximum})."]})
+    return min(size, maximum)
+
+
 class PageNumberPagination(pagination.PageNumberPagination):
     """The one page style: ?page=&page_size= (default 20, at most 100) -> {count, next, previous, results}."""
 
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_page_size(self, request):
+        return page_size_of(
+            request, param=self.page_size_query_param, default=self.page_size, maximum=self.max_page_size
+        )
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["minimum"] = 1
+        return parameters
 
 
 class KeysetPagination(pagination.BasePagination):
@@ -39,7 +66,9 @@ class KeysetPagination(pagination.BasePagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
-        limit = self._page_size(request)
+        limit = page_size_of(
+            request, param=self.page_size_query_param, default=self.page_size, maximum=self.max_page_size
+        )
         ordered = queryset.order_by(*(f"-{key}" for key in self.keys))
         cursor = request.query_params.get(self.cursor_query_param)
         if cursor:
@@ -77,22 +106,9 @@ class KeysetPagination(pagination.BasePagination):
                 "required": False,
                 "in": "query",
                 "description": f"Rows per page (at most {self.max_page_size}, default {self.page_size}).",
-                "schema": {"type": "integer"},
+                "schema": {"type": "integer", "minimum": 1},
             },
         ]
-
-    def _page_size(self, request) -> int:
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
-            return self.page_size
-        try:
-            size = int(raw)
-        except ValueError:
-            size = 0
-        if size < 1:
-            message = f"A positive integer (at most {self.max_page_size})."
-            raise ValidationError({self.page_size_query_param: [message]})
-        return min(size, self.max_page_size)
 
     def _after(self, values: list) -> Q:
         """Rows strictly after the cursor row in descending key order."""

@@ -214,11 +214,8 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PARSER_CLASSES": [
-        "whatsapp_hub.parsers.LimitedJSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
-    ],
+    # JSON bodies, as the schema documents them; the routes that take a file add multipart themselves.
+    "DEFAULT_PARSER_CLASSES": ["whatsapp_hub.parsers.LimitedJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["whatsapp_hub.throttling.PrincipalRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "principal": env("THROTTLE_USER_RATE", "600/min"),
@@ -228,7 +225,7 @@ REST_FRAMEWORK = {
     # giving every forged value a fresh throttle bucket. Behind N proxies set NUM_PROXIES=N.
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "EXCEPTION_HANDLER": "whatsapp_hub.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "whatsapp_hub.schema.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 

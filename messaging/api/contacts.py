@@ -3,10 +3,12 @@
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from accounts.permissions import IsAgent, IsMarketing
@@ -37,16 +39,19 @@ EXPORT_CHUNK_SIZE = 1000
 BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
 
 
-def _boolean_filter() -> filters.TypedChoiceFilter:
+@extend_schema_field(OpenApiTypes.BOOL)
+class _BooleanFilter(filters.TypedChoiceFilter):
     """true/false (or 1/0); anything else is a 400, not silently ignored like django-filter's BooleanFilter."""
-    return filters.TypedChoiceFilter(choices=[(text, text) for text in BOOLEANS], coerce=BOOLEANS.__getitem__)
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=[(text, text) for text in BOOLEANS], coerce=BOOLEANS.__getitem__, **kwargs)
 
 
 class ContactFilter(filters.FilterSet):
     search = filters.CharFilter(method="filter_search", help_text="Name, profile name, phone or tag name contains")
     tag = filters.CharFilter(method="filter_tag", help_text="Exact tag name")
-    is_active = _boolean_filter()
-    opted_out = _boolean_filter()
+    is_active = _BooleanFilter()
+    opted_out = _BooleanFilter()
 
     class Meta:
         model = Contact
@@ -141,7 +146,7 @@ class ContactViewSet(TenantScopedMixin, viewsets.ModelViewSet):
             **ERRORS,
         },
     )
-    @action(detail=False, methods=["post"], url_path="import", url_name="import")
+    @action(detail=False, methods=["post"], url_path="import", url_name="import", parser_classes=[MultiPartParser])
     def import_csv(self, request):
         """Multipart `file`: CSV with columns name, number (or phone), tags (separated by , ; or |)."""
         # Refuse an oversized body before it is parsed (and spooled to disk).

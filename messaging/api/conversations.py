@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from accounts.permissions import IsAgent
@@ -32,6 +33,7 @@ from messaging.services import conversations as services
 from messaging.services import media as media_services
 from whatsapp_hub.errors import ServiceError
 from whatsapp_hub.pagination import KeysetPagination
+from whatsapp_hub.parsers import LimitedJSONParser
 from whatsapp_hub.query_params import KnownQueryParamsMixin
 from whatsapp_hub.routers import Router, api_path
 from whatsapp_hub.schema import error_responses
@@ -161,7 +163,13 @@ class ConversationViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.Retri
         request={"application/json": MessageSendSerializer, "multipart/form-data": MessageSendSerializer},
         responses={202: MessageSerializer, **SEND_ERRORS},
     )
-    @action(detail=True, methods=["get", "post"], url_path="messages", pagination_class=MessagePagination)
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        url_path="messages",
+        pagination_class=MessagePagination,
+        parser_classes=[LimitedJSONParser, MultiPartParser],
+    )
     def messages(self, request, pk=None):
         """GET: the conversation's messages, newest first (`before`/`limit` cursor).
 
@@ -275,6 +283,7 @@ class MediaViewSet(TenantScopedMixin, mixins.RetrieveModelMixin, viewsets.Generi
 
     serializer_class = MediaSerializer
     permission_classes = [IsAgent]
+    parser_classes = [MultiPartParser]
     filter_backends: list = []
     lookup_value_regex = r"\d{1,18}"
 
@@ -287,7 +296,8 @@ class MediaViewSet(TenantScopedMixin, mixins.RetrieveModelMixin, viewsets.Generi
         media = media_services.media_upload(organization=request.org, file=serializer.validated_data["file"])
         return Response(self.get_serializer(media).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **ERRORS})
+    # The file's own type (image/jpeg, application/pdf, ...).
+    @extend_schema(responses={(200, "*/*"): OpenApiTypes.BINARY, **ERRORS})
     @action(detail=True, methods=["get"], url_path="content")
     def content(self, request, pk=None):
         """The file itself (404 until an inbound file is fetched)."""

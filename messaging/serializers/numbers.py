@@ -16,7 +16,7 @@ class _Masked(serializers.Field):
     """A secret as a response shows it: '...abcd', or null when unset."""
 
     def __init__(self, **kwargs):
-        super().__init__(read_only=True, **kwargs)
+        super().__init__(read_only=True, allow_null=True, **kwargs)
 
     def to_representation(self, value):
         return mask(value)
@@ -39,6 +39,11 @@ class NumberSerializer(AdminOnlyFieldsMixin, serializers.ModelSerializer):
     verify_token = _Masked()
     waha_api_key = _Masked()
     waha_webhook_hmac_key = _Masked()
+    # Blank when unset (the hub's WAHA_URL; no session yet): a plain string, not a URI or one of the states.
+    waha_base_url = serializers.CharField(read_only=True)
+    session_status = serializers.ChoiceField(
+        choices=WhatsAppNumber.SessionStatus.choices, allow_blank=True, read_only=True
+    )
     webhook_url = serializers.SerializerMethodField()
 
     class Meta:

@@ -57,6 +57,10 @@ def test_the_flush_deletes_in_batches(time_machine, agent_membership):
 def test_beat_flushes_tokens_daily_with_an_expiry():
     entry = django_settings.CELERY_BEAT_SCHEDULE["accounts-token-flush"]
 
-    assert entry == {"task": "accounts.tasks.flush_expired_tokens", "schedule": 86400.0, "options": {"expires": 77760.0}}
+    assert entry == {
+        "task": "accounts.tasks.flush_expired_tokens",
+        "schedule": 86400.0,
+        "options": {"expires": 77760.0},
+    }
     assert entry["task"] in celery_app.tasks
     assert flush_expired_tokens.name == entry["task"]
