@@ -182,6 +182,11 @@ class UserAdmin(DjangoUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),)
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A person leaves by deactivation (is_active, or their memberships through the services): deleting the
+        # account would take their memberships with it, an organization's last admin among them.
+        return False
+
 
 class MembershipForm(ServiceModelForm):
     class Meta:

@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 
 from accounts.admin import ServiceAdmin, ServiceModelForm, TenantAdmin
 from messaging.models import Contact, ContactTag, Conversation, Media, Message, Tag, WebhookEvent, WhatsAppNumber
+from messaging.services import erasure
 from messaging.services import numbers as number_services
 from messaging.services.ingest import webhook_events_replay
 from whatsapp_hub.encryption import mask
@@ -111,6 +112,28 @@ class ContactAdmin(TenantAdmin):
     readonly_fields = ("created_at", "updated_at", "last_inbound_at", "opted_out_at")
     show_full_result_count = False
 
+    # Deleting a contact is their erasure: through the service, as the API does it (raw webhook events deleted or
+    # scrubbed, media files removed after commit, audited with the staff user).
+    def delete_model(self, request, obj: Contact) -> None:
+        erasure.contact_delete(contact=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for contact in queryset.select_related("organization"):
+            erasure.contact_delete(contact=contact, actor=request.user)
+
+    def get_deleted_objects(self, objs, request):
+        # The erasure takes the contact's history with it: deleting it needs no right to delete history alone.
+        deleted, counts, _perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
+
+
+class HistoryAdmin(TenantAdmin):
+    """Conversations, messages and media are history: they go when their contact is erased (ContactAdmin), never
+    one by one (a message deleted alone would leave its media file in storage and a hole in the thread)."""
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
 
 @admin.register(ContactTag)
 class ContactTagAdmin(TenantAdmin):
@@ -121,7 +144,7 @@ class ContactTagAdmin(TenantAdmin):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(TenantAdmin):
+class ConversationAdmin(HistoryAdmin):
     list_display = ("__str__", "organization", "status", "unread_count", "assigned_to", "last_message_at")
     list_filter = ("status", "organization")
     list_select_related = ("organization", "contact", "number", "assigned_to")
@@ -132,7 +155,7 @@ class ConversationAdmin(TenantAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(TenantAdmin):
+class MessageAdmin(HistoryAdmin):
     list_display = ("id", "organization", "conversation_id", "direction", "type", "status", "error_code", "created_at")
     list_filter = ("direction", "type", "status", "organization")
     search_fields = ("=provider_message_id",)
@@ -142,7 +165,7 @@ class MessageAdmin(TenantAdmin):
 
 
 @admin.register(Media)
-class MediaAdmin(TenantAdmin):
+class MediaAdmin(HistoryAdmin):
     list_display = ("id", "organization", "message_id", "mime_type", "size", "status", "created_at")
     list_filter = ("status", "organization")
     search_fields = ("=provider_media_id", "filename")

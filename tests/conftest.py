@@ -88,7 +88,7 @@ from rest_framework.test import APIClient  # noqa: E402
 
 from accounts.models import Role  # noqa: E402
 from accounts.services import _issue_tokens  # noqa: E402
-from tests.factories import MembershipFactory, OrganizationFactory  # noqa: E402
+from tests.factories import MembershipFactory, OrganizationFactory, UserFactory  # noqa: E402
 
 
 def client_for(membership=None, *, user=None) -> APIClient:
@@ -153,3 +153,11 @@ def outsider_client(outsider_membership):
 @pytest.fixture
 def anon_client():
     return APIClient()
+
+
+@pytest.fixture
+def staff_browser(client, db):
+    """A browser signed in to the Django admin as a platform superuser (root@platform.example)."""
+    superuser = UserFactory(is_staff=True, is_superuser=True, email="root@platform.example")
+    client.force_login(superuser)
+    return client

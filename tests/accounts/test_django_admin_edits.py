@@ -666,6 +666,15 @@ def test_invitations_are_revoked_in_the_admin_not_edited_or_deleted(
 # --- the audit log ----------------------------------------------------------------------------------------
 
 
+def test_people_are_deactivated_not_deleted_in_the_admin(staff_browser, org, admin_membership):
+    user = admin_membership.user
+
+    response = staff_browser.post(reverse("admin:accounts_user_delete", args=[user.pk]), {"post": "yes"})
+
+    assert response.status_code == 403
+    assert Membership.objects.for_org(org).get().user == user  # the organization keeps its admin
+
+
 def test_the_audit_log_is_read_only_in_the_admin(staff_browser, org, admin_membership):
     AuditLog.objects.create(organization=org, actor=admin_membership.user, action="member.activate", data={"n": 1})
     entry = AuditLog.objects.get()

@@ -6,9 +6,10 @@ import json
 
 import pytest
 from django.test import Client, TestCase
+from django.urls import reverse
 
 from accounts.models import AuditLog
-from messaging.models import Contact, Media, Message, WebhookEvent
+from messaging.models import Contact, Conversation, Media, Message, WebhookEvent
 from messaging.services import ingest
 from tests.fakes import django_client_target
 from tests.messaging.factories import ContactFactory, MediaFactory
@@ -170,6 +171,59 @@ def test_other_customers_and_other_organizations_keep_their_events(org, other_or
     assert WebhookEvent.objects.for_org(org).get().body == kept.body
     assert WebhookEvent.objects.for_org(other_org).get().body == other.body
     assert Contact.objects.for_org(other_org).filter(wa_id=A).count() == 1
+
+
+def test_deleting_a_contact_in_the_django_admin_is_their_erasure(org, meta, staff_browser):
+    meta.send_inbound(A, {"type": "image", "image": {"caption": "My receipt"}}, media=JPEG, name="Alice")
+    meta.send_inbound(B, text="Hello from B", name="Bob")
+    deliver(meta)
+    contact = Contact.objects.for_org(org).get(wa_id=A)
+    a_file = Media.objects.for_org(org).get().file.name
+    assert (storage_has(a_file), WebhookEvent.objects.for_org(org).count()) == (True, 2)
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = staff_browser.post(reverse("admin:messaging_contact_delete", args=[contact.pk]), {"post": "yes"})
+
+    assert response.status_code == 302
+    assert list(Contact.objects.for_org(org).values_list("wa_id", flat=True)) == [B]
+    assert list(Message.objects.for_org(org).values_list("text", flat=True)) == ["Hello from B"]
+    assert [A in json.dumps(body) for body in event_bodies(org)] == [False]  # theirs deleted, Bob's kept
+    assert storage_has(a_file) is False
+    entry = AuditLog.objects.get(action="contact.delete")
+    assert (entry.actor.email, entry.data["webhook_events_deleted"], entry.data["media_files"]) == (
+        "root@platform.example",
+        1,
+        1,
+    )
+
+
+def test_contacts_deleted_together_in_the_django_admin_are_each_erased(org, meta, staff_browser):
+    meta.send_inbound(A, text="Only mine", name="Alice")
+    meta.send_inbound(B, text="Only mine too", name="Bob")
+    deliver(meta)
+    ids = list(Contact.objects.for_org(org).values_list("pk", flat=True))
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = staff_browser.post(
+            reverse("admin:messaging_contact_changelist"),
+            {"action": "delete_selected", "_selected_action": ids, "post": "yes"},
+        )
+
+    assert response.status_code == 302
+    assert (Contact.objects.for_org(org).count(), WebhookEvent.objects.for_org(org).count()) == (0, 0)
+    assert AuditLog.objects.filter(action="contact.delete").count() == 2
+
+
+@pytest.mark.parametrize("model", ["conversation", "message", "media"])
+def test_history_is_not_deleted_piecemeal_in_the_django_admin(model, org, meta, staff_browser):
+    meta.send_inbound(A, {"type": "image", "image": {"caption": "My receipt"}}, media=JPEG, name="Alice")
+    deliver(meta)
+    row = {"conversation": Conversation, "message": Message, "media": Media}[model].objects.for_org(org).get()
+
+    response = staff_browser.post(reverse(f"admin:messaging_{model}_delete", args=[row.pk]), {"post": "yes"})
+
+    assert response.status_code == 403
+    assert (Message.objects.for_org(org).count(), storage_has(Media.objects.for_org(org).get().file.name)) == (1, True)
 
 
 # --- media files ----------------------------------------------------------------------------------------------
