@@ -8,12 +8,15 @@ import base64
 import hashlib
 from datetime import timedelta
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.test import TestCase
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Role
 from accounts.services import api_key_create
+from messaging import realtime
 from messaging.models import Conversation, Media, Provider, WhatsAppNumber
 from tests.fakes import django_client_target
 from tests.messaging.factories import ConversationFactory, MessageFactory, WhatsAppNumberFactory
@@ -104,3 +107,16 @@ def inbound_media(
         mime_type=mime,
         sha256=sha256 or base64.b64encode(hashlib.sha256(content).digest()).decode(),
     )
+
+
+def listen_to_inbox(organization_id: int):
+    """Join the organization's live inbox; returns a function that receives the next `count` events."""
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(realtime.org_group(organization_id), channel)
+
+    async def receive(count: int) -> list[dict]:  # one event loop: channels-redis buffers per loop
+        return [await layer.receive(channel) for _ in range(count)]
+
+    # In the order of their sequence numbers, as a client reads them (the layer may swap events of one instant).
+    return lambda count: sorted(async_to_sync(receive)(count), key=lambda event: event["seq"])

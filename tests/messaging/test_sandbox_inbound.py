@@ -4,17 +4,14 @@ post and the real ingest path does the rest (contact, conversation, unread count
 import json
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from accounts.models import Role
-from messaging import realtime
 from messaging.models import Contact, Conversation, Message, Provider, WebhookEvent, WhatsAppNumber
 from messaging.providers.sandbox import inbound_webhook_for
 from tests.messaging.factories import ContactFactory, ConversationFactory, MessageFactory, WhatsAppNumberFactory
-from tests.messaging.inbox_support import api_key_client, cloud_number, committed, waha_number
+from tests.messaging.inbox_support import api_key_client, cloud_number, committed, listen_to_inbox, waha_number
 from tests.messaging.ingest_support import FIXTURES
 
 URL = "/api/v1/sandbox/inbound"
@@ -200,16 +197,11 @@ def test_stop_through_the_simulator_opts_the_customer_out(org, number, agent_cli
 
 
 def test_the_live_inbox_hears_of_it(org, number, agent_client):
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(realtime.org_group(org.pk), channel)
+    live = listen_to_inbox(org.pk)
 
     r = simulate(agent_client, {"from": CUSTOMER, "name": "Sheena", "text": "Live?"})
 
-    async def receive(count: int) -> list[dict]:  # one event loop: channels-redis buffers per loop
-        return [await layer.receive(channel) for _ in range(count)]
-
-    created, updated = async_to_sync(receive)(2)
+    created, updated = live(2)
     assert created["event"] == "message.created"
     assert [(m["provider_message_id"], m["text"]) for m in created["data"]["messages"]] == [
         (r.json()["provider_message_id"], "Live?")

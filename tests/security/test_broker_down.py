@@ -11,14 +11,12 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from asgiref.sync import async_to_sync
 from celery.beat import ScheduleEntry, Scheduler
-from channels.layers import get_channel_layer
 from django.conf import settings as django_settings
 from django.test import TestCase
 from django.utils import timezone
 
-from messaging import hooks, realtime
+from messaging import hooks
 from messaging.models import Media, Message, WebhookEvent
 from messaging.services import conversations as conversation_services
 from messaging.services import ingest
@@ -26,7 +24,7 @@ from messaging.services import media as media_services
 from messaging.services.ingest.processor import STALE_AFTER
 from messaging.services.retries import UNCLAIMED_GRACE
 from tests.fakes import django_client_target
-from tests.messaging.inbox_support import JPEG, cloud_number, messages_url, open_conversation, send
+from tests.messaging.inbox_support import JPEG, cloud_number, listen_to_inbox, messages_url, open_conversation, send
 from tests.messaging.ingest_support import post_meta, text_message
 from whatsapp_hub.celery import app as celery_app
 
@@ -76,19 +74,6 @@ def _failed_enqueues(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == "whatsapp_hub.aftercommit"]
 
 
-def _listen(organization_id: int):
-    """Join the organization's live inbox; returns a function that receives the next `count` events."""
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(realtime.org_group(organization_id), channel)
-
-    async def receive(count: int) -> list[dict]:  # one event loop: channels-redis buffers per loop
-        return [await layer.receive(channel) for _ in range(count)]
-
-    # In the order of their sequence numbers, as a client reads them (the layer may swap events of one instant).
-    return lambda count: sorted(async_to_sync(receive)(count), key=lambda event: event["seq"])
-
-
 def test_the_broker_really_fails_inside_the_fixture(broker_down):
     with broker_down(), pytest.raises(Exception) as raised:
         celery_app.tasks["messaging.tasks.ingest.sweep_webhook_events"].delay()
@@ -106,7 +91,7 @@ def test_a_send_answers_202_queued_while_the_broker_is_down_and_the_sweeper_deli
 ):
     conversation = open_conversation(org, number=cloud_number(org))
     fake_meta.open_window(conversation.contact.wa_id, phone_number_id=conversation.number.phone_number_id)
-    live = _listen(org.pk)
+    live = listen_to_inbox(org.pk)
 
     with broker_down():
         response = send(agent_client, conversation, {"type": "text", "text": "Your order ships today"})
@@ -179,7 +164,7 @@ def test_a_batch_ingested_while_the_broker_is_down_still_pushes_and_calls_its_ho
         received.append((organization_id, message_ids))
 
     hooks.message_received.connect(on_received)
-    live = _listen(org.pk)
+    live = listen_to_inbox(org.pk)
     try:
         with broker_down():
             with TestCase.captureOnCommitCallbacks(execute=True):
