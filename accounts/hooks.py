@@ -6,29 +6,11 @@ they subscribe in their AppConfig.ready():
 so the subscribers are greppable in one place per app. Subscribers get keyword arguments only.
 """
 
-from collections.abc import Callable
+from whatsapp_hub.hooks import Hook
 
-
-class Hook:
-    """Subscribers called in order, inside the caller's transaction. Unlike messaging.hooks (called after the commit,
-    where nothing can be undone any more), a subscriber that raises aborts the caller's write: a deletion that
-    cannot clean up after itself does not happen."""
-
-    def __init__(self, name: str, doc: str):
-        self.name = name
-        self.__doc__ = doc
-        self.subscribers: list[Callable] = []
-
-    def connect(self, subscriber: Callable) -> Callable:
-        if subscriber not in self.subscribers:
-            self.subscribers.append(subscriber)
-        return subscriber
-
-    def send(self, **kwargs) -> None:
-        for subscriber in list(self.subscribers):
-            subscriber(**kwargs)
-
-
+# Unlike messaging's hooks (called after the commit, where nothing can be undone any more), these are called inside
+# the caller's transaction: a subscriber that raises aborts the write (a deletion that cannot clean up after itself
+# does not happen).
 organization_deleting = Hook(
     "organization_deleting",
     "organization: about to be deleted with every row it owns, in the deleting transaction. A subscriber reads what "

@@ -9,28 +9,16 @@ only and must not raise: a failing subscriber is logged and the others still run
 """
 
 import logging
-from collections.abc import Callable
 from functools import partial
 
+from whatsapp_hub import hooks
 from whatsapp_hub.aftercommit import run_after_commit
 
 logger = logging.getLogger(__name__)
 
 
-class Hook:
-    def __init__(self, name: str, doc: str):
-        self.name = name
-        self.__doc__ = doc
-        self.subscribers: list[Callable] = []
-
-    def connect(self, subscriber: Callable) -> Callable:
-        if subscriber not in self.subscribers:
-            self.subscribers.append(subscriber)
-        return subscriber
-
-    def disconnect(self, subscriber: Callable) -> None:
-        if subscriber in self.subscribers:
-            self.subscribers.remove(subscriber)
+class Hook(hooks.Hook):
+    """Called after the commit: a subscriber that raises is logged and the others still run."""
 
     def send(self, **kwargs) -> None:
         for subscriber in list(self.subscribers):

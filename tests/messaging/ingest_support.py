@@ -12,7 +12,7 @@ from pathlib import Path
 from django.test import TestCase
 
 from accounts.models import Organization
-from messaging.models import Message, WhatsAppNumber
+from messaging.models import Contact, Message, WebhookEvent, WhatsAppNumber
 from tests.fakes import meta_signature, waha_hmac
 from tests.messaging.factories import MessageFactory, WhatsAppNumberFactory
 
@@ -131,3 +131,10 @@ def statuses(*items: tuple[str, str, int], phone_number_id: str = PHONE_NUMBER_I
 
 def sha256_hex(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
+
+
+def assert_nothing_stored() -> None:
+    """A refused webhook left no event, message or contact behind."""
+    assert WebhookEvent.objects.count() == 0
+    assert Message.objects.count() == 0
+    assert Contact.objects.count() == 0

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from messaging.models import Contact, Message, WebhookEvent, WhatsAppNumber
+from messaging.models import Message, WebhookEvent, WhatsAppNumber
 from messaging.selectors.ingest import webhook_secrets_forget
 from tests.factories import OrganizationFactory
 from tests.fakes import meta_signature
@@ -18,6 +18,7 @@ from tests.messaging.ingest_support import (
     SECOND_PHONE_NUMBER_ID,
     SECOND_VERIFY_TOKEN,
     VERIFY_TOKEN,
+    assert_nothing_stored,
     cloud_numbers,
     meta_bytes,
     meta_payload,
@@ -31,12 +32,6 @@ pytestmark = pytest.mark.usefixtures("media_fetches_go_to_the_fake")
 def _handshake(client, path: str, **params):
     query = {"hub.mode": "subscribe", "hub.challenge": "1158201444", **params}
     return client.get(path, query)
-
-
-def _nothing_stored():
-    assert WebhookEvent.objects.count() == 0
-    assert Message.objects.count() == 0
-    assert Contact.objects.count() == 0
 
 
 # --- GET: the verification handshake -----------------------------------------------------------------------
@@ -169,7 +164,7 @@ def test_the_phone_url_takes_only_that_numbers_secret(client, org, numbers):
     response = post_meta(client, org.pk, raw, secret=APP_SECRET, path=f"phone/{SECOND_PHONE_NUMBER_ID}/")
 
     assert response.status_code == 401
-    _nothing_stored()
+    assert_nothing_stored()
 
 
 # --- POST: refusals store nothing ---------------------------------------------------------------------------
@@ -180,7 +175,7 @@ def test_a_wrong_signature_is_a_401_and_stores_nothing(client, org, numbers):
 
     assert response.status_code == 401
     assert response.json() == {"detail": "Invalid signature."}
-    _nothing_stored()
+    assert_nothing_stored()
 
 
 def test_a_tampered_body_is_a_401_and_stores_nothing(client, org, numbers):
@@ -191,7 +186,7 @@ def test_a_tampered_body_is_a_401_and_stores_nothing(client, org, numbers):
     response = post_meta(client, org.pk, tampered, secret=None, HTTP_X_HUB_SIGNATURE_256=signature)
 
     assert response.status_code == 401
-    _nothing_stored()
+    assert_nothing_stored()
 
 
 @pytest.mark.parametrize(
@@ -211,7 +206,7 @@ def test_a_missing_or_malformed_signature_header_is_a_401_and_stores_nothing(cli
 
     assert response.status_code == 401
     assert response.json() == {"detail": "Missing or malformed X-Hub-Signature-256."}
-    _nothing_stored()
+    assert_nothing_stored()
 
 
 def test_an_unknown_organization_is_a_json_404_and_stores_nothing(client, org, numbers):
@@ -219,7 +214,7 @@ def test_an_unknown_organization_is_a_json_404_and_stores_nothing(client, org, n
 
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
-    _nothing_stored()
+    assert_nothing_stored()
 
 
 def test_an_organization_without_cloud_numbers_refuses_every_signature(client, org, numbers):
@@ -228,7 +223,7 @@ def test_an_organization_without_cloud_numbers_refuses_every_signature(client, o
     response = post_meta(client, bare.pk, meta_payload("text"))
 
     assert response.status_code == 401
-    _nothing_stored()
+    assert_nothing_stored()
 
 
 def test_one_organizations_signature_cannot_store_events_in_another(client, org, other_org, numbers):
@@ -237,7 +232,7 @@ def test_one_organizations_signature_cannot_store_events_in_another(client, org,
     response = post_meta(client, other_org.pk, meta_payload("text"), secret=APP_SECRET)
 
     assert response.status_code == 401
-    _nothing_stored()
+    assert_nothing_stored()
 
 
 @pytest.mark.parametrize("raw", [b'{"object": "whatsapp_business_account", "entry": [', b"[1, 2]", b"\xff\xfe{}"])
@@ -246,7 +241,7 @@ def test_malformed_json_with_a_valid_signature_is_a_400_and_stores_nothing(clien
 
     assert response.status_code == 400
     assert response.json()["detail"] in {"The body is not valid JSON.", "The body must be a JSON object."}
-    _nothing_stored()
+    assert_nothing_stored()
 
 
 def test_a_body_over_3_mb_is_a_413_and_stores_nothing(client, org, numbers):
@@ -258,7 +253,7 @@ def test_a_body_over_3_mb_is_a_413_and_stores_nothing(client, org, numbers):
 
     assert response.status_code == 413
     assert response.json() == {"detail": "The body is larger than 3145728 bytes."}
-    _nothing_stored()
+    assert_nothing_stored()
 
 
 def test_a_body_of_exactly_3_mb_is_accepted(client, org, numbers):
@@ -277,7 +272,7 @@ def test_a_body_of_exactly_3_mb_is_accepted(client, org, numbers):
 def test_other_methods_are_not_allowed(client, org, numbers):
     assert client.put(f"/webhooks/meta/{org.pk}/").status_code == 405
     assert client.delete(f"/webhooks/meta/{org.pk}/").status_code == 405
-    _nothing_stored()
+    assert_nothing_stored()
 
 
 def test_a_nul_character_escaped_in_the_json_is_dropped_not_a_500(client, org, numbers):

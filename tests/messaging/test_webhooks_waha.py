@@ -8,7 +8,7 @@ import pytest
 
 from messaging.models import Contact, Conversation, Media, Message, WebhookEvent, WhatsAppNumber
 from tests.messaging.inbox_support import waha_number
-from tests.messaging.ingest_support import WAHA_HMAC_KEY, outbound, post_waha, waha_payload
+from tests.messaging.ingest_support import WAHA_HMAC_KEY, assert_nothing_stored, outbound, post_waha, waha_payload
 
 INBOUND_ID = "false_11111111111@c.us_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 ACKED_ID = "true_11111111111@c.us_4CC5EDD64BC22EBA6D639F2AF571346C"
@@ -23,11 +23,6 @@ def _waha_is_the_fake(fake_waha, settings, tmp_path):
 @pytest.fixture
 def number(org):
     return waha_number(org)
-
-
-def _nothing_stored():
-    assert WebhookEvent.objects.count() == 0
-    assert Message.objects.count() == 0
 
 
 def _ack(ack: int, *, event_id: str) -> dict:
@@ -302,4 +297,4 @@ def test_a_waha_body_over_3_mb_is_a_413(client, org, number):
     response = post_waha(client, org.pk, payload)
 
     assert response.status_code == 413
-    _nothing_stored()
+    assert_nothing_stored()

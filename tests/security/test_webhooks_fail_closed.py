@@ -20,6 +20,7 @@ from tests.fakes import django_client_target, waha_hmac
 from tests.messaging.inbox_support import waha_number
 from tests.messaging.ingest_support import (
     WAHA_HMAC_KEY,
+    assert_nothing_stored,
     cloud_numbers,
     meta_bytes,
     meta_payload,
@@ -35,11 +36,6 @@ WRONG_SESSION = "The event's session is not the session of the number whose key 
 @pytest.fixture
 def number(org):
     return waha_number(org)
-
-
-def _nothing_stored():
-    assert WebhookEvent.objects.count() == 0
-    assert Message.objects.count() == 0
 
 
 def _message_body(body: str) -> bytes:
@@ -69,14 +65,14 @@ def test_an_unsigned_or_wrongly_signed_waha_webhook_is_401_and_stores_nothing(cl
     response = post_waha(client, org.pk, waha_payload("message"), hmac_key=None, **headers)
 
     assert assert_error(response, 401) == {"detail": BAD_SIGNATURE}
-    _nothing_stored()
+    assert_nothing_stored()
 
 
 def test_a_signature_of_another_algorithm_is_refused(client, org, number):
     response = post_waha(client, org.pk, waha_payload("message"), HTTP_X_WEBHOOK_HMAC_ALGORITHM="sha256")
 
     assert assert_error(response, 401) == {"detail": BAD_SIGNATURE}
-    _nothing_stored()
+    assert_nothing_stored()
 
 
 def test_the_signature_header_is_compared_without_regard_to_case_or_surrounding_spaces(client, org, number):
@@ -95,7 +91,7 @@ def test_a_webhook_naming_an_unknown_session_is_401_although_signed_by_a_number(
     payload["session"] = "nobody"
 
     assert assert_error(post_waha(client, org.pk, payload), 401) == {"detail": WRONG_SESSION}
-    _nothing_stored()
+    assert_nothing_stored()
 
 
 @pytest.mark.parametrize("session", [None, 42, ["default"], {"name": "default"}, ""])
@@ -104,7 +100,7 @@ def test_a_webhook_whose_session_is_not_a_name_is_401(client, org, number, sessi
     payload["session"] = session
 
     assert assert_error(post_waha(client, org.pk, payload), 401) == {"detail": WRONG_SESSION}
-    _nothing_stored()
+    assert_nothing_stored()
 
 
 def test_a_numbers_key_signs_only_its_own_sessions_events(client, org, number):
@@ -114,7 +110,7 @@ def test_a_numbers_key_signs_only_its_own_sessions_events(client, org, number):
     response = post_waha(client, org.pk, payload, hmac_key="the-sales-numbers-own-key")
 
     assert assert_error(response, 401) == {"detail": WRONG_SESSION}
-    _nothing_stored()
+    assert_nothing_stored()
 
 
 def test_a_number_without_a_key_receives_nothing_signed_or_not(client, org):
@@ -126,7 +122,7 @@ def test_a_number_without_a_key_receives_nothing_signed_or_not(client, org):
 
     assert assert_error(unsigned, 401) == {"detail": BAD_SIGNATURE}
     assert assert_error(signed_with_a_guess, 401) == {"detail": BAD_SIGNATURE}
-    _nothing_stored()
+    assert_nothing_stored()
 
 
 def test_another_organizations_key_cannot_store_events_here(client, org, other_org):
@@ -136,19 +132,19 @@ def test_another_organizations_key_cannot_store_events_here(client, org, other_o
     response = post_waha(client, org.pk, waha_payload("message"), hmac_key="globex-key")
 
     assert assert_error(response, 401) == {"detail": BAD_SIGNATURE}
-    _nothing_stored()
+    assert_nothing_stored()
 
 
 def test_a_deleted_numbers_key_signs_nothing(client, org, number):
     WhatsAppNumber.objects.filter(pk=number.pk).update(deleted_at="2025-01-01T00:00:00Z")
 
     assert assert_error(post_waha(client, org.pk, waha_payload("message")), 401) == {"detail": BAD_SIGNATURE}
-    _nothing_stored()
+    assert_nothing_stored()
 
 
 def test_a_signed_webhook_to_an_unknown_organization_is_404(client, org, number):
     assert assert_error(post_waha(client, 987654, waha_payload("message")), 404) == {"detail": "Not found."}
-    _nothing_stored()
+    assert_nothing_stored()
 
 
 def test_a_rotated_key_signs_at_once_and_the_old_one_stops_at_once(
@@ -190,7 +186,7 @@ def test_an_unsigned_body_is_401_before_anything_parses_it(client, org, number, 
     meta_wrongly_signed = post_meta(client, org.pk, raw, secret="another-secret")
 
     assert [r.status_code for r in (waha, wrongly_signed, meta, meta_wrongly_signed)] == [401] * 4
-    _nothing_stored()
+    assert_nothing_stored()
 
 
 # --- hostile JSON, once authenticated ----------------------------------------------------------------------
@@ -227,7 +223,7 @@ def test_hostile_json_signed_by_the_number_is_400_and_stores_nothing(client, org
         "The body must be a JSON object.",
         "The body nests deeper than 64 levels.",
     }
-    _nothing_stored()
+    assert_nothing_stored()
 
 
 @pytest.mark.parametrize("raw", HOSTILE.values(), ids=HOSTILE.keys())
@@ -235,7 +231,7 @@ def test_hostile_json_signed_by_meta_is_400_and_stores_nothing(client, org, raw)
     cloud_numbers(org)
 
     assert_error(post_meta(client, org.pk, raw), 400)
-    _nothing_stored()
+    assert_nothing_stored()
 
 
 def test_nesting_up_to_the_limit_is_stored(client, org, number):
