@@ -9,6 +9,7 @@ existing messages are read, so a redelivery, or two workers racing on the same c
 import logging
 from collections import defaultdict
 from datetime import datetime
+from operator import attrgetter
 
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
@@ -19,6 +20,7 @@ from messaging.models import Contact, Conversation, Media, Message, WebhookEvent
 from messaging.phones import e164_from_wa_id
 from messaging.services import media as media_services
 from messaging.services.contacts import contact_set_opted_out, opt_keyword
+from messaging.services.ingest import rows
 from messaging.services.ingest.announce import announce
 from messaging.services.ingest.batch import Batch, Item, StatusUpdate
 from messaging.services.ingest.meta import parse_meta
@@ -129,22 +131,27 @@ def _upsert_contacts(organization: Organization, items: list[Item]) -> dict[int,
             last_inbound_at=latest,
             name=current.name if current else "",  # not written: the name we gave them, for the pushes
         )
-    common = ["profile_name", "last_inbound_at", "updated_at"]
-    if on_wa_id:
-        Contact.objects.bulk_create(
-            list(on_wa_id.values()),
-            update_conflicts=True,
-            unique_fields=["organization", "wa_id"],
-            update_fields=["user_id", *common],
+    now = timezone.now()
+    ids: dict[tuple[str, str], int] = {}
+    for group, conflict, update in (
+        (on_wa_id, "wa_id", ["user_id", "profile_name", "last_inbound_at", "updated_at"]),
+        (on_user_id, "user_id", ["wa_id", "phone", "profile_name", "last_inbound_at", "updated_at"]),
+    ):
+        if not group:
+            continue
+        fields = ("wa_id", "user_id", "phone", "profile_name", "last_inbound_at")
+        returned = rows.insert(
+            Contact,
+            fields,
+            map(attrgetter(*fields), group.values()),
+            constants={"organization": organization.pk, "created_at": now, "updated_at": now},
+            conflict=["organization", conflict],
+            update=update,
+            returning=[conflict, "id"],
         )
-    if on_user_id:
-        Contact.objects.bulk_create(
-            list(on_user_id.values()),
-            update_conflicts=True,
-            unique_fields=["organization", "user_id"],
-            update_fields=["wa_id", "phone", *common],
-        )
-    ids = {entry_key: contact.pk for entry_key, contact in (on_wa_id | on_user_id).items()}
+        id_of = dict(returned)
+        for entry_key, contact in group.items():
+            contact.pk = ids[entry_key] = id_of[getattr(contact, conflict)]
     for item in items:
         item.contact_id = ids[key(item)]
     return {contact.pk: contact for contact in (on_wa_id | on_user_id).values()}
@@ -164,31 +171,41 @@ def _lock_conversations(organization: Organization, items: list[Item]) -> dict[t
         newest[pair] = max(newest.get(pair, item.timestamp), item.timestamp)
 
     def locked(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Conversation]:
-        rows = (
+        found = (
             Conversation.objects.for_org(organization)
             .filter(number_id__in={pair[0] for pair in pairs}, contact_id__in={pair[1] for pair in pairs})
             .select_for_update()
             .order_by("id")
         )
-        return {(row.number_id, row.contact_id): row for row in rows if (row.number_id, row.contact_id) in pairs}
+        return {(row.number_id, row.contact_id): row for row in found if (row.number_id, row.contact_id) in pairs}
 
     conversations = locked(set(newest))
     missing = sorted(set(newest) - set(conversations))
     if missing:
-        Conversation.objects.bulk_create(
-            [
-                Conversation(
-                    organization=organization,
-                    number_id=number_id,
-                    contact_id=contact_id,
-                    last_message_at=newest[(number_id, contact_id)],
-                )
-                for number_id, contact_id in missing
-            ],
-            ignore_conflicts=True,
+        rows.insert(
+            Conversation,
+            ["number_id", "contact_id", "last_message_at"],
+            [(number_id, contact_id, newest[(number_id, contact_id)]) for number_id, contact_id in missing],
+            constants={"organization": organization.pk},
+            conflict=["organization", "number", "contact"],
         )
         conversations |= locked(set(missing))
     return conversations
+
+
+# What an inbound message's row is written with (the rest: the organization, created_at and defaults).
+MESSAGE_FIELDS = (
+    "conversation_id",
+    "direction",
+    "type",
+    "text",
+    "payload",
+    "provider_message_id",
+    "reply_to_provider_id",
+    "referral",
+    "status",
+    "provider_timestamp",
+)
 
 
 def _store_messages(
@@ -196,7 +213,11 @@ def _store_messages(
 ) -> tuple[list[Message], list[Conversation], list[Message]]:
     """Insert the messages not stored yet and update their conversations (reopened when closed, unread
     counts, last message, 24-hour window). Returns (new messages, their conversations, reactions changed
-    in place). A fixed number of queries per batch."""
+    in place). A fixed number of queries per batch.
+
+    The conversations are locked first, so the insert, which skips the messages stored already (the unique
+    (organization, provider_message_id)), finds every message another worker may be storing committed: each is
+    inserted, and counted, by one batch only."""
     conversations = _lock_conversations(organization, items)
 
     unique: dict[str, Item] = {}
@@ -205,20 +226,8 @@ def _store_messages(
         # A reaction's add and removal may reuse one id: the latest counts.
         if seen is None or (item.type == Type.REACTION and item.timestamp > seen.timestamp):
             unique[item.provider_message_id] = item
-    stored = {
-        row["provider_message_id"]: row
-        for row in Message.objects.for_org(organization)
-        .filter(provider_message_id__in=list(unique))
-        .values("id", "provider_message_id", "type", "provider_timestamp", "conversation_id")
-    }
-    updated = _update_reactions(
-        organization, [item for item in unique.values() if item.provider_message_id in stored], stored
-    )
-    fresh = [item for item in unique.values() if item.provider_message_id not in stored]
-    if not fresh:
-        return [], [], updated
-
-    messages = [
+    now = timezone.now()
+    candidates = [
         Message(
             organization=organization,
             conversation_id=conversations[(item.number_id, item.contact_id)].pk,
@@ -231,31 +240,57 @@ def _store_messages(
             referral=item.referral,
             status=item.status,
             provider_timestamp=item.timestamp,
+            created_at=now,
         )
-        for item in sorted(fresh, key=lambda item: item.timestamp)
+        for item in sorted(unique.values(), key=lambda item: item.timestamp)  # ids in time order
     ]
-    Message.objects.bulk_create(messages, ignore_conflicts=True)
-    ids = dict(
-        Message.objects.for_org(organization)
-        .filter(provider_message_id__in=[m.provider_message_id for m in messages])
-        .values_list("provider_message_id", "id")
+    fields = MESSAGE_FIELDS
+    new_ids = dict(
+        rows.insert(
+            Message,
+            fields,
+            map(attrgetter(*fields), candidates),
+            constants={"organization": organization.pk, "created_at": now},
+            conflict=["organization", "provider_message_id"],
+            returning=["provider_message_id", "id"],
+        )
     )
-    for message in messages:
-        message.pk = ids[message.provider_message_id]
-    media = [
-        Media(organization=organization, message_id=message.pk, **unique[message.provider_message_id].media)
-        for message in messages
-        if unique[message.provider_message_id].media is not None
-    ]
-    if media:
-        Media.objects.bulk_create(media)
-        media_services.enqueue_inbound_media(organization_id=organization.pk, media_ids=[m.pk for m in media])
-        by_id = {message.pk: message for message in messages}
-        for item in media:
-            by_id[item.message_id].media = item
-
+    messages = []
+    for message in candidates:
+        message.pk = new_ids.get(message.provider_message_id)
+        if message.pk is not None:
+            messages.append(message)
+    updated = _update_reactions(
+        organization,
+        [unique[m.provider_message_id] for m in candidates if m.pk is None and m.type == Type.REACTION],
+    )
+    if not messages:
+        return [], [], updated
+    _store_media(organization, messages, unique, now)
     touched = _update_conversations(conversations, messages)
     return messages, touched, updated
+
+
+def _store_media(organization: Organization, messages: list[Message], items: dict[str, Item], now: datetime) -> None:
+    """The media rows of the new messages of a media type (pending: their download is queued after commit)."""
+    media = [(message, items[message.provider_message_id].media) for message in messages]
+    media = [(message, fields) for message, fields in media if fields is not None]
+    if not media:
+        return
+    names = ["provider_media_id", "mime_type", "sha256", "filename"]
+    returned = rows.insert(
+        Media,
+        ["message_id", *names],
+        [(message.pk, *(fields[name] for name in names)) for message, fields in media],
+        constants={"organization": organization.pk, "created_at": now},
+        returning=["message_id", "id"],
+    )
+    id_of = dict(returned)
+    for message, fields in media:
+        message.media = Media(
+            pk=id_of[message.pk], organization=organization, message_id=message.pk, created_at=now, **fields
+        )
+    media_services.enqueue_inbound_media(organization_id=organization.pk, media_ids=sorted(id_of.values()))
 
 
 def _load_for_push(organization: Organization, conversations: list[Conversation], contacts: dict[int, Contact]) -> None:
@@ -267,13 +302,21 @@ def _load_for_push(organization: Organization, conversations: list[Conversation]
         conversation.number = number_of[conversation.number_id]
 
 
-def _update_reactions(organization: Organization, items: list[Item], stored: dict[str, dict]) -> list[Message]:
+def _update_reactions(organization: Organization, items: list[Item]) -> list[Message]:
     """A later webhook for a stored reaction (changed or removed emoji) replaces it; anything else
     stored already is a duplicate and changes nothing."""
+    if not items:
+        return []
+    stored = {
+        row["provider_message_id"]: row
+        for row in Message.objects.for_org(organization)
+        .filter(provider_message_id__in=[item.provider_message_id for item in items], type=Type.REACTION)
+        .values("id", "provider_message_id", "conversation_id")
+    }
     updated = []
     for item in items:
-        row = stored[item.provider_message_id]
-        if item.type != Type.REACTION or row["type"] != Type.REACTION:
+        row = stored.get(item.provider_message_id)
+        if row is None:
             continue
         changed = (
             Message.objects.for_org(organization)
@@ -322,22 +365,9 @@ def _update_conversations(
             conversation.last_message_direction = last.direction
             conversation.last_message_type = last.type
         touched.append(conversation)
-    # The rows exist and are locked: an upsert on their unique key is a bulk UPDATE in one plain statement
-    # (bulk_update's CASE WHEN per row and field costs ~1 ms of Python per row).
-    Conversation.objects.bulk_create(
-        sorted(touched, key=lambda conversation: conversation.pk),
-        update_conflicts=True,
-        unique_fields=["organization", "number", "contact"],
-        update_fields=[
-            "status",
-            "unread_count",
-            "last_inbound_at",
-            "last_message_at",
-            "last_message_preview",
-            "last_message_direction",
-            "last_message_type",
-        ],
-    )
+    fields = ["status", "unread_count", "last_inbound_at", "last_message_at", "last_message_preview"]
+    fields += ["last_message_direction", "last_message_type"]
+    rows.update(Conversation, ["id", *fields], map(attrgetter("id", *fields), sorted(touched, key=lambda c: c.pk)))
     return touched
 
 
