@@ -13,7 +13,7 @@ from accounts.models import Organization
 from messaging import realtime
 from messaging.models import Conversation, Message
 from messaging.selectors.conversations import conversation_list, message_reply_ids
-from messaging.serializers.conversations import ConversationSerializer, MessageSerializer
+from messaging.serializers.conversations import conversation_data, message_data
 from whatsapp_hub.aftercommit import run_after_commit
 
 # At most this many items per push (a batch of webhooks may touch hundreds of messages).
@@ -28,7 +28,7 @@ def _org(organization_id: int) -> Organization:
 def _conversation_events(conversations: list[Conversation]) -> list[tuple[str, dict]]:
     """conversation.updated; each conversation with its contact and number loaded."""
     return [
-        ("conversation.updated", {"conversations": ConversationSerializer(chunk, many=True).data})
+        ("conversation.updated", {"conversations": [conversation_data(conversation) for conversation in chunk]})
         for chunk in _chunks(conversations)
     ]
 
@@ -38,8 +38,8 @@ def _message_events(organization_id: int, messages: list[Message], event: str) -
     org = _org(organization_id)
     events = []
     for chunk in _chunks(messages):
-        context = {"reply_ids": message_reply_ids(org=org, messages=chunk)}
-        events.append((event, {"messages": MessageSerializer(chunk, many=True, context=context).data}))
+        reply_ids = message_reply_ids(org=org, messages=chunk)
+        events.append((event, {"messages": [message_data(message, reply_ids=reply_ids) for message in chunk]}))
     return events
 
 
