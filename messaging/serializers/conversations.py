@@ -1,7 +1,10 @@
 """API shapes of conversations, messages and media. What a send takes is checked by the send service itself, in
 messaging.message_parts (MessageSendSerializer is the request schema of a send)."""
 
+from datetime import datetime, tzinfo
+
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -36,12 +39,14 @@ TYPE_FIELDS = frozenset(
     }
 )
 
-_DATETIME = serializers.DateTimeField()
 
-
-def datetime_data(value) -> str | None:
-    """A datetime as every serializer field shows it (ISO 8601 in the current time zone, UTC as Z)."""
-    return _DATETIME.to_representation(value)
+def datetime_data(value: datetime | None, tz: tzinfo) -> str | None:
+    """A datetime as DRF's DateTimeField shows it: ISO 8601 in the current time zone `tz`, UTC as Z. The time
+    zone is looked up by the caller, once for many values: a lookup costs more than the formatting."""
+    if value is None:
+        return None
+    text = value.astimezone(tz).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def contact_brief_data(contact: Contact) -> dict:
@@ -53,8 +58,10 @@ def contact_brief_data(contact: Contact) -> dict:
     }
 
 
-def conversation_data(conversation: Conversation) -> dict:
-    """An inbox row, from the conversation with its contact and number loaded."""
+def conversation_data(conversation: Conversation, *, tz: tzinfo | None = None) -> dict:
+    """An inbox row, from the conversation with its contact and number loaded. `tz`: the current time zone, when
+    the caller has it (a list)."""
+    tz = tz or timezone.get_current_timezone()
     return {
         "id": conversation.id,
         "contact": contact_brief_data(conversation.contact),
@@ -70,13 +77,13 @@ def conversation_data(conversation: Conversation) -> dict:
         }
         if conversation.last_message_direction
         else None,
-        "last_message_at": datetime_data(conversation.last_message_at),
+        "last_message_at": datetime_data(conversation.last_message_at, tz),
         "window_open": conversation.number.provider == Provider.WAHA or conversation.window_open,
-        "created_at": datetime_data(conversation.created_at),
+        "created_at": datetime_data(conversation.created_at, tz),
     }
 
 
-def media_data(media: Media, *, request=None) -> dict:
+def media_data(media: Media, *, request=None, tz: tzinfo | None = None) -> dict:
     url = None
     if media.status == Media.Status.READY:
         url = reverse("media-content", kwargs={"pk": media.pk})
@@ -89,14 +96,16 @@ def media_data(media: Media, *, request=None) -> dict:
         "filename": media.filename,
         "status": str(media.status),
         "url": url,
-        "created_at": datetime_data(media.created_at),
+        "created_at": datetime_data(media.created_at, tz or timezone.get_current_timezone()),
     }
 
 
-def message_data(message: Message, *, reply_ids: dict[str, int], request=None) -> dict:
-    """A message; `reply_ids` maps the provider ids of the messages it may quote to our ids."""
+def message_data(message: Message, *, reply_ids: dict[str, int], request=None, tz: tzinfo | None = None) -> dict:
+    """A message; `reply_ids` maps the provider ids of the messages it may quote to our ids. `tz`: the current
+    time zone, when the caller has it (a list)."""
     media = getattr(message, "media", None) if message.type in Message.MEDIA_TYPES else None
     quoted = message.reply_to_provider_id
+    tz = tz or timezone.get_current_timezone()
     data = {
         "id": message.id,
         "conversation_id": message.conversation_id,
@@ -107,11 +116,11 @@ def message_data(message: Message, *, reply_ids: dict[str, int], request=None) -
         "provider_message_id": message.provider_message_id,
         "error_code": message.error_code,
         "error_title": WINDOW_CLOSED_DETAIL if message.error_code == WINDOW_CLOSED_ERROR_CODE else message.error_title,
-        "timestamp": datetime_data(message.provider_timestamp or message.created_at),
+        "timestamp": datetime_data(message.provider_timestamp or message.created_at, tz),
         "reply_to": {"id": reply_ids.get(quoted), "provider_message_id": quoted} if quoted else None,
-        "media": None if media is None else media_data(media, request=request),
+        "media": None if media is None else media_data(media, request=request, tz=tz),
         "sent_by": message.sent_by_id,
-        "created_at": datetime_data(message.created_at),
+        "created_at": datetime_data(message.created_at, tz),
     }
     if message.type in TYPE_FIELDS and isinstance(message.payload, dict):
         data[message.type] = message.payload.get(message.type)

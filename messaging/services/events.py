@@ -9,6 +9,8 @@ sent as written, without the read (its hot path).
 
 from collections.abc import Collection
 
+from django.utils import timezone
+
 from accounts.models import Organization
 from messaging import realtime
 from messaging.models import Conversation, Message
@@ -27,8 +29,9 @@ def _org(organization_id: int) -> Organization:
 
 def _conversation_events(conversations: list[Conversation]) -> list[tuple[str, dict]]:
     """conversation.updated; each conversation with its contact and number loaded."""
+    tz = timezone.get_current_timezone()
     return [
-        ("conversation.updated", {"conversations": [conversation_data(conversation) for conversation in chunk]})
+        ("conversation.updated", {"conversations": [conversation_data(conversation, tz=tz) for conversation in chunk]})
         for chunk in _chunks(conversations)
     ]
 
@@ -36,10 +39,11 @@ def _conversation_events(conversations: list[Conversation]) -> list[tuple[str, d
 def _message_events(organization_id: int, messages: list[Message], event: str) -> list[tuple[str, dict]]:
     """message.created / message.updated; each message with its media loaded (when of a media type)."""
     org = _org(organization_id)
+    tz = timezone.get_current_timezone()
     events = []
     for chunk in _chunks(messages):
         reply_ids = message_reply_ids(org=org, messages=chunk)
-        events.append((event, {"messages": [message_data(message, reply_ids=reply_ids) for message in chunk]}))
+        events.append((event, {"messages": [message_data(m, reply_ids=reply_ids, tz=tz) for m in chunk]}))
     return events
 
 

@@ -19,7 +19,7 @@ from messaging import hooks
 from messaging.models import Contact, Conversation, Media, Message, WebhookEvent, WhatsAppNumber
 from messaging.phones import e164_from_wa_id
 from messaging.services import media as media_services
-from messaging.services.contacts import contact_set_opted_out, opt_keyword
+from messaging.services.contacts import contact_set_opted_out, opt_keyword_reader
 from messaging.services.ingest import rows
 from messaging.services.ingest.announce import announce
 from messaging.services.ingest.batch import Batch, Item, StatusUpdate
@@ -104,7 +104,11 @@ def _upsert_contacts(organization: Organization, items: list[Item]) -> dict[int,
             entry["inbound"] = item.timestamp
     wa_ids = [entry["wa_id"] for entry in wanted.values() if entry["wa_id"]]
     user_ids = [entry["user_id"] for entry in wanted.values() if entry["user_id"]]
-    existing = list(Contact.objects.for_org(organization).filter(Q(wa_id__in=wa_ids) | Q(user_id__in=user_ids)))
+    existing = list(
+        Contact.objects.for_org(organization)
+        .filter(Q(wa_id__in=wa_ids) | Q(user_id__in=user_ids))
+        .values_list("wa_id", "user_id", "phone", "name", "profile_name", "last_inbound_at", named=True)
+    )
     by_wa_id = {contact.wa_id: contact for contact in existing if contact.wa_id}
     by_user_id = {contact.user_id: contact for contact in existing if contact.user_id}
 
@@ -123,7 +127,7 @@ def _upsert_contacts(organization: Organization, items: list[Item]) -> dict[int,
                 user_id = None  # another contact has this user_id: never steal it
         latest = max((t for t in (entry["inbound"], current and current.last_inbound_at) if t), default=None)
         group[entry_key] = Contact(
-            organization=organization,
+            organization_id=organization.pk,
             wa_id=wa_id,
             user_id=(current.user_id if current else None) or user_id,
             phone=current.phone if current and current.wa_id == wa_id else (e164_from_wa_id(wa_id) if wa_id else ""),
@@ -229,7 +233,7 @@ def _store_messages(
     now = timezone.now()
     candidates = [
         Message(
-            organization=organization,
+            organization_id=organization.pk,
             conversation_id=conversations[(item.number_id, item.contact_id)].pk,
             direction=item.direction,
             type=item.type,
@@ -288,7 +292,7 @@ def _store_media(organization: Organization, messages: list[Message], items: dic
     id_of = dict(returned)
     for message, fields in media:
         message.media = Media(
-            pk=id_of[message.pk], organization=organization, message_id=message.pk, created_at=now, **fields
+            pk=id_of[message.pk], organization_id=organization.pk, message_id=message.pk, created_at=now, **fields
         )
     media_services.enqueue_inbound_media(organization_id=organization.pk, media_ids=sorted(id_of.values()))
 
@@ -375,10 +379,11 @@ def _apply_opt_keywords(organization: Organization, messages: list[Message], con
     """A text that is exactly an opt-out word (STOP, إيقاف, ...) opts its sender out, an opt-in word
     (START) back in; a sender's last such message in the batch wins."""
     contact_of = {conversation.pk: conversation.contact_id for conversation in conversations}
+    opt_keyword = opt_keyword_reader(organization=organization)
     decisions: dict[int, bool] = {}
     for message in messages:  # in time order
         if message.direction == Message.Direction.INBOUND and message.type == Type.TEXT:
-            opted_out = opt_keyword(organization=organization, text=message.text)
+            opted_out = opt_keyword(message.text)
             if opted_out is not None:
                 decisions[contact_of[message.conversation_id]] = opted_out
     if decisions:
