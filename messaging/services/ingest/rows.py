@@ -60,6 +60,39 @@ def update(model: type[Model], fields: Sequence[str], rows: Iterable[Sequence]) 
         cursor.execute(sql, [_document(rows, datetimes)])
 
 
+def instances(
+    model: type[Model], fields: Sequence[str], rows: Iterable[Sequence], *, constants: dict[str, object] | None = None
+) -> list[Model]:
+    """Instances of `model` for rows as they were written: the values of `fields` (the primary key among them),
+    `constants` by field name, every other field its default. Built as a query builds them (Model.from_db, with
+    positional values): keyword arguments would cost about twice as much, a lookup per field."""
+    constants = constants or {}
+    position = {model._meta.get_field(name).attname: index for index, name in enumerate(fields)}
+    fixed = {model._meta.get_field(name).attname: value for name, value in constants.items()}
+    plan = []  # per concrete field: (position in the row, or None and its value, or None and a callable default)
+    for field in model._meta.concrete_fields:
+        if field.attname in position:
+            plan.append((position[field.attname], None, None))
+        elif field.attname in fixed:
+            plan.append((None, fixed[field.attname], None))
+        elif field.has_default() and callable(field.default):
+            plan.append((None, None, field.default))  # a fresh one per row (a dict is never shared)
+        else:
+            plan.append((None, field.get_default(), None))
+    names = [field.attname for field in model._meta.concrete_fields]
+    return [
+        model.from_db(
+            connection.alias,
+            names,
+            [
+                row[index] if index is not None else (value if default is None else default())
+                for index, value, default in plan
+            ],
+        )
+        for row in rows
+    ]
+
+
 # --- the statements, built once per database vendor, model and fields -----------------------------------------
 
 

@@ -10,6 +10,7 @@ import logging
 from collections import defaultdict
 from datetime import datetime
 from operator import attrgetter
+from typing import NamedTuple
 
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
@@ -42,9 +43,9 @@ def ingest_events(events: list[WebhookEvent]) -> None:
     for event in events:
         by_org[event.organization_id].append(event)
     notes: dict[int, list[str]] = {}
+    organizations = Organization.objects.in_bulk(sorted(by_org))
     for organization_id in sorted(by_org):
-        org_events = by_org[organization_id]
-        notes.update(_ingest_organization(org_events[0].organization, org_events))
+        notes.update(_ingest_organization(organizations[organization_id], by_org[organization_id]))
     now = timezone.now()
     WebhookEvent.objects.filter(pk__in=[event.pk for event in events if event.pk not in notes]).update(
         status=EventStatus.PROCESSED, processed_at=now, last_error=""
@@ -83,6 +84,18 @@ def _ingest_organization(organization: Organization, events: list[WebhookEvent])
     return batch.notes
 
 
+class _ContactRow(NamedTuple):
+    """A contact as the batch leaves it: written with its first five fields (and the organization and the times),
+    shown in the pushes with its name too."""
+
+    wa_id: str | None
+    user_id: str | None
+    phone: str
+    profile_name: str
+    last_inbound_at: datetime | None
+    name: str
+
+
 def _upsert_contacts(organization: Organization, items: list[Item]) -> dict[int, Contact]:
     """One row per sender, keyed on wa_id (or on Meta's user_id when the phone is withheld); sets
     item.contact_id and returns the contacts by id (as the inbox shows them). One read and two bulk upserts,
@@ -112,8 +125,9 @@ def _upsert_contacts(organization: Organization, items: list[Item]) -> dict[int,
     by_wa_id = {contact.wa_id: contact for contact in existing if contact.wa_id}
     by_user_id = {contact.user_id: contact for contact in existing if contact.user_id}
 
-    on_wa_id: dict[tuple[str, str], Contact] = {}
-    on_user_id: dict[tuple[str, str], Contact] = {}
+    # The contacts as they will be: keyed on wa_id, or on user_id (the key of their upsert).
+    on_wa_id: dict[tuple[str, str], _ContactRow] = {}
+    on_user_id: dict[tuple[str, str], _ContactRow] = {}
     for entry_key, entry in sorted(wanted.items()):
         wa_id, user_id = entry["wa_id"], entry["user_id"]
         current = by_wa_id.get(wa_id) if wa_id else None
@@ -125,40 +139,44 @@ def _upsert_contacts(organization: Organization, items: list[Item]) -> dict[int,
             group = on_wa_id if wa_id else on_user_id
             if owner is not None and owner is not current:
                 user_id = None  # another contact has this user_id: never steal it
-        latest = max((t for t in (entry["inbound"], current and current.last_inbound_at) if t), default=None)
-        group[entry_key] = Contact(
-            organization_id=organization.pk,
-            wa_id=wa_id,
-            user_id=(current.user_id if current else None) or user_id,
-            phone=current.phone if current and current.wa_id == wa_id else (e164_from_wa_id(wa_id) if wa_id else ""),
-            profile_name=entry["profile_name"] or (current.profile_name if current else ""),
-            last_inbound_at=latest,
-            name=current.name if current else "",  # not written: the name we gave them, for the pushes
+        group[entry_key] = _ContactRow(
+            wa_id,
+            (current.user_id if current else None) or user_id,
+            current.phone if current and current.wa_id == wa_id else (e164_from_wa_id(wa_id) if wa_id else ""),
+            entry["profile_name"] or (current.profile_name if current else ""),
+            max((t for t in (entry["inbound"], current and current.last_inbound_at) if t), default=None),
+            current.name if current else "",  # not written: the name we gave them, for the pushes
         )
     now = timezone.now()
-    ids: dict[tuple[str, str], int] = {}
+    constants = {"organization_id": organization.pk, "created_at": now, "updated_at": now}
+    contacts = {}
     for group, conflict, update in (
         (on_wa_id, "wa_id", ["user_id", "profile_name", "last_inbound_at", "updated_at"]),
         (on_user_id, "user_id", ["wa_id", "phone", "profile_name", "last_inbound_at", "updated_at"]),
     ):
         if not group:
             continue
-        fields = ("wa_id", "user_id", "phone", "profile_name", "last_inbound_at")
-        returned = rows.insert(
-            Contact,
-            fields,
-            map(attrgetter(*fields), group.values()),
-            constants={"organization": organization.pk, "created_at": now, "updated_at": now},
-            conflict=["organization", conflict],
-            update=update,
-            returning=[conflict, "id"],
+        id_of = dict(
+            rows.insert(
+                Contact,
+                _ContactRow._fields[:5],
+                (row[:5] for row in group.values()),
+                constants=constants,
+                conflict=["organization", conflict],
+                update=update,
+                returning=[conflict, "id"],
+            )
         )
-        id_of = dict(returned)
-        for entry_key, contact in group.items():
-            contact.pk = ids[entry_key] = id_of[getattr(contact, conflict)]
+        built = rows.instances(
+            Contact,
+            ("id", *_ContactRow._fields),
+            [(id_of[getattr(row, conflict)], *row) for row in group.values()],
+            constants=constants,
+        )
+        contacts.update(zip(group, built, strict=True))
     for item in items:
-        item.contact_id = ids[key(item)]
-    return {contact.pk: contact for contact in (on_wa_id | on_user_id).values()}
+        item.contact_id = contacts[key(item)].pk
+    return {contact.pk: contact for contact in contacts.values()}
 
 
 def _preview(message: Message) -> str:
@@ -230,47 +248,45 @@ def _store_messages(
         # A reaction's add and removal may reuse one id: the latest counts.
         if seen is None or (item.type == Type.REACTION and item.timestamp > seen.timestamp):
             unique[item.provider_message_id] = item
-    now = timezone.now()
-    candidates = [
-        Message(
-            organization_id=organization.pk,
-            conversation_id=conversations[(item.number_id, item.contact_id)].pk,
-            direction=item.direction,
-            type=item.type,
-            text=item.text,
-            payload=item.payload,
-            provider_message_id=item.provider_message_id,
-            reply_to_provider_id=item.reply_to,
-            referral=item.referral,
-            status=item.status,
-            provider_timestamp=item.timestamp,
-            created_at=now,
+    values = {
+        item.provider_message_id: (
+            conversations[(item.number_id, item.contact_id)].pk,
+            item.direction,
+            item.type,
+            item.text,
+            item.payload,
+            item.provider_message_id,
+            item.reply_to,
+            item.referral,
+            item.status,
+            item.timestamp,
         )
         for item in sorted(unique.values(), key=lambda item: item.timestamp)  # ids in time order
-    ]
-    fields = MESSAGE_FIELDS
+    }
+    constants = {"organization_id": organization.pk, "created_at": timezone.now()}
     new_ids = dict(
         rows.insert(
             Message,
-            fields,
-            map(attrgetter(*fields), candidates),
-            constants={"organization": organization.pk, "created_at": now},
+            MESSAGE_FIELDS,
+            values.values(),
+            constants=constants,
             conflict=["organization", "provider_message_id"],
             returning=["provider_message_id", "id"],
         )
     )
-    messages = []
-    for message in candidates:
-        message.pk = new_ids.get(message.provider_message_id)
-        if message.pk is not None:
-            messages.append(message)
+    messages = rows.instances(
+        Message,
+        ("id", *MESSAGE_FIELDS),
+        ((new_ids[wamid], *row) for wamid, row in values.items() if wamid in new_ids),
+        constants=constants,
+    )
     updated = _update_reactions(
         organization,
-        [unique[m.provider_message_id] for m in candidates if m.pk is None and m.type == Type.REACTION],
+        [item for wamid, item in unique.items() if item.type == Type.REACTION and wamid not in new_ids],
     )
     if not messages:
         return [], [], updated
-    _store_media(organization, messages, unique, now)
+    _store_media(organization, messages, unique, constants["created_at"])
     touched = _update_conversations(conversations, messages)
     return messages, touched, updated
 
