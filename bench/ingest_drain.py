@@ -11,14 +11,16 @@ fresh PostgreSQL database, for two loads:
 The CPU is this process's (the drain's own work, whatever else the machine runs); the wall time adds PostgreSQL's
 and Redis' work and their round trips. The baseline, in the same run: plain psycopg writing each batch's rows (its
 new messages into a bare table with COPY, its statuses as UPDATEs with executemany), one transaction per batch.
-Then where the drain's CPU goes, for the first load.
+Then where the drain's CPU goes, step by step. The process is set up as a Celery worker process is once started (its
+startup objects frozen out of the garbage collector's way, whatsapp_hub/celery.py).
 
-    .venv/bin/python bench/ingest_drain.py [--batches 8] [--events 200]
+    .venv/bin/python bench/ingest_drain.py [--batches 10] [--events 200]
 
 Not a test: nothing is asserted; it prints figures and ratios to the baseline of the same run.
 """
 
 import argparse
+import gc
 import hashlib
 import json
 import os
@@ -51,6 +53,12 @@ def setup() -> tuple[int, list[str]]:
 
     django.setup()
     return org_id, outbound
+
+
+def freeze_startup_objects() -> None:
+    from whatsapp_hub.celery import freeze_startup_objects
+
+    freeze_startup_objects()
 
 
 def payload_items(body: dict) -> tuple[list[dict], list[dict]]:
@@ -149,65 +157,117 @@ class Baseline:
         return time.process_time() - cpu, time.perf_counter() - wall
 
 
-def parts_of_the_drain() -> Counter:
-    """Wraps the drain's steps to add up their CPU time (the pushes run after the commit)."""
-    from messaging.services import events
-    from messaging.services.ingest import processor, writers
+class Steps:
+    """The CPU time of the drain's steps, added up: its functions wrapped (a handful of calls per batch), and the
+    garbage collector's work through its callbacks."""
 
-    spent: Counter = Counter()
-    steps = {
-        (processor, "_claim"): "claim (its own transaction)",
-        (writers, "parse_meta"): "parse the webhooks",
-        (writers, "_upsert_contacts"): "contacts: read, upsert",
-        (writers, "_lock_conversations"): "conversations: lock, create",
-        (writers, "_update_conversations"): "conversations: update",
-        (writers, "_apply_statuses"): "statuses",
-        (events, "_message_events"): "pushes: messages",
-        (events, "_conversation_events"): "pushes: conversations",
-        (processor, "ingest_events"): "ingest transaction, all of it",
-        (processor, "_ingest"): "the batch, after the claim",
-    }
-    for (module, name), label in steps.items():
-        real = getattr(module, name)
+    WRAPPED = (
+        ("processor", "_claim"),
+        ("processor", "_ingest"),
+        ("processor", "ingest_events"),
+        ("writers", "parse_meta"),
+        ("writers", "_upsert_contacts"),
+        ("writers", "_store_messages"),
+        ("writers", "_lock_conversations"),
+        ("writers", "_update_conversations"),
+        ("writers", "_apply_statuses"),
+        ("events", "_message_events"),
+        ("events", "_conversation_events"),
+        ("realtime", "publish"),
+    )
 
-        def timed(*args, _real=real, _label=label, **kwargs):
+    def __init__(self):
+        from messaging import realtime
+        from messaging.services import events
+        from messaging.services.ingest import processor, writers
+
+        modules = {"processor": processor, "writers": writers, "events": events, "realtime": realtime}
+        self.spent: Counter = Counter()
+        for module, name in self.WRAPPED:
+            setattr(modules[module], name, self._timed(name, getattr(modules[module], name)))
+        self.collecting = 0.0
+        gc.callbacks.append(self._gc)
+
+    def _timed(self, name: str, real):
+        def timed(*args, **kwargs):
             started = time.process_time()
             try:
-                return _real(*args, **kwargs)
+                return real(*args, **kwargs)
             finally:
-                spent[_label] += time.process_time() - started
+                self.spent[name] += time.process_time() - started
 
-        setattr(module, name, timed)
-    return spent
+        return timed
+
+    def _gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self.collecting = time.process_time()
+        else:
+            self.spent["gc"] += time.process_time() - self.collecting
+
+    def report(self, count: int) -> None:
+        """Print the CPU per message of each step, `count` messages (and statuses) since the last report."""
+        spent = self.spent
+        lines = [
+            ("claim (a transaction of its own)", spent["_claim"]),
+            ("the batch's transaction", spent["ingest_events"]),
+            ("  parse the webhooks", spent["parse_meta"]),
+            ("  contacts: read, upsert", spent["_upsert_contacts"]),
+            ("  conversations: lock (create)", spent["_lock_conversations"]),
+            (
+                "  messages (and media): insert",
+                spent["_store_messages"] - spent["_lock_conversations"] - spent["_update_conversations"],
+            ),
+            ("  conversations: update", spent["_update_conversations"]),
+            ("  statuses: move forward", spent["_apply_statuses"]),
+            (
+                "  the rest (opt words, events processed)",
+                spent["ingest_events"]
+                - spent["parse_meta"]
+                - spent["_upsert_contacts"]
+                - spent["_store_messages"]
+                - spent["_apply_statuses"],
+            ),
+            ("commit, then the pushes", spent["_ingest"] - spent["ingest_events"]),
+            ("  pushes: the items", spent["_message_events"] + spent["_conversation_events"]),
+            ("  pushes: sent to Redis", spent["publish"]),
+            ("garbage collection (in all of the above)", spent["gc"]),
+        ]
+        for label, seconds in lines:
+            print(f"    {label:<44}{seconds / count * 1e6:>6.0f} µs")
+        spent.clear()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--batches", type=int, default=8, help="timed batches per load (after 2 warm-up batches)")
+    parser.add_argument("--batches", type=int, default=10, help="timed batches per load (after 2 warm-up batches)")
     parser.add_argument("--events", type=int, default=200, help="webhook events per batch (the drain's batch size)")
     args = parser.parse_args()
     warmup = 2
     org_id, outbound = setup()
-    drain, baseline = Drain(org_id), Baseline(outbound)
-    rng = random.Random(7)
+    drain, baseline, steps = Drain(org_id), Baseline(outbound), Steps()
     loads = {
-        "10-message webhooks": batches_of_ten(warmup + args.batches, args.events, rng, 10_000_000),
+        "10-message webhooks": batches_of_ten(warmup + args.batches, args.events, random.Random(7), 10_000_000),
         "the mix": batches_of_mix(warmup + args.batches, args.events, outbound),
     }
+    freeze_startup_objects()  # as a Celery worker process does once started; the loads, a worker has not
     print(f"batches of {args.events} webhook events; medians of {args.batches} batches after {warmup} warm-up ones")
     print(
         f"{'load':<22}{'messages':>9}{'statuses':>9} | {'drain CPU':>10}{'wall':>9} per message"
         f" | {'psycopg CPU':>12}{'wall':>8} | {'CPU ratio':>9}{'wall ratio':>11}"
     )
+    breakdowns = {}
     for label, batches in loads.items():
         figures = []
         for index, bodies in enumerate(batches):
             items = [payload_items(body) for body in bodies]
             messages = sum(len(m) for m, _ in items)
             statuses = sum(len(s) for _, s in items)
+            if index == warmup:
+                steps.spent.clear()
             ours, theirs = drain.run(bodies), baseline.run(bodies)
             if index >= warmup:
                 figures.append((messages, statuses, *ours, *theirs))
+        breakdowns[label] = (Counter(steps.spent), sum(f[0] + f[1] for f in figures))
         messages = median(f[0] for f in figures)
         statuses = median(f[1] for f in figures)
         # Per message, a status counting as one (it is written too).
@@ -217,15 +277,10 @@ def main() -> None:
             f" | {base_cpu * 1e6:>9.0f} µs{base_wall * 1e6:>5.0f} µs"
             f" | {cpu / base_cpu:>8.1f}x{wall / base_wall:>10.1f}x"
         )
-
-    spent = parts_of_the_drain()
-    batches = batches_of_ten(args.batches, args.events, rng, 20_000_000)
-    for bodies in batches:
-        drain.run(bodies)
-    per_batch = args.batches * args.events * 10
-    print(f"where the drain's CPU goes, 10-message webhooks (µs per message, {args.batches} batches):")
-    for label, seconds in spent.items():
-        print(f"  {label:<34}{seconds / per_batch * 1e6:>6.0f}")
+    for label, (spent, count) in breakdowns.items():
+        print(f"where the drain's CPU goes, {label} (per message or status, all timed batches):")
+        steps.spent = spent
+        steps.report(count)
 
 
 if __name__ == "__main__":
