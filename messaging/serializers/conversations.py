@@ -123,7 +123,7 @@ def message_data(message: Message, *, reply_ids: dict[str, int], request=None, t
         "created_at": datetime_data(message.created_at, tz),
     }
     if message.type in TYPE_FIELDS and isinstance(message.payload, dict):
-        data[message.type] = message.payload.get(message.type)
+        data[data["type"]] = message.payload.get(message.type)
     return data
 
 
