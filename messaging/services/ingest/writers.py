@@ -411,7 +411,7 @@ def _apply_opt_keywords(organization: Organization, messages: list[Message], con
 def _apply_statuses(organization: Organization, updates: list[StatusUpdate]) -> list[tuple[int, str, int | None]]:
     """Move outbound messages forward along Message.STATUS_RANK (sent -> delivered -> read; failed keeps
     Meta's code and title); an older or repeated status changes nothing, an unknown id is logged.
-    Conditional UPDATEs, one per target status (and error). Returns the changes made.
+    Two UPDATEs at most (failed ones carry their error). Returns the changes made, in id order.
 
     A status may come before the send's answer has stored the wamid (or instead of it: the worker died
     mid-send): its `biz_opaque_callback_data` names our message, which gets the wamid here."""
@@ -421,34 +421,32 @@ def _apply_statuses(organization: Organization, updates: list[StatusUpdate]) -> 
         current = best.get(update.provider_message_id)
         if current is None or rank[update.status] > rank[current.status]:
             best[update.provider_message_id] = update
-    rows = list(
+    found = list(
         Message.objects.for_org(organization)
         .filter(provider_message_id__in=list(best), direction=Message.Direction.OUTBOUND)
         .select_for_update()
         .order_by("id")
         .values("id", "provider_message_id", "status", "conversation_id")
     )
-    unknown = set(best) - {row["provider_message_id"] for row in rows}
-    rows += _link_unsent(organization, {wamid: best[wamid].message_id for wamid in unknown if best[wamid].message_id})
-    unknown -= {row["provider_message_id"] for row in rows}
+    unknown = set(best) - {row["provider_message_id"] for row in found}
+    found += _link_unsent(organization, {wamid: best[wamid].message_id for wamid in unknown if best[wamid].message_id})
+    unknown -= {row["provider_message_id"] for row in found}
     if unknown:
         logger.info("statuses for unknown messages ignored: %s", sorted(unknown)[:20])
-    groups: dict[tuple[str, int | None, str], list[tuple[int, datetime]]] = defaultdict(list)
-    for row in sorted(rows, key=lambda row: row["id"]):
+    # The rows are locked and their status was read under the lock: each moves forward from it.
+    moved, failed = [], []
+    for row in sorted(found, key=lambda row: row["id"]):
         update = best[row["provider_message_id"]]
         if rank[update.status] > rank[row["status"]]:
-            groups[(update.status, update.error_code, update.error_title)].append((row["id"], update.timestamp))
-    changes = []
-    for (status, error_code, error_title), targets in groups.items():
-        lower = [name for name, value in rank.items() if value < rank[status]]
-        fields = {"status": status, "status_updated_at": Case(*[When(pk=pk, then=Value(at)) for pk, at in targets])}
-        if status == Status.FAILED:
-            fields.update(error_code=error_code, error_title=error_title)
-        Message.objects.for_org(organization).filter(pk__in=[pk for pk, _ in targets], status__in=lower).update(
-            **fields
-        )
-        changes += [(pk, status, error_code) for pk, _ in targets]
-    return changes
+            if update.status == Status.FAILED:
+                failed.append((row["id"], update.status, update.timestamp, update.error_code, update.error_title))
+            else:
+                moved.append((row["id"], update.status, update.timestamp, None, ""))
+    if moved:
+        rows.update(Message, ["id", "status", "status_updated_at"], [row[:3] for row in moved])
+    if failed:
+        rows.update(Message, ["id", "status", "status_updated_at", "error_code", "error_title"], failed)
+    return [(pk, status, error_code) for pk, status, _, error_code, _ in sorted(moved + failed)]
 
 
 def _link_unsent(organization: Organization, message_ids: dict[str, int]) -> list[dict]:
