@@ -1,9 +1,10 @@
-"""Writing one claimed batch: contacts, conversations and messages with bulk upserts (a fixed number of queries
-per batch and organization, whatever the number of messages), statuses moved forward, opt-out words applied.
+"""Writing one claimed batch: contacts, conversations and messages each with one statement of many rows (rows.py:
+a fixed number of queries per batch and organization, whatever the number of messages), statuses moved forward,
+opt-out words applied.
 
 Idempotency: a message is unique on (organization, provider_message_id) and conversations are locked before the
-existing messages are read, so a redelivery, or two workers racing on the same conversation, adds nothing twice
-(unread counts stay exact); a status only moves forward along Message.STATUS_RANK.
+messages are inserted (skipping those stored already), so a redelivery, or two workers racing on the same
+conversation, adds nothing twice (unread counts stay exact); a status only moves forward along Message.STATUS_RANK.
 """
 
 import logging
@@ -185,8 +186,8 @@ def _preview(message: Message) -> str:
 
 def _lock_conversations(organization: Organization, items: list[Item]) -> dict[tuple[int, int], Conversation]:
     """The conversation of each (number, contact) of the batch, created when missing, locked until the batch
-    commits (FOR UPDATE, in id order: no deadlock between workers). The caller reads which messages exist
-    after this, so two workers holding the same message cannot both count it."""
+    commits (FOR UPDATE, in id order: no deadlock between workers). The caller inserts the messages after this,
+    so two workers holding the same message cannot both count it."""
     newest: dict[tuple[int, int], datetime] = {}
     for item in items:
         pair = (item.number_id, item.contact_id)
@@ -208,7 +209,7 @@ def _lock_conversations(organization: Organization, items: list[Item]) -> dict[t
             Conversation,
             ["number_id", "contact_id", "last_message_at"],
             [(number_id, contact_id, newest[(number_id, contact_id)]) for number_id, contact_id in missing],
-            constants={"organization": organization.pk},
+            constants={"organization_id": organization.pk},
             conflict=["organization", "number", "contact"],
         )
         conversations |= locked(set(missing))
@@ -248,7 +249,7 @@ def _store_messages(
         # A reaction's add and removal may reuse one id: the latest counts.
         if seen is None or (item.type == Type.REACTION and item.timestamp > seen.timestamp):
             unique[item.provider_message_id] = item
-    values = {
+    values = {  # in MESSAGE_FIELDS order
         item.provider_message_id: (
             conversations[(item.number_id, item.contact_id)].pk,
             item.direction,
