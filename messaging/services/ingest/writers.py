@@ -303,7 +303,7 @@ def _store_media(organization: Organization, messages: list[Message], items: dic
         Media,
         ["message_id", *names],
         [(message.pk, *(fields[name] for name in names)) for message, fields in media],
-        constants={"organization": organization.pk, "created_at": now},
+        constants={"organization_id": organization.pk, "created_at": now},
         returning=["message_id", "id"],
     )
     id_of = dict(returned)
