@@ -63,11 +63,14 @@ def run(cmd: list[str], env: dict) -> None:
 
 
 def prepare(env: dict) -> tuple[int, list[str]]:
-    """A fresh database with one organization, one Cloud number and outbound messages to get statuses."""
+    """A fresh database (env's DATABASE_URL) with one organization, one Cloud number and outbound messages to get
+    statuses; env's Redis database emptied."""
+    database = env["DATABASE_URL"].rsplit("/", 1)[1]
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    subprocess.run(["redis-cli", "-n", "14", "flushdb"], check=True, stdout=subprocess.DEVNULL)
+        conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {database}")
+    redis_db = env["REDIS_URL"].rsplit("/", 1)[1]
+    subprocess.run(["redis-cli", "-n", redis_db, "flushdb"], check=True, stdout=subprocess.DEVNULL)
     run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env)
     script = f"""
 import json

@@ -17,10 +17,12 @@ def org_group(organization_id: int) -> str:
     return f"org.{organization_id}"
 
 
-def _next_sequence(organization_id: int) -> int:
+def _reserve_sequence(organization_id: int, count: int) -> int:
+    """The first of `count` consecutive sequence numbers of the organization: one increment for a whole push
+    (an ingest batch pushes dozens of events), atomic, so concurrent pushes get ranges of their own."""
     key = f"realtime:seq:{organization_id}"
     cache.add(key, 0, timeout=None)
-    return cache.incr(key)
+    return cache.incr(key, count) - count + 1
 
 
 async def _group_send_all(layer, group: str, messages: list[dict]) -> None:
@@ -38,9 +40,10 @@ def publish(organization_id: int, events: list[tuple[str, dict]]) -> None:
         layer = get_channel_layer()
         if layer is None:
             return
+        first = _reserve_sequence(organization_id, len(events))
         messages = [
-            {"type": "inbox.event", "event": event_type, "seq": _next_sequence(organization_id), "data": data}
-            for event_type, data in events
+            {"type": "inbox.event", "event": event_type, "seq": first + index, "data": data}
+            for index, (event_type, data) in enumerate(events)
         ]
         async_to_sync(_group_send_all)(layer, org_group(organization_id), messages)
     except Exception:

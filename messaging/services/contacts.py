@@ -3,7 +3,7 @@
 import csv
 import io
 import re
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.core.files import File
@@ -36,14 +36,24 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 def opt_keyword(*, organization: Organization, text: str) -> bool | None:
     """True when `text` (a whole inbound message) is an opt-out word, False for opt-in, else None. The opt-out
     floor always applies; settings of any shape are read safely (accounts.org_settings)."""
-    folded = fold_keyword(text)
-    if not folded:
+    return opt_keyword_reader(organization=organization)(text)
+
+
+def opt_keyword_reader(*, organization: Organization) -> Callable[[str], bool | None]:
+    """opt_keyword for many texts of one organization (a batch of webhooks): its words are read once."""
+    opt_out, opt_in = opt_out_words(organization.settings), opt_in_words(organization.settings)
+
+    def read(text: str) -> bool | None:
+        folded = fold_keyword(text)
+        if not folded:
+            return None
+        if folded in opt_out:
+            return True
+        if folded in opt_in:
+            return False
         return None
-    if folded in opt_out_words(organization.settings):
-        return True
-    if folded in opt_in_words(organization.settings):
-        return False
-    return None
+
+    return read
 
 
 def phone_or_error(raw: str, *, field: str = "phone") -> str:

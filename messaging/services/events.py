@@ -9,11 +9,13 @@ sent as written, without the read (its hot path).
 
 from collections.abc import Collection
 
+from django.utils import timezone
+
 from accounts.models import Organization
 from messaging import realtime
 from messaging.models import Conversation, Message
 from messaging.selectors.conversations import conversation_list, message_reply_ids
-from messaging.serializers.conversations import ConversationSerializer, MessageSerializer
+from messaging.serializers.conversations import conversation_data, message_data
 from whatsapp_hub.aftercommit import run_after_commit
 
 # At most this many items per push (a batch of webhooks may touch hundreds of messages).
@@ -27,8 +29,9 @@ def _org(organization_id: int) -> Organization:
 
 def _conversation_events(conversations: list[Conversation]) -> list[tuple[str, dict]]:
     """conversation.updated; each conversation with its contact and number loaded."""
+    tz = timezone.get_current_timezone()
     return [
-        ("conversation.updated", {"conversations": ConversationSerializer(chunk, many=True).data})
+        ("conversation.updated", {"conversations": [conversation_data(conversation, tz=tz) for conversation in chunk]})
         for chunk in _chunks(conversations)
     ]
 
@@ -36,10 +39,11 @@ def _conversation_events(conversations: list[Conversation]) -> list[tuple[str, d
 def _message_events(organization_id: int, messages: list[Message], event: str) -> list[tuple[str, dict]]:
     """message.created / message.updated; each message with its media loaded (when of a media type)."""
     org = _org(organization_id)
+    tz = timezone.get_current_timezone()
     events = []
     for chunk in _chunks(messages):
-        context = {"reply_ids": message_reply_ids(org=org, messages=chunk)}
-        events.append((event, {"messages": MessageSerializer(chunk, many=True, context=context).data}))
+        reply_ids = message_reply_ids(org=org, messages=chunk)
+        events.append((event, {"messages": [message_data(m, reply_ids=reply_ids, tz=tz) for m in chunk]}))
     return events
 
 

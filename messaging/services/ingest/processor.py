@@ -173,8 +173,7 @@ def _claim(limit: int) -> tuple[list[WebhookEvent], bool]:
     serialised and the update is conditional."""
     with transaction.atomic():
         candidates = list(
-            WebhookEvent.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("organization")
+            WebhookEvent.objects.select_for_update(skip_locked=True)
             .filter(status=EventStatus.PENDING)
             .order_by("received_at", "id")[:limit]
         )

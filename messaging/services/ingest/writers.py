@@ -1,14 +1,17 @@
-"""Writing one claimed batch: contacts, conversations and messages with bulk upserts (a fixed number of queries
-per batch and organization, whatever the number of messages), statuses moved forward, opt-out words applied.
+"""Writing one claimed batch: contacts, conversations and messages each with one statement of many rows (rows.py:
+a fixed number of queries per batch and organization, whatever the number of messages), statuses moved forward,
+opt-out words applied.
 
 Idempotency: a message is unique on (organization, provider_message_id) and conversations are locked before the
-existing messages are read, so a redelivery, or two workers racing on the same conversation, adds nothing twice
-(unread counts stay exact); a status only moves forward along Message.STATUS_RANK.
+messages are inserted (skipping those stored already), so a redelivery, or two workers racing on the same
+conversation, adds nothing twice (unread counts stay exact); a status only moves forward along Message.STATUS_RANK.
 """
 
 import logging
 from collections import defaultdict
 from datetime import datetime
+from operator import attrgetter
+from typing import NamedTuple
 
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
@@ -18,7 +21,8 @@ from messaging import hooks
 from messaging.models import Contact, Conversation, Media, Message, WebhookEvent, WhatsAppNumber
 from messaging.phones import e164_from_wa_id
 from messaging.services import media as media_services
-from messaging.services.contacts import contact_set_opted_out, opt_keyword
+from messaging.services.contacts import contact_set_opted_out, opt_keyword_reader
+from messaging.services.ingest import rows
 from messaging.services.ingest.announce import announce
 from messaging.services.ingest.batch import Batch, Item, StatusUpdate
 from messaging.services.ingest.meta import parse_meta
@@ -40,9 +44,9 @@ def ingest_events(events: list[WebhookEvent]) -> None:
     for event in events:
         by_org[event.organization_id].append(event)
     notes: dict[int, list[str]] = {}
+    organizations = Organization.objects.in_bulk(sorted(by_org))
     for organization_id in sorted(by_org):
-        org_events = by_org[organization_id]
-        notes.update(_ingest_organization(org_events[0].organization, org_events))
+        notes.update(_ingest_organization(organizations[organization_id], by_org[organization_id]))
     now = timezone.now()
     WebhookEvent.objects.filter(pk__in=[event.pk for event in events if event.pk not in notes]).update(
         status=EventStatus.PROCESSED, processed_at=now, last_error=""
@@ -81,6 +85,18 @@ def _ingest_organization(organization: Organization, events: list[WebhookEvent])
     return batch.notes
 
 
+class _ContactRow(NamedTuple):
+    """A contact as the batch leaves it: written with its first five fields (and the organization and the times),
+    shown in the pushes with its name too."""
+
+    wa_id: str | None
+    user_id: str | None
+    phone: str
+    profile_name: str
+    last_inbound_at: datetime | None
+    name: str
+
+
 def _upsert_contacts(organization: Organization, items: list[Item]) -> dict[int, Contact]:
     """One row per sender, keyed on wa_id (or on Meta's user_id when the phone is withheld); sets
     item.contact_id and returns the contacts by id (as the inbox shows them). One read and two bulk upserts,
@@ -102,12 +118,17 @@ def _upsert_contacts(organization: Organization, items: list[Item]) -> dict[int,
             entry["inbound"] = item.timestamp
     wa_ids = [entry["wa_id"] for entry in wanted.values() if entry["wa_id"]]
     user_ids = [entry["user_id"] for entry in wanted.values() if entry["user_id"]]
-    existing = list(Contact.objects.for_org(organization).filter(Q(wa_id__in=wa_ids) | Q(user_id__in=user_ids)))
+    existing = list(
+        Contact.objects.for_org(organization)
+        .filter(Q(wa_id__in=wa_ids) | Q(user_id__in=user_ids))
+        .values_list("wa_id", "user_id", "phone", "name", "profile_name", "last_inbound_at", named=True)
+    )
     by_wa_id = {contact.wa_id: contact for contact in existing if contact.wa_id}
     by_user_id = {contact.user_id: contact for contact in existing if contact.user_id}
 
-    on_wa_id: dict[tuple[str, str], Contact] = {}
-    on_user_id: dict[tuple[str, str], Contact] = {}
+    # The contacts as they will be: keyed on wa_id, or on user_id (the key of their upsert).
+    on_wa_id: dict[tuple[str, str], _ContactRow] = {}
+    on_user_id: dict[tuple[str, str], _ContactRow] = {}
     for entry_key, entry in sorted(wanted.items()):
         wa_id, user_id = entry["wa_id"], entry["user_id"]
         current = by_wa_id.get(wa_id) if wa_id else None
@@ -119,35 +140,44 @@ def _upsert_contacts(organization: Organization, items: list[Item]) -> dict[int,
             group = on_wa_id if wa_id else on_user_id
             if owner is not None and owner is not current:
                 user_id = None  # another contact has this user_id: never steal it
-        latest = max((t for t in (entry["inbound"], current and current.last_inbound_at) if t), default=None)
-        group[entry_key] = Contact(
-            organization=organization,
-            wa_id=wa_id,
-            user_id=(current.user_id if current else None) or user_id,
-            phone=current.phone if current and current.wa_id == wa_id else (e164_from_wa_id(wa_id) if wa_id else ""),
-            profile_name=entry["profile_name"] or (current.profile_name if current else ""),
-            last_inbound_at=latest,
-            name=current.name if current else "",  # not written: the name we gave them, for the pushes
+        group[entry_key] = _ContactRow(
+            wa_id,
+            (current.user_id if current else None) or user_id,
+            current.phone if current and current.wa_id == wa_id else (e164_from_wa_id(wa_id) if wa_id else ""),
+            entry["profile_name"] or (current.profile_name if current else ""),
+            max((t for t in (entry["inbound"], current and current.last_inbound_at) if t), default=None),
+            current.name if current else "",  # not written: the name we gave them, for the pushes
         )
-    common = ["profile_name", "last_inbound_at", "updated_at"]
-    if on_wa_id:
-        Contact.objects.bulk_create(
-            list(on_wa_id.values()),
-            update_conflicts=True,
-            unique_fields=["organization", "wa_id"],
-            update_fields=["user_id", *common],
+    now = timezone.now()
+    constants = {"organization_id": organization.pk, "created_at": now, "updated_at": now}
+    contacts = {}
+    for group, conflict, update in (
+        (on_wa_id, "wa_id", ["user_id", "profile_name", "last_inbound_at", "updated_at"]),
+        (on_user_id, "user_id", ["wa_id", "phone", "profile_name", "last_inbound_at", "updated_at"]),
+    ):
+        if not group:
+            continue
+        id_of = dict(
+            rows.insert(
+                Contact,
+                _ContactRow._fields[:5],
+                (row[:5] for row in group.values()),
+                constants=constants,
+                conflict=["organization", conflict],
+                update=update,
+                returning=[conflict, "id"],
+            )
         )
-    if on_user_id:
-        Contact.objects.bulk_create(
-            list(on_user_id.values()),
-            update_conflicts=True,
-            unique_fields=["organization", "user_id"],
-            update_fields=["wa_id", "phone", *common],
+        built = rows.instances(
+            Contact,
+            ("id", *_ContactRow._fields),
+            [(id_of[getattr(row, conflict)], *row) for row in group.values()],
+            constants=constants,
         )
-    ids = {entry_key: contact.pk for entry_key, contact in (on_wa_id | on_user_id).items()}
+        contacts.update(zip(group, built, strict=True))
     for item in items:
-        item.contact_id = ids[key(item)]
-    return {contact.pk: contact for contact in (on_wa_id | on_user_id).values()}
+        item.contact_id = contacts[key(item)].pk
+    return {contact.pk: contact for contact in contacts.values()}
 
 
 def _preview(message: Message) -> str:
@@ -156,39 +186,49 @@ def _preview(message: Message) -> str:
 
 def _lock_conversations(organization: Organization, items: list[Item]) -> dict[tuple[int, int], Conversation]:
     """The conversation of each (number, contact) of the batch, created when missing, locked until the batch
-    commits (FOR UPDATE, in id order: no deadlock between workers). The caller reads which messages exist
-    after this, so two workers holding the same message cannot both count it."""
+    commits (FOR UPDATE, in id order: no deadlock between workers). The caller inserts the messages after this,
+    so two workers holding the same message cannot both count it."""
     newest: dict[tuple[int, int], datetime] = {}
     for item in items:
         pair = (item.number_id, item.contact_id)
         newest[pair] = max(newest.get(pair, item.timestamp), item.timestamp)
 
     def locked(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Conversation]:
-        rows = (
+        found = (
             Conversation.objects.for_org(organization)
             .filter(number_id__in={pair[0] for pair in pairs}, contact_id__in={pair[1] for pair in pairs})
             .select_for_update()
             .order_by("id")
         )
-        return {(row.number_id, row.contact_id): row for row in rows if (row.number_id, row.contact_id) in pairs}
+        return {(row.number_id, row.contact_id): row for row in found if (row.number_id, row.contact_id) in pairs}
 
     conversations = locked(set(newest))
     missing = sorted(set(newest) - set(conversations))
     if missing:
-        Conversation.objects.bulk_create(
-            [
-                Conversation(
-                    organization=organization,
-                    number_id=number_id,
-                    contact_id=contact_id,
-                    last_message_at=newest[(number_id, contact_id)],
-                )
-                for number_id, contact_id in missing
-            ],
-            ignore_conflicts=True,
+        rows.insert(
+            Conversation,
+            ["number_id", "contact_id", "last_message_at"],
+            [(number_id, contact_id, newest[(number_id, contact_id)]) for number_id, contact_id in missing],
+            constants={"organization_id": organization.pk},
+            conflict=["organization", "number", "contact"],
         )
         conversations |= locked(set(missing))
     return conversations
+
+
+# What an inbound message's row is written with (the rest: the organization, created_at and defaults).
+MESSAGE_FIELDS = (
+    "conversation_id",
+    "direction",
+    "type",
+    "text",
+    "payload",
+    "provider_message_id",
+    "reply_to_provider_id",
+    "referral",
+    "status",
+    "provider_timestamp",
+)
 
 
 def _store_messages(
@@ -196,7 +236,11 @@ def _store_messages(
 ) -> tuple[list[Message], list[Conversation], list[Message]]:
     """Insert the messages not stored yet and update their conversations (reopened when closed, unread
     counts, last message, 24-hour window). Returns (new messages, their conversations, reactions changed
-    in place). A fixed number of queries per batch."""
+    in place). A fixed number of queries per batch.
+
+    The conversations are locked first, so the insert, which skips the messages stored already (the unique
+    (organization, provider_message_id)), finds every message another worker may be storing committed: each is
+    inserted, and counted, by one batch only."""
     conversations = _lock_conversations(organization, items)
 
     unique: dict[str, Item] = {}
@@ -205,57 +249,69 @@ def _store_messages(
         # A reaction's add and removal may reuse one id: the latest counts.
         if seen is None or (item.type == Type.REACTION and item.timestamp > seen.timestamp):
             unique[item.provider_message_id] = item
-    stored = {
-        row["provider_message_id"]: row
-        for row in Message.objects.for_org(organization)
-        .filter(provider_message_id__in=list(unique))
-        .values("id", "provider_message_id", "type", "provider_timestamp", "conversation_id")
-    }
-    updated = _update_reactions(
-        organization, [item for item in unique.values() if item.provider_message_id in stored], stored
-    )
-    fresh = [item for item in unique.values() if item.provider_message_id not in stored]
-    if not fresh:
-        return [], [], updated
-
-    messages = [
-        Message(
-            organization=organization,
-            conversation_id=conversations[(item.number_id, item.contact_id)].pk,
-            direction=item.direction,
-            type=item.type,
-            text=item.text,
-            payload=item.payload,
-            provider_message_id=item.provider_message_id,
-            reply_to_provider_id=item.reply_to,
-            referral=item.referral,
-            status=item.status,
-            provider_timestamp=item.timestamp,
+    values = {  # in MESSAGE_FIELDS order
+        item.provider_message_id: (
+            conversations[(item.number_id, item.contact_id)].pk,
+            item.direction,
+            item.type,
+            item.text,
+            item.payload,
+            item.provider_message_id,
+            item.reply_to,
+            item.referral,
+            item.status,
+            item.timestamp,
         )
-        for item in sorted(fresh, key=lambda item: item.timestamp)
-    ]
-    Message.objects.bulk_create(messages, ignore_conflicts=True)
-    ids = dict(
-        Message.objects.for_org(organization)
-        .filter(provider_message_id__in=[m.provider_message_id for m in messages])
-        .values_list("provider_message_id", "id")
+        for item in sorted(unique.values(), key=lambda item: item.timestamp)  # ids in time order
+    }
+    constants = {"organization_id": organization.pk, "created_at": timezone.now()}
+    new_ids = dict(
+        rows.insert(
+            Message,
+            MESSAGE_FIELDS,
+            values.values(),
+            constants=constants,
+            conflict=["organization", "provider_message_id"],
+            returning=["provider_message_id", "id"],
+        )
     )
-    for message in messages:
-        message.pk = ids[message.provider_message_id]
-    media = [
-        Media(organization=organization, message_id=message.pk, **unique[message.provider_message_id].media)
-        for message in messages
-        if unique[message.provider_message_id].media is not None
-    ]
-    if media:
-        Media.objects.bulk_create(media)
-        media_services.enqueue_inbound_media(organization_id=organization.pk, media_ids=[m.pk for m in media])
-        by_id = {message.pk: message for message in messages}
-        for item in media:
-            by_id[item.message_id].media = item
-
+    messages = rows.instances(
+        Message,
+        ("id", *MESSAGE_FIELDS),
+        ((new_ids[wamid], *row) for wamid, row in values.items() if wamid in new_ids),
+        constants=constants,
+    )
+    updated = _update_reactions(
+        organization,
+        [item for wamid, item in unique.items() if item.type == Type.REACTION and wamid not in new_ids],
+    )
+    if not messages:
+        return [], [], updated
+    _store_media(organization, messages, unique, constants["created_at"])
     touched = _update_conversations(conversations, messages)
     return messages, touched, updated
+
+
+def _store_media(organization: Organization, messages: list[Message], items: dict[str, Item], now: datetime) -> None:
+    """The media rows of the new messages of a media type (pending: their download is queued after commit)."""
+    media = [(message, items[message.provider_message_id].media) for message in messages]
+    media = [(message, fields) for message, fields in media if fields is not None]
+    if not media:
+        return
+    names = ["provider_media_id", "mime_type", "sha256", "filename"]
+    returned = rows.insert(
+        Media,
+        ["message_id", *names],
+        [(message.pk, *(fields[name] for name in names)) for message, fields in media],
+        constants={"organization_id": organization.pk, "created_at": now},
+        returning=["message_id", "id"],
+    )
+    id_of = dict(returned)
+    for message, fields in media:
+        message.media = Media(
+            pk=id_of[message.pk], organization_id=organization.pk, message_id=message.pk, created_at=now, **fields
+        )
+    media_services.enqueue_inbound_media(organization_id=organization.pk, media_ids=sorted(id_of.values()))
 
 
 def _load_for_push(organization: Organization, conversations: list[Conversation], contacts: dict[int, Contact]) -> None:
@@ -267,13 +323,21 @@ def _load_for_push(organization: Organization, conversations: list[Conversation]
         conversation.number = number_of[conversation.number_id]
 
 
-def _update_reactions(organization: Organization, items: list[Item], stored: dict[str, dict]) -> list[Message]:
+def _update_reactions(organization: Organization, items: list[Item]) -> list[Message]:
     """A later webhook for a stored reaction (changed or removed emoji) replaces it; anything else
     stored already is a duplicate and changes nothing."""
+    if not items:
+        return []
+    stored = {
+        row["provider_message_id"]: row
+        for row in Message.objects.for_org(organization)
+        .filter(provider_message_id__in=[item.provider_message_id for item in items], type=Type.REACTION)
+        .values("id", "provider_message_id", "conversation_id")
+    }
     updated = []
     for item in items:
-        row = stored[item.provider_message_id]
-        if item.type != Type.REACTION or row["type"] != Type.REACTION:
+        row = stored.get(item.provider_message_id)
+        if row is None:
             continue
         changed = (
             Message.objects.for_org(organization)
@@ -322,22 +386,9 @@ def _update_conversations(
             conversation.last_message_direction = last.direction
             conversation.last_message_type = last.type
         touched.append(conversation)
-    # The rows exist and are locked: an upsert on their unique key is a bulk UPDATE in one plain statement
-    # (bulk_update's CASE WHEN per row and field costs ~1 ms of Python per row).
-    Conversation.objects.bulk_create(
-        sorted(touched, key=lambda conversation: conversation.pk),
-        update_conflicts=True,
-        unique_fields=["organization", "number", "contact"],
-        update_fields=[
-            "status",
-            "unread_count",
-            "last_inbound_at",
-            "last_message_at",
-            "last_message_preview",
-            "last_message_direction",
-            "last_message_type",
-        ],
-    )
+    fields = ["status", "unread_count", "last_inbound_at", "last_message_at", "last_message_preview"]
+    fields += ["last_message_direction", "last_message_type"]
+    rows.update(Conversation, ["id", *fields], map(attrgetter("id", *fields), sorted(touched, key=lambda c: c.pk)))
     return touched
 
 
@@ -345,10 +396,11 @@ def _apply_opt_keywords(organization: Organization, messages: list[Message], con
     """A text that is exactly an opt-out word (STOP, إيقاف, ...) opts its sender out, an opt-in word
     (START) back in; a sender's last such message in the batch wins."""
     contact_of = {conversation.pk: conversation.contact_id for conversation in conversations}
+    opt_keyword = opt_keyword_reader(organization=organization)
     decisions: dict[int, bool] = {}
     for message in messages:  # in time order
         if message.direction == Message.Direction.INBOUND and message.type == Type.TEXT:
-            opted_out = opt_keyword(organization=organization, text=message.text)
+            opted_out = opt_keyword(message.text)
             if opted_out is not None:
                 decisions[contact_of[message.conversation_id]] = opted_out
     if decisions:
@@ -360,7 +412,7 @@ def _apply_opt_keywords(organization: Organization, messages: list[Message], con
 def _apply_statuses(organization: Organization, updates: list[StatusUpdate]) -> list[tuple[int, str, int | None]]:
     """Move outbound messages forward along Message.STATUS_RANK (sent -> delivered -> read; failed keeps
     Meta's code and title); an older or repeated status changes nothing, an unknown id is logged.
-    Conditional UPDATEs, one per target status (and error). Returns the changes made.
+    Two UPDATEs at most (failed ones carry their error). Returns the changes made, in id order.
 
     A status may come before the send's answer has stored the wamid (or instead of it: the worker died
     mid-send): its `biz_opaque_callback_data` names our message, which gets the wamid here."""
@@ -370,34 +422,32 @@ def _apply_statuses(organization: Organization, updates: list[StatusUpdate]) -> 
         current = best.get(update.provider_message_id)
         if current is None or rank[update.status] > rank[current.status]:
             best[update.provider_message_id] = update
-    rows = list(
+    found = list(
         Message.objects.for_org(organization)
         .filter(provider_message_id__in=list(best), direction=Message.Direction.OUTBOUND)
         .select_for_update()
         .order_by("id")
         .values("id", "provider_message_id", "status", "conversation_id")
     )
-    unknown = set(best) - {row["provider_message_id"] for row in rows}
-    rows += _link_unsent(organization, {wamid: best[wamid].message_id for wamid in unknown if best[wamid].message_id})
-    unknown -= {row["provider_message_id"] for row in rows}
+    unknown = set(best) - {row["provider_message_id"] for row in found}
+    found += _link_unsent(organization, {wamid: best[wamid].message_id for wamid in unknown if best[wamid].message_id})
+    unknown -= {row["provider_message_id"] for row in found}
     if unknown:
         logger.info("statuses for unknown messages ignored: %s", sorted(unknown)[:20])
-    groups: dict[tuple[str, int | None, str], list[tuple[int, datetime]]] = defaultdict(list)
-    for row in sorted(rows, key=lambda row: row["id"]):
+    # The rows are locked and their status was read under the lock: each moves forward from it.
+    moved, failed = [], []
+    for row in sorted(found, key=lambda row: row["id"]):
         update = best[row["provider_message_id"]]
         if rank[update.status] > rank[row["status"]]:
-            groups[(update.status, update.error_code, update.error_title)].append((row["id"], update.timestamp))
-    changes = []
-    for (status, error_code, error_title), targets in groups.items():
-        lower = [name for name, value in rank.items() if value < rank[status]]
-        fields = {"status": status, "status_updated_at": Case(*[When(pk=pk, then=Value(at)) for pk, at in targets])}
-        if status == Status.FAILED:
-            fields.update(error_code=error_code, error_title=error_title)
-        Message.objects.for_org(organization).filter(pk__in=[pk for pk, _ in targets], status__in=lower).update(
-            **fields
-        )
-        changes += [(pk, status, error_code) for pk, _ in targets]
-    return changes
+            if update.status == Status.FAILED:
+                failed.append((row["id"], update.status, update.timestamp, update.error_code, update.error_title))
+            else:
+                moved.append((row["id"], update.status, update.timestamp, None, ""))
+    if moved:
+        rows.update(Message, ["id", "status", "status_updated_at"], [row[:3] for row in moved])
+    if failed:
+        rows.update(Message, ["id", "status", "status_updated_at", "error_code", "error_title"], failed)
+    return [(pk, status, error_code) for pk, status, _, error_code, _ in sorted(moved + failed)]
 
 
 def _link_unsent(organization: Organization, message_ids: dict[str, int]) -> list[dict]:
