@@ -40,7 +40,7 @@ import webhook_ingest  # noqa: E402
 
 PG = webhook_ingest.PG
 DB_NAME = "whatsapp_hub_bench_drain"
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = "redis://127.0.0.1:6379/13"  # not the suite's (15) nor webhook_ingest's (14): prepare() flushes it
 
 
 def setup() -> tuple[int, list[str]]:
