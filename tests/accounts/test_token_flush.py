@@ -11,7 +11,6 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts import services
 from accounts.services import _issue_tokens
 from accounts.tasks import flush_expired_tokens
-from whatsapp_hub.celery import app as celery_app
 
 
 def jti(refresh_token: str) -> str:
@@ -52,15 +51,3 @@ def test_the_flush_deletes_in_batches(time_machine, agent_membership):
     assert services.auth_tokens_flush_expired(batch_size=2) == 5
     assert not OutstandingToken.objects.exists()
     assert services.auth_tokens_flush_expired(batch_size=2) == 0
-
-
-def test_beat_flushes_tokens_daily_with_an_expiry():
-    entry = django_settings.CELERY_BEAT_SCHEDULE["accounts-token-flush"]
-
-    assert entry == {
-        "task": "accounts.tasks.flush_expired_tokens",
-        "schedule": 86400.0,
-        "options": {"expires": 77760.0},
-    }
-    assert entry["task"] in celery_app.tasks
-    assert flush_expired_tokens.name == entry["task"]

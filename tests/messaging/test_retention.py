@@ -4,14 +4,12 @@ batches; dead letters and events not processed yet stay."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from messaging.models import WebhookEvent
 from messaging.services.retention import webhook_events_prune
 from messaging.tasks.retention import prune_webhook_events
-from whatsapp_hub.celery import app as celery_app
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 Status = WebhookEvent.Status
@@ -79,15 +77,3 @@ def test_pruning_deletes_in_batches_and_a_run_stops_after_its_last_batch(org):
     assert webhook_events_prune(batch_size=2) == 1
     assert webhook_events_prune(batch_size=2) == 0
     assert not WebhookEvent.objects.exists()
-
-
-def test_beat_runs_the_pruning_hourly_with_an_expiry():
-    entry = django_settings.CELERY_BEAT_SCHEDULE["messaging-webhook-event-retention"]
-
-    assert entry == {
-        "task": "messaging.tasks.retention.prune_webhook_events",
-        "schedule": 3600.0,
-        "options": {"expires": 3240.0},
-    }
-    assert entry["task"] in celery_app.tasks
-    assert prune_webhook_events.name == entry["task"]

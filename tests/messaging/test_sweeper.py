@@ -5,7 +5,6 @@ hold up its batch; events left pending or stuck in processing are queued again."
 from datetime import timedelta
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
@@ -15,7 +14,6 @@ from messaging.services import ingest
 from messaging.services.ingest import meta as ingest_meta
 from tests.factories import UserFactory
 from tests.messaging.ingest_support import meta_bytes, sha256_hex, text_message
-from whatsapp_hub.celery import app as celery_app
 
 POISON = "wamid.POISON"
 
@@ -216,17 +214,6 @@ def test_events_are_claimed_oldest_first_in_batches(org, numbers):
 
     processed = set(WebhookEvent.objects.filter(status="processed").values_list("pk", flat=True))
     assert processed == {event.pk for event in events[:3]}
-
-
-def test_the_sweeper_runs_every_minute_on_beat():
-    entry = django_settings.CELERY_BEAT_SCHEDULE["messaging-webhook-sweeper"]
-
-    assert entry == {
-        "task": "messaging.tasks.ingest.sweep_webhook_events",
-        "schedule": 60.0,
-        "options": {"expires": 54.0},
-    }
-    assert entry["task"] in celery_app.tasks
 
 
 def test_a_lingering_drain_takes_every_batch_then_frees_the_queue_flag(org, numbers):

@@ -204,17 +204,6 @@ def test_a_batch_ingested_while_the_broker_is_down_still_pushes_and_calls_its_ho
 # --- beat after an outage ---------------------------------------------------------------------------------------
 
 
-def test_every_beat_entry_expires_before_its_next_run():
-    schedule = django_settings.CELERY_BEAT_SCHEDULE
-
-    assert schedule["messaging-webhook-sweeper"]["options"] == {"expires": 54.0}  # every 60 s
-    for entry in schedule.values():
-        assert entry["task"] in celery_app.tasks
-        assert entry["options"]["expires"] > 0
-        if isinstance(entry["schedule"], int | float):
-            assert entry["options"]["expires"] < entry["schedule"]
-
-
 def test_beat_publishes_each_run_with_its_expiry(frozen):
     schedule = django_settings.CELERY_BEAT_SCHEDULE
     with _celery_publishing_to("memory://"), celery_app.connection_for_write() as connection:

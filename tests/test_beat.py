@@ -1,0 +1,23 @@
+"""The beat schedule: which job runs how often, and that a run not started before the next one expires (after an
+outage the workers run one sweep, not the pile beat queued meanwhile). Each job's behaviour is tested beside it."""
+
+from django.conf import settings as django_settings
+
+from whatsapp_hub.celery import app as celery_app
+
+MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
+
+
+def test_beat_runs_each_job_on_its_schedule_and_each_run_expires_before_the_next():
+    schedule = django_settings.CELERY_BEAT_SCHEDULE
+
+    assert {name: (entry["task"], entry["schedule"]) for name, entry in schedule.items()} == {
+        "messaging-webhook-sweeper": ("messaging.tasks.ingest.sweep_webhook_events", MINUTE),
+        "messaging-delivery-sweeper": ("messaging.tasks.delivery.sweep_message_deliveries", MINUTE),
+        "messaging-media-sweeper": ("messaging.tasks.media.sweep_inbound_media", MINUTE),
+        "messaging-webhook-event-retention": ("messaging.tasks.retention.prune_webhook_events", HOUR),
+        "accounts-token-flush": ("accounts.tasks.flush_expired_tokens", DAY),
+    }
+    for entry in schedule.values():
+        assert entry["task"] in celery_app.tasks
+        assert entry["options"] == {"expires": entry["schedule"] * 0.9}
