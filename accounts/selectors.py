@@ -27,6 +27,21 @@ def default_membership(*, user: User) -> Membership | None:
     return memberships.filter(organization__status=Organization.Status.ACTIVE).order_by("created_at", "id").first()
 
 
+# The browser session's current organization (the organization switcher writes it).
+SESSION_ORGANIZATION_KEY = "organization_id"
+
+
+def session_membership(*, user: User, session) -> Membership | None:
+    """The membership a signed-in browser acts in: the organization its session chose, else the oldest usable one.
+    A chosen organization is kept even when the membership can no longer act (membership_problem says why)."""
+    chosen = session.get(SESSION_ORGANIZATION_KEY)
+    if chosen is not None:
+        membership = membership_for(user=user, organization_id=chosen)
+        if membership is not None:
+            return membership
+    return default_membership(user=user)
+
+
 def user_memberships(*, user: User) -> QuerySet[Membership]:
     return Membership.objects.select_related("organization").filter(user=user).order_by("created_at", "id")
 
