@@ -1,8 +1,10 @@
-"""Credentials -> (user, organization, role). Both classes set request.org and request.role."""
+"""Credentials -> (user, organization, role). Every class sets request.org and request.role."""
 
+from drf_spectacular.authentication import SessionScheme as SpectacularSessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.authentication import SessionAuthentication as DRFSessionAuthentication
 from rest_framework_simplejwt import authentication as simplejwt
 
 from accounts import selectors, services
@@ -92,6 +94,23 @@ class ApiKeyAuthentication(BaseAuthentication):
         return self.keyword
 
 
+class SessionAuthentication(DRFSessionAuthentication):
+    """The web app's own API calls: the browser's Django session (CSRF enforced), acting in the organization the
+    session chose (accounts.selectors.session_membership), checked on every request like a token."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        user, _ = result
+        membership = selectors.session_membership(user=user, session=request._request.session)
+        problem = selectors.membership_problem(membership)
+        if problem:
+            raise exceptions.AuthenticationFailed(problem, code="membership_inactive")
+        _bind(request, org=membership.organization, role=membership.role)
+        return user, None
+
+
 class ApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = "accounts.authentication.ApiKeyAuthentication"
     name = "apiKeyAuth"
@@ -111,3 +130,7 @@ class JWTScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+
+class SessionScheme(SpectacularSessionScheme):
+    target_class = "accounts.authentication.SessionAuthentication"

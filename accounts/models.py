@@ -1,5 +1,6 @@
 import hashlib
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
@@ -97,6 +98,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     # Bumped on password change/reset and deactivation: every token carrying an older value fails.
     token_version = models.PositiveIntegerField(default=0)
+    # The web app's language; blank follows the browser's.
+    language = models.CharField(max_length=8, blank=True, choices=settings.LANGUAGES)
 
     objects = UserManager()
 

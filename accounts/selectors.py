@@ -2,6 +2,7 @@ import hmac
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, User, hash_secret
 
@@ -13,11 +14,11 @@ def membership_for(*, user: User, organization_id) -> Membership | None:
 def membership_problem(membership: Membership | None) -> str | None:
     """Why a membership cannot act right now (None when it can)."""
     if membership is None:
-        return "You are not a member of this organization."
+        return gettext("You are not a member of this organization.")
     if not membership.is_active:
-        return "Your membership in this organization is deactivated."
+        return gettext("Your membership in this organization is deactivated.")
     if not membership.organization.is_active:
-        return "The organization is suspended."
+        return gettext("The organization is suspended.")
     return None
 
 

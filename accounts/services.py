@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.text import slugify
+from django.utils.translation import gettext
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -35,7 +36,7 @@ from accounts.models import (
     normalize_email,
 )
 from whatsapp_hub.aftercommit import enqueue_after_commit
-from whatsapp_hub.errors import ServiceError
+from whatsapp_hub.errors import ServiceError, invalid_input
 
 # Tries at a free slug when concurrent sign-ups of the same name keep taking the one just checked.
 SLUG_ATTEMPTS = 3
@@ -97,6 +98,14 @@ def _email_taken() -> ServiceError:
 
 
 @transaction.atomic
+def user_set_language(*, user: User, language: str) -> None:
+    """The person's web-app language ("" follows the browser)."""
+    if language and language not in dict(settings.LANGUAGES):
+        raise invalid_input({"language": [gettext("Not a language of the web app.")]})
+    User.objects.filter(pk=user.pk).update(language=language)
+    user.language = language
+
+
 def user_register(*, email: str, password: str, name: str, organization_name: str) -> tuple[User, Organization]:
     """Sign-up: a new organization with this user as its admin. 400 for an e-mail already registered, also when a
     concurrent sign-up takes it between the check and the insert."""
@@ -130,24 +139,26 @@ def _issue_tokens(*, user: User, membership: Membership | None) -> tuple[str, st
     return str(refresh.access_token), str(refresh)
 
 
-def auth_login(
+def auth_authenticate(
     *, request, email: str, password: str, organization_id: int | None = None, staff_only: bool = False
-) -> Session:
-    """Check credentials (with django-axes' lockout) and open a session in one organization.
+) -> tuple[User, Membership | None]:
+    """Check credentials (with django-axes' lockout) and choose the organization to act in; audited. The API then
+    issues tokens (auth_login), the web app opens a browser session.
 
-    `request` is the Django HttpRequest (axes keys its records on it). Staff logins may act in
-    no organization (`staff_only` logins always do); everyone else needs an active membership in
-    an active organization.
+    `request` is the Django HttpRequest (axes keys its records on it). Staff may act in no organization
+    (`staff_only` logins always do); everyone else needs an active membership in an active organization.
     """
     email = normalize_email(email)
     user = authenticate(request=request, username=email, password=password)
     if getattr(request, "axes_locked_out", False):
         minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
         raise _unauthorized(
-            f"Too many failed sign-in attempts: this account is locked for {minutes} minutes.", "account_locked"
+            gettext("Too many failed sign-in attempts: this account is locked for %(minutes)d minutes.")
+            % {"minutes": minutes},
+            "account_locked",
         )
     if user is None:
-        raise _unauthorized("Invalid e-mail or password.", "invalid_credentials")
+        raise _unauthorized(gettext("Invalid e-mail or password."), "invalid_credentials")
     if staff_only and not user.is_staff:
         raise ServiceError("Super admin access required.", status_code=403, code="permission_denied")
 
@@ -167,6 +178,16 @@ def auth_login(
     user_logged_in.send(sender=User, request=request, user=user)  # resets axes, sets last_login
     if membership is not None:
         audit_log_write(organization=membership.organization, actor=user, action="auth.login", target=user)
+    return user, membership
+
+
+def auth_login(
+    *, request, email: str, password: str, organization_id: int | None = None, staff_only: bool = False
+) -> Session:
+    """auth_authenticate, then a token pair acting in the chosen organization."""
+    user, membership = auth_authenticate(
+        request=request, email=email, password=password, organization_id=organization_id, staff_only=staff_only
+    )
     access, refresh = _issue_tokens(user=user, membership=membership)
     return Session(access, refresh, user, membership)
 

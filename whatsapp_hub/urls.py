@@ -1,7 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from whatsapp_hub.errors import page_not_found
@@ -20,7 +19,8 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("webhooks/", include("messaging.webhook_urls")),
     path("admin/", admin.site.urls),
-    path("", RedirectView.as_view(url="/api/v1/docs/", permanent=False)),
+    path("", include("accounts.web_urls")),
+    path("", include("messaging.web_urls")),
 ]
 
 handler400 = "whatsapp_hub.errors.bad_request"

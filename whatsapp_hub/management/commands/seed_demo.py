@@ -1,30 +1,18 @@
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from accounts.models import Membership, Organization, Role, User
+from accounts.models import Membership, Organization, User
 from messaging.models import Provider, WhatsAppNumber
 from messaging.providers.sandbox import inbound_webhook_for
 from messaging.services import ingest
+from whatsapp_hub.demo import DEMO_ORG, DEMO_PEOPLE, production_signs
 
-DEMO_ORG = "Demo Store"
-DEMO_PEOPLE = [
-    ("admin@demo.local", "Dana Admin", Role.ADMIN, "demo-admin-pass"),
-    ("agent@demo.local", "Omar Agent", Role.AGENT, "demo-agent-pass"),
-    ("marketing@demo.local", "Maya Marketing", Role.MARKETING, "demo-marketing-pass"),
-]
 SANDBOX_PHONE_NUMBER_ID = "sandbox-demo"
 DEMO_CUSTOMERS = [
     ("966501234567", "Layla", "مرحبا، هل الطلب جاهز؟"),
     ("447700900123", "James", "Hi! Do you ship to Manchester?"),
     ("15551234567", "Sofia", "Can I change the size of my order?"),
 ]
-
-
-def _production_signs() -> list[str]:
-    """Why this configuration is not the embedded default (nothing when it is)."""
-    signs = ["DEBUG is off"] if not settings.DEBUG else []
-    return [*signs, "DATABASE_URL is set"] if settings.DATABASE_URL else signs
 
 
 class Command(BaseCommand):
@@ -42,7 +30,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, force: bool = False, **options):
         # The demo's people have published passwords, a super admin among them: never in a real database by mistake.
-        production = _production_signs()
+        production = production_signs()
         if production and not force:
             raise CommandError(
                 f"Refusing to seed demo accounts with known passwords: this is not the embedded default "
@@ -56,7 +44,7 @@ class Command(BaseCommand):
         for email, _, role, password in DEMO_PEOPLE:
             self.stdout.write(f"  {role:<10} {email} / {password}")
         self.stdout.write("  super admin staff@demo.local / demo-staff-pass  (also /admin/)")
-        self.stdout.write("Open http://127.0.0.1:8000/api/v1/docs/ for the API.")
+        self.stdout.write("Open http://127.0.0.1:8000/ to sign in (the API docs: http://127.0.0.1:8000/api/v1/docs/).")
 
     @transaction.atomic
     def _people(self) -> Organization:

@@ -1,0 +1,22 @@
+"""What the shell of every page shows: the person's organizations for the switcher, their role, the staff link."""
+
+from accounts import selectors
+from accounts.models import Role
+
+
+def shell(request) -> dict:
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        return {}
+    return {
+        "shell": {
+            "organization": membership.organization,
+            "role": membership.role,
+            "is_admin": membership.role == Role.ADMIN,
+            "memberships": [
+                other
+                for other in selectors.user_memberships(user=request.user)
+                if selectors.membership_problem(other) is None
+            ],
+        }
+    }

@@ -1,0 +1,5 @@
+from messaging.views import dashboard
+
+urlpatterns = [
+    *dashboard.urlpatterns,
+]
