@@ -1,5 +1,6 @@
-from messaging.views import dashboard
+from messaging.views import dashboard, inbox
 
 urlpatterns = [
     *dashboard.urlpatterns,
+    *inbox.urlpatterns,
 ]
