@@ -79,10 +79,10 @@ export class LiveSocket {
     if (frame.type === "hello") {
       const first = this.connections === 0;
       this.connections += 1;
-      const missed = this.lastSeq !== null && Number(frame.seq) > this.lastSeq;
-      if (Number.isFinite(Number(frame.seq))) this.lastSeq = Math.max(this.lastSeq ?? 0, Number(frame.seq));
+      // A new connection starts counting again from the organization's current number.
+      this.lastSeq = Number.isFinite(Number(frame.seq)) ? Number(frame.seq) : null;
       this.handlers.state("open");
-      this.handlers.hello({ first, missed });
+      this.handlers.hello({ first });
       return;
     }
     if (EVENTS.has(frame.type)) {
