@@ -2,7 +2,7 @@
 the REST API and the live socket. The view renders the shell and what the API does not list for agents (the
 organization's numbers they may see, the people and teams to assign to); everything else comes from the API."""
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.urls import path, re_path
@@ -119,7 +119,13 @@ def _people(org) -> list[dict]:
     ]
 
 
-def _counts(conversations, *, user_id: int) -> dict:
+def _visible(request) -> tuple[frozenset[int] | None, QuerySet[Conversation]]:
+    """The numbers this person sees (None: all) and the conversations on them."""
+    number_ids = visible_number_ids(org=request.org, user_id=request.user.pk, role=request.role)
+    return number_ids, only_visible_numbers(conversation_list(org=request.org), number_ids)
+
+
+def _counts(conversations: QuerySet[Conversation], *, user_id: int) -> dict:
     """Open conversations by tab: mine, unassigned, all (one query)."""
     return conversations.filter(status=Conversation.Status.OPEN).aggregate(
         mine=Count("pk", filter=Q(assigned_to_id=user_id)),
@@ -145,8 +151,7 @@ def _inbox_member(view):
 @_inbox_member
 def inbox(request, conversation_id: str | None = None):
     org = request.org
-    number_ids = visible_number_ids(org=org, user_id=request.user.pk, role=request.role)
-    conversations = only_visible_numbers(conversation_list(org=org), number_ids)
+    number_ids, conversations = _visible(request)
     opened = None
     if conversation_id is not None:
         conversation = conversations.filter(pk=int(conversation_id)).first()
@@ -185,8 +190,7 @@ def inbox(request, conversation_id: str | None = None):
 @_inbox_member
 def inbox_counts(request):
     """The tabs' counts, read again by the page after live updates (debounced)."""
-    number_ids = visible_number_ids(org=request.org, user_id=request.user.pk, role=request.role)
-    conversations = only_visible_numbers(conversation_list(org=request.org), number_ids)
+    _, conversations = _visible(request)
     return JsonResponse(_counts(conversations, user_id=request.user.pk))
 
 
