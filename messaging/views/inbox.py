@@ -49,6 +49,7 @@ STRINGS = {
         "message can be sent until they write again."
     ),
     "via": gettext_lazy("on %(number)s"),
+    "template_needed_short": gettext_lazy("Window closed: only a template can be sent"),
     "no_window": gettext_lazy("WhatsApp Web number: no 24-hour window"),
     "closed": gettext_lazy("Closed"),
     "close": gettext_lazy("Close"),

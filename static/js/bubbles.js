@@ -203,7 +203,8 @@ function templateContent(message) {
     .sort((a, b) => Number(a.index) - Number(b.index))
     .map((component) => {
       const value = (component.parameters || []).map(parameterText).join(" ");
-      return chip(value ? `${component.sub_type}: ${value}` : component.sub_type, "chip-button");
+      const mark = { quick_reply: "↩", url: "🔗", copy_code: "⧉" }[component.sub_type];
+      return chip(mark ? `${mark} ${value}` : [component.sub_type, value].filter(Boolean).join(": "), "chip-button");
     });
   return [
     el(

@@ -155,16 +155,14 @@ export class ConversationList {
     }
   }
 
-  /** Catching up after missed events: the first page again, merged by id (older pages stay as they are). */
-  async refreshFirstPage() {
-    if (!this.loaded) return this.reload();
+  /** Catching up after missed events: the first page again, to merge by id (older pages stay as they are). */
+  async firstPage() {
     const request = this.request;
     try {
       const page = await api("GET", this.query());
-      if (request !== this.request) return;
-      this.upsert(page.results, { fromServerPage: true });
+      return request === this.request ? page.results : [];
     } catch {
-      // The next event or reconnection catches up again.
+      return []; // The next event or reconnection catches up again.
     }
   }
 

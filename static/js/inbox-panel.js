@@ -64,6 +64,7 @@ export class ContactPanel {
     $("panel-loading").hidden = true;
     $("panel-content").hidden = false;
     $("contact-name").value = contact.name;
+    $("contact-name").placeholder = contact.profile_name;
     $("contact-profile-name").textContent = contact.profile_name && contact.profile_name !== contact.name ? t("profile_name", { name: contact.profile_name }) : "";
     $("contact-phone").textContent = contact.phone || (contact.wa_id ? `+${contact.wa_id}` : "");
     $("contact-optout").textContent = contact.opted_out ? t("opted_out") : t("subscribed");
@@ -81,7 +82,8 @@ export class ContactPanel {
       ),
     );
     const link = $("contact-link");
-    if (link) link.href = `${link.href.split("?")[0]}?search=${encodeURIComponent(contact.phone || contact.name)}`;
+    // The contacts pages' detail is /contacts/<id>/ under their list's URL.
+    if (link) link.href = `${document.getElementById("inbox").dataset.contactsUrl}${contact.id}/`;
     for (const error of [$("contact-name-error"), $("tag-error")]) error.hidden = true;
   }
 

@@ -46,6 +46,7 @@ export class Thread {
     this.scroller = this.$("thread-scroll");
     this.list = this.$("messages");
     this.text = this.$("composer-text");
+    this.text.dataset.placeholder = this.text.placeholder;
     this.bind();
   }
 
@@ -232,6 +233,7 @@ export class Thread {
     if (conversation.window_open !== open) conversation.window_open = open;
     this.$("window-notice").hidden = open;
     this.text.disabled = !open;
+    this.text.placeholder = open ? this.text.dataset.placeholder : t("template_needed_short");
     this.$("attach-button").disabled = !open;
     this.$("send-button").disabled = !open || this.tooLong();
   }

@@ -81,16 +81,18 @@ const thread = new Thread({
   togglePanel,
 });
 
-function catchUp() {
-  list.refreshFirstPage();
+async function catchUp() {
   thread.refreshNewest();
   list.refreshCounts();
+  if (!list.loaded) return list.reload();
+  conversationsUpdated(await list.firstPage(), { fromServerPage: true });
 }
 
-function conversationsUpdated(conversations) {
+/** Newer states of conversations (live, caught up, or after an action): the list, the thread, read receipts. */
+function conversationsUpdated(conversations, { fromServerPage = false } = {}) {
   if (!conversations.length) return;
   for (const conversation of conversations) known.set(conversation.id, conversation);
-  list.upsert(conversations);
+  list.upsert(conversations, { fromServerPage });
   for (const conversation of conversations) {
     if (conversation.id !== thread.openId) continue;
     thread.conversationChanged(conversation);

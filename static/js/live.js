@@ -26,6 +26,8 @@ export class LiveSocket {
     this.retryTimer = null;
     this.pingTimer = null;
     this.pongTimer = null;
+    // Offline, an open socket may linger for minutes before the pings notice: let it go now, and come back online.
+    window.addEventListener("offline", () => this.socket?.close());
     window.addEventListener("online", () => this.reconnectNow());
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible") this.reconnectNow();
