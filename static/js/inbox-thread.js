@@ -128,7 +128,7 @@ export class Thread {
     this.byProviderId.clear();
     this.pending.clear();
     this.nodes.clear();
-    this.list.replaceChildren(...Array.from({ length: 4 }, (_, index) => el("li", { class: `msg-skeleton ${index % 2 ? "msg-out" : "msg-in"}`, "aria-hidden": "true" }, el("span", { class: "skeleton" }))));
+    this.list.replaceChildren(...Array.from({ length: 4 }, (_, index) => el("li", { class: `msg-skeleton${index % 2 ? " is-out" : ""}`, "aria-hidden": "true" }, el("span", { class: "skeleton" }))));
     this.hasOlder = false;
     this.markerBefore = null;
     this.$("thread-placeholder").hidden = true;

@@ -16,7 +16,8 @@ const baseTitle = document.title;
 const known = new Map(); // id -> the latest state seen of every conversation (names for notifications)
 let initialLoaded = false;
 let unseen = 0;
-const reading = new Set();
+const reading = new Map(); // conversation id -> the timer of its read receipt
+const READ_DELAY = 250;
 
 const setView = (view) => {
   root.dataset.view = view;
@@ -106,20 +107,24 @@ function readingVisible() {
   return document.visibilityState === "visible" && (!narrow.matches || root.dataset.view === "thread");
 }
 
-/** Opening a conversation (or reading a new message in it) marks it read: over the socket, else the API. */
-async function markRead(conversation) {
-  if (!readingVisible() || reading.has(conversation.id)) return;
-  reading.add(conversation.id);
+/** Opening a conversation (or reading a new message in it) marks it read, over the socket (else the API), once
+for a burst of messages: a moment after the last one. */
+function markRead(conversation) {
+  if (!readingVisible()) return;
   list.upsert([{ ...conversation, unread_count: 0 }]);
-  try {
-    if (!live.send({ type: "conversation.read", conversation_id: conversation.id })) {
-      conversationsUpdated([await api("POST", `/api/v1/conversations/${conversation.id}/read`)]);
-    }
-  } catch {
-    // Still unread on the server: the next message or opening marks it again.
-  } finally {
-    setTimeout(() => reading.delete(conversation.id), 1000);
-  }
+  if (reading.has(conversation.id)) return;
+  reading.set(
+    conversation.id,
+    setTimeout(async () => {
+      reading.delete(conversation.id);
+      if (live.send({ type: "conversation.read", conversation_id: conversation.id })) return;
+      try {
+        conversationsUpdated([await api("POST", `/api/v1/conversations/${conversation.id}/read`)]);
+      } catch {
+        // Still unread on the server: the next message or opening marks it again.
+      }
+    }, READ_DELAY),
+  );
 }
 
 async function openConversation(conversation, { push }) {
