@@ -82,7 +82,7 @@ def test_an_agent_signs_in_and_lands_in_the_inbox(page: Page, demo_org: DemoOrg)
 
 
 def test_a_customer_message_arrives_live_and_the_reply_reaches_whatsapp_with_its_ticks(
-    page: Page, login_session, agent, cloud_number, fake_meta: FakeMetaServer, screenshot
+    page: Page, login_session, agent, cloud_number, fake_meta: FakeMetaServer
 ):
     customer_writes(fake_meta, "Do you have it in blue?")
     open_inbox(page, login_session, agent)
@@ -117,7 +117,6 @@ def test_a_customer_message_arrives_live_and_the_reply_reaches_whatsapp_with_its
     fake_meta.deliver_webhooks()
     expect(reply.locator(".tick-read")).to_be_visible()
     expect(page.locator(".conv-row").first).to_contain_text("You: Yes! Blue, size M, shipping today.")
-    screenshot(page, "inbox-cloud-thread")
 
 
 def test_a_failed_message_shows_meta_s_reason(page: Page, login_session, agent, cloud_number, fake_meta):
