@@ -296,8 +296,8 @@ export function reactionBadge(reactions) {
 }
 
 /**
- * One message as a list item. `ctx`: { me, people (id -> name), contactName, quoted(reply_to) -> message or null,
- * reactions(message) -> reaction messages, retry(message) for a failed send of this page }.
+ * One message as a list item. `ctx`: { people (id -> name), showSender (the colleague's name above it), contactName,
+ * quoted(reply_to) -> message or null, reactions(message) -> its reaction messages }.
  */
 export function renderMessage(message, ctx) {
   const outbound = message.direction === "outbound";
@@ -305,7 +305,7 @@ export function renderMessage(message, ctx) {
   if (message.status === "failed" || message.send_error) classes.push("is-failed");
   const item = el("li", { class: classes.join(" "), id: message.id ? `message-${message.id}` : null, dataset: { id: message.id ?? "", client: message.client_id ?? "" } });
   const bubble = el("div", { class: "bubble" });
-  if (outbound && message.sent_by && message.sent_by !== ctx.me) {
+  if (ctx.showSender) {
     bubble.append(el("span", { class: "msg-sender", dir: "auto", text: ctx.people.get(message.sent_by) || "" }));
   }
   if (message.reply_to) bubble.append(quote(message, ctx));

@@ -273,18 +273,24 @@ export class Thread {
       const previous = this.messages.get(message.id);
       this.messages.set(message.id, message);
       if (message.provider_message_id) this.byProviderId.set(message.provider_message_id, message);
-      this.nodes.delete(`m${message.id}`);
+      this.forget(message);
       if (message.type === "reaction") {
         const target = this.byProviderId.get(targetOfReaction(message));
-        if (target) this.nodes.delete(`m${target.id}`);
+        if (target) this.forget(target);
         const before = previous && this.byProviderId.get(targetOfReaction(previous));
-        if (before) this.nodes.delete(`m${before.id}`);
+        if (before) this.forget(before);
       }
       // A reply that quotes this message shows it: built again now that it is known.
       for (const other of this.messages.values()) {
-        if (other.reply_to && (other.reply_to.id === message.id || other.reply_to.provider_message_id === message.provider_message_id)) this.nodes.delete(`m${other.id}`);
+        if (other.reply_to && (other.reply_to.id === message.id || other.reply_to.provider_message_id === message.provider_message_id)) this.forget(other);
       }
     }
+  }
+
+  /** Drops a message's element (both variants: with and without its sender's name), to be built again. */
+  forget(message) {
+    this.nodes.delete(`m${message.id}`);
+    this.nodes.delete(`m${message.id}+sender`);
   }
 
   /** Live messages: shown in place (or at the end), reconciled with this page's optimistic ones. */
@@ -304,7 +310,7 @@ export class Thread {
     if (!conversation) return;
     try {
       const page = await api("GET", `/api/v1/conversations/${conversation.id}/messages?limit=${PAGE}`);
-      if (conversation !== this.conversation) return;
+      if (conversation.id !== this.openId) return;
       this.receive(page.results);
       this.settleUnanswered(page.results);
     } catch {
@@ -322,7 +328,7 @@ export class Thread {
     state.hidden = false;
     try {
       const page = await api("GET", `/api/v1/conversations/${conversation.id}/messages?limit=${PAGE}&before=${oldest}`);
-      if (conversation !== this.conversation) return;
+      if (conversation.id !== this.openId) return;
       const height = this.scroller.scrollHeight;
       const top = this.scroller.scrollTop;
       this.hasOlder = Boolean(page.next);
@@ -332,7 +338,7 @@ export class Thread {
       // Keep what the reader looks at where it was: the older messages grow the page above it.
       this.scroller.scrollTop = top + (this.scroller.scrollHeight - height);
     } catch (error) {
-      if (conversation === this.conversation) this.showHistoryError(error, () => this.loadOlder());
+      if (conversation.id === this.openId) this.showHistoryError(error, () => this.loadOlder());
     } finally {
       this.loadingOlder = false;
     }
@@ -377,7 +383,6 @@ export class Thread {
 
   context() {
     return {
-      me: data.me.id,
       people,
       contactName: this.conversation ? contactLabel(this.conversation.contact) : "",
       quoted: (reply) => (reply.id && this.messages.get(reply.id)) || this.byProviderId.get(reply.provider_message_id) || null,
@@ -399,12 +404,14 @@ export class Thread {
       }
       wanted.push(node);
     };
+    let previousSender;
     const separate = (timestamp) => {
       const date = new Date(timestamp);
       const key = dayKey(date);
-      if (key === day) return;
+      if (key === day) return false;
       day = key;
       add(`d${key}`, () => el("li", { class: "day-separator", role: "separator" }, el("span", { text: dayLabel(date) })));
+      return true;
     };
     for (const message of ordered) {
       if (message.type === "reaction") {
@@ -415,9 +422,13 @@ export class Thread {
         add(`m${message.id}`, () => renderLoneReaction(message));
         continue;
       }
-      separate(message.timestamp);
+      const newDay = separate(message.timestamp);
       if (message.id === this.markerBefore) add("new-marker", () => el("li", { class: "new-marker", role: "separator" }, el("span", { text: t("new_messages") })));
-      add(`m${message.id}`, () => renderMessage(message, context));
+      // A colleague's name heads each run of their messages.
+      const sender = message.direction === "outbound" && message.sent_by && message.sent_by !== data.me.id ? message.sent_by : null;
+      const named = sender !== null && (newDay || previousSender !== sender);
+      previousSender = message.direction === "outbound" ? message.sent_by : undefined;
+      add(named ? `m${message.id}+sender` : `m${message.id}`, () => renderMessage(message, { ...context, showSender: named }));
     }
     for (const message of this.pending.values()) {
       separate(message.timestamp);
@@ -590,9 +601,9 @@ export class Thread {
     if (caption) form.append("caption", caption);
     try {
       const message = await api("POST", `/api/v1/conversations/${conversation.id}/messages`, form);
-      if (conversation === this.conversation) this.settle(clientId, message);
+      if (conversation.id === this.openId) this.settle(clientId, message);
     } catch (error) {
-      if (conversation !== this.conversation) return;
+      if (conversation.id !== this.openId) return;
       const fieldErrors = error.body?.errors ? Object.values(error.body.errors).flat().join(" ") : "";
       this.sendFailed(clientId, { ...(error.body || {}), detail: fieldErrors || error.body?.detail }, error.status);
     }
