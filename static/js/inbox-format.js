@@ -5,6 +5,8 @@ export const data = JSON.parse(document.getElementById("inbox-data").textContent
 export const lang = document.documentElement.lang || "en";
 export const icons = document.getElementById("inbox").dataset.icons;
 const timeZone = data.time_zone || "UTC";
+/** A 24-hour window closing within this many milliseconds is flagged (a dot on the row, the header in amber). */
+export const CLOSING_SOON = 2 * 3600 * 1000;
 
 /** A translated string, `%(name)s` filled from `params`. */
 export function t(key, params = {}) {

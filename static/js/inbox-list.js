@@ -1,10 +1,9 @@
 // The conversation list: filters, cursor pages (infinite scroll), rows kept in order of latest activity as live
 // updates arrive (reordering waits while the pointer is over the list, so a row never jumps away under it).
 import { api } from "./app.js";
-import { contactLabel, data, el, fullTime, icon, initials, relativeTime, samePath, t } from "./inbox-format.js";
+import { CLOSING_SOON, contactLabel, data, el, fullTime, icon, initials, relativeTime, samePath, t } from "./inbox-format.js";
 
 const PAGE_SIZE = 30;
-const CLOSING_SOON = 2 * 3600 * 1000;
 const COUNTS_DEBOUNCE = 1500;
 
 const people = new Map(data.people.map((person) => [person.id, person.name]));

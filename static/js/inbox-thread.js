@@ -3,7 +3,7 @@
 // composer (text, attachments, the 4096 code-point limit).
 import { api } from "./app.js";
 import { previewOf, renderLoneReaction, renderMessage } from "./bubbles.js";
-import { contactLabel, data, dayKey, dayLabel, duration, el, initials, t } from "./inbox-format.js";
+import { CLOSING_SOON, contactLabel, data, dayKey, dayLabel, duration, el, initials, t } from "./inbox-format.js";
 
 const PAGE = 50;
 const MAX_TEXT = 4096;
@@ -151,6 +151,8 @@ export class Thread {
       if (marker) marker.scrollIntoView({ block: "center" });
       else this.scrollToBottom();
       if (unread) this.hooks.markRead(conversation);
+      // A tall window may show the whole page: nothing to scroll, so the older page comes now.
+      if (this.scroller.scrollHeight <= this.scroller.clientHeight) this.loadOlder();
     } catch (error) {
       if (request !== this.request) return;
       this.list.replaceChildren();
@@ -225,7 +227,7 @@ export class Thread {
     } else if (open) {
       const left = expires - Date.now();
       state.textContent = t("window_closes_in", { time: duration(left) });
-      if (left < 2 * 3600 * 1000) state.classList.add("is-soon");
+      if (left < CLOSING_SOON) state.classList.add("is-soon");
     } else {
       state.textContent = expires === null ? t("window_never") : t("window_closed");
       state.classList.add("is-closed");
@@ -271,6 +273,8 @@ export class Thread {
     for (const message of messages) {
       if (message.conversation_id !== this.openId) continue;
       const previous = this.messages.get(message.id);
+      // Unchanged (a catch-up brings the same page again): its element stays, a playing video keeps playing.
+      if (previous && JSON.stringify(previous) === JSON.stringify(message)) continue;
       this.messages.set(message.id, message);
       if (message.provider_message_id) this.byProviderId.set(message.provider_message_id, message);
       this.forget(message);

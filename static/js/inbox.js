@@ -75,9 +75,10 @@ const thread = new Thread({
   conversationChanged: (conversation) => conversationsUpdated([conversation]),
   markRead,
   back() {
+    const id = thread.openId;
     window.history.pushState({}, "", root.dataset.inboxUrl);
-    setView("list");
-    list.elements.get(thread.openId)?.querySelector(".conv-row")?.focus();
+    closeConversation();
+    list.elements.get(id)?.querySelector(".conv-row")?.focus();
   },
   togglePanel,
 });
@@ -153,10 +154,18 @@ async function openById(id) {
   }
 }
 
+/** Back to /inbox/: no conversation open (the placeholder beside the list). */
+function closeConversation() {
+  if (thread.openId) live.send({ type: "conversation.leave", conversation_id: thread.openId });
+  thread.close();
+  list.markOpen(null);
+  setView("list");
+}
+
 window.addEventListener("popstate", () => {
   const match = window.location.pathname.match(/\/(\d+)\/$/);
   if (match) openById(Number(match[1]));
-  else setView("list");
+  else closeConversation();
 });
 
 // --- the contact panel: beside the thread on wide screens, a pane of its own on narrow ones ------------
