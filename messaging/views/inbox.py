@@ -14,7 +14,7 @@ from accounts.models import Role
 from accounts.selectors import team_members, teams
 from accounts.web import member_required, permission_denied
 from messaging.models import Conversation, Provider
-from messaging.selectors.access import only_visible_numbers, visible_number_ids
+from messaging.selectors.access import request_visible_numbers
 from messaging.selectors.conversations import conversation_list
 from messaging.selectors.numbers import number_list
 from messaging.serializers.conversations import conversation_data
@@ -120,10 +120,10 @@ def _people(org) -> list[dict]:
     ]
 
 
-def _visible(request) -> tuple[frozenset[int] | None, QuerySet[Conversation]]:
-    """The numbers this person sees (None: all) and the conversations on them."""
-    number_ids = visible_number_ids(org=request.org, user_id=request.user.pk, role=request.role)
-    return number_ids, only_visible_numbers(conversation_list(org=request.org), number_ids)
+def _visible(request) -> tuple[QuerySet | None, QuerySet[Conversation]]:
+    """The numbers this person sees (a subquery; None: all) and the conversations on them."""
+    number_ids = request_visible_numbers(request)
+    return number_ids, conversation_list(org=request.org, number_ids=number_ids)
 
 
 def _counts(conversations: QuerySet[Conversation], *, user_id: int) -> dict:
@@ -166,7 +166,7 @@ def inbox(request, conversation_id: str | None = None):
             "phone": number.phone_number,
             "provider": number.provider,
         }
-        for number in only_visible_numbers(number_list(org=org), number_ids, field="pk")
+        for number in number_list(org=org, number_ids=number_ids)
     ]
     data = {
         "me": {"id": request.user.pk, "name": request.user.name or request.user.email, "role": request.role},
