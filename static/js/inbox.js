@@ -144,11 +144,11 @@ async function openConversation(conversation, { push }) {
   if (!$("contact-panel").hidden) panel.show(conversation.contact.id);
 }
 
-async function openById(id) {
+async function openById(id, { push = false } = {}) {
   const conversation = list.get(id) || known.get(id);
-  if (conversation) return openConversation(conversation, { push: false });
+  if (conversation) return openConversation(conversation, { push });
   try {
-    openConversation(await api("GET", `/api/v1/conversations/${id}`), { push: false });
+    openConversation(await api("GET", `/api/v1/conversations/${id}`), { push });
   } catch {
     window.location.assign(root.dataset.inboxUrl);
   }
@@ -267,7 +267,7 @@ function notify(message) {
   const notification = new Notification(t("notification_title", { name }), { body: previewOf(message), tag: `conversation-${message.conversation_id}` });
   notification.addEventListener("click", () => {
     window.focus();
-    openById(message.conversation_id);
+    openById(message.conversation_id, { push: true });
     notification.close();
   });
 }
@@ -357,7 +357,7 @@ $("new-form")?.addEventListener("submit", async (event) => {
     const id = result.conversation?.id ?? result.conversation_id ?? result.message?.conversation_id;
     $("new-dialog").close();
     form.reset();
-    if (id) openById(id);
+    if (id) openById(id, { push: true });
   } catch (error) {
     if (error.body?.code === "window_closed") {
       $("new-template-notice").hidden = false;

@@ -203,6 +203,28 @@ def test_playing_the_customer_of_a_sandbox_number_brings_a_new_conversation_live
     expect(row(page, "Alex").locator(".count")).to_have_text("1")
 
 
+def test_a_new_conversation_needs_a_template_for_a_new_customer_and_opens_for_one_who_wrote(
+    page: Page, login_session, demo_org: DemoOrg
+):
+    open_inbox(page, login_session, demo_org.agent)
+    page.get_by_role("button", name="New conversation").click()
+    dialog = page.locator("#new-dialog")
+    dialog.get_by_label("Phone number").fill("+447700900999")
+    dialog.get_by_label("Message").fill("Hello! Following up on your order.")
+    dialog.get_by_role("button", name="Send").click()
+
+    expect(dialog.locator("#new-template-notice")).to_be_visible()
+    expect(dialog.locator("#new-template-notice")).to_contain_text("A template is needed")
+    assert not Message.objects.filter(text="Hello! Following up on your order.").exists()
+
+    dialog.get_by_label("Phone number").fill(demo_org.contact.phone)
+    dialog.get_by_role("button", name="Send").click()
+
+    expect(dialog).to_be_hidden()
+    expect(page).to_have_url(re.compile(rf"/inbox/{demo_org.conversation.pk}/$"))
+    expect(page.locator("#messages .msg-out").last).to_contain_text("Hello! Following up on your order.")
+
+
 def test_keyboard_moves_opens_assigns_and_closes(page: Page, login_session, demo_org: DemoOrg):
     open_inbox(page, login_session, demo_org.agent)
     first = page.locator(".conv-row").first
