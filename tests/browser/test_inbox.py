@@ -225,6 +225,62 @@ def test_a_new_conversation_needs_a_template_for_a_new_customer_and_opens_for_on
     expect(page.locator("#messages .msg-out").last).to_contain_text("Hello! Following up on your order.")
 
 
+# The browser's notifications are not part of the page: this stand-in records what the page shows.
+RECORD_NOTIFICATIONS = """
+window.__notified = [];
+window.Notification = class {
+  static permission = "granted";
+  static requestPermission() { return Promise.resolve("granted"); }
+  constructor(title, options) { window.__notified.push([title, options.body]); }
+  addEventListener() {}
+};
+"""
+SET_VISIBILITY = """state => {
+  Object.defineProperty(document, "visibilityState", { value: state, configurable: true });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def test_a_hidden_tab_counts_new_messages_in_its_title_and_notifies(
+    page: Page, login_session, agent, cloud_number, fake_meta
+):
+    page.add_init_script(RECORD_NOTIFICATIONS)
+    customer_writes(fake_meta, "Hi")
+    open_inbox(page, login_session, agent)
+    page.get_by_role("button", name="Turn on notifications").click()
+    expect(page.locator("#notify-toggle")).to_have_attribute("aria-pressed", "true")
+
+    page.evaluate(SET_VISIBILITY, "hidden")
+    customer_writes(fake_meta, "Anyone there?")
+    customer_writes(fake_meta, "Hello??")
+
+    expect(page).to_have_title("(2) Inbox · WhatsApp Hub")
+    page.wait_for_function("() => window.__notified.length === 2")
+    assert page.evaluate("window.__notified") == [
+        ["New message from Sheena Nelson", "Anyone there?"],
+        ["New message from Sheena Nelson", "Hello??"],
+    ]
+    page.evaluate(SET_VISIBILITY, "visible")
+    expect(page).to_have_title("Inbox · WhatsApp Hub")
+
+
+def test_the_composer_counts_code_points_and_stops_past_4096(page: Page, login_session, agent, cloud_number, fake_meta):
+    customer_writes(fake_meta, "Write me a long one")
+    open_inbox(page, login_session, agent)
+    row(page, "Sheena Nelson").click()
+    composer, counter = page.locator("#composer-text"), page.locator("#composer-counter")
+
+    composer.fill("👍" * 4096)  # 4096 code points, 8192 UTF-16 units
+    expect(counter).to_have_text("4096 / 4096")
+    expect(page.locator("#send-button")).to_be_enabled()
+    composer.press("End")
+    composer.press_sequentially("🙏")
+
+    expect(counter).to_have_text("4097 / 4096")
+    expect(page.locator("#send-button")).to_be_disabled()
+    expect(page.locator("#composer-error")).to_have_text("At most 4096 characters.")
+
+
 def test_keyboard_moves_opens_assigns_and_closes(page: Page, login_session, demo_org: DemoOrg):
     open_inbox(page, login_session, demo_org.agent)
     first = page.locator(".conv-row").first
