@@ -127,11 +127,13 @@ def _visible(request) -> tuple[QuerySet | None, QuerySet[Conversation]]:
 
 
 def _counts(conversations: QuerySet[Conversation], *, user_id: int) -> dict:
-    """Open conversations by tab: mine, unassigned, all (one query)."""
-    return conversations.filter(status=Conversation.Status.OPEN).aggregate(
-        mine=Count("pk", filter=Q(assigned_to_id=user_id)),
-        unassigned=Count("pk", filter=Q(assigned_to__isnull=True)),
-        all=Count("pk"),
+    """Open conversations by tab (mine, unassigned, all), and how many there are in any status (one query)."""
+    is_open = Q(status=Conversation.Status.OPEN)
+    return conversations.aggregate(
+        mine=Count("pk", filter=is_open & Q(assigned_to_id=user_id)),
+        unassigned=Count("pk", filter=is_open & Q(assigned_to__isnull=True)),
+        all=Count("pk", filter=is_open),
+        total=Count("pk"),
     )
 
 

@@ -255,7 +255,7 @@ export class ConversationList {
       return;
     }
     const filtered = this.filters.search || this.filters.tab !== "all" || this.filters.status !== "open" || this.filters.number || this.filters.team || this.filters.unread;
-    if (filtered || data.counts.all > 0) {
+    if (filtered || data.counts.total > 0) {
       this.stateBox.append(el("p", { text: t("no_results") }));
     } else {
       this.stateBox.append(document.getElementById("empty-inbox").content.cloneNode(true));

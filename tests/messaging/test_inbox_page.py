@@ -49,7 +49,7 @@ def test_agents_and_admins_get_the_inbox_with_its_data(org, role):
     assert data["numbers"] == [{"id": number.pk, "name": "Support", "phone": "+15550001111", "provider": "cloud"}]
     assert data["people"] == [{"id": membership.user_id, "name": membership.user.name, "assignable": True}]
     assert data["teams"] == [{"id": team.pk, "name": "Sales"}]
-    assert data["counts"] == {"mine": 0, "unassigned": 0, "all": 0}
+    assert data["counts"] == {"mine": 0, "unassigned": 0, "all": 0, "total": 0}
     assert data["opened"] is None
     assert data["time_zone"] == "Asia/Riyadh"
     page = response.content.decode()
@@ -131,7 +131,7 @@ def test_people_to_assign_are_active_agents_and_admins_and_the_others_keep_their
     ]
 
 
-def test_the_tabs_count_open_conversations_mine_unassigned_and_all(org, other_org, agent_membership):
+def test_the_tabs_count_open_conversations_mine_unassigned_and_all_beside_the_total(org, other_org, agent_membership):
     colleague = MembershipFactory(organization=org, role=Role.AGENT)
     ConversationFactory(organization=org, assigned_to=agent_membership.user)
     ConversationFactory(organization=org, assigned_to=agent_membership.user, status=Conversation.Status.CLOSED)
@@ -142,10 +142,11 @@ def test_the_tabs_count_open_conversations_mine_unassigned_and_all(org, other_or
     ConversationFactory(organization=other_org)
     client = signed_in(agent_membership)
 
-    assert page_data(client.get("/inbox/"))["counts"] == {"mine": 1, "unassigned": 2, "all": 4}
+    counts = {"mine": 1, "unassigned": 2, "all": 4, "total": 6}
+    assert page_data(client.get("/inbox/"))["counts"] == counts
     response = client.get("/inbox/counts/")
     assert response.status_code == 200
-    assert response.json() == {"mine": 1, "unassigned": 2, "all": 4}
+    assert response.json() == counts
 
 
 def test_the_sandbox_numbers_get_the_play_the_customer_dialog(org, agent_membership):
