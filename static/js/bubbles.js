@@ -6,7 +6,7 @@ const URL_PATTERN = /\b(?:https?:\/\/|www\.)[^\s<>"']+/gi;
 const TRAILING = /[.,;:!?)\]}'"»]+$/;
 
 /** Text with its web links as anchors (http and https only), as nodes. */
-export function linkify(text) {
+function linkify(text) {
   const fragment = document.createDocumentFragment();
   let last = 0;
   for (const match of text.matchAll(URL_PATTERN)) {
@@ -27,7 +27,7 @@ export function linkify(text) {
   return fragment;
 }
 
-/** One line saying what a message is: its text, else its kind (quotes, notifications, the list). */
+/** One line saying what a message is: its text, else its kind (quotes, notifications). */
 export function previewOf(message) {
   const kind = message.type === "interactive" ? interactiveKind(message) : message.type;
   if (message.type === "template") return `${t("template")}: ${message.template?.name ?? ""}`;
@@ -289,7 +289,7 @@ function quote(message, ctx) {
 }
 
 /** The reactions on a message: the latest emoji of each side, as a badge. */
-export function reactionBadge(reactions) {
+function reactionBadge(reactions) {
   const emojis = reactions.map((reaction) => reaction.text).filter(Boolean);
   if (!emojis.length) return null;
   return el("span", { class: "reactions", role: "img", "aria-label": `${t("reaction")}: ${emojis.join(" ")}`, text: emojis.join("") });

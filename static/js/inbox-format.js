@@ -2,7 +2,7 @@
 
 const strings = JSON.parse(document.getElementById("inbox-strings").textContent);
 export const data = JSON.parse(document.getElementById("inbox-data").textContent);
-export const lang = document.documentElement.lang || "en";
+const lang = document.documentElement.lang || "en";
 export const icons = document.getElementById("inbox").dataset.icons;
 const timeZone = data.time_zone || "UTC";
 /** A 24-hour window closing within this many milliseconds is flagged (a dot on the row, the header in amber). */

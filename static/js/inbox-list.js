@@ -206,7 +206,6 @@ export class ConversationList {
     }
     if (changed) this.render();
     else this.reorder();
-    this.countsSoon();
   }
 
   reorder() {
@@ -372,9 +371,7 @@ export class ConversationList {
 
   async refreshCounts() {
     try {
-      const response = await fetch(document.getElementById("inbox").dataset.countsUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
-      if (!response.ok) return;
-      const counts = await response.json();
+      const counts = await api("GET", document.getElementById("inbox").dataset.countsUrl);
       data.counts = counts;
       for (const badge of document.querySelectorAll("[data-count]")) badge.textContent = counts[badge.dataset.count] ?? "";
     } catch {

@@ -2,8 +2,8 @@
 // day separators, the new-messages marker, reactions, optimistic sends reconciled with the server's) and the
 // composer (text, attachments, the 4096 code-point limit).
 import { api } from "./app.js";
-import { previewOf, renderLoneReaction, renderMessage } from "./bubbles.js";
-import { CLOSING_SOON, contactLabel, data, dayKey, dayLabel, duration, el, initials, t } from "./inbox-format.js";
+import { renderLoneReaction, renderMessage } from "./bubbles.js";
+import { CLOSING_SOON, contactLabel, data, dayKey, dayLabel, duration, el, icons, initials, t } from "./inbox-format.js";
 
 const PAGE = 50;
 const MAX_TEXT = 4096;
@@ -190,7 +190,7 @@ export class Thread {
     this.$("thread-number").textContent = number ? t("via", { number: number.name }) : "";
     const closed = conversation.status === "closed";
     this.$("status-label").textContent = closed ? t("reopen") : t("close");
-    this.$("status-toggle").querySelector("use").setAttribute("href", `${document.getElementById("inbox").dataset.icons}#${closed ? "reopen" : "done"}`);
+    this.$("status-toggle").querySelector("use").setAttribute("href", `${icons}#${closed ? "reopen" : "done"}`);
     this.fillAssignees();
     const team = this.$("team-select");
     if (team) team.value = conversation.team ? String(conversation.team) : "";
@@ -611,10 +611,5 @@ export class Thread {
       const fieldErrors = error.body?.errors ? Object.values(error.body.errors).flat().join(" ") : "";
       this.sendFailed(clientId, { ...(error.body || {}), detail: fieldErrors || error.body?.detail }, error.status);
     }
-  }
-
-  /** The text to notify with for a message. */
-  static preview(message) {
-    return previewOf(message);
   }
 }

@@ -93,6 +93,12 @@ async function catchUp() {
 /** Newer states of conversations (live, caught up, or after an action): the list, the thread, read receipts. */
 function conversationsUpdated(conversations, { fromServerPage = false } = {}) {
   if (!conversations.length) return;
+  // The tabs count open conversations by assignee: read them again only when one may have moved.
+  const moved = conversations.some((conversation) => {
+    const before = known.get(conversation.id);
+    return !before || before.status !== conversation.status || before.assigned_to !== conversation.assigned_to;
+  });
+  if (moved) list.countsSoon();
   for (const conversation of conversations) known.set(conversation.id, conversation);
   list.upsert(conversations, { fromServerPage });
   for (const conversation of conversations) {
