@@ -2,6 +2,8 @@
 the REST API and the live socket. The view renders the shell and what the API does not list for agents (the
 organization's numbers they may see, the people and teams to assign to); everything else comes from the API."""
 
+from functools import wraps
+
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
@@ -140,6 +142,7 @@ def _counts(conversations: QuerySet[Conversation], *, user_id: int) -> dict:
 def _inbox_member(view):
     """member_required, and the inbox is for agents and admins (marketers get the reason)."""
 
+    @wraps(view)
     @member_required
     def wrapper(request, *args, **kwargs):
         if request.role not in INBOX_ROLES:
