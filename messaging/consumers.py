@@ -47,7 +47,8 @@ MAX_FOCUS = 100
 
 
 def _ticket(scope) -> str | None:
-    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("ticket")
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    values = query.get("ticket")
     return values[0] if values else None
 
 
@@ -67,11 +68,20 @@ def _current(principal: Principal) -> Principal:
     )
 
 
+def _number_ids(principal: Principal) -> frozenset[int] | None:
+    return socket_number_ids(org=principal.organization, user_id=principal.user_id, role=principal.role)
+
+
+def _open(scope) -> tuple[Principal, frozenset[int] | None]:
+    """The socket's principal and the numbers it sees."""
+    principal = _authenticate(scope)
+    return principal, _number_ids(principal)
+
+
 def _view(principal: Principal) -> tuple[Principal, frozenset[int] | None]:
-    """The current principal and the numbers it sees."""
+    """The principal as it stands now and the numbers it sees."""
     principal = _current(principal)
-    number_ids = socket_number_ids(org=principal.organization, user_id=principal.user_id, role=principal.role)
-    return principal, number_ids
+    return principal, _number_ids(principal)
 
 
 def _conversation(principal: Principal, conversation_id: int):
@@ -129,8 +139,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         await self.accept()  # refusals are close codes, which a browser can read (a refused handshake is 1006)
         try:
-            principal = await database_sync_to_async(_authenticate)(self.scope)
-            principal, self.number_ids = await database_sync_to_async(_view)(principal)
+            principal, self.number_ids = await database_sync_to_async(_open)(self.scope)
         except ServiceError as error:
             await self.close(code=4000 + error.status_code)
             return
