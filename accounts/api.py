@@ -41,6 +41,7 @@ from accounts.serializers import (
     SuperAdminLoginSerializer,
     TeamMemberSerializer,
     TeamSerializer,
+    WsTicketSerializer,
 )
 from accounts.viewsets import TenantScopedMixin, TenantViewSet
 from whatsapp_hub.filters import IsoDateTimeFilter
@@ -151,6 +152,24 @@ class MeView(KnownQueryParamsMixin, APIView):
             "memberships": memberships,
         }
         return Response(MeSerializer(body).data)
+
+
+@extend_schema(tags=["auth"], request=None, responses={201: WsTicketSerializer, **_errors(401, 403)})
+class WsTicketView(KnownQueryParamsMixin, APIView):
+    """A one-time ticket for the live-inbox websocket: open `/ws/inbox/?ticket=<ticket>` within `expires_in`
+    seconds (30). It acts as the caller (the member of the access token, or the API key) in the caller's
+    organization; tokens never go into a URL. Browsers need none: their session opens the socket."""
+
+    def post(self, request):
+        api_key = request.api_key
+        ticket = services.ws_ticket_issue(
+            organization=request.org,
+            role=request.role,
+            user_id=request.user.pk,
+            api_key_id=api_key.pk if api_key is not None else None,
+        )
+        body = {"ticket": ticket, "expires_in": int(services.WS_TICKET_TTL.total_seconds())}
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 # --- organization admin ------------------------------------------------------------------------------

@@ -96,6 +96,11 @@ class SuperAdminLoginSerializer(StrictSerializer):
     password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
 
 
+class WsTicketSerializer(serializers.Serializer):
+    ticket = serializers.CharField(help_text="Open `/ws/inbox/?ticket=<ticket>` with it: once, within expires_in")
+    expires_in = serializers.IntegerField(help_text="Seconds the ticket stays usable")
+
+
 class SessionSerializer(serializers.Serializer):
     """The login/refresh answer: tokens, who, where and as what."""
 

@@ -17,6 +17,7 @@ urlpatterns = [
     api_path("auth/password-reset-request", api.PasswordResetRequestView.as_view(), "auth-password-reset-request"),
     api_path("auth/password-reset", api.PasswordResetView.as_view(), "auth-password-reset"),
     api_path("auth/register-with-invite", api.RegisterWithInviteView.as_view(), "auth-register-with-invite"),
+    api_path("auth/ws-ticket", api.WsTicketView.as_view(), "auth-ws-ticket"),
     api_path("admin/team", api.TeamListView.as_view(), "admin-team"),
     api_path("organization", api.OrganizationView.as_view(), "organization"),
     api_path("audit-log", api.AuditLogView.as_view(), "audit-log"),

@@ -142,6 +142,7 @@ NO_TENANT_DATA = {
     "auth-password-reset-request",
     "auth-password-reset",
     "auth-register-with-invite",
+    "auth-ws-ticket",  # the ticket acts in the caller's organization: tests/messaging/test_consumer_auth.py
     "super-admin-login",
     "schema",
     "docs",
