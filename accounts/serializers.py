@@ -140,6 +140,14 @@ class MeSerializer(serializers.Serializer):
     memberships = MembershipSummarySerializer(many=True)
 
 
+class OrganizationCreateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200)
+
+
+class SwitchOrganizationSerializer(StrictSerializer):
+    organization_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+
+
 class PasswordResetRequestSerializer(StrictSerializer):
     email = serializers.EmailField(max_length=254)
 

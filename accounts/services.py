@@ -97,8 +97,25 @@ def organization_create(*, name: str, plan: str = Organization.Plan.STARTER, fie
     raise ServiceError(message, errors={field: [message]})
 
 
+# Says no more than that the e-mail has an account, as sign-up always did.
+EMAIL_TAKEN_DETAIL = (
+    "An account with this e-mail already exists: sign in with it instead. Once signed in, you can create another "
+    "organization (POST /api/v1/organizations)."
+)
+
+
 def _email_taken() -> ServiceError:
-    return ServiceError("This e-mail is already registered.", errors={"email": ["Already registered."]})
+    return ServiceError(EMAIL_TAKEN_DETAIL, errors={"email": [EMAIL_TAKEN_DETAIL]})
+
+
+@transaction.atomic
+def organization_create_for_user(*, user: User, name: str, field: str = "name") -> Membership:
+    """A new organization with `user` as its admin (audited as organization.create): sign-up's, or another one of
+    a signed-in person. Returns the admin membership. `field` names the name in a 400."""
+    organization = organization_create(name=name, field=field)
+    membership = Membership.objects.create(organization=organization, user=user, role=Role.ADMIN)
+    audit_log_write(organization=organization, actor=user, action="organization.create", target=organization)
+    return membership
 
 
 def user_set_language(*, user: User, language: str) -> None:
@@ -111,8 +128,8 @@ def user_set_language(*, user: User, language: str) -> None:
 
 @transaction.atomic
 def user_register(*, email: str, password: str, name: str, organization_name: str) -> tuple[User, Organization]:
-    """Sign-up: a new organization with this user as its admin. 400 for an e-mail already registered, also when a
-    concurrent sign-up takes it between the check and the insert."""
+    """Sign-up: a new organization with this user as its admin. 400 for an e-mail that already has an account
+    (telling them to sign in instead), also when a concurrent sign-up takes it between the check and the insert."""
     email = normalize_email(email)
     if User.objects.filter(email=email).exists():
         raise _email_taken()
@@ -122,10 +139,8 @@ def user_register(*, email: str, password: str, name: str, organization_name: st
             user = User.objects.create_user(email, password, name=name.strip())
     except IntegrityError:
         raise _email_taken() from None
-    organization = organization_create(name=organization_name, field="organization_name")
-    Membership.objects.create(organization=organization, user=user, role=Role.ADMIN)
-    audit_log_write(organization=organization, actor=user, action="organization.create", target=organization)
-    return user, organization
+    membership = organization_create_for_user(user=user, name=organization_name, field="organization_name")
+    return user, membership.organization
 
 
 @dataclass(frozen=True)
@@ -141,6 +156,25 @@ def _issue_tokens(*, user: User, membership: Membership | None) -> tuple[str, st
     refresh["tv"] = user.token_version
     refresh["org"] = membership.organization_id if membership else None
     return str(refresh.access_token), str(refresh)
+
+
+def session_issue(*, user: User, membership: Membership) -> Session:
+    """A token pair acting in `membership`'s organization (e.g. one the user just created)."""
+    access, refresh = _issue_tokens(user=user, membership=membership)
+    return Session(access, refresh, user, membership)
+
+
+@transaction.atomic
+def auth_switch_organization(*, user: User, organization_id: int) -> Session:
+    """A token pair acting in another organization of the signed-in user (audited there as auth.switch). 403
+    naming organization_id when they are not a member, their membership is deactivated or the organization is
+    suspended. The tokens they had stay valid (other tabs and devices keep their organization)."""
+    membership = selectors.membership_for(user=user, organization_id=organization_id)
+    problem = selectors.membership_problem(membership)
+    if problem:
+        raise ServiceError(problem, status_code=403, code="membership_inactive", errors={"organization_id": [problem]})
+    audit_log_write(organization=membership.organization, actor=user, action="auth.switch", target=user)
+    return session_issue(user=user, membership=membership)
 
 
 def auth_authenticate(

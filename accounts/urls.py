@@ -14,6 +14,8 @@ urlpatterns = [
     api_path("auth/refresh", api.RefreshView.as_view(), "auth-refresh"),
     api_path("auth/logout", api.LogoutView.as_view(), "auth-logout"),
     api_path("auth/me", api.MeView.as_view(), "auth-me"),
+    api_path("auth/switch-organization", api.SwitchOrganizationView.as_view(), "auth-switch-organization"),
+    api_path("organizations", api.OrganizationCreateView.as_view(), "organizations"),
     api_path("auth/password-reset-request", api.PasswordResetRequestView.as_view(), "auth-password-reset-request"),
     api_path("auth/password-reset", api.PasswordResetView.as_view(), "auth-password-reset"),
     api_path("auth/register-with-invite", api.RegisterWithInviteView.as_view(), "auth-register-with-invite"),

@@ -276,6 +276,7 @@ SPECTACULAR_SETTINGS = {
         "ConversationStatusEnum": "messaging.models.Conversation.Status",
         "MessageStatusEnum": "messaging.models.Message.Status",
         "MessageTypeEnum": "messaging.models.Message.Type",
+        "MessageSendTypeEnum": "messaging.message_parts.SEND_TYPES",
     },
 }
 
