@@ -376,6 +376,10 @@ def contact_import_csv(*, organization: Organization, file: File, actor=None) ->
         columns = _import_columns(header)
         row_number = 1
         for row_number, record in enumerate(records, start=2):
+            if any("\x00" in value for value in record):
+                # Python's csv reads NUL since 3.11; PostgreSQL text cannot hold it, and no text file has one.
+                message = f"The file is not CSV text (row {row_number} has a NUL character): save it as 'CSV UTF-8'."
+                raise ServiceError(message, errors={"file": [message]})
             if not any(value.strip() for value in record):
                 continue  # a blank line: a row in a spreadsheet, but no contact
             result.total_rows += 1

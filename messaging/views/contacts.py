@@ -258,8 +258,8 @@ def _render_contact(request, contact: Contact, *, form=None, delete_form=None, s
 @require_http_methods(FORM_METHODS)
 @member_required
 def contact_create(request):
-    form = ContactForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    form = ContactForm(request.POST) if request.method == "POST" else ContactForm()
+    if form.is_bound and form.is_valid():
         try:
             contact = services.contact_create(organization=request.org, **form.service_arguments())
         except ServiceError as refused:
@@ -340,9 +340,9 @@ def contact_import(request):
     """The API's import, run here and now (it is synchronous): the counts, and the skipped rows by row and column."""
     if request.role not in MANAGERS:
         return _refused(request, _("Importing contacts"))
-    form = ImportForm(request.POST or None, request.FILES or None)
+    form = ImportForm(request.POST, request.FILES) if request.method == "POST" else ImportForm()
     result = None
-    if request.method == "POST" and form.is_valid():
+    if form.is_bound and form.is_valid():
         try:
             result = services.contact_import_csv(
                 organization=request.org, file=form.cleaned_data["file"], actor=request.user
