@@ -34,12 +34,19 @@ MANAGERS = IsMarketing.roles
 INBOX_ROLES = IsAgent.roles
 
 
+REFUSALS = {
+    "delete": gettext_lazy("Deleting contacts is for marketing and admins of %(org)s. Ask an admin for access."),
+    "export": gettext_lazy("Exporting contacts is for marketing and admins of %(org)s. Ask an admin for access."),
+    "import": gettext_lazy("Importing contacts is for marketing and admins of %(org)s. Ask an admin for access."),
+    "opt_in": gettext_lazy(
+        "Opting a contact back in is for marketing and admins of %(org)s: ask one of them when the customer wants "
+        "marketing messages again."
+    ),
+}
+
+
 def _refused(request, action: str):
-    return permission_denied(
-        request,
-        reason=_("%(action)s is for marketing and admins of %(org)s. Ask an admin of the organization for access.")
-        % {"action": action, "org": request.org.name},
-    )
+    return permission_denied(request, reason=REFUSALS[action] % {"org": request.org.name})
 
 
 def _add_service_error(form: forms.Form, error: ServiceError, *, fields: dict[str, str] | None = None) -> None:
@@ -101,7 +108,7 @@ def contact_list(request):
 def contact_export(request):
     """The contacts the list shows (same filters) as the API's CSV export."""
     if request.role not in MANAGERS:
-        return _refused(request, _("Exporting contacts"))
+        return _refused(request, "export")
     contacts = _filtered(request, tags=[])[1]
     rows = services.contacts_export_csv(contacts.iterator(chunk_size=EXPORT_CHUNK_SIZE))
     response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
@@ -301,7 +308,7 @@ def contact_opt_out(request, contact_id: int):
         return redirect("contact-detail", contact_id=contact.pk)
     opted_out = form.cleaned_data["opted_out"]
     if not opted_out and request.role not in MANAGERS:
-        return _refused(request, _("Opting a contact back in"))
+        return _refused(request, "opt_in")
     services.contact_set_opted_out(contact=contact, opted_out=opted_out, actor=request.user, source="web")
     if opted_out:
         messages.success(request, _("Opted out: this contact gets no marketing messages."))
@@ -316,7 +323,7 @@ def contact_delete(request, contact_id: int):
     """The API's delete: the contact's erasure, with their conversations and messages."""
     contact = _contact_or_404(request, contact_id)
     if request.role not in MANAGERS:
-        return _refused(request, _("Deleting contacts"))
+        return _refused(request, "delete")
     delete_form = DeleteForm(request.POST, contact=contact)
     if not delete_form.is_valid():
         return _render_contact(request, contact, delete_form=delete_form)
@@ -339,7 +346,7 @@ class ImportForm(forms.Form):
 def contact_import(request):
     """The API's import, run here and now (it is synchronous): the counts, and the skipped rows by row and column."""
     if request.role not in MANAGERS:
-        return _refused(request, _("Importing contacts"))
+        return _refused(request, "import")
     form = ImportForm(request.POST, request.FILES) if request.method == "POST" else ImportForm()
     result = None
     if form.is_bound and form.is_valid():
