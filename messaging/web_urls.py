@@ -1,5 +1,6 @@
-from messaging.views import dashboard
+from messaging.views import contacts, dashboard
 
 urlpatterns = [
+    *contacts.urlpatterns,
     *dashboard.urlpatterns,
 ]
