@@ -58,7 +58,7 @@ class TeamForm(forms.Form):
 class TeamDeleteForm(forms.Form):
     """Deleting a team is confirmed by typing its name."""
 
-    confirm_name = forms.CharField(label=_("Type the team's name to confirm"), max_length=120)
+    confirm_name = forms.CharField(label=_("Team name"), max_length=120)
 
     def __init__(self, *args, team_name: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -96,7 +96,7 @@ class KeywordsField(forms.CharField):
     """One word or phrase per line, cleaned to a list (blank lines dropped); the organization settings schema checks
     the words themselves."""
 
-    widget = forms.Textarea(attrs={"rows": 5, "dir": "auto"})
+    widget = forms.Textarea(attrs={"rows": 8, "dir": "auto"})
 
     def __init__(self, **kwargs):
         super().__init__(required=False, max_length=10_000, **kwargs)
