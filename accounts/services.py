@@ -97,7 +97,6 @@ def _email_taken() -> ServiceError:
     return ServiceError("This e-mail is already registered.", errors={"email": ["Already registered."]})
 
 
-@transaction.atomic
 def user_set_language(*, user: User, language: str) -> None:
     """The person's web-app language ("" follows the browser)."""
     if language and language not in dict(settings.LANGUAGES):
@@ -106,6 +105,7 @@ def user_set_language(*, user: User, language: str) -> None:
     user.language = language
 
 
+@transaction.atomic
 def user_register(*, email: str, password: str, name: str, organization_name: str) -> tuple[User, Organization]:
     """Sign-up: a new organization with this user as its admin. 400 for an e-mail already registered, also when a
     concurrent sign-up takes it between the check and the insert."""
