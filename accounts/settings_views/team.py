@@ -58,6 +58,8 @@ def team(request):
 @admin_required
 @require_POST
 def member_role(request, user_id: int):
+    if selectors.member(org=request.org, user_id=user_id) is None:
+        return not_found(request)
     form = RoleForm(request.POST)
     if not form.is_valid():
         return _team_page(request, refused={"user_id": user_id, "message": form.errors["role"][0]})
