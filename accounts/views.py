@@ -42,14 +42,16 @@ def _safe_next(request, fallback: str) -> str:
     return target if allowed else fallback
 
 
-def _open_session(request, user, organization_id: int) -> None:
-    """Signs `user` in on this browser, acting in that organization."""
+def _open_session(request, user, organization_id: int | None) -> None:
+    """Signs `user` in on this browser, acting in that organization (None: staff outside every tenant)."""
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    request.session[selectors.SESSION_ORGANIZATION_KEY] = organization_id
+    if organization_id is not None:
+        request.session[selectors.SESSION_ORGANIZATION_KEY] = organization_id
 
 
 def _notice(request, *, title: str, text: str, link: tuple[str, str] | None = None, status: int = 200):
-    """A page that only tells something (a link that does not work, a request received), with one way on."""
+    """A page that only tells something (a link that does not work, a password changed, too many attempts), with
+    one way on."""
     context = {"title": title, "text": text, "link_url": link[0] if link else "", "link_label": link[1] if link else ""}
     return render(request, "accounts/notice.html", context, status=status)
 
@@ -83,9 +85,7 @@ def sign_in(request):
         except ServiceError as refused:
             error = refused.detail
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            if membership is not None:
-                request.session[selectors.SESSION_ORGANIZATION_KEY] = membership.organization_id
+            _open_session(request, user, membership.organization_id if membership else None)
             return redirect(_safe_next(request, INBOX_URL))
     context = {"form": form, "error": error, "next": _safe_next(request, ""), "demo_credentials": demo.sign_in_hint()}
     return render(request, "accounts/sign_in.html", context)
@@ -175,8 +175,8 @@ def invitation_accept(request):
             _open_session(request, membership.user, membership.organization_id)
             messages.success(request, _("Welcome to %(org)s.") % {"org": membership.organization.name})
             return redirect(INBOX_URL)
-    timezone.activate(organization_time_zone(invitation.organization))
-    return render(request, "accounts/invitation_accept.html", {"form": form, "invitation": invitation})
+    with timezone.override(organization_time_zone(invitation.organization)):  # the expiry in the organization's time
+        return render(request, "accounts/invitation_accept.html", {"form": form, "invitation": invitation})
 
 
 @login_required

@@ -2,7 +2,7 @@
 through the same services as the API; the links the e-mails carry are followed as a person would."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from html import escape
 from urllib.parse import urlsplit
 
@@ -315,6 +315,16 @@ def test_a_person_signed_in_as_someone_else_is_told_and_signed_in_as_the_invited
     client.post(link, {"password": PASSWORD})
     assert signed_in_as(client) == outsider_membership.user_id
     assert client.session[SESSION_ORGANIZATION_KEY] == admin_membership.organization_id
+
+
+def test_the_invitation_s_expiry_is_shown_in_the_organization_s_time_zone(
+    client, admin_membership, invite, time_machine
+):
+    time_machine.move_to(datetime(2026, 1, 1, 21, 0, tzinfo=UTC), tick=False)
+    Organization.objects.filter(pk=admin_membership.organization_id).update(settings={"timezone": "Asia/Riyadh"})
+    link = invite(admin_membership, "new.person@example.com")
+
+    assert "Valid until Jan. 9, 2026, midnight" in page(client.get(link))  # 7 days on, 21:00 UTC + 3 h
 
 
 def test_a_refusal_of_the_invitation_service_is_shown_above_the_form(client, admin_membership, invite):
