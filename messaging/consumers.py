@@ -116,6 +116,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         # Sequence accounting. `last`: the client's last (hello's seq, then the highest seq of a frame sent).
         # `through`: every seq up to it was sent or dropped here (or came before hello); `dropped`: seqs dropped
         # here beyond a hole, waiting for it to fill.
+        self.hello_seq = 0
         self.last = 0
         self.through = 0
         self.dropped: set[int] = set()
@@ -155,7 +156,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             self.groups.append(group)
         # Read after joining: an event numbered after it reaches this socket.
         seq = await database_sync_to_async(realtime.current_sequence)(organization_id)
-        self.last = self.through = seq
+        self.hello_seq = self.last = self.through = seq
         hello = {"type": "hello", "seq": seq, "organization_id": organization_id, "user_id": principal.user_id}
         await self._send(hello)
 
@@ -174,6 +175,8 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         if self.principal is None:
             return
         seq, event = message["seq"], message["event"]
+        if seq <= self.hello_seq:  # numbered before hello: the client's REST load after hello shows it
+            return
         data = self._visible(message)
         if data is None:
             self._drop(seq)
