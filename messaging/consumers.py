@@ -47,7 +47,8 @@ MAX_FOCUS = 100
 
 
 def _ticket(scope) -> str | None:
-    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("ticket")
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    values = query.get("ticket")
     return values[0] if values else None
 
 
@@ -67,11 +68,20 @@ def _current(principal: Principal) -> Principal:
     )
 
 
+def _number_ids(principal: Principal) -> frozenset[int] | None:
+    return socket_number_ids(org=principal.organization, user_id=principal.user_id, role=principal.role)
+
+
+def _open(scope) -> tuple[Principal, frozenset[int] | None]:
+    """The socket's principal and the numbers it sees."""
+    principal = _authenticate(scope)
+    return principal, _number_ids(principal)
+
+
 def _view(principal: Principal) -> tuple[Principal, frozenset[int] | None]:
-    """The current principal and the numbers it sees."""
+    """The principal as it stands now and the numbers it sees."""
     principal = _current(principal)
-    number_ids = socket_number_ids(org=principal.organization, user_id=principal.user_id, role=principal.role)
-    return principal, number_ids
+    return principal, _number_ids(principal)
 
 
 def _conversation(principal: Principal, conversation_id: int):
@@ -106,6 +116,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         # Sequence accounting. `last`: the client's last (hello's seq, then the highest seq of a frame sent).
         # `through`: every seq up to it was sent or dropped here (or came before hello); `dropped`: seqs dropped
         # here beyond a hole, waiting for it to fill.
+        self.hello_seq = 0
         self.last = 0
         self.through = 0
         self.dropped: set[int] = set()
@@ -129,8 +140,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         await self.accept()  # refusals are close codes, which a browser can read (a refused handshake is 1006)
         try:
-            principal = await database_sync_to_async(_authenticate)(self.scope)
-            principal, self.number_ids = await database_sync_to_async(_view)(principal)
+            principal, self.number_ids = await database_sync_to_async(_open)(self.scope)
         except ServiceError as error:
             await self.close(code=4000 + error.status_code)
             return
@@ -146,7 +156,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             self.groups.append(group)
         # Read after joining: an event numbered after it reaches this socket.
         seq = await database_sync_to_async(realtime.current_sequence)(organization_id)
-        self.last = self.through = seq
+        self.hello_seq = self.last = self.through = seq
         hello = {"type": "hello", "seq": seq, "organization_id": organization_id, "user_id": principal.user_id}
         await self._send(hello)
 
@@ -165,6 +175,8 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         if self.principal is None:
             return
         seq, event = message["seq"], message["event"]
+        if seq <= self.hello_seq:  # numbered before hello: the client's REST load after hello shows it
+            return
         data = self._visible(message)
         if data is None:
             self._drop(seq)

@@ -7,6 +7,8 @@ reads happen through database_sync_to_async, which closes the connections of an 
 services' after-commit work (pushes, deliveries) runs as in production.
 """
 
+import contextlib
+
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
@@ -18,9 +20,24 @@ ORIGIN = "http://testserver"
 WAIT = 5
 
 
+# The sockets of the running scenario, ended with it (a failed assertion leaves no consumer running into the next).
+_sockets: list[WebsocketCommunicator] = []
+
+
 def run(scenario):
     """Run the coroutine function `scenario`; its result."""
-    return async_to_sync(scenario)()
+
+    async def guarded():
+        try:
+            return await scenario()
+        finally:
+            for socket in _sockets:
+                if not socket.future.done():
+                    with contextlib.suppress(Exception):
+                        await socket.disconnect()
+            _sockets.clear()
+
+    return async_to_sync(guarded)()
 
 
 def db(function):
@@ -49,6 +66,7 @@ async def open_socket(*, cookie: str | None = None, ticket: str | None = None, o
     if cookie is not None:
         headers.append((b"cookie", cookie.encode()))
     socket = WebsocketCommunicator(application, path, headers=headers)
+    _sockets.append(socket)
     connected, _ = await socket.connect(timeout=WAIT)
     assert connected, "the handshake was refused"
     return socket

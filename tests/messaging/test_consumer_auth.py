@@ -116,7 +116,9 @@ def test_a_session_cookie_without_an_origin_is_ignored(agent_membership):
 
 
 def test_an_unknown_ticket_is_refused_with_4401_and_not_taken_for_the_session(agent_membership):
-    _refused_with(4401, ticket="not-a-ticket", cookie=session_cookie(agent_membership.user))
+    cookie = session_cookie(agent_membership.user)
+    for ticket in ("not-a-ticket", ""):
+        _refused_with(4401, ticket=ticket, cookie=cookie)
 
 
 def test_a_ticket_opens_one_socket_only(agent_client):

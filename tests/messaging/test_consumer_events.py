@@ -5,6 +5,7 @@ organizations' events and other people's numbers left out."""
 import time
 
 import pytest
+from channels.layers import get_channel_layer
 from django.core.cache import cache
 
 from accounts import services as account_services
@@ -270,3 +271,21 @@ def test_a_marketer_hears_nothing_of_the_inbox(marketing_membership, org):
         await socket.disconnect()
 
     run(scenario)
+
+
+def test_an_event_numbered_before_hello_is_left_to_the_clients_reload(admin_membership, org):
+    conversation = ConversationFactory(organization=org)
+    _conversation_updated(conversation)
+    cookie = session_cookie(admin_membership.user)
+
+    async def scenario():
+        socket, hello = await open_inbox(cookie=cookie)
+        assert hello["seq"] == 1
+        late = {"type": "inbox.event", "event": "conversation.updated", "seq": 1, "data": {"conversations": []}}
+        await get_channel_layer().group_send(realtime.org_group(org.pk), {**late, "number_ids": []})
+        await db(_conversation_updated)(conversation)
+        received = await frames(socket, 1)
+        assert await socket.receive_nothing(timeout=0.2)
+        return received
+
+    assert _seqs(run(scenario)) == [("conversation.updated", 2, 2)]
