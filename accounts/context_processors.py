@@ -13,6 +13,7 @@ def shell(request) -> dict:
             "organization": membership.organization,
             "role": membership.role,
             "is_admin": membership.role == Role.ADMIN,
+            "uses_inbox": membership.role in (Role.ADMIN, Role.AGENT),
             "memberships": [
                 other
                 for other in selectors.user_memberships(user=request.user)

@@ -25,6 +25,7 @@ from accounts.forms import (
     SignInForm,
     SignUpForm,
 )
+from accounts.models import Role
 from accounts.web import organization_time_zone
 from whatsapp_hub import demo
 from whatsapp_hub.errors import ServiceError
@@ -32,6 +33,11 @@ from whatsapp_hub.throttling import AuthRateThrottle
 
 # Where a person lands once signed in (the inbox page's path: messaging owns it).
 INBOX_URL = "/inbox/"
+
+
+def _landing(membership) -> str:
+    """Where a member starts: the inbox, or the contacts for marketing (the inbox is for agents and admins)."""
+    return "/contacts/" if membership is not None and membership.role == Role.MARKETING else INBOX_URL
 
 
 def _safe_next(request, fallback: str) -> str:
@@ -71,7 +77,9 @@ def throttled_posts(view):
 
 
 def home(request):
-    return redirect("inbox" if request.user.is_authenticated else "sign-in")
+    if not request.user.is_authenticated:
+        return redirect("sign-in")
+    return redirect(_landing(selectors.session_membership(user=request.user, session=request.session)))
 
 
 @throttled_posts
@@ -86,7 +94,7 @@ def sign_in(request):
             error = refused.detail
         else:
             _open_session(request, user, membership.organization_id if membership else None)
-            return redirect(_safe_next(request, INBOX_URL))
+            return redirect(_safe_next(request, _landing(membership)))
     context = {"form": form, "error": error, "next": _safe_next(request, ""), "demo_credentials": demo.sign_in_hint()}
     return render(request, "accounts/sign_in.html", context)
 
@@ -174,7 +182,7 @@ def invitation_accept(request):
         else:
             _open_session(request, membership.user, membership.organization_id)
             messages.success(request, _("Welcome to %(org)s.") % {"org": membership.organization.name})
-            return redirect(INBOX_URL)
+            return redirect(_landing(membership))
     with timezone.override(organization_time_zone(invitation.organization)):  # the expiry in the organization's time
         return render(request, "accounts/invitation_accept.html", {"form": form, "invitation": invitation})
 

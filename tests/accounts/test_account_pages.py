@@ -295,7 +295,7 @@ def test_an_invitation_for_an_existing_account_asks_its_password_and_joins(
     assert signed_in_as(client) is None
 
     response = client.post(link, {"password": PASSWORD})
-    assert response["Location"] == "/inbox/"
+    assert response["Location"] == "/contacts/"  # invited as marketing: the inbox is for agents and admins
     assert signed_in_as(client) == person.pk
     assert client.session[SESSION_ORGANIZATION_KEY] == admin_membership.organization_id
     joined = Membership.objects.get(user=person, organization=admin_membership.organization)

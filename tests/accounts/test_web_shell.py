@@ -168,3 +168,16 @@ def test_the_dashboard_counts_only_the_numbers_the_member_sees(org, agent_member
     admin_stats = signed_in(MembershipFactory(organization=org, role=Role.ADMIN)).get("/dashboard/").context["stats"]
 
     assert (agent_stats["total_messages"], admin_stats["total_messages"]) == (0, 1)
+
+
+def test_marketing_starts_on_the_contacts_and_sees_no_inbox_in_the_rail(client, marketing_membership):
+    response = client.post("/sign-in/", {"email": marketing_membership.user.email, "password": PASSWORD})
+    assert response["Location"] == "/contacts/"
+    assert client.get("/")["Location"] == "/contacts/"
+    assert 'href="/inbox/"' not in client.get("/dashboard/").content.decode()
+
+
+def test_agents_start_in_the_inbox(agent_membership):
+    client = signed_in(agent_membership)
+    assert client.get("/")["Location"] == "/inbox/"
+    assert 'href="/inbox/"' in client.get("/dashboard/").content.decode()
