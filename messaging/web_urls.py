@@ -1,5 +1,6 @@
-from messaging.views import dashboard
+from messaging.views import dashboard, numbers
 
 urlpatterns = [
     *dashboard.urlpatterns,
+    *numbers.urlpatterns,
 ]
