@@ -47,10 +47,10 @@ function render(session) {
   const badge = $("session-status");
   badge.textContent = labels[current] ?? current;
   badge.className = `badge ${BADGES[current] ?? ""}`.trim();
-  const me = $("session-me");
   const phone = session.me?.id?.split("@")[0].split(":")[0];
-  me.hidden = !(current === "WORKING" && phone);
-  me.textContent = phone ? `${text.connectedAs} +${phone}${session.me.pushName ? ` (${session.me.pushName})` : ""}` : "";
+  $("session-me").hidden = !(current === "WORKING" && phone);
+  $("session-me-phone").textContent = phone ? `+${phone}` : "";
+  $("session-me-name").textContent = session.me?.pushName ? `(${session.me.pushName})` : "";
   $("session-loading").hidden = true;
   $("panel-stopped").hidden = !(current === "STOPPED" || current === "FAILED");
   $("panel-link").hidden = !POLLING.has(current);
