@@ -1,11 +1,12 @@
-# The two commands of the README: `make run` (the product, embedded default) and `make test`.
+# The two commands of the README: `make run` (the product, embedded default) and `make test`; `make screenshots`
+# saves the browser tests' screenshots into docs/screenshots/.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install install-dev worker beat
+.PHONY: run test screenshots lint install install-dev worker beat
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +25,9 @@ run: install
 
 test: install-dev
 	$(BIN)/pytest
+
+screenshots: install-dev
+	SAVE_SCREENSHOTS=1 $(BIN)/pytest -m e2e
 
 lint: install-dev
 	$(BIN)/ruff check .

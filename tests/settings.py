@@ -3,6 +3,8 @@ nor writes the embedded default's local key file (whatsapp_hub/embedded.py). Key
 
 import os
 import secrets
+import tempfile
+from pathlib import Path
 
 from cryptography.fernet import Fernet
 
@@ -11,3 +13,10 @@ os.environ.setdefault("JWT_SIGNING_KEY", secrets.token_urlsafe(50))
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
 
 from whatsapp_hub.settings import *  # noqa: F403
+from whatsapp_hub.settings import DATABASES
+
+# SQLite's test database lives in memory unless it has a name: the browser tests' live server (tests/browser), another
+# process, reaches it only through a file. One file per run, so that two runs never share one.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    _test_file = Path(tempfile.gettempdir()) / f"whatsapp-hub-test-{os.getpid()}.sqlite3"
+    DATABASES["default"]["TEST"] = {"NAME": str(_test_file)}
