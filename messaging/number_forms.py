@@ -41,7 +41,9 @@ def _secret(label, *, required: bool = True, help_text=""):
 
 
 def _display_name():
-    return _text(_("Display name"), max_length=NAME_MAX_LENGTH, help_text=_("How your team sees this number."))
+    return _text(
+        _("Display name"), max_length=NAME_MAX_LENGTH, help_text=_("How your team sees this number."), dir="auto"
+    )
 
 
 PHONE_HELP = _("International format, e.g. +966 50 123 4567.")
