@@ -45,7 +45,8 @@ function setQr(blob) {
 function render(session) {
   current = session.status;
   const badge = $("session-status");
-  badge.textContent = labels[current] ?? current;
+  const label = labels[current] ?? current;
+  if (badge.textContent !== label) badge.textContent = label; // the live region speaks only when it changes
   badge.className = `badge ${BADGES[current] ?? ""}`.trim();
   const phone = session.me?.id?.split("@")[0].split(":")[0];
   $("session-me").hidden = !(current === "WORKING" && phone);

@@ -44,6 +44,10 @@ def field_errors(response, field: str) -> list[str]:
     return re.findall(r"<li>(.*?)</li>", block.group(1)) if block else []
 
 
+def options(response, field: str) -> int:
+    return re.search(rf'<select name="{field}".*?</select>', html(response), re.S).group(0).count("<option ")
+
+
 @pytest.fixture
 def admin(admin_membership) -> Client:
     return signed_in(admin_membership)
@@ -282,6 +286,23 @@ def test_only_waha_numbers_have_a_session_page(org, admin):
 
 
 # --- a number's page ------------------------------------------------------------------------------------
+
+
+def test_a_number_s_page_reads_people_and_teams_in_a_fixed_number_of_queries(org, admin, django_assert_num_queries):
+    number = WhatsAppNumberFactory(organization=org)
+    team = Team.objects.create(organization=org, name="Support")
+    # session, user, membership, number, the switcher's memberships, members, teams, teams' members
+    with django_assert_num_queries(8):
+        admin.get(page(number))
+
+    for _ in range(3):
+        member = MembershipFactory(organization=org)
+        team.members.add(member.user, through_defaults={"organization": org})
+        Team.objects.create(organization=org, name=f"Team of {member.user.name}")
+    with django_assert_num_queries(8):
+        response = admin.get(page(number))
+    assert options(response, "user_id") == 1 + 4  # nobody, the admin and 3 members
+    assert options(response, "team_id") == 1 + 4  # no team, and 4
 
 
 def test_saving_keeps_secrets_left_blank_and_replaces_those_typed(org, admin):
