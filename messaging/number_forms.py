@@ -13,7 +13,8 @@ from whatsapp_hub.encryption import mask
 
 NAME_MAX_LENGTH = WhatsAppNumber._meta.get_field("display_name").max_length
 URL_MAX_LENGTH = WhatsAppNumber._meta.get_field("waha_base_url").max_length
-SECRET_FIELDS = ("access_token", "app_secret", "verify_token", "waha_api_key")
+# The secrets an admin may replace (never read back); a WAHA number's webhook key is the hub's own.
+REPLACEABLE_SECRETS = ("access_token", "app_secret", "verify_token", "waha_api_key")
 
 
 def _text(label, *, required: bool = True, max_length: int = 64, help_text="", ltr: bool = False, **attrs):
@@ -133,6 +134,7 @@ class NumberEditForm(forms.Form):
     waha_base_url = WahaNumberForm.base_fields["waha_base_url"]
     waha_api_key = _secret(_("WAHA API key"), required=False)
 
+    # The provider's fields this page edits: a WAHA session's name and webhook key stay as the hub set them.
     PROVIDER_FIELDS = {
         "cloud": ("phone_number_id", "waba_id", "access_token", "app_secret", "verify_token"),
         "waha": ("waha_base_url", "waha_api_key"),
@@ -161,17 +163,17 @@ class NumberEditForm(forms.Form):
         return {
             name: value
             for name, value in self.cleaned_data.items()
-            if not (name in SECRET_FIELDS and not value)
+            if not (name in REPLACEABLE_SECRETS and not value)
             and not (name == "is_primary" and not value)
             and not (name == "throughput" and value is None)
         }
 
     def secret_fields(self) -> list[tuple[forms.BoundField, str | None]]:
         """The secret fields with their stored values masked ('...abcd', None when unset)."""
-        return [(self[name], mask(getattr(self.number, name))) for name in SECRET_FIELDS if name in self.fields]
+        return [(self[name], mask(getattr(self.number, name))) for name in REPLACEABLE_SECRETS if name in self.fields]
 
     def plain_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in self.fields if name not in SECRET_FIELDS]
+        return [self[name] for name in self.fields if name not in REPLACEABLE_SECRETS]
 
 
 def _member_label(membership) -> str:
