@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from accounts import selectors, services
 from accounts.models import ApiKey, AuditLog, Team
-from accounts.permissions import IsAdmin, IsSuperAdmin
+from accounts.permissions import IsAdmin, IsSuperAdmin, IsUser
 from accounts.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeySerializer,
@@ -24,6 +24,7 @@ from accounts.serializers import (
     InvitationSerializer,
     LoginSerializer,
     MeSerializer,
+    OrganizationCreateSerializer,
     OrganizationSerializer,
     OrganizationStatusSerializer,
     PasswordResetRequestSerializer,
@@ -39,8 +40,10 @@ from accounts.serializers import (
     RoleSerializer,
     SessionSerializer,
     SuperAdminLoginSerializer,
+    SwitchOrganizationSerializer,
     TeamMemberSerializer,
     TeamSerializer,
+    WsTicketSerializer,
 )
 from accounts.viewsets import TenantScopedMixin, TenantViewSet
 from whatsapp_hub.filters import IsoDateTimeFilter
@@ -151,6 +154,61 @@ class MeView(KnownQueryParamsMixin, APIView):
             "memberships": memberships,
         }
         return Response(MeSerializer(body).data)
+
+
+@extend_schema(tags=["auth"], request=None, responses={201: WsTicketSerializer, **_errors(401, 403)})
+class WsTicketView(KnownQueryParamsMixin, APIView):
+    """A one-time ticket for the live-inbox websocket: open `/ws/inbox/?ticket=<ticket>` within `expires_in`
+    seconds (30). It acts as the caller (the member of the access token, or the API key) in the caller's
+    organization; tokens never go into a URL. Browsers need none: their session opens the socket."""
+
+    def post(self, request):
+        api_key = request.api_key
+        ticket = services.ws_ticket_issue(
+            organization=request.org,
+            role=request.role,
+            user_id=request.user.pk,
+            api_key_id=api_key.pk if api_key is not None else None,
+        )
+        body = {"ticket": ticket, "expires_in": int(services.WS_TICKET_TTL.total_seconds())}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    tags=["auth"],
+    request=SwitchOrganizationSerializer,
+    responses={200: SessionSerializer, **_errors(400, 401, 403)},
+)
+class SwitchOrganizationView(APIView):
+    """A token pair acting in another organization of the signed-in user (see `memberships` in auth/me); 403 when
+    they are not an active member of it or it is suspended. The current tokens stay valid."""
+
+    permission_classes = [IsUser]
+
+    def post(self, request):
+        serializer = SwitchOrganizationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        session = services.auth_switch_organization(user=request.user, **serializer.validated_data)
+        return Response(SessionSerializer(session).data)
+
+
+@extend_schema(
+    tags=["auth"],
+    request=OrganizationCreateSerializer,
+    responses={201: SessionSerializer, **_errors(400, 401, 403)},
+)
+class OrganizationCreateView(APIView):
+    """Create another organization as a signed-in user, who becomes its admin: answered with a token pair acting in
+    it (its `organization` and `role`). Sign-up creates the first one (auth/register)."""
+
+    permission_classes = [IsUser]
+
+    def post(self, request):
+        serializer = OrganizationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = services.organization_create_for_user(user=request.user, **serializer.validated_data)
+        session = services.session_issue(user=request.user, membership=membership)
+        return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
 
 
 # --- organization admin ------------------------------------------------------------------------------

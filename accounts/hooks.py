@@ -17,3 +17,15 @@ organization_deleting = Hook(
     "it needs from those rows now and leaves its cleanup (stored files, ...) to after the commit "
     "(whatsapp_hub.aftercommit): a rollback then changes nothing.",
 )
+
+# Who may act, and what they see, changed. Called inside the writing transaction like the hook above; a subscriber
+# that acts outside the database (closing open live-inbox sockets) does it after the commit.
+organization_suspended = Hook(
+    "organization_suspended", "organization_id: the organization was suspended; none of its people or keys may act."
+)
+member_deactivated = Hook("member_deactivated", "organization_id, user_id: the member may no longer act there.")
+api_key_revoked = Hook("api_key_revoked", "organization_id, api_key_id: the key may no longer act.")
+access_changed = Hook(
+    "access_changed",
+    "organization_id: a member's role or a team's members changed, so who sees which numbers may have.",
+)

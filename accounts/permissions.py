@@ -40,6 +40,17 @@ class IsMarketing(_HasRole):
     roles = frozenset({Role.ADMIN, Role.MARKETING})
 
 
+class IsUser(BasePermission):
+    """A signed-in person (a token or a browser session), in an organization or none. API keys never qualify: they
+    act for their organization, as nobody."""
+
+    message = "Sign in as a user: an API key acts for its organization only."
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and user.pk is not None)
+
+
 class ReadOnly(BasePermission):
     def has_permission(self, request, view):
         return request.method in SAFE_METHODS

@@ -1,10 +1,12 @@
 import hmac
+from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, User, hash_secret
+from whatsapp_hub.errors import ServiceError
 
 
 def membership_for(*, user: User, organization_id) -> Membership | None:
@@ -41,6 +43,61 @@ def session_membership(*, user: User, session) -> Membership | None:
         if membership is not None:
             return membership
     return default_membership(user=user)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who acts, where and with which role, outside a request (a live-inbox socket): a member, or an API key (no
+    user)."""
+
+    organization: Organization
+    role: str
+    user: User | None = None
+    api_key_id: int | None = None
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.pk if self.user is not None else None
+
+
+def _forbidden(detail: str, code: str) -> ServiceError:
+    return ServiceError(detail, status_code=403, code=code)
+
+
+def session_principal(*, user, session) -> Principal:
+    """The signed-in browser's principal (session_membership). 401 when nobody is signed in, 403 when the
+    membership cannot act (membership_problem)."""
+    if not user.is_authenticated:
+        raise ServiceError("Sign in, or connect with a ticket.", status_code=401, code="not_authenticated")
+    membership = session_membership(user=user, session=session)
+    problem = membership_problem(membership)
+    if problem:
+        raise _forbidden(problem, "membership_inactive")
+    return Principal(organization=membership.organization, role=membership.role, user=user)
+
+
+def principal_current(*, organization_id: int, user_id: int | None, api_key_id: int | None) -> Principal:
+    """The member (user_id) or API key (api_key_id) of the organization as it stands now, with its current role;
+    403 when it may no longer act: deactivated member or account, suspended organization, revoked key."""
+    if api_key_id is not None:
+        key = ApiKey.objects.select_related("organization").filter(pk=api_key_id, organization_id=organization_id)
+        key = key.first()
+        if key is None or not key.is_active:
+            raise _forbidden("The API key was revoked.", "invalid_api_key")
+        if not key.organization.is_active:
+            raise _forbidden("The organization is suspended.", "organization_suspended")
+        return Principal(organization=key.organization, role=key.role, api_key_id=key.pk)
+    membership = (
+        Membership.objects.select_related("organization", "user")
+        .filter(organization_id=organization_id, user_id=user_id)
+        .first()
+    )
+    problem = membership_problem(membership)
+    if problem is None and not membership.user.is_active:
+        problem = "This account is deactivated."
+    if problem:
+        raise _forbidden(problem, "membership_inactive")
+    return Principal(organization=membership.organization, role=membership.role, user=membership.user)
 
 
 def user_memberships(*, user: User) -> QuerySet[Membership]:

@@ -96,6 +96,11 @@ class SuperAdminLoginSerializer(StrictSerializer):
     password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
 
 
+class WsTicketSerializer(serializers.Serializer):
+    ticket = serializers.CharField(help_text="Open `/ws/inbox/?ticket=<ticket>` with it: once, within expires_in")
+    expires_in = serializers.IntegerField(help_text="Seconds the ticket stays usable")
+
+
 class SessionSerializer(serializers.Serializer):
     """The login/refresh answer: tokens, who, where and as what."""
 
@@ -133,6 +138,14 @@ class MeSerializer(serializers.Serializer):
     organization = OrganizationSerializer(allow_null=True)
     role = serializers.CharField(allow_null=True)
     memberships = MembershipSummarySerializer(many=True)
+
+
+class OrganizationCreateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200)
+
+
+class SwitchOrganizationSerializer(StrictSerializer):
+    organization_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
 
 class PasswordResetRequestSerializer(StrictSerializer):

@@ -3,10 +3,12 @@ e-mails and other side effects after commit."""
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate, password_validation, user_logged_in
 from django.contrib.auth.tokens import default_token_generator
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -40,6 +42,8 @@ from whatsapp_hub.errors import ServiceError, invalid_input
 
 # Tries at a free slug when concurrent sign-ups of the same name keep taking the one just checked.
 SLUG_ATTEMPTS = 3
+# How long a live-inbox socket ticket may wait for its connection.
+WS_TICKET_TTL = timedelta(seconds=30)
 
 
 def _not_found(what: str) -> ServiceError:
@@ -93,11 +97,27 @@ def organization_create(*, name: str, plan: str = Organization.Plan.STARTER, fie
     raise ServiceError(message, errors={field: [message]})
 
 
+# Says no more than that the e-mail has an account, as sign-up always did.
+EMAIL_TAKEN_DETAIL = (
+    "An account with this e-mail already exists: sign in with it instead. Once signed in, you can create another "
+    "organization (POST /api/v1/organizations)."
+)
+
+
 def _email_taken() -> ServiceError:
-    return ServiceError("This e-mail is already registered.", errors={"email": ["Already registered."]})
+    return ServiceError(EMAIL_TAKEN_DETAIL, errors={"email": [EMAIL_TAKEN_DETAIL]})
 
 
 @transaction.atomic
+def organization_create_for_user(*, user: User, name: str, field: str = "name") -> Membership:
+    """A new organization with `user` as its admin (audited as organization.create): sign-up's, or another one of
+    a signed-in person. Returns the admin membership. `field` names the name in a 400."""
+    organization = organization_create(name=name, field=field)
+    membership = Membership.objects.create(organization=organization, user=user, role=Role.ADMIN)
+    audit_log_write(organization=organization, actor=user, action="organization.create", target=organization)
+    return membership
+
+
 def user_set_language(*, user: User, language: str) -> None:
     """The person's web-app language ("" follows the browser)."""
     if language and language not in dict(settings.LANGUAGES):
@@ -106,9 +126,10 @@ def user_set_language(*, user: User, language: str) -> None:
     user.language = language
 
 
+@transaction.atomic
 def user_register(*, email: str, password: str, name: str, organization_name: str) -> tuple[User, Organization]:
-    """Sign-up: a new organization with this user as its admin. 400 for an e-mail already registered, also when a
-    concurrent sign-up takes it between the check and the insert."""
+    """Sign-up: a new organization with this user as its admin. 400 for an e-mail that already has an account
+    (telling them to sign in instead), also when a concurrent sign-up takes it between the check and the insert."""
     email = normalize_email(email)
     if User.objects.filter(email=email).exists():
         raise _email_taken()
@@ -118,10 +139,8 @@ def user_register(*, email: str, password: str, name: str, organization_name: st
             user = User.objects.create_user(email, password, name=name.strip())
     except IntegrityError:
         raise _email_taken() from None
-    organization = organization_create(name=organization_name, field="organization_name")
-    Membership.objects.create(organization=organization, user=user, role=Role.ADMIN)
-    audit_log_write(organization=organization, actor=user, action="organization.create", target=organization)
-    return user, organization
+    membership = organization_create_for_user(user=user, name=organization_name, field="organization_name")
+    return user, membership.organization
 
 
 @dataclass(frozen=True)
@@ -137,6 +156,25 @@ def _issue_tokens(*, user: User, membership: Membership | None) -> tuple[str, st
     refresh["tv"] = user.token_version
     refresh["org"] = membership.organization_id if membership else None
     return str(refresh.access_token), str(refresh)
+
+
+def session_issue(*, user: User, membership: Membership) -> Session:
+    """A token pair acting in `membership`'s organization (e.g. one the user just created)."""
+    access, refresh = _issue_tokens(user=user, membership=membership)
+    return Session(access, refresh, user, membership)
+
+
+@transaction.atomic
+def auth_switch_organization(*, user: User, organization_id: int) -> Session:
+    """A token pair acting in another organization of the signed-in user (audited there as auth.switch). 403
+    naming organization_id when they are not a member, their membership is deactivated or the organization is
+    suspended. The tokens they had stay valid (other tabs and devices keep their organization)."""
+    membership = selectors.membership_for(user=user, organization_id=organization_id)
+    problem = selectors.membership_problem(membership)
+    if problem:
+        raise ServiceError(problem, status_code=403, code="membership_inactive", errors={"organization_id": [problem]})
+    audit_log_write(organization=membership.organization, actor=user, action="auth.switch", target=user)
+    return session_issue(user=user, membership=membership)
 
 
 def auth_authenticate(
@@ -246,6 +284,39 @@ def auth_tokens_flush_expired(*, batch_size: int = 1000) -> int:
         deleted += len(ids)
         if len(ids) < batch_size:
             return deleted
+
+
+def _ws_ticket_key(ticket: str) -> str:
+    return f"ws-ticket:{hash_secret(ticket)}"
+
+
+def ws_ticket_issue(*, organization: Organization, role: str, user_id: int | None, api_key_id: int | None) -> str:
+    """A ticket that opens one live-inbox socket as this member (user_id) or API key (api_key_id, no user) within
+    WS_TICKET_TTL: what an API client passes as `?ticket=` instead of its token. Kept in the cache under its digest
+    (the cache never holds a usable ticket)."""
+    ticket = secrets.token_urlsafe(32)
+    claim = {
+        "user_id": user_id,
+        "organization_id": organization.pk,
+        "role": role,
+        "api_key_id": api_key_id,
+        "expires_at": (timezone.now() + WS_TICKET_TTL).timestamp(),
+    }
+    cache.set(_ws_ticket_key(ticket), claim, timeout=WS_TICKET_TTL.total_seconds())
+    return ticket
+
+
+def ws_ticket_claim(*, ticket: str) -> selectors.Principal:
+    """Use a ticket once: the principal it was issued to, as it stands now (selectors.principal_current: 403 when
+    it may no longer act). 401 for an unknown, expired or used ticket. Single use even when claims race: each may
+    read it, but only the one whose delete removed it gets it."""
+    key = _ws_ticket_key(ticket)
+    claim = cache.get(key)
+    if claim is None or not cache.delete(key) or claim["expires_at"] <= timezone.now().timestamp():
+        raise _unauthorized("The ticket is invalid, expired or already used.", "invalid_ticket")
+    return selectors.principal_current(
+        organization_id=claim["organization_id"], user_id=claim["user_id"], api_key_id=claim["api_key_id"]
+    )
 
 
 def _revoke_all_sessions(user: User) -> None:
@@ -457,6 +528,7 @@ def member_set_role(*, organization: Organization, user_id, role: str, actor) ->
     previous = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
+    hooks.access_changed.send(organization_id=organization.pk)
     audit_log_write(
         organization=organization,
         actor=actor,
@@ -469,7 +541,8 @@ def member_set_role(*, organization: Organization, user_id, role: str, actor) ->
 
 @transaction.atomic
 def member_deactivate(*, organization: Organization, user_id, actor) -> Membership:
-    """Deactivate a member here; their tokens for this organization fail on the next request."""
+    """Deactivate a member here; their tokens for this organization fail on the next request, their open live-inbox
+    sockets close (accounts.hooks.member_deactivated)."""
     membership = _locked_member(organization=organization, user_id=user_id)
     if not membership.is_active:
         return membership
@@ -477,6 +550,7 @@ def member_deactivate(*, organization: Organization, user_id, actor) -> Membersh
         raise ServiceError("The last admin cannot be deactivated.", code="last_admin")
     membership.is_active = False
     membership.save(update_fields=["is_active"])
+    hooks.member_deactivated.send(organization_id=organization.pk, user_id=membership.user_id)
     audit_log_write(organization=organization, actor=actor, action="member.deactivate", target=membership.user)
     return membership
 
@@ -507,6 +581,7 @@ def _team_members_set(*, team: Team, user_ids: list[int]) -> None:
     TeamMember.objects.bulk_create(
         [TeamMember(organization=team.organization, team=team, user_id=pk) for pk in members], ignore_conflicts=True
     )
+    hooks.access_changed.send(organization_id=team.organization_id)
 
 
 @transaction.atomic
@@ -542,6 +617,7 @@ def team_update(*, team: Team, actor, name=None, description=None, member_ids=No
 def team_delete(*, team: Team, actor) -> None:
     audit_log_write(organization=team.organization, actor=actor, action="team.delete", target=team)
     team.delete()
+    hooks.access_changed.send(organization_id=team.organization_id)
 
 
 @transaction.atomic
@@ -568,6 +644,7 @@ def api_key_revoke(*, api_key: ApiKey, actor) -> ApiKey:
     keys = ApiKey.objects.for_org(api_key.organization).filter(pk=api_key.pk)
     if keys.filter(revoked_at__isnull=True).update(revoked_at=timezone.now()):
         audit_log_write(organization=api_key.organization, actor=actor, action="api_key.revoke", target=api_key)
+        hooks.api_key_revoked.send(organization_id=api_key.organization_id, api_key_id=api_key.pk)
     api_key.revoked_at = keys.values_list("revoked_at", flat=True).get()
     return api_key
 
@@ -632,7 +709,8 @@ def organization_platform_update(*, organization: Organization, actor, **fields)
 
 @transaction.atomic
 def organization_set_status(*, organization: Organization, status: str, actor) -> Organization:
-    """Suspending stops every token and API key of the organization at once (checked per request)."""
+    """Suspending stops every token and API key of the organization at once (checked per request), and its open
+    live-inbox sockets (accounts.hooks.organization_suspended)."""
     previous = organization.status
     if previous != status:
         organization.status = status
@@ -644,6 +722,8 @@ def organization_set_status(*, organization: Organization, status: str, actor) -
             target=organization,
             data={"from": previous, "to": status},
         )
+        if status == Organization.Status.SUSPENDED:
+            hooks.organization_suspended.send(organization_id=organization.pk)
     return organization
 
 

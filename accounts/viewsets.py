@@ -8,8 +8,9 @@ class TenantScopedMixin(KnownQueryParamsMixin):
     it refuses query parameters it does not document (KnownQueryParamsMixin).
 
     The rows come from `selector` when the view sets one (a read of selectors.py taking `org=`, e.g.
-    `selector = staticmethod(selectors.contact_list)`), else from `queryset` scoped with `for_org`. Schema
-    generation has no organization: it gets an empty queryset of the serializer's model.
+    `selector = staticmethod(selectors.contact_list)`), else from `queryset` scoped with `for_org`; the selector
+    also gets `selector_kwargs()` (e.g. the numbers the caller may see). Schema generation has no organization: it
+    gets an empty queryset of the serializer's model.
     """
 
     selector = None
@@ -18,8 +19,11 @@ class TenantScopedMixin(KnownQueryParamsMixin):
         if getattr(self, "swagger_fake_view", False):
             return self.get_serializer_class().Meta.model.objects.none()
         if self.selector is not None:
-            return self.selector(org=self.request.org)
+            return self.selector(org=self.request.org, **self.selector_kwargs())
         return super().get_queryset().for_org(self.request.org)
+
+    def selector_kwargs(self) -> dict:
+        return {}
 
     def perform_create(self, serializer):
         serializer.save(organization=self.request.org)

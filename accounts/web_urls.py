@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from accounts import settings_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -9,3 +9,5 @@ urlpatterns = [
     path("switch-organization/", views.organization_switch, name="organization-switch"),
     path("language/", views.language, name="language"),
 ]
+
+urlpatterns += settings_views.urlpatterns

@@ -7,6 +7,11 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         # Subscriptions to accounts' announcements (accounts never imports messaging).
         from accounts import hooks as account_hooks
-        from messaging.services import erasure
+        from messaging.services import erasure, events
 
         account_hooks.organization_deleting.connect(erasure.organization_media_files_delete_on_commit)
+        # The live inbox: sockets of whoever may no longer act close; the others work out again what they see.
+        account_hooks.organization_suspended.connect(events.sockets_close_on_commit)
+        account_hooks.member_deactivated.connect(events.sockets_close_on_commit)
+        account_hooks.api_key_revoked.connect(events.sockets_close_on_commit)
+        account_hooks.access_changed.connect(events.access_changed_on_commit)

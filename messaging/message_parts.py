@@ -269,6 +269,8 @@ FIELDS_BY_TYPE: dict[str, tuple[set[str], set[str]]] = {
     Message.Type.LOCATION: ({"location"}, set()),
     Message.Type.CONTACTS: ({"contacts"}, set()),
 }
+# The types a send takes (the OpenAPI schema's MessageSendTypeEnum).
+SEND_TYPES = sorted(FIELDS_BY_TYPE)
 
 
 class MessageSendSerializer(StrictSerializer):
@@ -287,7 +289,7 @@ class MessageSendSerializer(StrictSerializer):
     plus the references the service resolves (upload, media_id, reply_to, reaction_to).
     """
 
-    type = serializers.ChoiceField(choices=sorted(FIELDS_BY_TYPE))
+    type = serializers.ChoiceField(choices=SEND_TYPES)
     text = _text(4096, required=False, trim_whitespace=False)
     preview_url = OptionalBooleanField(required=False)
     file = serializers.FileField(required=False)

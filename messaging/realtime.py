@@ -1,7 +1,10 @@
-"""Push to the organization's live inbox (Channels group `org.<id>`), after commit.
+"""Push to the organization's live inbox (Channels group `org.<id>`, read by messaging.consumers.InboxConsumer),
+after commit.
 
 The channel layer is at-most-once, so every event carries a per-organization sequence number:
-a client that sees a gap, or reconnects, catches up over REST.
+a client that sees a gap, or reconnects, catches up over REST. Each event also carries the WhatsApp number of each
+of its items (`number_ids`), for the socket to drop what its person may not see (messaging.selectors.access); the
+socket never forwards them.
 """
 
 import logging
@@ -12,15 +15,37 @@ from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
 
+# An event as the services build it: (event type, {"<items>": [...]}, the number id of each item, in order).
+Event = tuple[str, dict, list[int]]
+
 
 def org_group(organization_id: int) -> str:
     return f"org.{organization_id}"
 
 
+def member_group(organization_id: int, user_id: int) -> str:
+    """The sockets of one member of one organization."""
+    return f"member.{organization_id}.{user_id}"
+
+
+def api_key_group(api_key_id: int) -> str:
+    """The sockets opened with a ticket of one API key."""
+    return f"apikey.{api_key_id}"
+
+
+def _sequence_key(organization_id: int) -> str:
+    return f"realtime:seq:{organization_id}"
+
+
+def current_sequence(organization_id: int) -> int:
+    """The sequence number of the organization's latest event (0 before the first)."""
+    return cache.get(_sequence_key(organization_id), 0)
+
+
 def _reserve_sequence(organization_id: int, count: int) -> int:
     """The first of `count` consecutive sequence numbers of the organization: one increment for a whole push
     (an ingest batch pushes dozens of events), atomic, so concurrent pushes get ranges of their own."""
-    key = f"realtime:seq:{organization_id}"
+    key = _sequence_key(organization_id)
     cache.add(key, 0, timeout=None)
     return cache.incr(key, count) - count + 1
 
@@ -30,10 +55,9 @@ async def _group_send_all(layer, group: str, messages: list[dict]) -> None:
         await layer.group_send(group, message)
 
 
-def publish(organization_id: int, events: list[tuple[str, dict]]) -> None:
-    """Send these (event type, data) now, in order (call only after commit). One event-loop run for all: each
-    async_to_sync call costs a loop and the channel layer's connections. Never raises: the push is best effort
-    by design."""
+def publish(organization_id: int, events: list[Event]) -> None:
+    """Send these events now, in order (call only after commit). One event-loop run for all: each async_to_sync
+    call costs a loop and the channel layer's connections. Never raises: the push is best effort by design."""
     if not events:
         return
     try:
@@ -42,10 +66,21 @@ def publish(organization_id: int, events: list[tuple[str, dict]]) -> None:
             return
         first = _reserve_sequence(organization_id, len(events))
         messages = [
-            {"type": "inbox.event", "event": event_type, "seq": first + index, "data": data}
-            for index, (event_type, data) in enumerate(events)
+            {"type": "inbox.event", "event": event_type, "seq": first + index, "data": data, "number_ids": number_ids}
+            for index, (event_type, data, number_ids) in enumerate(events)
         ]
         async_to_sync(_group_send_all)(layer, org_group(organization_id), messages)
     except Exception:
-        kinds = sorted({event_type for event_type, _ in events})
+        kinds = sorted({event_type for event_type, _, _ in events})
         logger.exception("realtime publish %s failed for organization %s", kinds, organization_id)
+
+
+def signal(group: str, message_type: str) -> None:
+    """Send the sockets of `group` a control message of this type (no sequence number, nothing for the client:
+    `inbox.close`, `inbox.access_changed`). Call after commit; best effort like publish."""
+    try:
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(group, {"type": message_type})
+    except Exception:
+        logger.exception("realtime %s to %s failed", message_type, group)

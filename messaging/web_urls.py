@@ -1,6 +1,7 @@
-from messaging.views import dashboard, numbers
+from messaging.views import contacts, dashboard, numbers
 
 urlpatterns = [
+    *contacts.urlpatterns,
     *dashboard.urlpatterns,
     *numbers.urlpatterns,
 ]

@@ -3,6 +3,10 @@
 Each route under /api/v1/ must be classified in the registry of the calling test (a tenant
 resource with a factory, an organization-scoped list, a platform route, or a route with no tenant
 data). An unclassified route fails the test, so a new endpoint cannot skip the check.
+
+Within one organization, the same resources are walked again for a member who may not see some of its
+WhatsApp numbers (check_hidden_number): every route whose rows belong to a number (the number itself, its
+conversations, their messages and files) treats a hidden number's row like another organization's.
 """
 
 from collections.abc import Callable
@@ -10,6 +14,8 @@ from dataclasses import dataclass, field
 
 from django.forms.models import model_to_dict
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from messaging.models import WhatsAppNumber
 
 API_PREFIX = "api/v1/"
 
@@ -118,4 +124,76 @@ def _check_named_in_body(client, route: ApiRoute, resource: Resource, own, forei
     response = client.post(url, resource.naming(own), format="json")
     if response.status_code >= 400:
         problems.append(f"POST {route.name}: refused the caller's own row ({response.status_code}, walker is blind)")
+    return problems
+
+
+# How a row leads to its WhatsApp number: a media's message, a message's conversation, a conversation's number.
+NUMBER_PATH = ("number", "conversation", "message")
+
+
+def number_of(row) -> WhatsAppNumber | None:
+    """The WhatsApp number a row belongs to (itself, or through NUMBER_PATH), else None."""
+    while row is not None and not isinstance(row, WhatsAppNumber):
+        row = next((getattr(row, name) for name in NUMBER_PATH if hasattr(type(row), name)), None)
+    return row
+
+
+def _answer(response) -> tuple[int, object]:
+    """The status and the JSON body of a response (else its content type: a file, or HEAD's empty body)."""
+    content_type = response.headers.get("Content-Type", "")
+    is_json = content_type.startswith("application/json") and not getattr(response, "streaming", False)
+    return response.status_code, response.json() if is_json and response.content else content_type
+
+
+def check_hidden_number(
+    client, route: ApiRoute, resource: Resource, org, other_org, hide: Callable
+) -> list[str] | None:
+    """Call `route` as a member of `org` about a row of one of its numbers that `hide` (number -> None) hides from
+    them: it answers exactly as for another organization's row (404, or the 403 of a role that may not use the
+    route), changes nothing and lists nothing of it; the caller's row on a visible number is reached and listed.
+    Returns problems, or None for a route whose rows belong to no number."""
+    own = resource.make(org)
+    if number_of(own) is None:
+        return None
+    problems = []
+    if not route.kwargs:
+        if "GET" in route.methods:  # the caller's own row first: its number may be the one hidden next
+            response = client.get(reverse(route.name), resource.query)
+            if response.status_code not in (200, 403):
+                problems.append(f"{route.name}: list answered {response.status_code}")
+            elif response.status_code == 200 and resource.identity(own) not in resource.list_ids(
+                resource.read(response)
+            ):
+                problems.append(f"{route.name}: does not list the caller's own row (walker is blind)")
+        hidden = resource.make(org)
+        hide(number_of(hidden))
+        if "POST" in route.methods and resource.naming is not None:
+            problems += [f"{p} (hidden number)" for p in _check_named_in_body(client, route, resource, own, hidden)]
+        if "GET" in route.methods:
+            response = client.get(reverse(route.name), resource.query)
+            if response.status_code == 200 and resource.identity(hidden) in resource.list_ids(resource.read(response)):
+                problems.append(f"{route.name}: lists a row of a hidden number")
+        return problems
+    foreign, hidden = resource.make(other_org), resource.make(org)
+    hide(number_of(hidden))
+
+    def call(method: str, row) -> tuple[int, object]:
+        url = reverse(route.name, kwargs=resource.lookup(row))
+        return _answer(getattr(client, method.lower())(url, resource.bodies.get(method, {}), format="json"))
+
+    foreign_get = None
+    for method in route.methods:
+        expected = call(method, foreign)
+        before = snapshot(hidden)
+        answer = call(method, hidden)
+        if answer != expected or answer[0] not in (403, 404):
+            problems.append(
+                f"{method} {route.name}: {answer} for a hidden number's row, {expected} for another tenant's"
+            )
+        if snapshot(hidden) != before:
+            problems.append(f"{method} {route.name}: changed a hidden number's row")
+        if method == "GET":
+            foreign_get = expected[0]
+    if foreign_get == 404 and (status := call("GET", own)[0]) != 200:
+        problems.append(f"GET {route.name}: the caller's own row answered {status} (walker is blind)")
     return problems

@@ -1,9 +1,10 @@
-"""Every API route, walked with two organizations (see tests/isolation.py)."""
+"""Every API route, walked with two organizations, and within one for a member who may not see some of its numbers
+(see tests/isolation.py)."""
 
 import csv
 import io
 import secrets
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.urls import reverse
@@ -12,10 +13,12 @@ from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.models import AuditLog, Invitation, Role, Team, hash_secret
+from messaging.models import Message, Provider
 from messaging.services import numbers as number_services
 from messaging.services import waha_sessions
+from tests.conftest import client_for
 from tests.factories import MembershipFactory
-from tests.isolation import Resource, api_routes, check_resource
+from tests.isolation import Resource, api_routes, check_hidden_number, check_resource
 from tests.messaging.factories import (
     ContactFactory,
     ConversationFactory,
@@ -65,10 +68,22 @@ def _scanning_waha_number(org):
     return number
 
 
-def _message_on_own_day(org):
-    """A message on one of the 6 days before today, chosen by the organization's id: the dashboard's per-day
-    rows then tell the two organizations apart (never today, where other routes' messages land)."""
-    return MessageFactory(organization=org, created_at=timezone.now() - timedelta(days=1 + org.pk % 6))
+def _message_on_a_day_of_its_own(org):
+    """A message on one of the 6 days before today that has no message yet: the dashboard's per-day rows then tell
+    the rows apart (never today, where other routes' messages land)."""
+    today = timezone.localdate()
+    taken = {timezone.localdate(at) for at in Message.objects.values_list("created_at", flat=True)}
+    day = next(day for day in (today - timedelta(days=n) for n in range(1, 7)) if day not in taken)
+    return MessageFactory(organization=org, created_at=timezone.make_aware(datetime.combine(day, time(12))))
+
+
+def _message_in_open_window(org):
+    """A message of a sandbox conversation whose customer wrote an hour ago: a text to them may be sent."""
+    return MessageFactory(
+        organization=org,
+        conversation__number__provider=Provider.SANDBOX,
+        conversation__last_inbound_at=timezone.now() - timedelta(hours=1),
+    )
 
 
 def _days_with_messages(days) -> list[str]:
@@ -105,10 +120,29 @@ RESOURCES = {
         make=lambda org: AuditLog.objects.create(organization=org, action="test.event"),
     ),
     "conversation": Resource(make=lambda org: ConversationFactory(organization=org)),
+    "conversation-start": Resource(
+        make=lambda org: ConversationFactory(organization=org),
+        naming=lambda conversation: {
+            "contact_id": conversation.contact_id,
+            "number_id": conversation.number_id,
+            "template": {"name": "walker_probe", "language": "en_US"},
+        },
+    ),
+    "message": Resource(
+        make=_message_in_open_window,
+        naming=lambda message: {
+            "to": message.conversation.contact.phone,
+            "number_id": message.conversation.number_id,
+            "type": "text",
+            "text": "walker probe",
+        },
+    ),
     "message-search": Resource(
         make=lambda org: MessageFactory(organization=org, text="walker probe"), query={"q": "probe"}
     ),
-    "media": Resource(make=lambda org: MediaFactory(organization=org)),
+    "media": Resource(
+        make=lambda org: MediaFactory(organization=org, message=MessageFactory(organization=org, type="image"))
+    ),
     "number": Resource(make=lambda org: WhatsAppNumberFactory(organization=org)),
     "number-session": Resource(make=_scanning_waha_number),
     "number-qr": Resource(make=_scanning_waha_number),
@@ -118,11 +152,11 @@ RESOURCES = {
         identity=lambda number: number.phone_number_id,
     ),
     "dashboard-stats": Resource(
-        make=_message_on_own_day,
+        make=_message_on_a_day_of_its_own,
         list_ids=lambda body: _days_with_messages(body["analytics"]),
         identity=_message_day,
     ),
-    "analytics": Resource(make=_message_on_own_day, list_ids=_days_with_messages, identity=_message_day),
+    "analytics": Resource(make=_message_on_a_day_of_its_own, list_ids=_days_with_messages, identity=_message_day),
     "sandbox-inbound": Resource(
         make=lambda org: WhatsAppNumberFactory(organization=org, provider="sandbox"),
         naming=lambda number: {"number_id": number.pk, "from": "+16505551234", "text": "walker probe"},
@@ -142,6 +176,9 @@ NO_TENANT_DATA = {
     "auth-password-reset-request",
     "auth-password-reset",
     "auth-register-with-invite",
+    "auth-ws-ticket",  # the ticket acts in the caller's organization: tests/messaging/test_consumer_auth.py
+    "auth-switch-organization",  # names an organization: tests/accounts/test_organizations.py
+    "organizations",  # creates one for the signed-in person: tests/accounts/test_organizations.py
     "super-admin-login",
     "schema",
     "docs",
@@ -172,8 +209,8 @@ def test_every_api_route_is_covered_by_the_walker(db):
     assert unclassified == [], f"Classify these routes in tests/test_isolation.py: {unclassified}"
 
 
-def _api_key_client(org) -> APIClient:
-    _, raw = account_services.api_key_create(organization=org, name="walker", role=Role.ADMIN, actor=None)
+def _api_key_client(org, *, role: str = Role.ADMIN) -> APIClient:
+    _, raw = account_services.api_key_create(organization=org, name="walker", role=role, actor=None)
     client = APIClient()
     client.credentials(HTTP_X_API_KEY=raw)
     return client
@@ -202,3 +239,44 @@ def test_no_route_leaks_or_touches_another_organization(credential, org, other_o
     other_org.refresh_from_db()
     assert other_org.status == "active"
     assert problems == []
+
+
+@pytest.mark.parametrize("credential", ["jwt", "api_key"])
+def test_no_route_shows_or_touches_a_number_hidden_from_the_caller(credential, org, other_org, fake_waha):
+    """An agent assigned nothing (or an agent API key), in an organization where some numbers are assigned to
+    another agent: every route naming a row of such a number answers as for another organization's row."""
+    if credential == "jwt":
+        client = client_for(MembershipFactory(organization=org, role=Role.AGENT))
+    else:
+        client = _api_key_client(org, role=Role.AGENT)
+    colleague = MembershipFactory(organization=org, role=Role.AGENT)
+
+    def hide(number):
+        number_services.number_assign(number=number, actor=None, user_id=colleague.user_id, team_id=None)
+
+    problems, walked = [], set()
+    for route in api_routes():
+        if _classify(route.name) == "resource":
+            found = check_hidden_number(client, route, _resource_for(route.name), org, other_org, hide)
+            if found is not None:
+                problems += found
+                walked.add(route.name)
+    assert problems == []
+    assert walked >= {
+        "number-list",
+        "number-detail",
+        "number-assign",
+        "conversation-list",
+        "conversation-detail",
+        "conversation-messages",
+        "conversation-read",
+        "conversation-start",
+        "message-list",
+        "message-search",
+        "media-detail",
+        "media-content",
+        "dashboard-stats",
+        "analytics",
+        "sandbox-inbound",
+        "settings-whatsapp",
+    }

@@ -3,7 +3,9 @@
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.utils.translation import gettext
 from rest_framework import exceptions
 from rest_framework.response import Response
 
@@ -81,21 +83,32 @@ def api_exception_handler(exc, context):
     return response
 
 
-def _json_error(status: int, detail: str) -> JsonResponse:
-    return JsonResponse({"detail": detail}, status=status)
+# Machines' paths answer JSON; everything else is a page of the web app and answers a page.
+MACHINE_PATHS = ("/api/", "/webhooks/", "/ws/")
+
+
+def _error(request, status: int, detail: str, title: str) -> HttpResponse:
+    if request.path.startswith(MACHINE_PATHS):
+        return JsonResponse({"detail": detail}, status=status)
+    # No request context: the page must render even when the database or the Host header is what failed.
+    return HttpResponse(
+        render_to_string("error.html", {"status": status, "title": title, "detail": detail}), status=status
+    )
 
 
 def bad_request(request, exception=None):
-    return _json_error(400, str(exception) if exception else "Bad request.")
+    return _error(request, 400, str(exception) if exception else "Bad request.", gettext("Bad request"))
 
 
 def permission_denied(request, exception=None):
-    return _json_error(403, "You do not have permission to perform this action.")
+    return _error(
+        request, 403, "You do not have permission to perform this action.", gettext("You can't open this page")
+    )
 
 
 def page_not_found(request, exception=None):
-    return _json_error(404, "Not found.")
+    return _error(request, 404, "Not found.", gettext("Page not found"))
 
 
 def server_error(request):
-    return _json_error(500, "Internal server error.")
+    return _error(request, 500, "Internal server error.", gettext("Something went wrong on our side"))

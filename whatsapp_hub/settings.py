@@ -276,6 +276,7 @@ SPECTACULAR_SETTINGS = {
         "ConversationStatusEnum": "messaging.models.Conversation.Status",
         "MessageStatusEnum": "messaging.models.Message.Status",
         "MessageTypeEnum": "messaging.models.Message.Type",
+        "MessageSendTypeEnum": "messaging.message_parts.SEND_TYPES",
     },
 }
 
@@ -337,6 +338,10 @@ WEBHOOK_EVENT_RETENTION_DAYS = env_int("WEBHOOK_EVENT_RETENTION_DAYS", 30)
 # How many webhook-ingest drains may run at once under a backlog (each takes a worker process): the worker's
 # concurrency, so that every process ingests while a backlog lasts.
 INGEST_DRAINS = env_int("INGEST_DRAINS", 2)
+
+# The live inbox socket sends message status changes (message.updated) at most this often, merged: a campaign's
+# storm of statuses becomes a few frames. Other events go at once.
+INBOX_UPDATE_FLUSH_SECONDS = env_int("INBOX_UPDATE_FLUSH_MS", 250) / 1000
 
 # External services: the real URLs unless pointed elsewhere (tests point them at fakes on 127.0.0.1).
 WHATSAPP_GRAPH_URL = env("WHATSAPP_GRAPH_URL", "https://graph.facebook.com/v23.0")

@@ -1,7 +1,14 @@
 """Inbox API: conversations (list, detail, assignment), their messages (read, send), read receipts, opening a
-conversation with a template, message search, and media (upload, metadata, authenticated download)."""
+conversation with a template, messages across conversations (list, send to a phone), message search, and media
+(upload, metadata, authenticated download).
 
-from django.http import FileResponse, Http404
+Everything here is read through the numbers the caller may see (messaging/selectors/access.py): a conversation,
+message or file of a hidden number answers 404 like another organization's, and a hidden number_id is a 400.
+"""
+
+from collections.abc import Mapping
+
+from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -14,9 +21,11 @@ from rest_framework.response import Response
 from accounts.permissions import IsAgent
 from accounts.serializers import DetailSerializer
 from accounts.viewsets import TenantScopedMixin
+from messaging.api.visibility import VisibleNumbersMixin
 from messaging.message_parts import MessageSendSerializer
 from messaging.models import Contact, Conversation, Media, Message
 from messaging.selectors import conversations as selectors
+from messaging.selectors.access import request_visible_numbers
 from messaging.serializers.conversations import (
     ConversationListQuerySerializer,
     ConversationSerializer,
@@ -25,9 +34,13 @@ from messaging.serializers.conversations import (
     ConversationUpdateSerializer,
     MediaSerializer,
     MediaUploadSerializer,
+    MessageAddressSerializer,
+    MessageListQuerySerializer,
     MessageSearchQuerySerializer,
     MessageSearchResultSerializer,
     MessageSerializer,
+    MessageToPhoneSerializer,
+    MessageWithContactSerializer,
 )
 from messaging.services import conversations as services
 from messaging.services import media as media_services
@@ -74,9 +87,37 @@ class MessagePagination(KeysetPagination):
     invalid_cursor_message = "A message id."
 
 
+class MessageFeedPagination(KeysetPagination):
+    """`?cursor=&page_size=` on (created_at, id), newest first: the index (organization, -created_at) serves it."""
+
+    keys = ("created_at", "id")
+    page_size = 50
+
+
 def _upload_size_check(request) -> None:
     length = request.META.get("CONTENT_LENGTH", "")
     media_services.upload_size_check(size=int(length) if length.isdigit() else None)
+
+
+def _message_shown(message: Message, *, view, serializer_class=MessageSerializer) -> dict:
+    """A message just stored, read again as the API shows it."""
+    org = view.request.org
+    message = selectors.message_list(org=org).get(pk=message.pk)
+    context = {**view.get_serializer_context(), "reply_ids": selectors.message_reply_ids(org=org, messages=[message])}
+    return serializer_class(message, context=context).data
+
+
+def _split(data, keys: frozenset[str]):
+    """A request body (a JSON object, or a multipart form) as two of its kind: its `keys`, and the rest. Anything
+    else is given whole to both, for the serializers to refuse."""
+    if isinstance(data, QueryDict):
+        picked, rest = QueryDict(mutable=True), QueryDict(mutable=True)
+        for key, values in data.lists():
+            (picked if key in keys else rest).setlist(key, values)
+        return picked, rest
+    if isinstance(data, Mapping):
+        return {k: v for k, v in data.items() if k in keys}, {k: v for k, v in data.items() if k not in keys}
+    return data, data
 
 
 @extend_schema_view(
@@ -94,8 +135,15 @@ def _upload_size_check(request) -> None:
     ),
 )
 @extend_schema(tags=["conversations"])
-class ConversationViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """The inbox (agents and admins): one conversation per number and contact, newest activity first.
+class ConversationViewSet(
+    VisibleNumbersMixin,
+    TenantScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The inbox (agents and admins): one conversation per number and contact, newest activity first, on the numbers
+    the caller may see (admins: all; others: the unassigned numbers and those assigned to them or their teams).
 
     PATCH changes `status`, `assigned_to` (a user id or null) and `team` (a team id or null): admins assign
     anyone; agents take an unassigned conversation (assign it to themselves) or release their own, and may set
@@ -128,6 +176,7 @@ class ConversationViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.Retri
             number_id=filters.get("number"),
             unread=filters.get("unread"),
             search=filters.get("search"),
+            number_ids=request_visible_numbers(self.request),
         )
 
     def _shown(self, conversation: Conversation) -> dict:
@@ -189,18 +238,13 @@ class ConversationViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.Retri
 
     def _send(self, request, conversation: Conversation) -> Response:
         _upload_size_check(request)
-        message = services.message_send(conversation=conversation, sent_by=request.user, content=request.data)
-        return Response(self._message_shown(message), status=status.HTTP_202_ACCEPTED)
-
-    def _message_shown(self, message: Message) -> dict:
-        message = selectors.conversation_messages(org=self.request.org, conversation=message.conversation).get(
-            pk=message.pk
+        message = services.message_send(
+            conversation=conversation,
+            sent_by=request.user,
+            content=request.data,
+            number_ids=request_visible_numbers(request),
         )
-        context = {
-            **self.get_serializer_context(),
-            "reply_ids": selectors.message_reply_ids(org=self.request.org, messages=[message]),
-        }
-        return MessageSerializer(message, context=context).data
+        return Response(_message_shown(message, view=self), status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses={200: ConversationSerializer, **ERRORS})
     @action(detail=True, methods=["post"], url_path="read")
@@ -231,8 +275,9 @@ class ConversationViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.Retri
             sent_by=request.user,
             contact=contact,
             phone=data.get("phone"),
+            number_ids=request_visible_numbers(request),
         )
-        body = {"conversation": self._shown(conversation), "message": self._message_shown(message)}
+        body = {"conversation": self._shown(conversation), "message": _message_shown(message, view=self)}
         return Response(body, status=status.HTTP_201_CREATED)
 
 
@@ -260,12 +305,78 @@ class MessageSearchView(KnownQueryParamsMixin, GenericAPIView):
         params = MessageSearchQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         query = params.validated_data["q"]
-        page = self.paginate_queryset(selectors.message_search(org=request.org, query=query))
+        page = self.paginate_queryset(
+            selectors.message_search(org=request.org, query=query, number_ids=request_visible_numbers(request))
+        )
         context = {
             **self.get_serializer_context(),
             "reply_ids": selectors.message_reply_ids(org=request.org, messages=page),
         }
         return self.get_paginated_response(self.get_serializer(page, many=True, context=context).data)
+
+
+ADDRESS_FIELDS = frozenset(MessageAddressSerializer().fields)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[MessageListQuerySerializer], responses={200: MessageWithContactSerializer(many=True), **ERRORS}
+    ),
+    create=extend_schema(
+        request={"application/json": MessageToPhoneSerializer, "multipart/form-data": MessageToPhoneSerializer},
+        responses={201: MessageWithContactSerializer, **SEND_ERRORS},
+    ),
+)
+@extend_schema(tags=["messages"])
+class MessageViewSet(KnownQueryParamsMixin, viewsets.GenericViewSet):
+    """Messages across the organization's conversations (agents and admins), on the numbers the caller may see."""
+
+    serializer_class = MessageWithContactSerializer
+    permission_classes = [IsAgent]
+    pagination_class = MessageFeedPagination
+    parser_classes = [LimitedJSONParser, MultiPartParser]
+    filter_backends: list = []
+
+    def list(self, request):
+        """Newest first (`cursor`/`page_size`), filtered by contact, conversation, direction, number and creation
+        time (ISO 8601: `created_after` inclusive, `created_before` exclusive). Each message names its
+        conversation and contact."""
+        params = MessageListQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        messages = selectors.message_list(
+            org=request.org, number_ids=request_visible_numbers(request), **params.validated_data
+        )
+        page = self.paginate_queryset(messages)
+        context = {
+            **self.get_serializer_context(),
+            "reply_ids": selectors.message_reply_ids(org=request.org, messages=page),
+        }
+        return self.get_paginated_response(self.get_serializer(page, many=True, context=context).data)
+
+    def create(self, request):
+        """Send to a phone in one call: `{to, number_id}` and a message as conversations/{id}/messages takes it
+        (JSON, or multipart for a file). The contact of `to` and their conversation on the number are found or
+        created, and the message is sent like any other: answered 201 once stored `queued` (then `sent` or
+        `failed`), with its `conversation_id` and `contact_id`.
+
+        A customer who has not written in the last 24 hours (a new one included) can only get a template on a Cloud
+        API or sandbox number (409 window_closed); a WhatsApp Web (WAHA) number has no such window and starts a chat
+        with anything it can send. A template to a contact who opted out is refused (409 opted_out).
+        """
+        _upload_size_check(request)  # before the body is parsed (and a file spooled to disk)
+        address, content = _split(request.data, ADDRESS_FIELDS)
+        serializer = MessageAddressSerializer(data=address)
+        serializer.is_valid(raise_exception=True)
+        message = services.message_send_to_phone(
+            organization=request.org,
+            number_id=serializer.validated_data["number_id"],
+            to=serializer.validated_data["to"],
+            content=content,
+            sent_by=request.user,
+            number_ids=request_visible_numbers(request),
+        )
+        body = _message_shown(message, view=self, serializer_class=MessageWithContactSerializer)
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(
@@ -275,8 +386,9 @@ class MessageSearchView(KnownQueryParamsMixin, GenericAPIView):
     retrieve=extend_schema(responses={200: MediaSerializer, **ERRORS}),
 )
 @extend_schema(tags=["media"])
-class MediaViewSet(TenantScopedMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Media files (agents and admins): upload one to send later by `media_id`, read its metadata, download it.
+class MediaViewSet(VisibleNumbersMixin, TenantScopedMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Media files (agents and admins): upload one to send later by `media_id`, read its metadata, download it. The
+    files of messages on a number the caller may not see answer 404; uploads not sent yet are the organization's.
 
     Inbound media are fetched from WhatsApp in the background: `status` is pending, then ready (or failed).
     """
@@ -324,6 +436,7 @@ class MediaViewSet(TenantScopedMixin, mixins.RetrieveModelMixin, viewsets.Generi
 router = Router()
 router.register("conversations", ConversationViewSet, basename="conversation")
 router.register("media", MediaViewSet, basename="media")
+router.register("messages", MessageViewSet, basename="message")
 urlpatterns = [
     api_path("messages/search", MessageSearchView.as_view(), name="message-search"),
     *router.urls,

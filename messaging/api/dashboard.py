@@ -1,4 +1,6 @@
-"""Dashboard API: the organization's headline figures and its messages per day. Any member may read them."""
+"""Dashboard API: the organization's headline figures and its messages per day. Any member may read them; messages,
+conversations and numbers are counted on the numbers the reader may see (all for admins), contacts in the whole
+organization."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
@@ -7,6 +9,7 @@ from rest_framework.views import APIView
 from accounts.permissions import IsOrgMember
 from accounts.serializers import DetailSerializer
 from messaging.selectors import dashboard as selectors
+from messaging.selectors.access import request_visible_numbers
 from messaging.serializers.dashboard import AnalyticsDaySerializer, AnalyticsQuerySerializer, DashboardStatsSerializer
 from whatsapp_hub.query_params import KnownQueryParamsMixin
 from whatsapp_hub.routers import api_path
@@ -20,7 +23,8 @@ class DashboardStatsView(KnownQueryParamsMixin, APIView):
     permission_classes = [IsOrgMember]
 
     def get(self, request):
-        return Response(DashboardStatsSerializer(selectors.dashboard_stats(org=request.org)).data)
+        stats = selectors.dashboard_stats(org=request.org, number_ids=request_visible_numbers(request))
+        return Response(DashboardStatsSerializer(stats).data)
 
 
 @extend_schema(
@@ -41,7 +45,10 @@ class AnalyticsView(KnownQueryParamsMixin, APIView):
         query = AnalyticsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         days = selectors.message_analytics(
-            org=request.org, start=query.validated_data["start_date"], end=query.validated_data["end_date"]
+            org=request.org,
+            start=query.validated_data["start_date"],
+            end=query.validated_data["end_date"],
+            number_ids=request_visible_numbers(request),
         )
         return Response(AnalyticsDaySerializer(days, many=True).data)
 

@@ -12,9 +12,11 @@ from rest_framework.response import Response
 from accounts.permissions import IsAdmin, IsOrgMember
 from accounts.serializers import DetailSerializer
 from accounts.viewsets import TenantScopedMixin
+from messaging.api.visibility import VisibleNumbersMixin
 from messaging.models import Provider, WhatsAppNumber
 from messaging.number_fields import NumberInputSerializer
 from messaging.selectors import numbers as selectors
+from messaging.selectors.access import request_visible_numbers
 from messaging.serializers.numbers import (
     AssignSerializer,
     NumberSerializer,
@@ -65,6 +67,7 @@ class NumberFilter(filters.FilterSet):
 )
 @extend_schema(tags=["numbers"])
 class NumberViewSet(
+    VisibleNumbersMixin,
     TenantScopedMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -73,7 +76,9 @@ class NumberViewSet(
 ):
     """The organization's WhatsApp numbers (Meta Cloud API, WAHA, sandbox).
 
-    Every member may list and read them; admins connect, edit, assign and delete them and run WAHA sessions.
+    Every member may list and read the numbers they may see (admins: all; others: the unassigned numbers and those
+    assigned to them or their teams; a non-admin API key: the unassigned ones): any other id answers 404. Admins
+    connect, edit, assign and delete them and run WAHA sessions.
     Secrets are write-only and shown masked (`...abcd`), to admins only: agents and marketers see neither the
     masked secrets nor `waha_base_url` (the fields are absent). Deletion is soft: the number leaves the lists and
     its conversations stay readable. Each number shows the `webhook_url` to configure at its provider.
@@ -187,7 +192,7 @@ class NumberViewSet(
 @extend_schema(tags=["numbers"])
 class WhatsAppSettingsView(KnownQueryParamsMixin, GenericAPIView):
     """The primary Cloud API number's credentials, in the seed's shape. Members read (`masked_token`: admins
-    only); admins save."""
+    only; to someone who may not see the primary number it reads as not configured); admins save."""
 
     serializer_class = WhatsAppSettingsSerializer
 
@@ -199,7 +204,7 @@ class WhatsAppSettingsView(KnownQueryParamsMixin, GenericAPIView):
 
     @extend_schema(responses={200: WhatsAppSettingsSerializer, **ERRORS})
     def get(self, request):
-        number = selectors.whatsapp_settings_number(org=request.org)
+        number = selectors.whatsapp_settings_number(org=request.org, number_ids=request_visible_numbers(request))
         body = {
             "configured": bool(number and number.access_token),
             "phone_number_id": number.phone_number_id if number else None,

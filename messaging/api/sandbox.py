@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsAgent
+from messaging.selectors.access import request_visible_numbers
 from messaging.serializers.sandbox import SandboxInboundResultSerializer, SandboxInboundSerializer
 from messaging.services import sandbox as services
 from whatsapp_hub.routers import api_path
@@ -32,7 +33,7 @@ class SandboxInboundView(APIView):
         """Simulate a customer writing to a sandbox number (no WhatsApp needed): the hub stores the webhook Meta
         would post for that message and ingests it like a real one, so it shows up in GET conversations, the
         conversation's messages and the live inbox a moment later (at once in the embedded default). Only
-        sandbox numbers: a Cloud API or WhatsApp Web number's customers write from WhatsApp."""
+        sandbox numbers the caller may see: a Cloud API or WhatsApp Web number's customers write from WhatsApp."""
         serializer = SandboxInboundSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -44,6 +45,7 @@ class SandboxInboundView(APIView):
             profile_name=data["profile_name"],
             reply_to_id=data["reply_to_id"],
             reaction_to_id=data["reaction_to_id"],
+            number_ids=request_visible_numbers(request),
         )
         body = SandboxInboundResultSerializer({"provider_message_id": provider_message_id, "number_id": number.pk})
         return Response(body.data, status=status.HTTP_202_ACCEPTED)

@@ -5,7 +5,7 @@ import re
 from django.db.models import Q, QuerySet
 
 from accounts.models import Organization
-from messaging.models import Contact, ContactTag
+from messaging.models import Contact, ContactTag, Tag
 
 
 def contact_list(*, org: Organization) -> QuerySet[Contact]:
@@ -32,3 +32,8 @@ def contacts_matching(queryset: QuerySet[Contact], *, org: Organization, text: s
 def contacts_tagged(queryset: QuerySet[Contact], *, org: Organization, tag: str) -> QuerySet[Contact]:
     """Contacts carrying the tag named exactly `tag`."""
     return queryset.filter(pk__in=ContactTag.objects.for_org(org).filter(tag__name=tag.strip()).values("contact_id"))
+
+
+def tag_names(*, org: Organization) -> list[str]:
+    """The names of the organization's tags, in alphabetical order (the contacts page's tag filter)."""
+    return list(Tag.objects.for_org(org).order_by("name").values_list("name", flat=True))

@@ -1,13 +1,16 @@
-"""Read paths of the inbox: conversations (filtered), their messages, message search, media."""
+"""Read paths of the inbox: conversations (filtered), their messages, messages across conversations, message
+search, media. Reads for a person take `number_ids`, the numbers they may see (selectors.access; None: all)."""
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import Organization
 from messaging.models import Contact, Conversation, Media, Message
+from messaging.selectors.access import NumberIds, on_visible_numbers, only_visible_numbers
 from messaging.selectors.contacts import contacts_matching
 
 # A row of the inbox needs its number's provider, never its credentials (nor the cost of decrypting them).
@@ -24,15 +27,18 @@ def conversation_list(
     number_id: int | None = None,
     unread: bool | None = None,
     search: str | None = None,
+    number_ids: NumberIds = None,
 ) -> QuerySet[Conversation]:
-    """The organization's conversations with their contact and number joined (one query for a page).
+    """The organization's conversations on `number_ids`, with their contact and number joined (one query for a
+    page).
 
     `assigned_to`: "me" (the user `user_id`), "none" (unassigned) or a user id. `search` matches the contact's
     name, profile name, phone, wa_id digits or tag. Order and cursor are the paginator's: newest activity first
     on (last_message_at, id), served by the index (organization, -last_message_at, -id).
     """
-    conversations = (
-        Conversation.objects.for_org(org).select_related("contact", "number").defer(*(f"number__{f}" for f in SECRETS))
+    conversations = only_visible_numbers(
+        Conversation.objects.for_org(org).select_related("contact", "number").defer(*(f"number__{f}" for f in SECRETS)),
+        number_ids,
     )
     if status:
         conversations = conversations.filter(status=status)
@@ -71,14 +77,50 @@ def message_reply_ids(*, org: Organization, messages: Iterable[Message]) -> dict
     )
 
 
-def message_search(*, org: Organization, query: str) -> QuerySet[Message]:
-    """Messages of the organization whose text matches `query`, with conversation, contact and media joined.
+def message_list(
+    *,
+    org: Organization,
+    number_ids: NumberIds = None,
+    contact_id: int | None = None,
+    conversation_id: int | None = None,
+    direction: str | None = None,
+    number_id: int | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+) -> QuerySet[Message]:
+    """The organization's messages on `number_ids` across conversations, with their contact and media joined (one
+    query for a page), filtered by contact, conversation, direction, number and creation time (`created_after`
+    inclusive, `created_before` exclusive). Paged newest first on (created_at, id), served by the index
+    (organization, -created_at)."""
+    messages = only_visible_numbers(
+        Message.objects.for_org(org).select_related("conversation__contact", "media"),
+        number_ids,
+        field="conversation__number_id",
+    )
+    filters = {
+        "conversation__contact_id": contact_id,
+        "conversation_id": conversation_id,
+        "direction": direction,
+        "conversation__number_id": number_id,
+        "created_at__gte": created_after,
+        "created_at__lt": created_before,
+    }
+    return messages.filter(**{lookup: value for lookup, value in filters.items() if value is not None})
+
+
+def message_search(*, org: Organization, query: str, number_ids: NumberIds = None) -> QuerySet[Message]:
+    """Messages of the organization on `number_ids` whose text matches `query`, with conversation, contact and
+    media joined.
 
     PostgreSQL: full-text search in the `simple` configuration with web-search syntax ("a phrase", -word, or);
     the expression is the one the GIN index `messaging_msg_text_fts` (migration 0002) is built on, so the index
     serves it. Elsewhere (SQLite): case-insensitive containment of the whole query.
     """
-    messages = Message.objects.for_org(org).select_related("conversation__contact", "media")
+    messages = only_visible_numbers(
+        Message.objects.for_org(org).select_related("conversation__contact", "media"),
+        number_ids,
+        field="conversation__number_id",
+    )
     if connection.vendor == "postgresql":
         vector = SearchVector("text", config="simple")
         return messages.annotate(search=vector).filter(
@@ -87,5 +129,11 @@ def message_search(*, org: Organization, query: str) -> QuerySet[Message]:
     return messages.filter(text__icontains=query)
 
 
-def media_list(*, org: Organization) -> QuerySet[Media]:
-    return Media.objects.for_org(org)
+def media_list(*, org: Organization, number_ids: NumberIds = None) -> QuerySet[Media]:
+    """The organization's media: uploads not sent yet, and the files of messages on `number_ids`."""
+    media = Media.objects.for_org(org)
+    if number_ids is None:
+        return media
+    return media.filter(
+        Q(message__isnull=True) | on_visible_numbers(number_ids, field="message__conversation__number_id")
+    )

@@ -5,16 +5,19 @@ from django.db.models import QuerySet
 
 from accounts.models import Organization
 from messaging.models import Provider, WhatsAppNumber
+from messaging.selectors.access import NumberIds, only_visible_numbers
 
 
-def number_list(*, org: Organization) -> QuerySet[WhatsAppNumber]:
-    """The organization's numbers that are not deleted: the primary first, then by name."""
-    return WhatsAppNumber.objects.for_org(org).live()
+def number_list(*, org: Organization, number_ids: NumberIds = None) -> QuerySet[WhatsAppNumber]:
+    """The organization's numbers that are not deleted, among `number_ids` (selectors.access; None: all): the
+    primary first, then by name."""
+    return only_visible_numbers(WhatsAppNumber.objects.for_org(org).live(), number_ids, field="pk")
 
 
-def whatsapp_settings_number(*, org: Organization) -> WhatsAppNumber | None:
-    """The number settings/whatsapp shows and edits: the primary number, when it is a Cloud API number."""
-    return number_list(org=org).filter(is_primary=True, provider=Provider.CLOUD).first()
+def whatsapp_settings_number(*, org: Organization, number_ids: NumberIds = None) -> WhatsAppNumber | None:
+    """The number settings/whatsapp shows and edits: the primary number, when it is a Cloud API number (and one of
+    `number_ids`)."""
+    return number_list(org=org, number_ids=number_ids).filter(is_primary=True, provider=Provider.CLOUD).first()
 
 
 def meta_webhook_url(*, organization_id: int, phone_number_id: str) -> str:

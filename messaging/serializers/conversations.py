@@ -8,7 +8,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from messaging.message_parts import TemplateSerializer
+from messaging.message_parts import MessageSendSerializer, TemplateSerializer
 from messaging.models import (
     WINDOW_CLOSED_DETAIL,
     WINDOW_CLOSED_ERROR_CODE,
@@ -241,7 +241,9 @@ class MessageSerializer(serializers.ModelSerializer):
         return message_data(message, reply_ids=self.context.get("reply_ids") or {}, request=self.context.get("request"))
 
 
-class MessageSearchResultSerializer(MessageSerializer):
+class MessageWithContactSerializer(MessageSerializer):
+    """A message and who it is with (from the message with its conversation's contact loaded)."""
+
     contact_id = serializers.IntegerField(source="conversation.contact_id", read_only=True)
     contact_name = serializers.CharField(read_only=True)
 
@@ -256,6 +258,11 @@ class MessageSearchResultSerializer(MessageSerializer):
             "contact_id": contact.id,
             "contact_name": contact.name or contact.profile_name or contact.phone or (contact.wa_id or ""),
         }
+
+
+class MessageSearchResultSerializer(MessageWithContactSerializer):
+    class Meta(MessageWithContactSerializer.Meta):
+        pass
 
 
 # --- input: conversations ------------------------------------------------------------------------------
@@ -287,6 +294,26 @@ class ConversationListQuerySerializer(serializers.Serializer):
     )
 
 
+class MessageListQuerySerializer(serializers.Serializer):
+    """Filters of the messages across conversations (query parameters; the cursor and page size are the
+    paginator's)."""
+
+    contact_id = id_field(required=False)
+    conversation_id = id_field(required=False)
+    direction = serializers.ChoiceField(choices=Message.Direction.choices, required=False)
+    number_id = id_field(required=False)
+    created_after = serializers.DateTimeField(
+        required=False, help_text="ISO 8601: messages created at or after this time"
+    )
+    created_before = serializers.DateTimeField(required=False, help_text="ISO 8601: messages created before this time")
+
+    def validate(self, attrs):
+        after, before = attrs.get("created_after"), attrs.get("created_before")
+        if after is not None and before is not None and after >= before:
+            raise serializers.ValidationError({"created_before": ["Must be later than created_after."]})
+        return attrs
+
+
 class MessageSearchQuerySerializer(serializers.Serializer):
     q = serializers.CharField(max_length=200, help_text='Words to find (web-search syntax: "a phrase", -word, or)')
 
@@ -306,6 +333,20 @@ class ConversationStartSerializer(StrictSerializer):
         if ("contact_id" in attrs) == ("phone" in attrs):
             raise serializers.ValidationError({"contact_id": ["Give contact_id or phone, one of them."]})
         return attrs
+
+
+class MessageAddressSerializer(StrictSerializer):
+    """Where a message to a phone goes: the part of the body besides the message itself."""
+
+    to = serializers.CharField(
+        max_length=32, help_text="The customer's phone number (E.164, or digits with their country code)"
+    )
+    number_id = id_field(help_text="The organization's WhatsApp number to send from")
+
+
+class MessageToPhoneSerializer(MessageAddressSerializer, MessageSendSerializer):
+    """The request schema of a message to a phone: `to`, `number_id` and a message as conversations/{id}/messages
+    takes it (the send service checks the message: messaging.message_parts)."""
 
 
 class ConversationStartResultSerializer(serializers.Serializer):

@@ -225,6 +225,15 @@ def contact_update(
 # --- CSV import ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ImportRowError:
+    """Why a row of an import was skipped: its row as a spreadsheet shows it, the column at fault, the reason."""
+
+    row: int
+    column: str
+    message: str
+
+
 @dataclass
 class ContactImportResult:
     total_rows: int = 0
@@ -232,11 +241,13 @@ class ContactImportResult:
     updated: int = 0
     skipped: int = 0
     errors: list[str] = field(default_factory=list)
+    row_errors: list[ImportRowError] = field(default_factory=list)  # `errors` by row and column (the web page's)
 
-    def skip(self, row: int, reason: str) -> None:
+    def skip(self, error: ImportRowError) -> None:
         self.skipped += 1
         if len(self.errors) < IMPORT_MAX_ERRORS:
-            self.errors.append(f"Row {row}: {reason}")
+            self.errors.append(f"Row {error.row}: {error.message}")
+            self.row_errors.append(error)
 
     def finish(self) -> None:
         hidden = self.skipped - len(self.errors)
@@ -276,7 +287,9 @@ def _import_columns(header: list[str]) -> dict[str, int]:
 
 
 class _BadRow(ValueError):
-    pass
+    def __init__(self, column: str, message: str) -> None:
+        super().__init__(message)
+        self.column = column
 
 
 def _import_row(record: list[str], columns: dict[str, int]) -> tuple[str, _ImportRow]:
@@ -286,21 +299,23 @@ def _import_row(record: list[str], columns: dict[str, int]) -> tuple[str, _Impor
         index = columns.get(column)
         return record[index].strip() if index is not None and index < len(record) else ""
 
+    # The number comes from `number`, else from `phone`; a missing one is blamed on `number` when the file has it.
+    number_column = "phone" if "number" not in columns or (not cell("number") and cell("phone")) else "number"
     # Our export (and spreadsheets) mark a number as text with a leading apostrophe.
-    raw = (cell("number") or cell("phone")).lstrip("'")
+    raw = cell(number_column).lstrip("'")
     if not raw:
-        raise _BadRow("missing number.")
+        raise _BadRow(number_column, "missing number.")
     try:
         e164 = normalize_phone(raw)
     except InvalidPhoneNumber:
-        raise _BadRow(f"invalid number {raw!r}.") from None
+        raise _BadRow(number_column, f"invalid number {raw!r}.") from None
     name = cell("name")
     if len(name) > NAME_MAX_LENGTH:
-        raise _BadRow(f"name longer than {NAME_MAX_LENGTH} characters.")
+        raise _BadRow("name", f"name longer than {NAME_MAX_LENGTH} characters.")
     try:
         tags = _clean_tag_names(TAG_SEPARATORS.split(cell("tags")))
     except ServiceError as exc:
-        raise _BadRow(exc.detail) from None
+        raise _BadRow("tags", exc.detail) from None
     return wa_id_from_e164(e164), _ImportRow(phone=e164, name=name, tags=tags)
 
 
@@ -361,13 +376,17 @@ def contact_import_csv(*, organization: Organization, file: File, actor=None) ->
         columns = _import_columns(header)
         row_number = 1
         for row_number, record in enumerate(records, start=2):
+            if any("\x00" in value for value in record):
+                # Python's csv reads NUL since 3.11; PostgreSQL text cannot hold it, and no text file has one.
+                message = f"The file is not CSV text (row {row_number} has a NUL character): save it as 'CSV UTF-8'."
+                raise ServiceError(message, errors={"file": [message]})
             if not any(value.strip() for value in record):
                 continue  # a blank line: a row in a spreadsheet, but no contact
             result.total_rows += 1
             try:
                 wa_id, row = _import_row(record, columns)
             except _BadRow as exc:
-                result.skip(row_number, str(exc))
+                result.skip(ImportRowError(row=row_number, column=exc.column, message=str(exc)))
                 continue
             if wa_id in batch:
                 batch[wa_id].merge(name=row.name, tags=row.tags)

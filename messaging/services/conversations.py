@@ -1,5 +1,6 @@
 """Conversations and outbound messages: assignment, sending (stored queued, delivered by a task after commit),
-delivery through the number's provider, read receipts, and opening a conversation with a template."""
+delivery through the number's provider, read receipts, and reaching a customer first (a template, or any message to
+a phone)."""
 
 import base64
 import copy
@@ -29,8 +30,11 @@ from messaging.models import (
 from messaging.providers import ProviderError, provider_for, status_webhooks_for
 from messaging.providers.base import Provider as ProviderClient
 from messaging.providers.waha import SENDABLE_TYPES as WAHA_SENDABLE_TYPES
+from messaging.selectors.access import NumberIds
+from messaging.selectors.conversations import media_list
+from messaging.selectors.numbers import number_list
 from messaging.services import ingest
-from messaging.services.contacts import contact_get_or_create
+from messaging.services.contacts import contact_get_or_create, phone_or_error
 from messaging.services.events import publish_conversation_on_commit, publish_message_on_commit
 from messaging.services.ingest.meta import CALLBACK_PREFIX
 from messaging.services.media import media_check, media_store_upload, mime_type_of
@@ -206,14 +210,18 @@ def sent_message_or_error(*, messages: QuerySet[Message], message_id: int, field
     return target
 
 
-def _media_for_send(*, conversation: Conversation, mtype: str, upload: File | None, media_id: int | None) -> Media:
-    """The Media of a media message: the upload, stored now (unsaved row), or the uploaded row `media_id`."""
+def _media_for_send(
+    *, conversation: Conversation, mtype: str, upload: File | None, media_id: int | None, number_ids: NumberIds
+) -> Media:
+    """The Media of a media message: the upload, stored now (unsaved row), or the uploaded row `media_id` (one the
+    sender may see: `number_ids`)."""
     organization = conversation.organization
     if upload is not None:
         mime = mime_type_of(upload)
         media_check(mime_type=mime, size=upload.size, message_type=mtype, field="file")
         return media_store_upload(organization=organization, file=upload, mime_type=mime)
-    media = Media.objects.for_org(organization).filter(pk=media_id, status=Media.Status.READY).exclude(file="").first()
+    ready = media_list(org=organization, number_ids=number_ids).filter(pk=media_id, status=Media.Status.READY)
+    media = ready.exclude(file="").first()
     if media is None:
         message = "No such uploaded media in this organization (upload it with POST media/ first)."
         raise ServiceError(message, errors={"media_id": [message]})
@@ -241,7 +249,9 @@ def _media_attach(*, media: Media, message: Message) -> None:
     media.save()
 
 
-def message_send(*, conversation: Conversation, sent_by: User | None, content: Mapping) -> Message:
+def message_send(
+    *, conversation: Conversation, sent_by: User | None, content: Mapping, number_ids: NumberIds = None
+) -> Message:
     """Store an outbound message `queued` and deliver it through the number's provider after commit.
 
     `content` is what to send in the shape of the API's send body (`{"type": "text", "text": "Hi"}`, a template,
@@ -249,7 +259,8 @@ def message_send(*, conversation: Conversation, sent_by: User | None, content: M
     turned into the Meta-shaped part the message stores. References are resolved here: `reply_to` (our id of a
     message in this conversation) becomes `context.message_id`, a reaction's `message_id` the target's WhatsApp
     id, and a media message gets its file from `file` (checked against WhatsApp's type and size limits, stored) or
-    `media_id` (an uploaded Media row).
+    `media_id` (an uploaded Media row, or the file of a message on one of `number_ids`, the numbers the sender may
+    see: selectors.access; None: any).
     Refused before anything is stored: content WhatsApp would refuse (400, errors named like the API's fields), a
     free-form message outside the 24-hour window (409 window_closed, not for WAHA numbers), a template to a contact
     who opted out (409 opted_out), a type the number's provider cannot send, media WhatsApp would refuse (400).
@@ -275,7 +286,11 @@ def message_send(*, conversation: Conversation, sent_by: User | None, content: M
     media = None
     if mtype in Message.MEDIA_TYPES:
         media = _media_for_send(
-            conversation=conversation, mtype=mtype, upload=outbound.upload, media_id=outbound.media_id
+            conversation=conversation,
+            mtype=mtype,
+            upload=outbound.upload,
+            media_id=outbound.media_id,
+            number_ids=number_ids,
         )
         if mtype == Message.Type.DOCUMENT and media.filename and "filename" not in part[mtype]:
             part[mtype]["filename"] = media.filename
@@ -323,7 +338,26 @@ def _message_store(
     return message
 
 
-# --- opening a conversation ----------------------------------------------------------------------------
+# --- reaching a customer first --------------------------------------------------------------------------
+
+
+def _sending_number(*, organization: Organization, number_id: int, number_ids: NumberIds) -> WhatsAppNumber:
+    """The organization's live number `number_id` among `number_ids`, else a 400 on number_id (a hidden number reads
+    like another organization's)."""
+    number = number_list(org=organization, number_ids=number_ids).filter(pk=number_id).first()
+    if number is None:
+        message = "No such WhatsApp number in this organization."
+        raise ServiceError(message, errors={"number_id": [message]})
+    return number
+
+
+def _conversation_get_or_create(*, number: WhatsAppNumber, contact: Contact) -> Conversation:
+    """The one conversation of the contact on the number, created when missing; a concurrent creation is found
+    (unique on organization, number, contact), so two first sends share it."""
+    conversation, _ = Conversation.objects.for_org(number.organization).get_or_create(
+        organization=number.organization, number=number, contact=contact
+    )
+    return conversation
 
 
 @transaction.atomic
@@ -335,26 +369,52 @@ def conversation_start(
     sent_by: User | None,
     contact: Contact | None = None,
     phone: str | None = None,
+    number_ids: NumberIds = None,
 ) -> tuple[Conversation, Message]:
     """Open (or reuse) the conversation of `contact` (or the contact of `phone`, created when new) on the number,
     with a template message sent as `message_send` does (`template`: `{name, language, components}`, checked there).
 
-    400 for a number that is not the organization's; 409 (opted_out) when the contact opted out (see
-    `message_send`). One transaction: a refused template leaves no new contact or conversation behind.
+    400 for a number that is not the organization's or not among `number_ids` (the numbers the sender may see:
+    selectors.access; None: all); 409 (opted_out) when the contact opted out (see `message_send`). One transaction:
+    a refused template leaves no new contact or conversation behind.
     """
-    number = WhatsAppNumber.objects.for_org(organization).live().filter(pk=number_id).first()
-    if number is None:
-        message = "No such WhatsApp number in this organization."
-        raise ServiceError(message, errors={"number_id": [message]})
+    number = _sending_number(organization=organization, number_id=number_id, number_ids=number_ids)
     if contact is None:
         contact = contact_get_or_create(organization=organization, phone=phone)
-    conversation, _ = Conversation.objects.for_org(organization).get_or_create(
-        organization=organization, number=number, contact=contact
-    )
+    conversation = _conversation_get_or_create(number=number, contact=contact)
     message = message_send(
-        conversation=conversation, sent_by=sent_by, content={"type": "template", "template": template}
+        conversation=conversation,
+        sent_by=sent_by,
+        content={"type": "template", "template": template},
+        number_ids=number_ids,
     )
     return conversation, message
+
+
+@transaction.atomic
+def message_send_to_phone(
+    *,
+    organization: Organization,
+    number_id: int,
+    to: str,
+    content: Mapping,
+    sent_by: User | None,
+    number_ids: NumberIds = None,
+) -> Message:
+    """Send `content` (anything `message_send` takes) from the number to the phone `to`: its contact and their
+    conversation on the number are found, or created, and the message goes out as `message_send` sends it.
+
+    Idempotent creation: concurrent first sends to one phone share one contact and one conversation (unique
+    constraints, get_or_create). Refused as `message_send` refuses, and before anything is stored: a number that is
+    not the organization's or not among `number_ids` (400 on number_id), a phone that cannot be one (400 on `to`),
+    free-form text to a customer whose 24-hour window is not open on a Cloud API or sandbox number, a new customer's
+    included (409 window_closed: a template is needed; a WhatsApp Web number has no window), a template to a contact
+    who opted out (409 opted_out). One transaction: a refused send leaves no new contact or conversation behind.
+    """
+    number = _sending_number(organization=organization, number_id=number_id, number_ids=number_ids)
+    contact = contact_get_or_create(organization=organization, phone=phone_or_error(to, field="to"))
+    conversation = _conversation_get_or_create(number=number, contact=contact)
+    return message_send(conversation=conversation, sent_by=sent_by, content=content, number_ids=number_ids)
 
 
 # --- delivery (the task's work) ------------------------------------------------------------------------

@@ -4,11 +4,17 @@
 shows it) and `conversation.updated` carries `{"conversations": [...]}` (each as GET conversations/ shows
 it), whoever writes them: the API's services, delivery or the webhook ingest of a whole batch. The items are read
 after commit, so a client sees what a REST reload would show; the ingest's new messages and conversations are
-sent as written, without the read (its hot path).
+sent as written, without the read (its hot path). Each event names the WhatsApp number of each of its items, for
+the sockets to drop what their person may not see.
+
+The sockets' control messages are sent from here too: closing those of a principal that may no longer act, and
+telling an organization's sockets that who sees which numbers changed.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from functools import partial
 
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -27,23 +33,36 @@ def _org(organization_id: int) -> Organization:
     return Organization(pk=organization_id)
 
 
-def _conversation_events(conversations: list[Conversation]) -> list[tuple[str, dict]]:
+def _conversation_events(conversations: list[Conversation]) -> list[realtime.Event]:
     """conversation.updated; each conversation with its contact and number loaded."""
     tz = timezone.get_current_timezone()
     return [
-        ("conversation.updated", {"conversations": [conversation_data(conversation, tz=tz) for conversation in chunk]})
+        (
+            "conversation.updated",
+            {"conversations": [conversation_data(conversation, tz=tz) for conversation in chunk]},
+            [conversation.number_id for conversation in chunk],
+        )
         for chunk in _chunks(conversations)
     ]
 
 
-def _message_events(organization_id: int, messages: list[Message], event: str) -> list[tuple[str, dict]]:
-    """message.created / message.updated; each message with its media loaded (when of a media type)."""
+def _message_events(
+    organization_id: int, messages: list[Message], number_of: Mapping[int, int], event: str
+) -> list[realtime.Event]:
+    """message.created / message.updated; each message with its media loaded (when of a media type). `number_of`:
+    the number of each message's conversation, by conversation id."""
     org = _org(organization_id)
     tz = timezone.get_current_timezone()
     events = []
     for chunk in _chunks(messages):
         reply_ids = message_reply_ids(org=org, messages=chunk)
-        events.append((event, {"messages": [message_data(m, reply_ids=reply_ids, tz=tz) for m in chunk]}))
+        events.append(
+            (
+                event,
+                {"messages": [message_data(m, reply_ids=reply_ids, tz=tz) for m in chunk]},
+                [number_of[m.conversation_id] for m in chunk],
+            )
+        )
     return events
 
 
@@ -55,9 +74,13 @@ def _read_conversations(organization_id: int, conversation_ids: Collection[int])
     return list(conversation_list(org=_org(organization_id)).filter(pk__in=set(conversation_ids)).order_by("id"))
 
 
-def _read_messages(organization_id: int, message_ids: Collection[int]) -> list[Message]:
+def _read_messages(organization_id: int, message_ids: Collection[int]) -> tuple[list[Message], dict[int, int]]:
+    """The messages, and the number of each one's conversation by conversation id (joined: no second query)."""
     messages = Message.objects.for_org(_org(organization_id)).filter(pk__in=set(message_ids))
-    return list(messages.select_related("media").order_by("id"))
+    read = list(
+        messages.select_related("media").annotate(conversation_number_id=F("conversation__number_id")).order_by("id")
+    )
+    return read, {message.conversation_id: message.conversation_number_id for message in read}
 
 
 def publish_conversations_on_commit(*, organization_id: int, conversation_ids: Collection[int]) -> None:
@@ -75,7 +98,7 @@ def publish_messages_on_commit(*, organization_id: int, message_ids: Collection[
         ids = list(message_ids)
         run_after_commit(
             lambda: realtime.publish(
-                organization_id, _message_events(organization_id, _read_messages(organization_id, ids), event)
+                organization_id, _message_events(organization_id, *_read_messages(organization_id, ids), event)
             )
         )
 
@@ -96,12 +119,14 @@ def publish_ingested_on_commit(
     updated_ids = list(updated_message_ids)
 
     def publish() -> None:
-        updated = _read_messages(organization_id, updated_ids) if updated_ids else []
+        updated, updated_numbers = _read_messages(organization_id, updated_ids) if updated_ids else ([], {})
+        # The new messages' conversations are the batch's (each one it wrote a message to).
+        created_numbers = {conversation.pk: conversation.number_id for conversation in conversations}
         realtime.publish(
             organization_id,
-            _message_events(organization_id, created, "message.created")
+            _message_events(organization_id, created, created_numbers, "message.created")
             + _conversation_events(conversations)
-            + _message_events(organization_id, updated, "message.updated"),
+            + _message_events(organization_id, updated, updated_numbers, "message.updated"),
         )
 
     run_after_commit(publish)
@@ -113,3 +138,22 @@ def publish_conversation_on_commit(*, conversation_id: int, organization_id: int
 
 def publish_message_on_commit(*, message_id: int, organization_id: int, event: str) -> None:
     publish_messages_on_commit(organization_id=organization_id, message_ids=[message_id], event=event)
+
+
+def sockets_close_on_commit(*, organization_id: int, user_id: int | None = None, api_key_id: int | None = None) -> None:
+    """After commit, close the live-inbox sockets of a member (user_id), of an API key (api_key_id), or else of the
+    whole organization: they may no longer act (subscribed to accounts.hooks; the socket closes with 4403)."""
+    if api_key_id is not None:
+        group = realtime.api_key_group(api_key_id)
+    elif user_id is not None:
+        group = realtime.member_group(organization_id, user_id)
+    else:
+        group = realtime.org_group(organization_id)
+    run_after_commit(partial(realtime.signal, group, "inbox.close"), what=f"close sockets of {group}")
+
+
+def access_changed_on_commit(*, organization_id: int) -> None:
+    """After commit, tell the organization's sockets that who sees which numbers may have changed (an assignment,
+    a role, a team): each works out again what its person sees."""
+    group = realtime.org_group(organization_id)
+    run_after_commit(partial(realtime.signal, group, "inbox.access_changed"), what=f"access changed in {group}")

@@ -24,6 +24,7 @@ from messaging.models import Provider, WhatsAppNumber
 from messaging.selectors import ingest as ingest_selectors
 from messaging.selectors import numbers as selectors
 from messaging.services.contacts import phone_or_error
+from messaging.services.events import access_changed_on_commit
 from messaging.services.waha_sessions import uses_shared_waha
 from messaging.tasks import numbers as number_tasks
 from whatsapp_hub import egress
@@ -173,6 +174,7 @@ def _number_create(
     if number.is_primary:
         _unset_primary(organization)
     number.save()
+    access_changed_on_commit(organization_id=organization.pk)  # unassigned: the live inbox of everyone shows it
     audit_log_write(
         organization=organization,
         actor=actor,
@@ -340,6 +342,7 @@ def number_assign(*, number: WhatsAppNumber, actor, user_id: int | None, team_id
     number = _live_number(number)
     number.assigned_user_id, number.assigned_team_id = user_id, team_id
     number.save(update_fields=["assigned_user", "assigned_team"])
+    access_changed_on_commit(organization_id=organization.pk)
     audit_log_write(
         organization=organization,
         actor=actor,

@@ -7,6 +7,7 @@ from accounts.models import Organization
 from messaging.models import Message, Provider, WhatsAppNumber
 from messaging.phones import wa_id_from_e164
 from messaging.providers.sandbox import SANDBOX_DISPLAY_PHONE_NUMBER, inbound_webhook_for, new_wamid
+from messaging.selectors.access import NumberIds
 from messaging.selectors.numbers import number_list
 from messaging.services import ingest
 from messaging.services.contacts import phone_or_error
@@ -23,9 +24,10 @@ def _number_error(detail: str) -> ServiceError:
     return ServiceError(detail, errors={"number_id": [detail]})
 
 
-def _sandbox_number(*, organization: Organization, number_id: int | None) -> WhatsAppNumber:
-    """The sandbox number `number_id`, or by default the organization's primary sandbox number, else its only one."""
-    numbers = number_list(org=organization)
+def _sandbox_number(*, organization: Organization, number_id: int | None, number_ids: NumberIds) -> WhatsAppNumber:
+    """The sandbox number `number_id`, or by default the organization's primary sandbox number, else its only one,
+    among `number_ids`."""
+    numbers = number_list(org=organization, number_ids=number_ids)
     if number_id is not None:
         number = numbers.filter(pk=number_id).first()
         if number is None:
@@ -54,6 +56,7 @@ def sandbox_inbound_simulate(
     profile_name: str = "",
     reply_to_id: int | None = None,
     reaction_to_id: int | None = None,
+    number_ids: NumberIds = None,
 ) -> tuple[WhatsAppNumber, str]:
     """The customer `phone` (E.164) sends `part` (Meta's shape: type and its object; a reaction without its
     message_id) to a sandbox number: stores the webhook Meta would post for it, ingested after commit like a real
@@ -61,9 +64,10 @@ def sandbox_inbound_simulate(
     `reaction_to_id` reacts to, a message of the customer's conversation on that number (our ids).
 
     Returns the number and the message's wamid. 400 for a number that is not one of the organization's sandbox
-    numbers (or none to default to), a bad phone or a message outside the conversation.
+    numbers among `number_ids` (the numbers the caller may see: selectors.access; None: all), or none to default
+    to, a bad phone or a message outside the conversation.
     """
-    number = _sandbox_number(organization=organization, number_id=number_id)
+    number = _sandbox_number(organization=organization, number_id=number_id, number_ids=number_ids)
     wa_id = wa_id_from_e164(phone_or_error(phone, field="from"))
     number_wa_id = wa_id_from_e164(number.phone_number) if number.phone_number else SANDBOX_DISPLAY_PHONE_NUMBER
     conversation_messages = Message.objects.for_org(organization).filter(

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import Membership, Organization, Role, User
+from accounts.services import EMAIL_TAKEN_DETAIL
 from tests.assertions import assert_error
 from tests.conftest import client_for
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
@@ -88,7 +89,11 @@ def test_register_refuses_an_email_already_taken(anon_client, db):
     )
 
     body = assert_error(r, 400)
-    assert body["errors"] == {"email": ["Already registered."]}
+    assert body["errors"] == {"email": [EMAIL_TAKEN_DETAIL]}
+    assert body["detail"] == (
+        "An account with this e-mail already exists: sign in with it instead. Once signed in, you can create another "
+        "organization (POST /api/v1/organizations)."
+    )
     assert User.objects.count() == 1
     assert Organization.objects.count() == 0
 
@@ -99,7 +104,7 @@ def test_register_compares_emails_case_insensitively(anon_client, db):
 
     r = anon_client.post(REGISTER, {**first, "email": "ann@example.com", "organization_name": "Other Co"})
 
-    assert assert_error(r, 400)["errors"] == {"email": ["Already registered."]}
+    assert assert_error(r, 400)["errors"] == {"email": [EMAIL_TAKEN_DETAIL]}
     assert list(User.objects.values_list("email", flat=True)) == ["ann@example.com"]
     assert Organization.objects.count() == 1
     assert login("ANN@EXAMPLE.com").status_code == 200

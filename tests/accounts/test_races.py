@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import Invitation, Membership, Organization, Role, User, hash_secret
+from accounts.services import EMAIL_TAKEN_DETAIL
 from tests.assertions import assert_error
 from tests.factories import PASSWORD, OrganizationFactory, UserFactory
 from tests.races import committed_meanwhile
@@ -28,9 +29,9 @@ def test_a_sign_up_that_loses_the_race_for_its_email_is_the_400_of_the_check():
         response = APIClient().post(REGISTER, SIGN_UP)
 
     assert assert_error(response, 400) == {
-        "detail": "This e-mail is already registered.",
+        "detail": EMAIL_TAKEN_DETAIL,
         "code": "invalid",
-        "errors": {"email": ["Already registered."]},
+        "errors": {"email": [EMAIL_TAKEN_DETAIL]},
     }
     assert list(User.objects.values_list("email", "name")) == [("ann@example.com", "The other one")]
     assert Organization.objects.count() == 0

@@ -7,6 +7,7 @@ from django.test import Client
 from accounts.models import Organization, Role, User
 from accounts.selectors import SESSION_ORGANIZATION_KEY
 from tests.factories import PASSWORD, MembershipFactory
+from tests.messaging.factories import ConversationFactory, MessageFactory, WhatsAppNumberFactory
 from whatsapp_hub.demo import DEMO_PEOPLE
 
 
@@ -158,3 +159,12 @@ def test_pages_render_for_every_role(path, org):
 
 def test_the_root_sends_visitors_to_sign_in(client):
     assert client.get("/")["Location"] == "/sign-in/"
+
+
+def test_the_dashboard_counts_only_the_numbers_the_member_sees(org, agent_membership):
+    hidden = WhatsAppNumberFactory(organization=org, assigned_user=MembershipFactory(organization=org).user)
+    MessageFactory(organization=org, conversation=ConversationFactory(organization=org, number=hidden))
+    agent_stats = signed_in(agent_membership).get("/dashboard/").context["stats"]
+    admin_stats = signed_in(MembershipFactory(organization=org, role=Role.ADMIN)).get("/dashboard/").context["stats"]
+
+    assert (agent_stats["total_messages"], admin_stats["total_messages"]) == (0, 1)

@@ -38,7 +38,9 @@ pytestmark = pytest.mark.usefixtures("media_fetches_go_to_the_fake")
 def published(monkeypatch):
     """Every realtime push: (organization id, event, data)."""
     pushes: list[tuple[int, str, dict]] = []
-    monkeypatch.setattr(realtime, "publish", lambda org_id, events: pushes.extend((org_id, *e) for e in events))
+    monkeypatch.setattr(
+        realtime, "publish", lambda org_id, events: pushes.extend((org_id, e, data) for e, data, _ in events)
+    )
     return pushes
 
 

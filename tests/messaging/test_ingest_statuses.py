@@ -177,7 +177,7 @@ def test_status_changes_are_pushed_once_per_batch(client, org, numbers, monkeypa
 
     _post(client, org, statuses(("wamid.ONE", "delivered", 1750000030), ("wamid.TWO", "read", 1750000040)))
 
-    assert [event for event, _ in pushes] == ["message.updated"]
+    assert [(event, number_ids) for event, _, number_ids in pushes] == [("message.updated", [numbers[0].pk] * 2)]
     items = pushes[0][1]["messages"]
     assert [(item["id"], item["status"], item["error_code"]) for item in items] == [
         (first.pk, "delivered", None),

@@ -1,8 +1,10 @@
 """Who sees which numbers (messaging/selectors/access.py): assigned numbers only to their user, team and admins."""
 
+from django.utils import timezone
+
 from accounts.models import Role, Team, TeamMember
 from messaging.models import Conversation
-from messaging.selectors.access import only_visible_numbers, visible_number_ids
+from messaging.selectors.access import only_visible_numbers, visible_number_ids, visible_numbers
 from tests.factories import MembershipFactory
 from tests.messaging.factories import ConversationFactory, WhatsAppNumberFactory
 
@@ -41,3 +43,21 @@ def test_only_visible_numbers_narrows_a_queryset(org, agent_membership):
 
     assert list(only_visible_numbers(Conversation.objects.for_org(org), ids)) == [seen]
     assert only_visible_numbers(Conversation.objects.for_org(org), None).count() == 2
+
+
+def test_the_subquery_and_the_set_agree_and_cost_what_they_say(org, agent_membership, django_assert_num_queries):
+    teammate = MembershipFactory(organization=org, role=Role.AGENT)
+    team = Team.objects.create(organization=org, name="Sales")
+    TeamMember.objects.create(organization=org, team=team, user=teammate.user)
+    WhatsAppNumberFactory(organization=org)
+    WhatsAppNumberFactory(organization=org, assigned_user=agent_membership.user)
+    WhatsAppNumberFactory(organization=org, assigned_team=team)
+    WhatsAppNumberFactory(organization=org, assigned_user=teammate.user, deleted_at=timezone.now())
+
+    for user_id in (agent_membership.user_id, teammate.user_id, None):
+        with django_assert_num_queries(1):
+            ids = visible_number_ids(org=org, user_id=user_id, role=Role.AGENT)
+        with django_assert_num_queries(0):
+            subquery = visible_numbers(org=org, user_id=user_id, role=Role.AGENT)
+        assert set(subquery.values_list("pk", flat=True)) == ids
+    assert visible_numbers(org=org, user_id=agent_membership.user_id, role=Role.ADMIN) is None

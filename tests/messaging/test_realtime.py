@@ -11,18 +11,20 @@ def test_each_push_numbers_its_events_after_the_previous_ones(org, other_org):
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(realtime.org_group(org.pk), channel)
 
-    realtime.publish(org.pk, [("message.created", {"n": 1}), ("conversation.updated", {"n": 2})])
-    realtime.publish(other_org.pk, [("message.created", {"n": 0})])
-    realtime.publish(org.pk, [("message.updated", {"n": 3}), ("message.updated", {"n": 4}), ("x.y", {"n": 5})])
+    realtime.publish(org.pk, [("message.created", {"n": 1}, [7]), ("conversation.updated", {"n": 2}, [8])])
+    realtime.publish(other_org.pk, [("message.created", {"n": 0}, [])])
+    realtime.publish(
+        org.pk, [("message.updated", {"n": 3}, []), ("message.updated", {"n": 4}, []), ("x.y", {"n": 5}, [9])]
+    )
 
     async def receive(count: int) -> list[dict]:  # one event loop: channels-redis buffers per loop
         return [await layer.receive(channel) for _ in range(count)]
 
     events = sorted(async_to_sync(receive)(5), key=lambda event: event["seq"])
-    assert [(event["seq"], event["event"], event["data"]["n"]) for event in events] == [
-        (1, "message.created", 1),
-        (2, "conversation.updated", 2),
-        (3, "message.updated", 3),
-        (4, "message.updated", 4),
-        (5, "x.y", 5),
+    assert [(event["seq"], event["event"], event["data"]["n"], event["number_ids"]) for event in events] == [
+        (1, "message.created", 1, [7]),
+        (2, "conversation.updated", 2, [8]),
+        (3, "message.updated", 3, []),
+        (4, "message.updated", 4, []),
+        (5, "x.y", 5, [9]),
     ]

@@ -12,6 +12,7 @@ from django.utils import timezone
 from messaging.models import Message, WebhookEvent
 from messaging.services import ingest
 from messaging.services.ingest import meta as ingest_meta
+from messaging.services.ingest import processor
 from tests.factories import UserFactory
 from tests.messaging.ingest_support import meta_bytes, sha256_hex, text_message
 
@@ -273,3 +274,19 @@ def test_a_helper_drain_stops_at_the_first_batch_that_is_not_full(org, numbers):
 
     assert cache.get(_helper_key(1)) is None
     assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
+
+
+def test_a_drain_lingers_only_after_a_batch_that_shows_load(org, numbers, monkeypatch):
+    naps = []
+    monkeypatch.setattr(processor.time, "sleep", naps.append)
+    cache.add(ingest.SCHEDULED_KEY, 1)
+    _event(org, text_message("wamid.Q0", "m0", wa_id="16505559000"))
+
+    assert ingest.webhook_events_drain(linger=0.25) == 1  # one event: no load, no waiting
+    assert naps == []
+
+    cache.add(ingest.SCHEDULED_KEY, 1)
+    for n in range(processor.LINGER_AFTER):
+        _event(org, text_message(f"wamid.Q{n + 1}", f"m{n}", wa_id=f"1650555{n + 1:04d}"))
+    assert ingest.webhook_events_drain(linger=0.25) == processor.LINGER_AFTER
+    assert naps == [0.25]  # then the next claim found nothing

@@ -258,14 +258,27 @@ def debug(settings):
 
 
 def test_a_remote_client_gets_the_json_404_not_the_debug_page(debug, db):
-    r = Client(REMOTE_ADDR=REMOTE).get("/no-such-page")
+    r = Client(REMOTE_ADDR=REMOTE).get("/webhooks/no-such-page")
 
     assert (r.status_code, r["Content-Type"], r.json()) == (404, "application/json", {"detail": "Not found."})
 
 
+def test_a_remote_browser_gets_the_web_app_s_404_page_not_the_debug_page(debug, db):
+    r = Client(REMOTE_ADDR=REMOTE).get("/no-such-page")
+
+    assert (r.status_code, r["Content-Type"]) == (404, "text/html; charset=utf-8")
+    assert b"Page not found" in r.content
+    assert b"URLconf" not in r.content
+
+
 def test_under_asgi_a_remote_client_gets_the_json_404_too(debug, db):
     # The ASGI scope itself (the client's address is its `client`), as daphne passes it.
-    scope = {"method": "GET", "path": "/no-such-page", "client": [REMOTE, 40000], "headers": [(b"host", b"localhost")]}
+    scope = {
+        "method": "GET",
+        "path": "/webhooks/no-such-page",
+        "client": [REMOTE, 40000],
+        "headers": [(b"host", b"localhost")],
+    }
     r = async_to_sync(AsyncClient().request)(**scope)
 
     assert (r.status_code, r["Content-Type"], r.json()) == (404, "application/json", {"detail": "Not found."})
@@ -285,23 +298,24 @@ def test_a_remote_client_with_a_bad_host_gets_the_json_400(debug, db):
 
 
 def test_a_remote_client_claiming_to_be_localhost_gets_no_debug_page(debug, db):
-    r = Client(REMOTE_ADDR=REMOTE).get("/no-such-page", HTTP_HOST="localhost")
+    r = Client(REMOTE_ADDR=REMOTE).get("/webhooks/no-such-page", HTTP_HOST="localhost")
 
     assert (r.status_code, r.json()) == (404, {"detail": "Not found."})
 
 
 def test_a_client_behind_a_local_proxy_gets_no_debug_page(debug, db):
-    r = Client().get("/no-such-page", HTTP_X_FORWARDED_FOR=REMOTE)
+    r = Client().get("/webhooks/no-such-page", HTTP_X_FORWARDED_FOR=REMOTE)
 
     assert (r.status_code, r.json()) == (404, {"detail": "Not found."})
 
 
 @pytest.mark.urls("tests.security.failing_urls")
-def test_a_remote_client_gets_the_json_500_without_the_traceback(debug):
+def test_a_remote_client_gets_the_500_page_without_the_traceback(debug):
     r = Client(REMOTE_ADDR=REMOTE, raise_request_exception=False).get("/fail/")
 
-    assert (r.status_code, r.json()) == (500, {"detail": "Internal server error."})
-    assert b"Traceback" not in r.content
+    assert (r.status_code, r["Content-Type"]) == (500, "text/html; charset=utf-8")
+    assert b"Something went wrong on our side" in r.content
+    assert b"Traceback" not in r.content and b"the failing view" not in r.content
 
 
 @pytest.mark.urls("tests.security.failing_urls")

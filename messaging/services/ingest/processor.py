@@ -34,6 +34,10 @@ MAX_BATCHES_PER_RUN = 50
 # inbox, traded for batches that fill up under load (a batch has a fixed cost of some 15 ms; at 0.25 s,
 # bench/webhook_ingest.py persisted ~4 % more per second than at 0.1 s, with a lower ack p99).
 BATCH_LINGER = 0.25
+# ... but only after a batch of at least this many events: a smaller one means the hub is not under load, and
+# the next events go to the inbox at once (bench/ws_fanout.py: at 10 webhooks/s, lingering after batches of one
+# put up to 0.25 s between a webhook and the agents' screens).
+LINGER_AFTER = 8
 # Pending or failed for longer than this: the sweeper queues the event again (processing: see interrupted_after).
 STALE_AFTER = timedelta(minutes=1)
 SCHEDULED_KEY = "messaging:ingest:scheduled"
@@ -91,11 +95,11 @@ def webhook_events_drain(
 
     While it runs, the "queued" flag of its `slot` stays set, so new events queue no other task: they wait for
     this one's next claim, and batches grow with the load instead of one tiny task per webhook. `linger`
-    (seconds): after a batch smaller than `batch_size`, wait that long before the next claim, so batches
-    fill up under load (each batch has a fixed cost: two transactions, the pushes); a worker lingers,
-    an inline (eager) run does not. Once a claim finds nothing, the flag is cleared and the queue looked
-    at once more: an event committed before the flag was cleared queued nothing, so it is this run's to
-    take (unless a newer task is queued already).
+    (seconds): after a batch smaller than `batch_size` but of at least LINGER_AFTER events, wait that long
+    before the next claim, so batches fill up under load (each batch has a fixed cost: two transactions, the
+    pushes); a worker lingers, an inline (eager) run does not. Once a claim finds nothing, the flag is cleared
+    and the queue looked at once more: an event committed before the flag was cleared queued nothing, so it is
+    this run's to take (unless a newer task is queued already).
 
     In parallel: up to `drains` drains run at once, one per slot (slot 0 is the one webhooks queue). A full
     batch means a backlog, so the drain queues one in the next free slot, which takes batches while the
@@ -116,7 +120,7 @@ def webhook_events_drain(
         if slot:
             cache.delete(key)
             return total  # the backlog is gone: slot 0 carries on
-        if events and linger:
+        if linger and len(events) >= min(LINGER_AFTER, batch_size):
             cache.touch(key, SCHEDULED_TTL)
             time.sleep(linger)
             continue

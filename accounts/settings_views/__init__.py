@@ -1,0 +1,13 @@
+"""The organization admin's settings pages (admins only): team, invitations, teams, API keys, organization. One
+module per page, each exporting `urlpatterns`; they read through accounts.selectors and write through
+accounts.services, like the API. (The WhatsApp numbers page is messaging's.)"""
+
+from accounts.settings_views import api_keys, invitations, organization, team, teams
+
+urlpatterns = [
+    *team.urlpatterns,
+    *invitations.urlpatterns,
+    *teams.urlpatterns,
+    *api_keys.urlpatterns,
+    *organization.urlpatterns,
+]

@@ -1,0 +1,127 @@
+"""The isolation walker of the web app's pages: every page route that names a row, two organizations, no leaks.
+
+Each URL argument a page route takes must be known below (how to make a row of an organization for it); a route
+with an unknown argument fails the test, so a new page cannot skip the check. An admin of one organization asking
+for another organization's row gets a 404 (or a 405 for a method the route does not serve) and nothing changes;
+an agent asking, within their own organization, for a conversation or number hidden from them gets the same.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from accounts import services as account_services
+from accounts.models import Role, Team
+from accounts.selectors import SESSION_ORGANIZATION_KEY
+from tests.factories import MembershipFactory
+from tests.isolation import snapshot
+from tests.messaging.factories import ContactFactory, ConversationFactory, WhatsAppNumberFactory
+
+MACHINE_PREFIXES = ("api/", "admin/", "webhooks/")
+
+
+@dataclass(frozen=True)
+class RowMaker:
+    make: Callable  # (organization) -> a row owned by it
+    value: Callable = lambda row: row.pk  # the URL argument naming the row
+    hidden_by_number: bool = False  # the row belongs to a WhatsApp number a member may not see
+
+
+def _hidden_number(org):
+    return WhatsAppNumberFactory(organization=org, assigned_user=MembershipFactory(organization=org).user)
+
+
+ROWS = {
+    "user_id": RowMaker(lambda org: MembershipFactory(organization=org, role=Role.AGENT), lambda row: row.user_id),
+    "invitation_id": RowMaker(
+        lambda org: account_services.invitation_create(
+            organization=org, email=f"invitee{org.pk}@example.com", role=Role.AGENT, invited_by=None
+        )
+    ),
+    "team_id": RowMaker(lambda org: Team.objects.create(organization=org, name=f"Team {org.pk}")),
+    "key_id": RowMaker(
+        lambda org: account_services.api_key_create(organization=org, name="key", role=Role.AGENT, actor=None)[0]
+    ),
+    "contact_id": RowMaker(lambda org: ContactFactory(organization=org)),
+    "conversation_id": RowMaker(
+        lambda org: ConversationFactory(organization=org, number=_hidden_number(org)), hidden_by_number=True
+    ),
+    "number_id": RowMaker(_hidden_number, hidden_by_number=True),
+}
+
+
+def page_routes() -> list[tuple[str, tuple[str, ...]]]:
+    """(name, URL arguments) of every named page route that takes arguments."""
+    routes = []
+
+    def walk(patterns, prefix: str):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                walk(entry.url_patterns, prefix + str(entry.pattern))
+            elif (
+                isinstance(entry, URLPattern)
+                and entry.name
+                and entry.pattern.regex.groupindex
+                and not (prefix + str(entry.pattern)).startswith(MACHINE_PREFIXES)
+            ):
+                routes.append((entry.name, tuple(entry.pattern.regex.groupindex)))
+
+    walk(get_resolver().url_patterns, "")
+    return routes
+
+
+ROUTES = page_routes()
+
+
+def signed_in(membership) -> Client:
+    client = Client()
+    client.force_login(membership.user)
+    session = client.session
+    session[SESSION_ORGANIZATION_KEY] = membership.organization_id
+    session.save()
+    return client
+
+
+def test_every_page_argument_is_known():
+    unknown = sorted({(name, kwarg) for name, kwargs in ROUTES for kwarg in kwargs if kwarg not in ROWS})
+    assert unknown == [], "add a RowMaker for these URL arguments to ROWS"
+
+
+def _refusals(client, name: str, kwargs: tuple[str, ...], rows: dict) -> list[str]:
+    url = reverse(name, kwargs={kwarg: ROWS[kwarg].value(rows[kwarg]) for kwarg in kwargs})
+    before = {kwarg: snapshot(rows[kwarg]) for kwarg in kwargs}
+    problems = []
+    for method in ("get", "post"):
+        response = getattr(client, method)(url)
+        if response.status_code not in (404, 405):
+            problems.append(f"{method.upper()} {url}: {response.status_code}")
+    if any(snapshot(rows[kwarg]) != before[kwarg] for kwarg in kwargs):
+        problems.append(f"{url}: the row changed")
+    return problems
+
+
+@pytest.mark.parametrize(("name", "kwargs"), ROUTES, ids=[name for name, _ in ROUTES])
+def test_another_organization_s_row_is_a_404_and_stays_as_it_was(name, kwargs, org, other_org):
+    if any(kwarg not in ROWS for kwarg in kwargs):
+        pytest.skip("unknown argument: test_every_page_argument_is_known fails")
+    admin = MembershipFactory(organization=org, role=Role.ADMIN)
+    rows = {kwarg: ROWS[kwarg].make(other_org) for kwarg in kwargs}
+
+    assert _refusals(signed_in(admin), name, kwargs, rows) == []
+
+
+HIDDEN = [
+    (name, kwargs) for name, kwargs in ROUTES if any(ROWS.get(k, RowMaker(None)).hidden_by_number for k in kwargs)
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), HIDDEN, ids=[name for name, _ in HIDDEN])
+def test_a_row_of_a_number_hidden_from_an_agent_is_a_404_to_them(name, kwargs, org, agent_membership):
+    rows = {kwarg: ROWS[kwarg].make(org) for kwarg in kwargs}
+    refusals = _refusals(signed_in(agent_membership), name, kwargs, rows)
+
+    # Admin-only pages refuse an agent with the permission-denied page (403) before any row is looked at.
+    assert [problem for problem in refusals if not problem.endswith(": 403")] == []
