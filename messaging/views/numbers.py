@@ -5,16 +5,15 @@ messaging.services.numbers, as the API's do; their refusals are shown next to th
 
 from dataclasses import dataclass
 
-from django import forms
 from django.contrib import messages
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import re_path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
+from accounts.settings_views.common import not_found, show_service_error
 from accounts.web import admin_required
 from messaging import number_forms
 from messaging.models import Provider, WhatsAppNumber
@@ -66,45 +65,37 @@ def _numbers(request):
     return selectors.number_list(org=request.org).select_related("assigned_user", "assigned_team")
 
 
-def _number(request, number_id: str) -> WhatsAppNumber:
-    """The organization's live number, else 404 (another organization's as well)."""
-    return get_object_or_404(_numbers(request), pk=number_id)
+def _number(request, number_id: str) -> WhatsAppNumber | None:
+    """The organization's live number, else None (another organization's as well)."""
+    return _numbers(request).filter(pk=number_id).first()
 
 
-def _show_service_error(form: forms.Form, error: ServiceError) -> None:
-    """A service's refusal next to the fields it names (else above the form); a number deleted meanwhile is a 404."""
-    if error.status_code == 404:
-        raise Http404
-    for field, field_messages in (error.errors or {}).items():
-        form.add_error(field if field in form.fields else None, field_messages)
-    if not error.errors:
-        form.add_error(None, error.detail)
+def _page(request, template: str, context: dict | None = None):
+    """A page in the settings frame, under its "WhatsApp numbers" tab."""
+    return render(request, f"messaging/{template}", {"section": "numbers", **(context or {})})
 
 
 @admin_required
 def number_list(request):
     numbers = [NumberView.of(number) for number in _numbers(request)]
-    return render(request, "messaging/numbers.html", {"numbers": numbers})
+    return _page(request, "numbers.html", {"numbers": numbers})
 
 
 @admin_required
 def number_new(request):
-    return render(request, "messaging/numbers_new.html")
+    return _page(request, "numbers_new.html")
 
 
 @admin_required
 def number_create(request, provider: str):
-    form_class = number_forms.CREATE_FORMS.get(provider)
-    if form_class is None:
-        raise Http404
-    form = form_class(request.POST or None)
+    form = number_forms.CREATE_FORMS[provider](request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             number = services.number_create(
                 organization=request.org, actor=request.user, provider=provider, **form.cleaned_data
             )
         except ServiceError as error:
-            _show_service_error(form, error)
+            show_service_error(form, error)
         else:
             if provider == Provider.CLOUD:
                 # The only time the verify token is shown: Meta's dashboard needs it once; it can be replaced later.
@@ -113,7 +104,7 @@ def number_create(request, provider: str):
                     "webhook_url": selectors.number_webhook_url(number),
                     "verify_token": number.verify_token,
                 }
-                return render(request, "messaging/numbers_connected.html", context)
+                return _page(request, "numbers_connected.html", context)
             if provider == Provider.WAHA:
                 messages.success(
                     request,
@@ -122,7 +113,7 @@ def number_create(request, provider: str):
                 return redirect("settings-number-session", number_id=number.pk)
             messages.success(request, _("%(name)s was added.") % {"name": number.display_name})
             return redirect("settings-number-detail", number_id=number.pk)
-    return render(request, "messaging/numbers_create.html", {"form": form, "provider": provider})
+    return _page(request, "numbers_create.html", {"form": form, "provider": provider})
 
 
 def _detail(request, number: WhatsAppNumber, *, edit_form=None, assign_form=None, delete_form=None):
@@ -142,13 +133,15 @@ def _detail(request, number: WhatsAppNumber, *, edit_form=None, assign_form=None
         ),
         "delete_form": delete_form or number_forms.DeleteForm(number=number),
     }
-    return render(request, "messaging/numbers_detail.html", context)
+    return _page(request, "numbers_detail.html", context)
 
 
 @admin_required
 def number_detail(request, number_id: str):
     """The number's page; a POST saves its settings (number_update)."""
     number = _number(request, number_id)
+    if number is None:
+        return not_found(request)
     if request.method != "POST":
         return _detail(request, number)
     form = number_forms.NumberEditForm(request.POST, number=number)
@@ -156,7 +149,7 @@ def number_detail(request, number_id: str):
         try:
             services.number_update(number=number, actor=request.user, **form.changes())
         except ServiceError as error:
-            _show_service_error(form, error)
+            show_service_error(form, error)
         else:
             messages.success(request, _("Saved."))
             return redirect("settings-number-detail", number_id=number.pk)
@@ -167,6 +160,8 @@ def number_detail(request, number_id: str):
 @admin_required
 def number_assign(request, number_id: str):
     number = _number(request, number_id)
+    if number is None:
+        return not_found(request)
     form = number_forms.AssignForm(
         request.POST,
         members=account_selectors.team_members(org=request.org),
@@ -176,7 +171,7 @@ def number_assign(request, number_id: str):
         try:
             services.number_assign(number=number, actor=request.user, **form.cleaned_data)
         except ServiceError as error:
-            _show_service_error(form, error)
+            show_service_error(form, error)
         else:
             messages.success(request, _("Assignment saved."))
             return redirect("settings-number-detail", number_id=number.pk)
@@ -187,12 +182,14 @@ def number_assign(request, number_id: str):
 @admin_required
 def number_delete(request, number_id: str):
     number = _number(request, number_id)
+    if number is None:
+        return not_found(request)
     form = number_forms.DeleteForm(request.POST, number=number)
     if form.is_valid():
         try:
             services.number_delete(number=number, actor=request.user)
         except ServiceError as error:
-            _show_service_error(form, error)
+            show_service_error(form, error)
         else:
             messages.success(request, _("%(name)s was deleted.") % {"name": number.display_name})
             return redirect("settings-numbers")
@@ -203,16 +200,22 @@ def number_delete(request, number_id: str):
 def number_session(request, number_id: str):
     """A WAHA number's session: start it, scan the QR or type a pairing code, stop or log out."""
     number = _number(request, number_id)
-    if number.provider != Provider.WAHA:
-        raise Http404
+    if number is None or number.provider != Provider.WAHA:
+        return not_found(request)
     labels = {status: str(label) for status, label in SESSION_LABELS.items()}
-    return render(request, "messaging/numbers_session.html", {"view": NumberView.of(number), "labels": labels})
+    return _page(request, "numbers_session.html", {"view": NumberView.of(number), "labels": labels})
 
 
 urlpatterns = [
     re_path(r"^settings/numbers/$", number_list, name="settings-numbers"),
     re_path(r"^settings/numbers/new/$", number_new, name="settings-number-new"),
-    re_path(r"^settings/numbers/new/(?P<provider>[a-z]{1,16})/$", number_create, name="settings-number-create"),
+    # One route per provider, the provider a fixed argument (no row is named): {% url ... provider="cloud" %}.
+    *(
+        re_path(
+            rf"^settings/numbers/new/{provider}/$", number_create, {"provider": provider}, name="settings-number-create"
+        )
+        for provider in number_forms.CREATE_FORMS
+    ),
     re_path(rf"^settings/numbers/{NUMBER_ID}/$", number_detail, name="settings-number-detail"),
     re_path(rf"^settings/numbers/{NUMBER_ID}/assign/$", number_assign, name="settings-number-assign"),
     re_path(rf"^settings/numbers/{NUMBER_ID}/delete/$", number_delete, name="settings-number-delete"),

@@ -1,34 +1,5 @@
-// Number settings pages: copy buttons (webhook URL, verify token), the "Replace" action of stored secrets, and the
-// delete button enabled once the number's name is typed (the server checks it too).
-
-const status = document.getElementById("copy-status");
-
-async function copyText(input) {
-  try {
-    await navigator.clipboard.writeText(input.value);
-    return true;
-  } catch {
-    input.select();
-    return document.execCommand("copy");
-  }
-}
-
-for (const button of document.querySelectorAll("[data-copy]")) {
-  const label = button.innerHTML;
-  let restore = null;
-  button.addEventListener("click", async () => {
-    const input = document.getElementById(button.dataset.copy);
-    const copied = await copyText(input);
-    const text = copied ? button.dataset.copiedLabel : button.dataset.failedLabel;
-    button.textContent = text;
-    if (status) status.textContent = text;
-    if (!copied) input.select();
-    clearTimeout(restore);
-    restore = setTimeout(() => {
-      button.innerHTML = label;
-    }, 2000);
-  });
-}
+// A number's settings page: the "Replace" action of its stored secrets (an empty input shown; blank keeps the
+// secret), and the delete button enabled once the number's name is typed (the server checks it too).
 
 for (const button of document.querySelectorAll("[data-replace]")) {
   const panel = document.getElementById(button.getAttribute("aria-controls"));
