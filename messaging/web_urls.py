@@ -1,7 +1,8 @@
-from messaging.views import contacts, dashboard, inbox
+from messaging.views import contacts, dashboard, inbox, numbers
 
 urlpatterns = [
     *contacts.urlpatterns,
     *dashboard.urlpatterns,
     *inbox.urlpatterns,
+    *numbers.urlpatterns,
 ]
