@@ -139,6 +139,7 @@ def test_an_admin_who_steps_down_leaves_the_settings(admin, admin_membership, or
 def test_deactivating_a_member_is_confirmed_first(admin, agent_membership):
     confirm = admin.get(f"/settings/team/{agent_membership.user_id}/deactivate/")
     assert f"Deactivate {agent_membership.user.name}?" in page(confirm)
+    assert f'(<span dir="ltr">{agent_membership.user.email}</span>) will be signed out of Acme' in page(confirm)
     agent_membership.refresh_from_db()
     assert agent_membership.is_active
 
