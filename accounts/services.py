@@ -403,7 +403,8 @@ def _check_seat_available(org: Organization) -> None:
     limit = org.user_limit
     if limit is not None and selectors.seats_used(org=org) >= limit:
         raise ServiceError(
-            f"The {org.get_plan_display()} plan allows {limit} users: the user limit is reached.",
+            gettext("The %(plan)s plan allows %(limit)d users: the user limit is reached.")
+            % {"plan": org.get_plan_display(), "limit": limit},
             code="user_limit_reached",
         )
 
@@ -414,10 +415,15 @@ def invitation_create(*, organization: Organization, email: str, role: str, invi
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
     email = normalize_email(email)
     if Membership.objects.for_org(organization).filter(user__email=email, is_active=True).exists():
-        raise ServiceError(f"{email} is already a member.", errors={"email": ["Already a member."]})
+        raise ServiceError(
+            gettext("%(email)s is already a member.") % {"email": email},
+            errors={"email": [gettext("Already a member.")]},
+        )
     pending = Invitation.objects.for_org(organization).filter(email=email, status=Invitation.Status.PENDING)
     if pending.filter(expires_at__gt=timezone.now()).exists():
-        raise ServiceError(f"{email} is already invited.", errors={"email": ["Already invited."]})
+        raise ServiceError(
+            gettext("%(email)s is already invited.") % {"email": email}, errors={"email": [gettext("Already invited.")]}
+        )
     pending.update(status=Invitation.Status.REVOKED)  # an expired invitation gives way to the new one
     _check_seat_available(organization)
     invitation = Invitation.objects.create(
@@ -524,7 +530,9 @@ def member_set_role(*, organization: Organization, user_id, role: str, actor) ->
     if membership.role == role:
         return membership
     if _is_last_admin(membership):
-        raise ServiceError("The last admin cannot be demoted: make someone else admin first.", code="last_admin")
+        raise ServiceError(
+            gettext("The last admin cannot be demoted: make someone else admin first."), code="last_admin"
+        )
     previous = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
@@ -547,7 +555,7 @@ def member_deactivate(*, organization: Organization, user_id, actor) -> Membersh
     if not membership.is_active:
         return membership
     if _is_last_admin(membership):
-        raise ServiceError("The last admin cannot be deactivated.", code="last_admin")
+        raise ServiceError(gettext("The last admin cannot be deactivated."), code="last_admin")
     membership.is_active = False
     membership.save(update_fields=["is_active"])
     hooks.member_deactivated.send(organization_id=organization.pk, user_id=membership.user_id)
@@ -574,8 +582,8 @@ def _team_members_set(*, team: Team, user_ids: list[int]) -> None:
     strangers = sorted(set(user_ids) - members)
     if strangers:
         raise ServiceError(
-            "Team members must be members of the organization.",
-            errors={"member_ids": [f"User {pk} is not a member." for pk in strangers]},
+            gettext("Team members must be members of the organization."),
+            errors={"member_ids": [gettext("User %(id)s is not a member.") % {"id": pk} for pk in strangers]},
         )
     TeamMember.objects.for_org(team.organization).filter(team=team).exclude(user_id__in=members).delete()
     TeamMember.objects.bulk_create(
@@ -584,13 +592,17 @@ def _team_members_set(*, team: Team, user_ids: list[int]) -> None:
     hooks.access_changed.send(organization_id=team.organization_id)
 
 
+def _team_name_taken() -> ServiceError:
+    return ServiceError(gettext("A team with this name exists."), errors={"name": [gettext("Already exists.")]})
+
+
 @transaction.atomic
 def team_create(*, organization: Organization, name: str, description: str = "", member_ids=(), actor) -> Team:
     try:
         with transaction.atomic():
             team = Team.objects.create(organization=organization, name=name.strip(), description=description)
     except IntegrityError:
-        raise ServiceError("A team with this name exists.", errors={"name": ["Already exists."]}) from None
+        raise _team_name_taken() from None
     _team_members_set(team=team, user_ids=list(member_ids))
     audit_log_write(organization=organization, actor=actor, action="team.create", target=team)
     return team
@@ -606,7 +618,7 @@ def team_update(*, team: Team, actor, name=None, description=None, member_ids=No
         with transaction.atomic():
             team.save()
     except IntegrityError:
-        raise ServiceError("A team with this name exists.", errors={"name": ["Already exists."]}) from None
+        raise _team_name_taken() from None
     if member_ids is not None:
         _team_members_set(team=team, user_ids=list(member_ids))
     audit_log_write(organization=team.organization, actor=actor, action="team.update", target=team)

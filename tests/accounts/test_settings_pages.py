@@ -432,7 +432,7 @@ def test_the_settings_schema_s_refusals_show_next_to_their_fields(admin, org):
     data = {"name": "Renamed", "timezone": "UTC", "locale": "en", "opt_in_keywords": "start\nSTOP"}
     html = page(admin.post("/settings/organization/", data))
     assert field_error("opt_in_keywords", "&#x27;stop&#x27; is an opt-out word: a word cannot opt in and out.") in html
-    assert '<span class="muted">Acme · admin</span>' in html  # the shell keeps the saved name
+    assert '<span class="muted">Acme · Admin</span>' in html  # the shell keeps the saved name
     org.refresh_from_db()
     assert (org.name, org.settings) == ("Acme", {})
 
