@@ -1,8 +1,11 @@
 import hmac
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.contrib.auth.tokens import default_token_generator
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.encoding import force_str
+from django.utils.http import urlsafe_base64_decode
 from django.utils.translation import gettext
 
 from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, User, hash_secret
@@ -102,6 +105,30 @@ def principal_current(*, organization_id: int, user_id: int | None, api_key_id: 
 
 def user_memberships(*, user: User) -> QuerySet[Membership]:
     return Membership.objects.select_related("organization").filter(user=user).order_by("created_at", "id")
+
+
+def password_reset_user(*, token: str, lock: bool = False) -> User | None:
+    """The active account a password-reset token (`<uid>.<signature>`, e-mailed by services.password_reset_send) is
+    still valid for, else None. `lock`: select it for update (call inside a transaction)."""
+    uid, _, signature = (token or "").partition(".")
+    users = User.objects.select_for_update() if lock else User.objects
+    try:
+        user = users.get(pk=force_str(urlsafe_base64_decode(uid)), is_active=True)
+    except (User.DoesNotExist, ValueError, TypeError, OverflowError):
+        return None
+    return user if default_token_generator.check_token(user, signature) else None
+
+
+def invitation_for_token(*, token: str) -> Invitation | None:
+    """The usable invitation an e-mailed token opens, with its organization, who invited, and `has_account` (whether
+    its e-mail already has an account); None for an unknown, accepted, revoked or expired one."""
+    invitation = (
+        Invitation.objects.select_related("organization", "invited_by")
+        .annotate(has_account=Exists(User.objects.filter(email=OuterRef("email"))))
+        .filter(token_hash=hash_secret(token or ""))
+        .first()
+    )
+    return invitation if invitation is not None and invitation.is_usable else None
 
 
 def api_key_for_secret(raw: str) -> ApiKey | None:

@@ -14,8 +14,8 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.encoding import force_bytes, force_str
-from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 from django.utils.translation import gettext
 from rest_framework_simplejwt.exceptions import TokenError
@@ -355,14 +355,9 @@ def password_reset_send(*, email: str) -> None:
 @transaction.atomic
 def password_reset(*, token: str, new_password: str) -> None:
     """Set a new password from a reset token (single use: it is bound to the old password hash)."""
-    invalid = ServiceError("Invalid or expired reset token.", errors={"token": ["Invalid or expired."]})
-    uid, _, reset_token = (token or "").partition(".")
-    try:
-        user = User.objects.select_for_update().get(pk=force_str(urlsafe_base64_decode(uid)), is_active=True)
-    except (User.DoesNotExist, ValueError, TypeError, OverflowError):
-        raise invalid from None
-    if not default_token_generator.check_token(user, reset_token):
-        raise invalid
+    user = selectors.password_reset_user(token=token, lock=True)
+    if user is None:
+        raise ServiceError("Invalid or expired reset token.", errors={"token": ["Invalid or expired."]})
     _validate_password(new_password, user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])

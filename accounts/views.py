@@ -1,17 +1,37 @@
-"""The web app's account pages: sign-in and sign-out, the organization switcher, the language."""
+"""The web app's account pages: sign-in and sign-out, sign-up, password reset, invitations, creating another
+organization, the organization switcher, the language. Every write goes through accounts.services, as the API's."""
 
+from functools import wraps
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from accounts import selectors, services
-from accounts.forms import SignInForm
+from accounts.forms import (
+    InvitationSignInForm,
+    InvitationSignUpForm,
+    OrganizationCreateForm,
+    PasswordForgotForm,
+    PasswordResetForm,
+    SignInForm,
+    SignUpForm,
+)
+from accounts.web import organization_time_zone
 from whatsapp_hub import demo
 from whatsapp_hub.errors import ServiceError
+from whatsapp_hub.throttling import AuthRateThrottle
+
+# Where a person lands once signed in (the inbox page's path: messaging owns it).
+INBOX_URL = "/inbox/"
 
 
 def _safe_next(request, fallback: str) -> str:
@@ -22,12 +42,42 @@ def _safe_next(request, fallback: str) -> str:
     return target if allowed else fallback
 
 
+def _open_session(request, user, organization_id: int | None) -> None:
+    """Signs `user` in on this browser, acting in that organization (None: staff outside every tenant)."""
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    if organization_id is not None:
+        request.session[selectors.SESSION_ORGANIZATION_KEY] = organization_id
+
+
+def _notice(request, *, title: str, text: str, link: tuple[str, str] | None = None, status: int = 200):
+    """A page that only tells something (a link that does not work, a password changed, too many attempts), with
+    one way on."""
+    context = {"title": title, "text": text, "link_url": link[0] if link else "", "link_label": link[1] if link else ""}
+    return render(request, "accounts/notice.html", context, status=status)
+
+
+def throttled_posts(view):
+    """The anonymous account forms share the API's per-address bucket (AuthRateThrottle): a form post beyond the
+    rate gets a 429 page instead of another sign-in attempt, account or e-mail."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method == "POST" and not AuthRateThrottle().allow_request(request, None):
+            text = _("Too many attempts from your network. Wait a minute, then try again.")
+            return _notice(request, title=_("Too many attempts"), text=text, status=429)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def home(request):
     return redirect("inbox" if request.user.is_authenticated else "sign-in")
 
 
+@throttled_posts
 def sign_in(request):
-    form = SignInForm(request.POST or None)
+    """Sign-in; `?email=` fills the e-mail in (the sign-up page links here when the address has an account)."""
+    form = SignInForm(request.POST or None, initial={"email": request.GET.get("email", "")})
     error = None
     if request.method == "POST" and form.is_valid():
         try:
@@ -35,10 +85,8 @@ def sign_in(request):
         except ServiceError as refused:
             error = refused.detail
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            if membership is not None:
-                request.session[selectors.SESSION_ORGANIZATION_KEY] = membership.organization_id
-            return redirect(_safe_next(request, "/inbox/"))
+            _open_session(request, user, membership.organization_id if membership else None)
+            return redirect(_safe_next(request, INBOX_URL))
     context = {"form": form, "error": error, "next": _safe_next(request, ""), "demo_credentials": demo.sign_in_hint()}
     return render(request, "accounts/sign_in.html", context)
 
@@ -47,6 +95,108 @@ def sign_in(request):
 def sign_out(request):
     logout(request)
     return redirect("sign-in")
+
+
+@throttled_posts
+def sign_up(request):
+    """A new account with a new organization, of which it is the admin; then signed in there."""
+    form = SignUpForm(request.POST or None)
+    email_taken = False
+    if request.method == "POST" and form.is_valid():
+        try:
+            user, organization = services.user_register(**form.cleaned_data)
+        except ServiceError as refused:
+            form.add_refusal(refused)
+            # The service refuses an e-mail only when it has an account: the page offers to sign in with it.
+            email_taken = "email" in (refused.errors or {})
+        else:
+            _open_session(request, user, organization.pk)
+            return redirect(INBOX_URL)
+    return render(request, "accounts/sign_up.html", {"form": form, "email_taken": email_taken})
+
+
+@throttled_posts
+def password_forgot(request):
+    """Asks for a reset link. The same answer whether an account has the address or not, as the service does."""
+    form = PasswordForgotForm(request.POST or None, initial={"email": request.GET.get("email", "")})
+    if request.method == "POST" and form.is_valid():
+        services.password_reset_request(email=form.cleaned_data["email"])
+        context = {"sent_to": form.cleaned_data["email"], "valid_minutes": settings.PASSWORD_RESET_TIMEOUT // 60}
+        return render(request, "accounts/password_forgot.html", context)
+    return render(request, "accounts/password_forgot.html", {"form": form})
+
+
+def _link_not_working(request, *, text: str, link: tuple[str, str]):
+    return _notice(request, title=_("This link does not work"), text=text, link=link, status=400)
+
+
+@throttled_posts
+def password_reset(request):
+    """The link of the reset e-mail (`/reset-password?token=...`, services.password_reset_send): a new password, then
+    every session of the account is signed out (the service's work) and the person signs in again."""
+    token = request.GET.get("token", "")
+    user = selectors.password_reset_user(token=token)
+    if user is None:
+        text = _("This password reset link is invalid, has expired or was already used. Ask for a new one.")
+        return _link_not_working(request, text=text, link=(reverse("password-forgot"), _("Ask for a new link")))
+    form = PasswordResetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_reset(token=token, new_password=form.cleaned_data["new_password"])
+        except ServiceError as refused:
+            form.add_refusal(refused)
+        else:
+            text = _("Your password is changed and every session of your account is signed out.")
+            return _notice(request, title=_("Password changed"), text=text, link=(reverse("sign-in"), _("Sign in")))
+    return render(request, "accounts/password_reset.html", {"form": form, "account": user})
+
+
+@throttled_posts
+def invitation_accept(request):
+    """The link of the invitation e-mail (`/accept-invite?token=...`, services.invitation_send): joins the
+    organization with a new account, or with the account the invited e-mail has (its password proves it), then
+    signed in there."""
+    token = request.GET.get("token", "")
+    invitation = selectors.invitation_for_token(token=token)
+    if invitation is None:
+        text = _(
+            "This invitation is invalid, was already used, was revoked or has expired. Ask an admin of the "
+            "organization to invite you again."
+        )
+        return _link_not_working(request, text=text, link=(reverse("sign-in"), _("Go to sign-in")))
+    form_class = InvitationSignInForm if invitation.has_account else InvitationSignUpForm
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = services.invitation_accept(token=token, **form.cleaned_data)
+        except ServiceError as refused:
+            form.add_refusal(refused)
+        else:
+            _open_session(request, membership.user, membership.organization_id)
+            messages.success(request, _("Welcome to %(org)s.") % {"org": membership.organization.name})
+            return redirect(INBOX_URL)
+    with timezone.override(organization_time_zone(invitation.organization)):  # the expiry in the organization's time
+        return render(request, "accounts/invitation_accept.html", {"form": form, "invitation": invitation})
+
+
+@login_required
+def organization_create(request):
+    """Another organization for a signed-in person (agencies run several): they are its admin, and the session
+    switches to it. A person without any organization is sent here by the pages (accounts.web.member_required)."""
+    form = OrganizationCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = services.organization_create_for_user(user=request.user, name=form.cleaned_data["name"])
+        except ServiceError as refused:
+            form.add_refusal(refused)
+        else:
+            request.session[selectors.SESSION_ORGANIZATION_KEY] = membership.organization_id
+            messages.success(
+                request, _("%(org)s is created and you are its admin.") % {"org": membership.organization.name}
+            )
+            return redirect(INBOX_URL)
+    has_organization = selectors.default_membership(user=request.user) is not None
+    return render(request, "accounts/organization_create.html", {"form": form, "has_organization": has_organization})
 
 
 @require_POST

@@ -9,7 +9,7 @@ from functools import wraps
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.views import redirect_to_login
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,9 +34,10 @@ def permission_denied(request, *, reason: str, status: int = 403):
 
 
 def member_required(view=None, *, roles: frozenset[str] | None = None):
-    """Decorates a page: signed in (else the sign-in page, coming back here after), a member who can act in the
-    session's organization (else the permission-denied page saying why), and one of `roles` when given. Sets
-    request.org, request.role, request.membership and activates the organization's time zone."""
+    """Decorates a page: signed in (else the sign-in page, coming back here after), in an organization (else the
+    page that creates one), a member who can act in the session's organization (else the permission-denied page
+    saying why), and one of `roles` when given. Sets request.org, request.role, request.membership and activates the
+    organization's time zone."""
 
     def decorate(view_func):
         @wraps(view_func)
@@ -44,6 +45,8 @@ def member_required(view=None, *, roles: frozenset[str] | None = None):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             membership = selectors.session_membership(user=request.user, session=request.session)
+            if membership is None:  # in no organization at all: their first step is to create one
+                return redirect("organization-create")
             problem = selectors.membership_problem(membership)
             if problem:
                 return permission_denied(request, reason=problem)

@@ -6,6 +6,12 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("sign-in/", views.sign_in, name="sign-in"),
     path("sign-out/", views.sign_out, name="sign-out"),
+    path("sign-up/", views.sign_up, name="sign-up"),
+    path("forgot-password/", views.password_forgot, name="password-forgot"),
+    # The links the e-mails carry (accounts.services: password_reset_send, invitation_send), without a slash.
+    path("reset-password", views.password_reset, name="password-reset"),
+    path("accept-invite", views.invitation_accept, name="invitation-accept"),
+    path("organizations/new/", views.organization_create, name="organization-create"),
     path("switch-organization/", views.organization_switch, name="organization-switch"),
     path("language/", views.language, name="language"),
 ]

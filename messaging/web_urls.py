@@ -1,6 +1,7 @@
-from messaging.views import contacts, dashboard
+from messaging.views import contacts, dashboard, inbox
 
 urlpatterns = [
     *contacts.urlpatterns,
     *dashboard.urlpatterns,
+    *inbox.urlpatterns,
 ]

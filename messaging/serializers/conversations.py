@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from messaging.message_parts import MessageSendSerializer, TemplateSerializer
 from messaging.models import (
+    CUSTOMER_SERVICE_WINDOW,
     WINDOW_CLOSED_DETAIL,
     WINDOW_CLOSED_ERROR_CODE,
     Contact,
@@ -79,8 +80,17 @@ def conversation_data(conversation: Conversation, *, tz: tzinfo | None = None) -
         else None,
         "last_message_at": datetime_data(conversation.last_message_at, tz),
         "window_open": conversation.number.provider == Provider.WAHA or conversation.window_open,
+        "window_expires_at": window_expires_at(conversation, tz),
         "created_at": datetime_data(conversation.created_at, tz),
     }
+
+
+def window_expires_at(conversation: Conversation, tz: tzinfo) -> str | None:
+    """When the conversation's 24-hour window closes (closed already when in the past); None when it never opened,
+    or on a WhatsApp Web (WAHA) number, which has no window."""
+    if conversation.last_inbound_at is None or conversation.number.provider == Provider.WAHA:
+        return None
+    return datetime_data(conversation.last_inbound_at + CUSTOMER_SERVICE_WINDOW, tz)
 
 
 def media_data(media: Media, *, request=None, tz: tzinfo | None = None) -> dict:
@@ -160,6 +170,12 @@ class ConversationSerializer(serializers.ModelSerializer):
         help_text="Free-form messages allowed now: inside the 24-hour window, or always on a WhatsApp Web (WAHA) "
         "number.",
     )
+    window_expires_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When the 24-hour window closes (in the past: closed); null when the customer never wrote, or on "
+        "a WhatsApp Web (WAHA) number (no window).",
+    )
 
     class Meta:
         model = Conversation
@@ -174,6 +190,7 @@ class ConversationSerializer(serializers.ModelSerializer):
             "last_message",
             "last_message_at",
             "window_open",
+            "window_expires_at",
             "created_at",
         ]
         read_only_fields = fields

@@ -41,9 +41,11 @@ def test_a_row_shows_contact_last_message_unread_count_and_window(org, agent_cli
         organization=org, name="", profile_name="Sheena Nelson", wa_id="16505551234", phone="+16505551234"
     )
     at = timezone.now() - timedelta(minutes=5)
+    inbound_at = at - timedelta(minutes=1)
     conversation = open_conversation(
         org,
         contact=contact,
+        last_inbound_at=inbound_at,
         unread_count=3,
         last_message_at=at,
         last_message_preview="Does it come in another color?",
@@ -67,6 +69,7 @@ def test_a_row_shows_contact_last_message_unread_count_and_window(org, agent_cli
                 "last_message": {"text": "Does it come in another color?", "direction": "inbound", "type": "text"},
                 "last_message_at": at.isoformat().replace("+00:00", "Z"),
                 "window_open": True,
+                "window_expires_at": (inbound_at + timedelta(hours=24)).isoformat().replace("+00:00", "Z"),
                 "created_at": conversation.created_at.isoformat().replace("+00:00", "Z"),
             }
         ],
@@ -79,9 +82,12 @@ def test_the_window_is_closed_after_24_hours_but_never_on_whatsapp_web(org, agen
     never = open_conversation(org, last_inbound_at=None)
     web = open_conversation(org, number=waha_number(org), last_inbound_at=stale)
 
-    rows = {row["id"]: row["window_open"] for row in agent_client.get(LIST).json()["results"]}
+    rows = {row["id"]: row for row in agent_client.get(LIST).json()["results"]}
 
-    assert rows == {cloud.pk: False, never.pk: False, web.pk: True}
+    assert {pk: row["window_open"] for pk, row in rows.items()} == {cloud.pk: False, never.pk: False, web.pk: True}
+    closed_at = (stale + timedelta(hours=24)).isoformat().replace("+00:00", "Z")
+    expiries = {pk: row["window_expires_at"] for pk, row in rows.items()}
+    assert expiries == {cloud.pk: closed_at, never.pk: None, web.pk: None}
 
 
 def test_a_conversation_without_messages_has_no_last_message(org, agent_client):

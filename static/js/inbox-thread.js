@@ -1,0 +1,620 @@
+// The open conversation: header (assignment, team, status, the 24-hour window), the messages (history pages,
+// day separators, the new-messages marker, reactions, optimistic sends reconciled with the server's) and the
+// composer (text, attachments, the 4096 code-point limit).
+import { api } from "./app.js";
+import { previewOf, renderLoneReaction, renderMessage } from "./bubbles.js";
+import { CLOSING_SOON, contactLabel, data, dayKey, dayLabel, duration, el, initials, t } from "./inbox-format.js";
+
+const PAGE = 50;
+const MAX_TEXT = 4096;
+const COUNTER_FROM = 3500;
+const NEAR_BOTTOM = 120;
+const people = new Map(data.people.map((person) => [person.id, person.name]));
+const numbers = new Map(data.numbers.map((number) => [number.id, number]));
+
+let clientCounter = 0;
+const newClientId = () => `c${Date.now().toString(36)}${(clientCounter += 1)}`;
+
+/** What to send for a file: WhatsApp's message type for its MIME type. */
+function typeOfFile(file) {
+  if (file.type === "image/webp") return "sticker";
+  if (file.type.startsWith("image/")) return "image";
+  if (file.type.startsWith("video/")) return "video";
+  if (file.type.startsWith("audio/")) return "audio";
+  return "document";
+}
+
+const targetOfReaction = (message) => message.reaction?.message_id || message.reply_to?.provider_message_id || null;
+
+export class Thread {
+  /**
+   * hooks: send(frame) -> bool (the socket), conversationChanged(conversation), markRead(conversation),
+   * back() on the narrow layout's back button, togglePanel().
+   */
+  constructor(hooks) {
+    this.hooks = hooks;
+    this.conversation = null;
+    this.messages = new Map(); // id -> message
+    this.byProviderId = new Map();
+    this.pending = new Map(); // client_id -> optimistic message
+    this.nodes = new Map(); // key -> element
+    this.hasOlder = false;
+    this.loadingOlder = false;
+    this.markerBefore = null;
+    this.request = 0;
+    this.$ = (id) => document.getElementById(id);
+    this.scroller = this.$("thread-scroll");
+    this.list = this.$("messages");
+    this.text = this.$("composer-text");
+    this.text.dataset.placeholder = this.text.placeholder;
+    this.bind();
+  }
+
+  bind() {
+    this.$("composer").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.sendText();
+    });
+    this.text.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.sendText();
+      }
+    });
+    this.text.addEventListener("input", () => this.composerChanged());
+    this.$("attach-button").addEventListener("click", () => this.$("attach-input").click());
+    this.$("attach-input").addEventListener("change", (event) => {
+      for (const file of event.target.files) this.sendFile(file);
+      event.target.value = "";
+    });
+    const thread = this.$("thread");
+    let depth = 0;
+    thread.addEventListener("dragenter", (event) => {
+      if (!this.canSend() || !event.dataTransfer?.types.includes("Files")) return;
+      depth += 1;
+      this.$("drop-hint").hidden = false;
+    });
+    thread.addEventListener("dragover", (event) => {
+      if (this.canSend() && event.dataTransfer?.types.includes("Files")) event.preventDefault();
+    });
+    thread.addEventListener("dragleave", () => {
+      depth = Math.max(0, depth - 1);
+      if (!depth) this.$("drop-hint").hidden = true;
+    });
+    thread.addEventListener("drop", (event) => {
+      depth = 0;
+      this.$("drop-hint").hidden = true;
+      if (!this.canSend() || !event.dataTransfer?.files.length) return;
+      event.preventDefault();
+      for (const file of event.dataTransfer.files) this.sendFile(file);
+    });
+    this.scroller.addEventListener("scroll", () => {
+      if (this.scroller.scrollTop < 300) this.loadOlder();
+      if (this.nearBottom()) this.$("jump-latest").hidden = true;
+    });
+    this.$("jump-latest").addEventListener("click", () => this.scrollToBottom());
+    this.list.addEventListener("click", (event) => {
+      const retry = event.target.closest("[data-retry]");
+      if (retry) this.retry(retry.dataset.retry);
+      const quote = event.target.closest(".msg-quote[data-target]");
+      if (quote) {
+        event.preventDefault();
+        const target = this.$(`message-${quote.dataset.target}`);
+        target?.scrollIntoView({ block: "center", behavior: "smooth" });
+        target?.classList.add("is-flash");
+        setTimeout(() => target?.classList.remove("is-flash"), 1500);
+      }
+    });
+    this.$("thread-back").addEventListener("click", () => this.hooks.back());
+    this.$("panel-toggle").addEventListener("click", () => this.hooks.togglePanel());
+    this.$("status-toggle").addEventListener("click", () => this.toggleStatus());
+    this.$("assign-select").addEventListener("change", (event) => {
+      const value = event.target.value;
+      this.update({ assigned_to: value ? Number(value) : null });
+    });
+    this.$("team-select")?.addEventListener("change", (event) => {
+      const value = event.target.value;
+      this.update({ team: value ? Number(value) : null });
+    });
+    setInterval(() => this.showWindow(), 30000);
+  }
+
+  // --- opening and the header -----------------------------------------------------------------------
+
+  async open(conversation) {
+    const request = ++this.request;
+    this.conversation = conversation;
+    this.messages.clear();
+    this.byProviderId.clear();
+    this.pending.clear();
+    this.nodes.clear();
+    this.list.replaceChildren(...Array.from({ length: 4 }, (_, index) => el("li", { class: `msg-skeleton${index % 2 ? " is-out" : ""}`, "aria-hidden": "true" }, el("span", { class: "skeleton" }))));
+    this.hasOlder = false;
+    this.markerBefore = null;
+    this.$("thread-placeholder").hidden = true;
+    this.$("thread-body").hidden = false;
+    document.getElementById("inbox").classList.add("has-thread");
+    this.$("history-state").hidden = true;
+    this.$("composer-error").hidden = true;
+    this.$("thread-action-error").hidden = true;
+    this.$("jump-latest").hidden = true;
+    this.showConversation();
+    const unread = conversation.unread_count;
+    try {
+      const page = await api("GET", `/api/v1/conversations/${conversation.id}/messages?limit=${PAGE}`);
+      if (request !== this.request) return;
+      this.hasOlder = Boolean(page.next);
+      this.take(page.results);
+      this.placeMarker(unread);
+      this.sync();
+      const marker = this.nodes.get("new-marker");
+      if (marker) marker.scrollIntoView({ block: "center" });
+      else this.scrollToBottom();
+      if (unread) this.hooks.markRead(conversation);
+      // A tall window may show the whole page: nothing to scroll, so the older page comes now.
+      if (this.scroller.scrollHeight <= this.scroller.clientHeight) this.loadOlder();
+    } catch (error) {
+      if (request !== this.request) return;
+      this.list.replaceChildren();
+      this.showHistoryError(error, () => this.open(this.conversation));
+    }
+  }
+
+  close() {
+    this.request += 1;
+    this.conversation = null;
+    this.$("thread-body").hidden = true;
+    this.$("thread-placeholder").hidden = false;
+    document.getElementById("inbox").classList.remove("has-thread");
+  }
+
+  get openId() {
+    return this.conversation?.id ?? null;
+  }
+
+  /** A newer state of the open conversation (live, or after an action). */
+  conversationChanged(conversation) {
+    if (conversation.id !== this.openId) return;
+    this.conversation = conversation;
+    this.showConversation();
+  }
+
+  showConversation() {
+    const conversation = this.conversation;
+    const name = contactLabel(conversation.contact);
+    this.$("thread-name").textContent = name;
+    this.$("thread-avatar").textContent = initials(name);
+    const phone = conversation.contact.phone || (conversation.contact.wa_id ? `+${conversation.contact.wa_id}` : "");
+    const number = numbers.get(conversation.number_id);
+    this.$("thread-phone").textContent = phone;
+    this.$("thread-number").textContent = number ? t("via", { number: number.name }) : "";
+    const closed = conversation.status === "closed";
+    this.$("status-label").textContent = closed ? t("reopen") : t("close");
+    this.$("status-toggle").querySelector("use").setAttribute("href", `${document.getElementById("inbox").dataset.icons}#${closed ? "reopen" : "done"}`);
+    this.fillAssignees();
+    const team = this.$("team-select");
+    if (team) team.value = conversation.team ? String(conversation.team) : "";
+    this.showWindow();
+  }
+
+  fillAssignees() {
+    const select = this.$("assign-select");
+    const current = this.conversation.assigned_to;
+    const admin = data.me.role === "admin";
+    const shown = data.people.filter((person) => person.id === current || person.id === data.me.id || (admin && person.assignable));
+    const options = [el("option", { value: "", text: t("unassigned") })];
+    for (const person of shown) {
+      options.push(el("option", { value: person.id, text: person.id === data.me.id ? t("me", { name: person.name }) : person.name }));
+    }
+    if (current && !shown.some((person) => person.id === current)) options.push(el("option", { value: current, text: t("someone") }));
+    select.replaceChildren(...options);
+    select.value = current ? String(current) : "";
+    // Agents take a conversation nobody holds or release their own; moving someone else's is an admin's call.
+    select.disabled = !admin && current !== null && current !== data.me.id;
+  }
+
+  /** The window: a countdown while open, the template notice (and no composer) once closed. */
+  showWindow() {
+    const conversation = this.conversation;
+    if (!conversation) return;
+    const state = this.$("window-state");
+    const expires = conversation.window_expires_at ? Date.parse(conversation.window_expires_at) : null;
+    const noWindow = conversation.window_open && expires === null;
+    const open = noWindow || (expires !== null && expires > Date.now());
+    state.className = "window-state";
+    if (noWindow) {
+      state.textContent = t("no_window");
+    } else if (open) {
+      const left = expires - Date.now();
+      state.textContent = t("window_closes_in", { time: duration(left) });
+      if (left < CLOSING_SOON) state.classList.add("is-soon");
+    } else {
+      state.textContent = expires === null ? t("window_never") : t("window_closed");
+      state.classList.add("is-closed");
+    }
+    if (conversation.window_open !== open) conversation.window_open = open;
+    this.$("window-notice").hidden = open;
+    this.text.disabled = !open;
+    this.text.placeholder = open ? this.text.dataset.placeholder : t("template_needed_short");
+    this.$("attach-button").disabled = !open;
+    this.$("send-button").disabled = !open || this.tooLong();
+  }
+
+  canSend() {
+    return Boolean(this.conversation?.window_open);
+  }
+
+  async update(changes) {
+    const conversation = this.conversation;
+    const error = this.$("thread-action-error");
+    error.hidden = true;
+    try {
+      const updated = await api("PATCH", `/api/v1/conversations/${conversation.id}`, changes);
+      this.hooks.conversationChanged(updated);
+    } catch (failure) {
+      error.textContent = failure.body?.errors ? Object.values(failure.body.errors).flat().join(" ") : failure.body?.detail || t("error");
+      error.hidden = false;
+      this.showConversation();
+    }
+  }
+
+  toggleStatus() {
+    if (!this.conversation) return;
+    this.update({ status: this.conversation.status === "closed" ? "open" : "closed" });
+  }
+
+  assignToMe() {
+    if (this.conversation && this.conversation.assigned_to !== data.me.id) this.update({ assigned_to: data.me.id });
+  }
+
+  // --- messages -----------------------------------------------------------------------------------
+
+  take(messages) {
+    for (const message of messages) {
+      if (message.conversation_id !== this.openId) continue;
+      const previous = this.messages.get(message.id);
+      // Unchanged (a catch-up brings the same page again): its element stays, a playing video keeps playing.
+      if (previous && JSON.stringify(previous) === JSON.stringify(message)) continue;
+      this.messages.set(message.id, message);
+      if (message.provider_message_id) this.byProviderId.set(message.provider_message_id, message);
+      this.forget(message);
+      if (message.type === "reaction") {
+        const target = this.byProviderId.get(targetOfReaction(message));
+        if (target) this.forget(target);
+        const before = previous && this.byProviderId.get(targetOfReaction(previous));
+        if (before) this.forget(before);
+      }
+      // A reply that quotes this message shows it: built again now that it is known.
+      for (const other of this.messages.values()) {
+        if (other.reply_to && (other.reply_to.id === message.id || other.reply_to.provider_message_id === message.provider_message_id)) this.forget(other);
+      }
+    }
+  }
+
+  /** Drops a message's element (both variants: with and without its sender's name), to be built again. */
+  forget(message) {
+    this.nodes.delete(`m${message.id}`);
+    this.nodes.delete(`m${message.id}+sender`);
+  }
+
+  /** Live messages: shown in place (or at the end), reconciled with this page's optimistic ones. */
+  receive(messages) {
+    const mine = messages.filter((message) => message.conversation_id === this.openId);
+    if (!mine.length) return;
+    const stick = this.nearBottom();
+    this.take(mine);
+    this.sync();
+    if (stick) this.scrollToBottom();
+    else if (mine.some((message) => message.direction === "inbound")) this.$("jump-latest").hidden = false;
+  }
+
+  /** Catching up: the newest page again, merged by id. */
+  async refreshNewest() {
+    const conversation = this.conversation;
+    if (!conversation) return;
+    try {
+      const page = await api("GET", `/api/v1/conversations/${conversation.id}/messages?limit=${PAGE}`);
+      if (conversation.id !== this.openId) return;
+      this.receive(page.results);
+      this.settleUnanswered(page.results);
+    } catch {
+      // The next reconnection tries again.
+    }
+  }
+
+  async loadOlder() {
+    if (!this.hasOlder || this.loadingOlder || !this.conversation) return;
+    const oldest = Math.min(...[...this.messages.keys()]);
+    const conversation = this.conversation;
+    this.loadingOlder = true;
+    const state = this.$("history-state");
+    state.replaceChildren(el("span", { class: "muted", text: t("loading_more") }));
+    state.hidden = false;
+    try {
+      const page = await api("GET", `/api/v1/conversations/${conversation.id}/messages?limit=${PAGE}&before=${oldest}`);
+      if (conversation.id !== this.openId) return;
+      const height = this.scroller.scrollHeight;
+      const top = this.scroller.scrollTop;
+      this.hasOlder = Boolean(page.next);
+      state.hidden = true;
+      this.take(page.results);
+      this.sync();
+      // Keep what the reader looks at where it was: the older messages grow the page above it.
+      this.scroller.scrollTop = top + (this.scroller.scrollHeight - height);
+    } catch (error) {
+      if (conversation.id === this.openId) this.showHistoryError(error, () => this.loadOlder());
+    } finally {
+      this.loadingOlder = false;
+    }
+  }
+
+  showHistoryError(error, retry) {
+    const state = this.$("history-state");
+    state.replaceChildren(
+      el("span", { role: "alert", text: error?.status === 403 ? error.body?.detail || t("forbidden") : t("thread_failed") }),
+      el("button", { type: "button", class: "button button-small", text: t("retry"), onclick: retry }),
+    );
+    state.hidden = false;
+  }
+
+  /** The "new messages" line goes before the oldest of the `unread` newest inbound messages. */
+  placeMarker(unread) {
+    if (!unread) return;
+    const inbound = [...this.messages.values()].filter((message) => message.direction === "inbound" && message.type !== "reaction").sort((a, b) => b.id - a.id);
+    const first = inbound[Math.min(unread, inbound.length) - 1];
+    this.markerBefore = first ? first.id : null;
+  }
+
+  /** Inbound messages that arrive while the page is hidden start a "new messages" line, if none is shown. */
+  markUnseen(messages) {
+    if (this.markerBefore !== null) return;
+    const first = messages.find((message) => message.conversation_id === this.openId && message.direction === "inbound");
+    if (first) {
+      this.markerBefore = first.id;
+      this.sync();
+    }
+  }
+
+  reactionsOf(message) {
+    const latest = new Map();
+    for (const other of this.messages.values()) {
+      if (other.type !== "reaction" || targetOfReaction(other) !== message.provider_message_id || !message.provider_message_id) continue;
+      const seen = latest.get(other.direction);
+      if (!seen || other.id > seen.id) latest.set(other.direction, other);
+    }
+    return [...latest.values()];
+  }
+
+  context() {
+    return {
+      people,
+      contactName: this.conversation ? contactLabel(this.conversation.contact) : "",
+      quoted: (reply) => (reply.id && this.messages.get(reply.id)) || this.byProviderId.get(reply.provider_message_id) || null,
+      reactions: (message) => this.reactionsOf(message),
+    };
+  }
+
+  /** The list's wanted children in order, reusing the elements already built (media keep playing). */
+  sync() {
+    const context = this.context();
+    const ordered = [...this.messages.values()].sort((a, b) => a.id - b.id);
+    const wanted = [];
+    let day = null;
+    const add = (key, build) => {
+      let node = this.nodes.get(key);
+      if (!node) {
+        node = build();
+        this.nodes.set(key, node);
+      }
+      wanted.push(node);
+    };
+    let previousSender;
+    const separate = (timestamp) => {
+      const date = new Date(timestamp);
+      const key = dayKey(date);
+      if (key === day) return false;
+      day = key;
+      add(`d${key}`, () => el("li", { class: "day-separator", role: "separator" }, el("span", { text: dayLabel(date) })));
+      return true;
+    };
+    for (const message of ordered) {
+      if (message.type === "reaction") {
+        if (this.byProviderId.has(targetOfReaction(message)) || !message.text) continue;
+        const latest = [...this.messages.values()].every((other) => other.type !== "reaction" || other.direction !== message.direction || targetOfReaction(other) !== targetOfReaction(message) || other.id <= message.id);
+        if (!latest) continue;
+        separate(message.timestamp);
+        add(`m${message.id}`, () => renderLoneReaction(message));
+        continue;
+      }
+      const newDay = separate(message.timestamp);
+      if (message.id === this.markerBefore) add("new-marker", () => el("li", { class: "new-marker", role: "separator" }, el("span", { text: t("new_messages") })));
+      // A colleague's name heads each run of their messages.
+      const sender = message.direction === "outbound" && message.sent_by && message.sent_by !== data.me.id ? message.sent_by : null;
+      const named = sender !== null && (newDay || previousSender !== sender);
+      previousSender = message.direction === "outbound" ? message.sent_by : undefined;
+      add(named ? `m${message.id}+sender` : `m${message.id}`, () => renderMessage(message, { ...context, showSender: named }));
+    }
+    for (const message of this.pending.values()) {
+      separate(message.timestamp);
+      add(`c${message.client_id}`, () => renderMessage(message, context));
+    }
+    let previous = null;
+    for (const node of wanted) {
+      const expected = previous ? previous.nextSibling : this.list.firstChild;
+      if (node !== expected) this.list.insertBefore(node, expected);
+      previous = node;
+    }
+    while (previous ? previous.nextSibling : this.list.firstChild) (previous ? previous.nextSibling : this.list.firstChild).remove();
+    for (const [key, node] of this.nodes) if (!node.isConnected) this.nodes.delete(key);
+  }
+
+  nearBottom() {
+    return this.scroller.scrollHeight - this.scroller.scrollTop - this.scroller.clientHeight < NEAR_BOTTOM;
+  }
+
+  scrollToBottom() {
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+    this.$("jump-latest").hidden = true;
+  }
+
+  // --- the composer ---------------------------------------------------------------------------------
+
+  tooLong() {
+    return [...this.text.value].length > MAX_TEXT;
+  }
+
+  composerChanged() {
+    this.text.style.height = "auto";
+    this.text.style.height = `${Math.min(this.text.scrollHeight + 2, 160)}px`;
+    const length = [...this.text.value].length;
+    const counter = this.$("composer-counter");
+    counter.hidden = length < COUNTER_FROM;
+    counter.textContent = t("counter", { count: length, max: MAX_TEXT });
+    counter.classList.toggle("is-over", length > MAX_TEXT);
+    this.$("send-button").disabled = !this.canSend() || length > MAX_TEXT;
+    const error = this.$("composer-error");
+    if (length > MAX_TEXT) {
+      error.textContent = t("too_long", { max: MAX_TEXT });
+      error.hidden = false;
+    } else if (error.dataset.kind === "length" || length) {
+      error.hidden = true;
+    }
+    error.dataset.kind = length > MAX_TEXT ? "length" : "";
+  }
+
+  focusComposer() {
+    if (!this.text.disabled) this.text.focus();
+  }
+
+  sendText() {
+    const text = this.text.value;
+    if (!text.trim() || !this.canSend() || this.tooLong()) return;
+    this.text.value = "";
+    this.composerChanged();
+    this.dispatch({ client_id: newClientId(), text });
+  }
+
+  /** Shows the message at once (a clock for a tick), then sends it over the socket, or the API when it is down. */
+  dispatch({ client_id, text }) {
+    const conversation = this.conversation;
+    const optimistic = {
+      client_id,
+      conversation_id: conversation.id,
+      direction: "outbound",
+      type: "text",
+      text,
+      status: "queued",
+      timestamp: new Date().toISOString(),
+      sent_by: data.me.id,
+      reply_to: null,
+      sentAt: Date.now(),
+    };
+    this.pending.set(client_id, optimistic);
+    this.sync();
+    this.scrollToBottom();
+    const frame = { type: "message.send", conversation_id: conversation.id, text, client_id };
+    if (this.hooks.send(frame)) {
+      optimistic.viaSocket = true;
+      return;
+    }
+    api("POST", `/api/v1/conversations/${conversation.id}/messages`, { type: "text", text })
+      .then((message) => this.settle(client_id, message))
+      .catch((error) => this.sendFailed(client_id, error.body || {}, error.status));
+  }
+
+  /** The server's answer to a send of this page: message.sent or an error, by client_id. */
+  answer(frame) {
+    if (!this.pending.has(frame.client_id)) return;
+    if (frame.type === "message.sent") this.settle(frame.client_id, frame.message);
+    else this.sendFailed(frame.client_id, frame);
+  }
+
+  settle(clientId, message) {
+    this.pending.delete(clientId);
+    this.nodes.delete(`c${clientId}`);
+    const known = this.messages.get(message.id);
+    // A live update may have brought the message (or a newer status of it) first.
+    this.take([known && known.status !== "queued" ? known : message]);
+    this.sync();
+  }
+
+  sendFailed(clientId, body, status) {
+    const message = this.pending.get(clientId);
+    if (!message) return;
+    if (body.code === "window_closed" || status === 409) {
+      this.conversation.window_open = false;
+      this.showWindow();
+    }
+    message.send_error = body.detail || t("network_error");
+    this.nodes.delete(`c${clientId}`);
+    this.sync();
+  }
+
+  /** After a reconnection: a send the socket never answered is found among the newest messages, or failed. */
+  settleUnanswered(serverMessages) {
+    for (const [clientId, message] of this.pending) {
+      if (!message.viaSocket || message.send_error || message.file) continue;
+      const found = serverMessages.find((other) => other.direction === "outbound" && other.sent_by === data.me.id && other.text === message.text && Date.parse(other.created_at) >= message.sentAt - 60000 && ![...this.pending.values()].some((p) => p.matched === other.id));
+      if (found) {
+        message.matched = found.id;
+        this.settle(clientId, found);
+      } else {
+        this.sendFailed(clientId, { detail: t("network_error") });
+      }
+    }
+  }
+
+  /** A failed send of this page, sent again (as a new message: the failed one was never stored). */
+  retry(clientId) {
+    const message = this.pending.get(clientId);
+    if (!message) return;
+    this.pending.delete(clientId);
+    this.nodes.delete(`c${clientId}`);
+    if (message.file) this.sendFile(message.file);
+    else this.dispatch({ client_id: newClientId(), text: message.text });
+  }
+
+  async sendFile(file) {
+    const conversation = this.conversation;
+    if (!conversation || !this.canSend()) return;
+    const clientId = newClientId();
+    const type = typeOfFile(file);
+    const caption = type === "image" || type === "video" || type === "document" ? this.text.value.trim() : "";
+    if (caption) {
+      this.text.value = "";
+      this.composerChanged();
+    }
+    const optimistic = {
+      client_id: clientId,
+      conversation_id: conversation.id,
+      direction: "outbound",
+      type: "text",
+      text: t("uploading", { name: file.name }),
+      status: "queued",
+      timestamp: new Date().toISOString(),
+      sent_by: data.me.id,
+      reply_to: null,
+      file,
+    };
+    this.pending.set(clientId, optimistic);
+    this.sync();
+    this.scrollToBottom();
+    const form = new FormData();
+    form.append("type", type);
+    form.append("file", file, file.name);
+    if (caption) form.append("caption", caption);
+    try {
+      const message = await api("POST", `/api/v1/conversations/${conversation.id}/messages`, form);
+      if (conversation.id === this.openId) this.settle(clientId, message);
+    } catch (error) {
+      if (conversation.id !== this.openId) return;
+      const fieldErrors = error.body?.errors ? Object.values(error.body.errors).flat().join(" ") : "";
+      this.sendFailed(clientId, { ...(error.body || {}), detail: fieldErrors || error.body?.detail }, error.status);
+    }
+  }
+
+  /** The text to notify with for a message. */
+  static preview(message) {
+    return previewOf(message);
+  }
+}
