@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -93,19 +93,20 @@ def organization_create(*, name: str, plan: str = Organization.Plan.STARTER, fie
                 return Organization.objects.create(name=name.strip(), slug=_unique_slug(name), plan=plan)
         except IntegrityError:
             continue  # another organization took the slug between the check and the insert: check again
-    message = "Organizations with this name are being created right now: try again."
+    message = gettext("Organizations with this name are being created right now: try again.")
     raise ServiceError(message, errors={field: [message]})
 
 
 # Says no more than that the e-mail has an account, as sign-up always did.
-EMAIL_TAKEN_DETAIL = (
+EMAIL_TAKEN_DETAIL = gettext_noop(
     "An account with this e-mail already exists: sign in with it instead. Once signed in, you can create another "
     "organization (POST /api/v1/organizations)."
 )
 
 
 def _email_taken() -> ServiceError:
-    return ServiceError(EMAIL_TAKEN_DETAIL, errors={"email": [EMAIL_TAKEN_DETAIL]})
+    detail = gettext(EMAIL_TAKEN_DETAIL)
+    return ServiceError(detail, errors={"email": [detail]})
 
 
 @transaction.atomic
@@ -357,7 +358,9 @@ def password_reset(*, token: str, new_password: str) -> None:
     """Set a new password from a reset token (single use: it is bound to the old password hash)."""
     user = selectors.password_reset_user(token=token, lock=True)
     if user is None:
-        raise ServiceError("Invalid or expired reset token.", errors={"token": ["Invalid or expired."]})
+        raise ServiceError(
+            gettext("Invalid or expired reset token."), errors={"token": [gettext("Invalid or expired.")]}
+        )
     _validate_password(new_password, user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
@@ -454,8 +457,8 @@ def invitation_revoke(*, organization: Organization, email: str, actor) -> Invit
 
 def _account_exists() -> ServiceError:
     return ServiceError(
-        "This e-mail already has an account: accept with its password.",
-        errors={"password": ["Wrong password for the existing account."]},
+        gettext("This e-mail already has an account: accept with its password."),
+        errors={"password": [gettext("Wrong password for the existing account.")]},
     )
 
 
@@ -466,10 +469,12 @@ def invitation_accept(*, token: str, password: str, name: str = "") -> Membershi
     invitations = Invitation.objects.select_for_update().select_related("organization")
     invitation = invitations.filter(token_hash=hash_secret(token or "")).first()
     if invitation is None or not invitation.is_usable:
-        raise ServiceError("The invitation is invalid, revoked or expired.", status_code=403, code="invalid_invitation")
+        raise ServiceError(
+            gettext("The invitation is invalid, revoked or expired."), status_code=403, code="invalid_invitation"
+        )
     organization = Organization.objects.select_for_update().get(pk=invitation.organization_id)
     if not organization.is_active:
-        raise ServiceError("The organization is suspended.", status_code=403, code="organization_suspended")
+        raise ServiceError(gettext("The organization is suspended."), status_code=403, code="organization_suspended")
 
     user = User.objects.filter(email=invitation.email).first()
     if user is not None:
@@ -480,7 +485,7 @@ def invitation_accept(*, token: str, password: str, name: str = "") -> Membershi
 
     membership = Membership.objects.for_org(organization).filter(user=user).first() if user else None
     if membership is not None and membership.is_active:
-        raise ServiceError("You are already a member of this organization.", code="already_member")
+        raise ServiceError(gettext("You are already a member of this organization."), code="already_member")
     # The invitation itself held a seat; it is released as the membership takes it.
     invitation.status = Invitation.Status.ACCEPTED
     invitation.accepted_at = timezone.now()
