@@ -31,7 +31,7 @@ from messaging.models import (
 from messaging.providers import ProviderError, provider_for, status_webhooks_for
 from messaging.providers.base import Provider as ProviderClient
 from messaging.providers.waha import SENDABLE_TYPES as WAHA_SENDABLE_TYPES
-from messaging.selectors.access import NumberIds
+from messaging.selectors.access import NumberIds, visible_number_ids
 from messaging.selectors.conversations import media_list
 from messaging.selectors.numbers import number_list
 from messaging.services import ingest
@@ -74,14 +74,22 @@ UNCHANGED: Any = _Unchanged()
 # --- assignment and status -------------------------------------------------------------------------
 
 
-def _assignee_or_error(*, organization: Organization, user_id: int) -> None:
-    ok = (
+def _assignee_or_error(*, organization: Organization, user_id: int, number_id: int) -> None:
+    """An active admin or agent of the organization who sees the conversation's number (else they could not open
+    the conversation assigned to them)."""
+    membership = (
         Membership.objects.for_org(organization)
         .filter(user_id=user_id, is_active=True, role__in=INBOX_ROLES, user__is_active=True)
-        .exists()
+        .first()
     )
-    if not ok:
+    if membership is None:
         message = gettext("Assign the conversation to an active admin or agent of this organization.")
+        raise ServiceError(message, errors={"assigned_to": [message]})
+    visible = visible_number_ids(org=organization, user_id=user_id, role=membership.role)
+    if visible is not None and number_id not in visible:
+        message = gettext(
+            "This member does not see the conversation's WhatsApp number: assign the number to them first."
+        )
         raise ServiceError(message, errors={"assigned_to": [message]})
 
 
@@ -129,7 +137,7 @@ def conversation_update(
         if role != Role.ADMIN:
             _agent_may_assign(actor_id=getattr(actor, "pk", None), current=locked.assigned_to_id, new=assigned_to_id)
         if assigned_to_id is not None:
-            _assignee_or_error(organization=organization, user_id=assigned_to_id)
+            _assignee_or_error(organization=organization, user_id=assigned_to_id, number_id=locked.number_id)
         audit["assigned_to"] = [locked.assigned_to_id, assigned_to_id]
         locked.assigned_to_id = assigned_to_id
         changed.append("assigned_to")

@@ -269,3 +269,18 @@ def test_an_upload_is_everyones_until_it_is_sent(office):
     assert response.status_code == 201
     media = Media.objects.get(pk=response.json()["id"])
     assert office.client("assigned_agent").get(f"/api/v1/media/{media.pk}").status_code == 200
+
+
+def test_a_conversation_cannot_be_assigned_to_a_member_who_does_not_see_its_number(org, admin_client):
+    hidden = WhatsAppNumberFactory(organization=org, assigned_user=MembershipFactory(organization=org).user)
+    conversation = ConversationFactory(organization=org, number=hidden)
+    agent = MembershipFactory(organization=org, role=Role.AGENT)
+
+    response = admin_client.patch(f"/api/v1/conversations/{conversation.pk}/", {"assigned_to": agent.user_id})
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "assigned_to": ["This member does not see the conversation's WhatsApp number: assign the number to them first."]
+    }
+    conversation.refresh_from_db()
+    assert conversation.assigned_to_id is None
