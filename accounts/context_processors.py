@@ -1,6 +1,7 @@
 """What the shell of every page shows: the person's organizations for the switcher, their role, the staff link."""
 
 from accounts import selectors
+from accounts.forms import ROLE_CHOICES
 from accounts.models import Role
 
 
@@ -12,6 +13,7 @@ def shell(request) -> dict:
         "shell": {
             "organization": membership.organization,
             "role": membership.role,
+            "role_label": dict(ROLE_CHOICES)[membership.role],
             "is_admin": membership.role == Role.ADMIN,
             "uses_inbox": membership.role in (Role.ADMIN, Role.AGENT),
             "memberships": [

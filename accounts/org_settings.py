@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from django.conf import settings as django_settings
+from django.utils.translation import gettext
 
 from whatsapp_hub.errors import ServiceError
 
@@ -55,13 +56,13 @@ class _Invalid(Exception):
 
 def _timezone(value: Any) -> str:
     if not isinstance(value, str) or value not in time_zones():
-        raise _Invalid("Must be an IANA time zone name, e.g. Asia/Riyadh.")
+        raise _Invalid(gettext("Must be an IANA time zone name, e.g. Asia/Riyadh."))
     return value
 
 
 def _locale(value: Any) -> str:
     if not isinstance(value, str) or value not in locales():
-        raise _Invalid(f"Must be one of: {', '.join(locales())}.")
+        raise _Invalid(gettext("Must be one of: %(values)s.") % {"values": ", ".join(locales())})
     return value
 
 
@@ -74,19 +75,22 @@ def _is_text(word: str) -> bool:
 def _keywords(value: Any) -> list[str]:
     """The words trimmed, each once (compared as inbound messages are)."""
     if not isinstance(value, list):
-        raise _Invalid("Must be a list of words.")
+        raise _Invalid(gettext("Must be a list of words."))
     if len(value) > KEYWORDS_MAX:
-        raise _Invalid(f"At most {KEYWORDS_MAX} words.")
+        raise _Invalid(gettext("At most %(count)d words.") % {"count": KEYWORDS_MAX})
     words: list[str] = []
     seen: set[str] = set()
     for position, word in enumerate(value, 1):
         if not isinstance(word, str):
-            raise _Invalid(f"Word {position}: must be a string.")
+            raise _Invalid(gettext("Word %(position)d: must be a string.") % {"position": position})
         word = word.strip()
         if not word or not _is_text(word):
-            raise _Invalid(f"Word {position}: must be text, not blank.")
+            raise _Invalid(gettext("Word %(position)d: must be text, not blank.") % {"position": position})
         if len(word) > KEYWORD_MAX_LENGTH:
-            raise _Invalid(f"Word {position}: at most {KEYWORD_MAX_LENGTH} characters.")
+            raise _Invalid(
+                gettext("Word %(position)d: at most %(count)d characters.")
+                % {"position": position, "count": KEYWORD_MAX_LENGTH}
+            )
         folded = fold_keyword(word)
         if folded not in seen:
             seen.add(folded)
@@ -135,7 +139,9 @@ def settings_apply(*, current: Any, changes: Any) -> dict:
     if not errors:
         overlap = sorted(_keyword_set(result, "opt_in_keywords", ()) & opt_out_words(result))
         if overlap:
-            errors["opt_in_keywords"] = [f"{overlap[0]!r} is an opt-out word: a word cannot opt in and out."]
+            errors["opt_in_keywords"] = [
+                gettext("%(word)s is an opt-out word: a word cannot opt in and out.") % {"word": repr(overlap[0])}
+            ]
     if errors:
         key = next(iter(errors))
         raise ServiceError(f"settings.{key}: {errors[key][0]}", errors={"settings": errors})

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -93,19 +93,20 @@ def organization_create(*, name: str, plan: str = Organization.Plan.STARTER, fie
                 return Organization.objects.create(name=name.strip(), slug=_unique_slug(name), plan=plan)
         except IntegrityError:
             continue  # another organization took the slug between the check and the insert: check again
-    message = "Organizations with this name are being created right now: try again."
+    message = gettext("Organizations with this name are being created right now: try again.")
     raise ServiceError(message, errors={field: [message]})
 
 
 # Says no more than that the e-mail has an account, as sign-up always did.
-EMAIL_TAKEN_DETAIL = (
+EMAIL_TAKEN_DETAIL = gettext_noop(
     "An account with this e-mail already exists: sign in with it instead. Once signed in, you can create another "
     "organization (POST /api/v1/organizations)."
 )
 
 
 def _email_taken() -> ServiceError:
-    return ServiceError(EMAIL_TAKEN_DETAIL, errors={"email": [EMAIL_TAKEN_DETAIL]})
+    detail = gettext(EMAIL_TAKEN_DETAIL)
+    return ServiceError(detail, errors={"email": [detail]})
 
 
 @transaction.atomic
@@ -357,7 +358,9 @@ def password_reset(*, token: str, new_password: str) -> None:
     """Set a new password from a reset token (single use: it is bound to the old password hash)."""
     user = selectors.password_reset_user(token=token, lock=True)
     if user is None:
-        raise ServiceError("Invalid or expired reset token.", errors={"token": ["Invalid or expired."]})
+        raise ServiceError(
+            gettext("Invalid or expired reset token."), errors={"token": [gettext("Invalid or expired.")]}
+        )
     _validate_password(new_password, user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
@@ -398,7 +401,8 @@ def _check_seat_available(org: Organization) -> None:
     limit = org.user_limit
     if limit is not None and selectors.seats_used(org=org) >= limit:
         raise ServiceError(
-            f"The {org.get_plan_display()} plan allows {limit} users: the user limit is reached.",
+            gettext("The %(plan)s plan allows %(limit)d users: the user limit is reached.")
+            % {"plan": org.get_plan_display(), "limit": limit},
             code="user_limit_reached",
         )
 
@@ -409,10 +413,15 @@ def invitation_create(*, organization: Organization, email: str, role: str, invi
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
     email = normalize_email(email)
     if Membership.objects.for_org(organization).filter(user__email=email, is_active=True).exists():
-        raise ServiceError(f"{email} is already a member.", errors={"email": ["Already a member."]})
+        raise ServiceError(
+            gettext("%(email)s is already a member.") % {"email": email},
+            errors={"email": [gettext("Already a member.")]},
+        )
     pending = Invitation.objects.for_org(organization).filter(email=email, status=Invitation.Status.PENDING)
     if pending.filter(expires_at__gt=timezone.now()).exists():
-        raise ServiceError(f"{email} is already invited.", errors={"email": ["Already invited."]})
+        raise ServiceError(
+            gettext("%(email)s is already invited.") % {"email": email}, errors={"email": [gettext("Already invited.")]}
+        )
     pending.update(status=Invitation.Status.REVOKED)  # an expired invitation gives way to the new one
     _check_seat_available(organization)
     invitation = Invitation.objects.create(
@@ -448,8 +457,8 @@ def invitation_revoke(*, organization: Organization, email: str, actor) -> Invit
 
 def _account_exists() -> ServiceError:
     return ServiceError(
-        "This e-mail already has an account: accept with its password.",
-        errors={"password": ["Wrong password for the existing account."]},
+        gettext("This e-mail already has an account: accept with its password."),
+        errors={"password": [gettext("Wrong password for the existing account.")]},
     )
 
 
@@ -460,10 +469,12 @@ def invitation_accept(*, token: str, password: str, name: str = "") -> Membershi
     invitations = Invitation.objects.select_for_update().select_related("organization")
     invitation = invitations.filter(token_hash=hash_secret(token or "")).first()
     if invitation is None or not invitation.is_usable:
-        raise ServiceError("The invitation is invalid, revoked or expired.", status_code=403, code="invalid_invitation")
+        raise ServiceError(
+            gettext("The invitation is invalid, revoked or expired."), status_code=403, code="invalid_invitation"
+        )
     organization = Organization.objects.select_for_update().get(pk=invitation.organization_id)
     if not organization.is_active:
-        raise ServiceError("The organization is suspended.", status_code=403, code="organization_suspended")
+        raise ServiceError(gettext("The organization is suspended."), status_code=403, code="organization_suspended")
 
     user = User.objects.filter(email=invitation.email).first()
     if user is not None:
@@ -474,7 +485,7 @@ def invitation_accept(*, token: str, password: str, name: str = "") -> Membershi
 
     membership = Membership.objects.for_org(organization).filter(user=user).first() if user else None
     if membership is not None and membership.is_active:
-        raise ServiceError("You are already a member of this organization.", code="already_member")
+        raise ServiceError(gettext("You are already a member of this organization."), code="already_member")
     # The invitation itself held a seat; it is released as the membership takes it.
     invitation.status = Invitation.Status.ACCEPTED
     invitation.accepted_at = timezone.now()
@@ -519,7 +530,9 @@ def member_set_role(*, organization: Organization, user_id, role: str, actor) ->
     if membership.role == role:
         return membership
     if _is_last_admin(membership):
-        raise ServiceError("The last admin cannot be demoted: make someone else admin first.", code="last_admin")
+        raise ServiceError(
+            gettext("The last admin cannot be demoted: make someone else admin first."), code="last_admin"
+        )
     previous = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
@@ -542,7 +555,7 @@ def member_deactivate(*, organization: Organization, user_id, actor) -> Membersh
     if not membership.is_active:
         return membership
     if _is_last_admin(membership):
-        raise ServiceError("The last admin cannot be deactivated.", code="last_admin")
+        raise ServiceError(gettext("The last admin cannot be deactivated."), code="last_admin")
     membership.is_active = False
     membership.save(update_fields=["is_active"])
     hooks.member_deactivated.send(organization_id=organization.pk, user_id=membership.user_id)
@@ -569,8 +582,8 @@ def _team_members_set(*, team: Team, user_ids: list[int]) -> None:
     strangers = sorted(set(user_ids) - members)
     if strangers:
         raise ServiceError(
-            "Team members must be members of the organization.",
-            errors={"member_ids": [f"User {pk} is not a member." for pk in strangers]},
+            gettext("Team members must be members of the organization."),
+            errors={"member_ids": [gettext("User %(id)s is not a member.") % {"id": pk} for pk in strangers]},
         )
     TeamMember.objects.for_org(team.organization).filter(team=team).exclude(user_id__in=members).delete()
     TeamMember.objects.bulk_create(
@@ -579,13 +592,17 @@ def _team_members_set(*, team: Team, user_ids: list[int]) -> None:
     hooks.access_changed.send(organization_id=team.organization_id)
 
 
+def _team_name_taken() -> ServiceError:
+    return ServiceError(gettext("A team with this name exists."), errors={"name": [gettext("Already exists.")]})
+
+
 @transaction.atomic
 def team_create(*, organization: Organization, name: str, description: str = "", member_ids=(), actor) -> Team:
     try:
         with transaction.atomic():
             team = Team.objects.create(organization=organization, name=name.strip(), description=description)
     except IntegrityError:
-        raise ServiceError("A team with this name exists.", errors={"name": ["Already exists."]}) from None
+        raise _team_name_taken() from None
     _team_members_set(team=team, user_ids=list(member_ids))
     audit_log_write(organization=organization, actor=actor, action="team.create", target=team)
     return team
@@ -601,7 +618,7 @@ def team_update(*, team: Team, actor, name=None, description=None, member_ids=No
         with transaction.atomic():
             team.save()
     except IntegrityError:
-        raise ServiceError("A team with this name exists.", errors={"name": ["Already exists."]}) from None
+        raise _team_name_taken() from None
     if member_ids is not None:
         _team_members_set(team=team, user_ids=list(member_ids))
     audit_log_write(organization=team.organization, actor=actor, action="team.update", target=team)

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from accounts.models import TenantModel, TenantQuerySet
 from whatsapp_hub.encryption import EncryptedTextField
@@ -10,7 +11,7 @@ CUSTOMER_SERVICE_WINDOW = timezone.timedelta(hours=24)
 # Meta's error for a free-form message outside the window, and how the hub explains it: the 409 that refuses such a
 # send, and the error_title of a message that failed with this code anyway (Meta reports it asynchronously).
 WINDOW_CLOSED_ERROR_CODE = 131047
-WINDOW_CLOSED_DETAIL = (
+WINDOW_CLOSED_DETAIL = gettext_noop(
     "The 24-hour customer-service window is closed (the customer last wrote more than 24 hours ago, or never): "
     "only a template message can be sent until they write again."
 )

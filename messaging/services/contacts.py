@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import Organization
 from accounts.org_settings import fold_keyword, opt_in_words, opt_out_words
@@ -106,10 +107,15 @@ def _clean_tag_names(names: Iterable[str]) -> list[str]:
         if not name:
             continue
         if len(name) > TAG_MAX_LENGTH:
-            message = f"Tag {name[:20]!r}... is longer than {TAG_MAX_LENGTH} characters."
+            message = gettext("Tag %(name)s... is longer than %(count)d characters.") % {
+                "name": repr(name[:20]),
+                "count": TAG_MAX_LENGTH,
+            }
             raise ServiceError(message, errors={"tags": [message]})
         if TAG_SEPARATORS.search(name):
-            message = f"Tag {name!r} contains ',', ';' or '|' (they separate tags in CSV files)."
+            message = gettext("Tag %(name)s contains ',', ';' or '|' (they separate tags in CSV files).") % {
+                "name": repr(name)
+            }
             raise ServiceError(message, errors={"tags": [message]})
         cleaned.setdefault(name)
     return list(cleaned)
@@ -138,7 +144,7 @@ def _contact_replace_tags(*, contact: Contact, names: list[str]) -> None:
 
 
 def _number_taken(e164: str) -> ServiceError:
-    message = f"A contact with the number {e164} already exists in this organization."
+    message = gettext("A contact with the number %(number)s already exists in this organization.") % {"number": e164}
     return ServiceError(message, code="duplicate", errors={"phone": [message]})
 
 
@@ -246,13 +252,13 @@ class ContactImportResult:
     def skip(self, error: ImportRowError) -> None:
         self.skipped += 1
         if len(self.errors) < IMPORT_MAX_ERRORS:
-            self.errors.append(f"Row {error.row}: {error.message}")
+            self.errors.append(gettext("Row %(row)d: %(message)s") % {"row": error.row, "message": error.message})
             self.row_errors.append(error)
 
     def finish(self) -> None:
         hidden = self.skipped - len(self.errors)
         if hidden > 0:
-            self.errors.append(f"... and {hidden} more skipped rows.")
+            self.errors.append(gettext("... and %(count)d more skipped rows.") % {"count": hidden})
 
 
 @dataclass
@@ -271,7 +277,9 @@ def contact_import_size_check(*, size: int | None) -> None:
     """413 when an upload of `size` bytes is over the import limit."""
     if size is not None and size > IMPORT_MAX_BYTES:
         raise ServiceError(
-            f"The file is too large: at most {IMPORT_MAX_BYTES // (1024 * 1024)} MB.", status_code=413, code="too_large"
+            gettext("The file is too large: at most %(count)d MB.") % {"count": IMPORT_MAX_BYTES // (1024 * 1024)},
+            status_code=413,
+            code="too_large",
         )
 
 
@@ -281,7 +289,9 @@ def _import_columns(header: list[str]) -> dict[str, int]:
     for index, title in enumerate(header):
         columns.setdefault(title.strip().lower(), index)
     if "number" not in columns and "phone" not in columns:
-        message = f"The first row must name the columns, with a 'number' (or 'phone') column; found {header!r}."
+        message = gettext(
+            "The first row must name the columns, with a 'number' (or 'phone') column; found %(header)s."
+        ) % {"header": repr(header)}
         raise ServiceError(message, errors={"file": [message]})
     return columns
 
@@ -304,14 +314,14 @@ def _import_row(record: list[str], columns: dict[str, int]) -> tuple[str, _Impor
     # Our export (and spreadsheets) mark a number as text with a leading apostrophe.
     raw = cell(number_column).lstrip("'")
     if not raw:
-        raise _BadRow(number_column, "missing number.")
+        raise _BadRow(number_column, gettext("missing number."))
     try:
         e164 = normalize_phone(raw)
     except InvalidPhoneNumber:
-        raise _BadRow(number_column, f"invalid number {raw!r}.") from None
+        raise _BadRow(number_column, gettext("invalid number %(number)s.") % {"number": repr(raw)}) from None
     name = cell("name")
     if len(name) > NAME_MAX_LENGTH:
-        raise _BadRow("name", f"name longer than {NAME_MAX_LENGTH} characters.")
+        raise _BadRow("name", gettext("name longer than %(count)d characters.") % {"count": NAME_MAX_LENGTH})
     try:
         tags = _clean_tag_names(TAG_SEPARATORS.split(cell("tags")))
     except ServiceError as exc:
@@ -372,13 +382,16 @@ def contact_import_csv(*, organization: Organization, file: File, actor=None) ->
         records = csv.reader(text)
         header = next(records, None)
         if header is None:
-            raise ServiceError("The file is empty.", errors={"file": ["The file is empty."]})
+            message = gettext("The file is empty.")
+            raise ServiceError(message, errors={"file": [message]})
         columns = _import_columns(header)
         row_number = 1
         for row_number, record in enumerate(records, start=2):
             if any("\x00" in value for value in record):
                 # Python's csv reads NUL since 3.11; PostgreSQL text cannot hold it, and no text file has one.
-                message = f"The file is not CSV text (row {row_number} has a NUL character): save it as 'CSV UTF-8'."
+                message = gettext(
+                    "The file is not CSV text (row %(row)d has a NUL character): save it as 'CSV UTF-8'."
+                ) % {"row": row_number}
                 raise ServiceError(message, errors={"file": [message]})
             if not any(value.strip() for value in record):
                 continue  # a blank line: a row in a spreadsheet, but no contact
@@ -399,10 +412,12 @@ def contact_import_csv(*, organization: Organization, file: File, actor=None) ->
         _import_flush(organization=organization, batch=batch, result=result, tag_ids=tag_ids)
     except UnicodeDecodeError:
         # Decoding runs a chunk ahead of the CSV reader, hence "near".
-        message = f"The file is not UTF-8 text (near row {row_number + 1}): save it as 'CSV UTF-8' and upload it again."
+        message = gettext(
+            "The file is not UTF-8 text (near row %(row)d): save it as 'CSV UTF-8' and upload it again."
+        ) % {"row": row_number + 1}
         raise ServiceError(message, errors={"file": [message]}) from None
     except csv.Error as exc:
-        message = f"The file is not valid CSV (row {row_number + 1}): {exc}."
+        message = gettext("The file is not valid CSV (row %(row)d): %(error)s.") % {"row": row_number + 1, "error": exc}
         raise ServiceError(message, errors={"file": [message]}) from None
     finally:
         text.detach()  # leave the upload open: its owner closes it

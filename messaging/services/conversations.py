@@ -14,6 +14,7 @@ from django.core.files import File
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from accounts.models import Membership, Organization, Role, Team, User
 from accounts.services import audit_log_write
@@ -56,7 +57,7 @@ ERROR_TITLE_LENGTH = Message._meta.get_field("error_title").max_length
 INBOX_ROLES = (Role.ADMIN, Role.AGENT)
 # Marketing and utility templates look alike here (their category lives in the templates app): none goes to a
 # contact who opted out.
-OPTED_OUT_DETAIL = (
+OPTED_OUT_DETAIL = gettext_noop(
     "This contact opted out of marketing messages. The template's category (marketing or utility) is not known "
     "here, so no template is sent to an opted-out contact; they opt back in by writing START."
 )
@@ -82,11 +83,13 @@ def _assignee_or_error(*, organization: Organization, user_id: int, number_id: i
         .first()
     )
     if membership is None:
-        message = "Assign the conversation to an active admin or agent of this organization."
+        message = gettext("Assign the conversation to an active admin or agent of this organization.")
         raise ServiceError(message, errors={"assigned_to": [message]})
     visible = visible_number_ids(org=organization, user_id=user_id, role=membership.role)
     if visible is not None and number_id not in visible:
-        message = "This member does not see the conversation's WhatsApp number: assign the number to them first."
+        message = gettext(
+            "This member does not see the conversation's WhatsApp number: assign the number to them first."
+        )
         raise ServiceError(message, errors={"assigned_to": [message]})
 
 
@@ -98,12 +101,12 @@ def _agent_may_assign(*, actor_id: int | None, current: int | None, new: int | N
         return
     if current is not None and current != actor_id and new == actor_id:
         raise ServiceError(
-            "This conversation is assigned to someone else; an admin can reassign it.",
+            gettext("This conversation is assigned to someone else; an admin can reassign it."),
             status_code=409,
             code="already_assigned",
         )
     raise ServiceError(
-        "Agents can only take an unassigned conversation or release their own; an admin can assign anyone.",
+        gettext("Agents can only take an unassigned conversation or release their own; an admin can assign anyone."),
         status_code=403,
         code="permission_denied",
     )
@@ -140,7 +143,7 @@ def conversation_update(
         changed.append("assigned_to")
     if team_id is not UNCHANGED and team_id != locked.team_id:
         if team_id is not None and not Team.objects.for_org(organization).filter(pk=team_id).exists():
-            message = "No such team in this organization."
+            message = gettext("No such team in this organization.")
             raise ServiceError(message, errors={"team": [message]})
         audit["team"] = [locked.team_id, team_id]
         locked.team_id = team_id
@@ -188,19 +191,21 @@ def _sendable_or_error(*, conversation: Conversation, mtype: str) -> None:
     number = conversation.number
     if number.deleted_at is not None:
         raise ServiceError(
-            "The number of this conversation was deleted: nothing can be sent from it.",
+            gettext("The number of this conversation was deleted: nothing can be sent from it."),
             status_code=409,
             code="number_deleted",
         )
     if number.provider == Provider.WAHA:
         if mtype not in WAHA_SENDABLE_TYPES:
-            message = f"A WhatsApp Web (WAHA) number cannot send {mtype} messages; use a Cloud API number."
+            message = gettext("A WhatsApp Web (WAHA) number cannot send %(type)s messages; use a Cloud API number.") % {
+                "type": mtype
+            }
             raise ServiceError(message, errors={"type": [message]})
         return  # WhatsApp Web has no customer-service window
     if mtype != Message.Type.TEMPLATE and not conversation.window_open:
-        raise ServiceError(WINDOW_CLOSED_DETAIL, status_code=409, code="window_closed")
+        raise ServiceError(gettext(WINDOW_CLOSED_DETAIL), status_code=409, code="window_closed")
     if mtype == Message.Type.TEMPLATE and conversation.contact.opted_out:
-        raise ServiceError(OPTED_OUT_DETAIL, status_code=409, code="opted_out")
+        raise ServiceError(gettext(OPTED_OUT_DETAIL), status_code=409, code="opted_out")
 
 
 def sent_message_or_error(*, messages: QuerySet[Message], message_id: int, field: str) -> Message:
@@ -208,10 +213,10 @@ def sent_message_or_error(*, messages: QuerySet[Message], message_id: int, field
     else a 400 naming `field`."""
     target = messages.filter(pk=message_id).first()
     if target is None:
-        message = "No such message in this conversation."
+        message = gettext("No such message in this conversation.")
         raise ServiceError(message, errors={field: [message]})
     if not target.provider_message_id:
-        message = "That message has not reached WhatsApp yet (it has no WhatsApp id)."
+        message = gettext("That message has not reached WhatsApp yet (it has no WhatsApp id).")
         raise ServiceError(message, errors={field: [message]})
     return target
 
@@ -229,7 +234,7 @@ def _media_for_send(
     ready = media_list(org=organization, number_ids=number_ids).filter(pk=media_id, status=Media.Status.READY)
     media = ready.exclude(file="").first()
     if media is None:
-        message = "No such uploaded media in this organization (upload it with POST media/ first)."
+        message = gettext("No such uploaded media in this organization (upload it with POST media/ first).")
         raise ServiceError(message, errors={"media_id": [message]})
     media_check(mime_type=media.mime_type, size=media.size or 0, message_type=mtype, field="media_id")
     return media
@@ -352,7 +357,7 @@ def _sending_number(*, organization: Organization, number_id: int, number_ids: N
     like another organization's)."""
     number = number_list(org=organization, number_ids=number_ids).filter(pk=number_id).first()
     if number is None:
-        message = "No such WhatsApp number in this organization."
+        message = gettext("No such WhatsApp number in this organization.")
         raise ServiceError(message, errors={"number_id": [message]})
     return number
 

@@ -14,6 +14,7 @@ from django.core.files.base import ContentFile, File
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import Organization
 from messaging.models import Media, Message
@@ -66,7 +67,9 @@ def upload_size_check(*, size: int | None) -> None:
     """413 before parsing a request body that cannot hold an acceptable file."""
     if size is not None and size > UPLOAD_MAX_BYTES + MB:  # room for the multipart envelope
         raise ServiceError(
-            f"The file is too large: at most {_mb(UPLOAD_MAX_BYTES)}.", status_code=413, code="too_large"
+            gettext("The file is too large: at most %(size)s.") % {"size": _mb(UPLOAD_MAX_BYTES)},
+            status_code=413,
+            code="too_large",
         )
 
 
@@ -83,19 +86,29 @@ def media_check(*, mime_type: str, size: int, message_type: str | None = None, f
     if message_type is not None:
         allowed = MIME_TYPES_BY_MESSAGE_TYPE[message_type]
         if mime not in allowed:
-            message = f"A {message_type} must be one of {', '.join(sorted(allowed))}; this file is {mime or 'unknown'}."
+            message = gettext("A %(type)s must be one of %(allowed)s; this file is %(mime)s.") % {
+                "type": message_type,
+                "allowed": ", ".join(sorted(allowed)),
+                "mime": mime or gettext("unknown"),
+            }
             raise ServiceError(message, errors={field: [message]})
     elif mime not in MEDIA_LIMITS:
-        message = (
-            f"WhatsApp does not accept files of type {mime or 'unknown'}; accepted: {', '.join(sorted(MEDIA_LIMITS))}."
-        )
+        message = gettext("WhatsApp does not accept files of type %(mime)s; accepted: %(accepted)s.") % {
+            "mime": mime or gettext("unknown"),
+            "accepted": ", ".join(sorted(MEDIA_LIMITS)),
+        }
         raise ServiceError(message, errors={field: [message]})
     limit = MEDIA_LIMITS[mime]
     if size > limit:
-        message = f"{mime} files are limited to {_mb(limit)} by WhatsApp; this one has {size} bytes."
+        message = gettext("%(mime)s files are limited to %(limit)s by WhatsApp; this one has %(size)d bytes.") % {
+            "mime": mime,
+            "limit": _mb(limit),
+            "size": size,
+        }
         raise ServiceError(message, errors={field: [message]})
     if size == 0:
-        raise ServiceError("The file is empty.", errors={field: ["The file is empty."]})
+        message = gettext("The file is empty.")
+        raise ServiceError(message, errors={field: [message]})
 
 
 def _storage_name(*, organization_id: int, mime_type: str) -> str:

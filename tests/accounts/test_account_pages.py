@@ -84,7 +84,7 @@ def test_sign_up_creates_the_organization_signs_in_and_opens_the_inbox(client, d
     assert (membership.organization.name, membership.role) == ("Sam's Shop", Role.ADMIN)
     assert signed_in_as(client) == user.pk
     assert client.session[SESSION_ORGANIZATION_KEY] == membership.organization_id
-    assert "Sam&#x27;s Shop · admin" in page(client.get("/dashboard/"))
+    assert "Sam&#x27;s Shop · Admin" in page(client.get("/dashboard/"))
 
 
 def test_sign_up_with_an_e_mail_that_has_an_account_says_to_sign_in_instead(client, agent_membership):
@@ -300,7 +300,7 @@ def test_an_invitation_for_an_existing_account_asks_its_password_and_joins(
     assert client.session[SESSION_ORGANIZATION_KEY] == admin_membership.organization_id
     joined = Membership.objects.get(user=person, organization=admin_membership.organization)
     assert joined.role == Role.MARKETING
-    assert "Acme · marketing" in page(client.get("/dashboard/"))
+    assert "Acme · Marketing" in page(client.get("/dashboard/"))
 
 
 def test_a_person_signed_in_as_someone_else_is_told_and_signed_in_as_the_invited_account(
@@ -372,7 +372,7 @@ def test_creating_an_organization_makes_the_person_its_admin_and_switches_the_se
     assert created.organization.name == "Second Shop"
     assert client.session[SESSION_ORGANIZATION_KEY] == created.organization_id
     html = page(client.get("/dashboard/"))
-    assert "Second Shop · admin" in html and "Second Shop is created and you are its admin." in html
+    assert "Second Shop · Admin" in html and "Second Shop is created and you are its admin." in html
     assert Membership.objects.get(pk=agent_membership.pk).role == Role.AGENT  # the first one is as it was
 
 
@@ -398,7 +398,7 @@ def test_a_person_in_no_organization_is_sent_to_create_one(client, db):
     assert "You are not in any organization yet." in html and "Cancel" not in html
 
     client.post("/organizations/new/", {"name": "My Shop"})
-    assert "My Shop · admin" in page(client.get("/dashboard/"))
+    assert "My Shop · Admin" in page(client.get("/dashboard/"))
 
 
 def test_organization_create_for_user_makes_an_admin_membership_and_audits(agent_membership):

@@ -139,6 +139,7 @@ def test_an_admin_who_steps_down_leaves_the_settings(admin, admin_membership, or
 def test_deactivating_a_member_is_confirmed_first(admin, agent_membership):
     confirm = admin.get(f"/settings/team/{agent_membership.user_id}/deactivate/")
     assert f"Deactivate {agent_membership.user.name}?" in page(confirm)
+    assert f'(<span dir="ltr">{agent_membership.user.email}</span>) will be signed out of Acme' in page(confirm)
     agent_membership.refresh_from_db()
     assert agent_membership.is_active
 
@@ -431,7 +432,7 @@ def test_the_settings_schema_s_refusals_show_next_to_their_fields(admin, org):
     data = {"name": "Renamed", "timezone": "UTC", "locale": "en", "opt_in_keywords": "start\nSTOP"}
     html = page(admin.post("/settings/organization/", data))
     assert field_error("opt_in_keywords", "&#x27;stop&#x27; is an opt-out word: a word cannot opt in and out.") in html
-    assert '<span class="muted">Acme · admin</span>' in html  # the shell keeps the saved name
+    assert '<span class="muted">Acme · Admin</span>' in html  # the shell keeps the saved name
     org.refresh_from_db()
     assert (org.name, org.settings) == ("Acme", {})
 
