@@ -11,6 +11,7 @@ the number itself (which fields its provider takes, what it cannot do without, u
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from messaging.models import Provider, WhatsAppNumber
@@ -25,7 +26,7 @@ WAHA_SESSION = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 
 def meta_id_field(**kwargs) -> serializers.RegexField:
     """phone_number_id, waba_id: Meta's ids."""
-    return serializers.RegexField(META_ID, error_messages={"invalid": "Meta's ids are digits."}, **kwargs)
+    return serializers.RegexField(META_ID, error_messages={"invalid": gettext_lazy("Meta's ids are digits.")}, **kwargs)
 
 
 def secret_field(**kwargs) -> serializers.CharField:
@@ -55,7 +56,9 @@ class NumberInputSerializer(StrictSerializer):
         WAHA_SESSION,
         required=False,
         allow_blank=True,
-        error_messages={"invalid": "Up to 64 letters, digits, '-' and '_', starting with a letter or a digit."},
+        error_messages={
+            "invalid": gettext_lazy("Up to 64 letters, digits, '-' and '_', starting with a letter or a digit.")
+        },
     )
     # Not a URLField: Django's URL check wants a top-level domain, and a WAHA on the operator's private network
     # (EGRESS_ALLOWED_HOSTS) is often `http://waha:3000`. The service checks it against the egress policy.

@@ -43,6 +43,7 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext
 from requests.adapters import HTTPAdapter
 from requests_hardened import Config, HTTPSession
 from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES, InvalidIPAddress
@@ -225,17 +226,17 @@ def check_url(url: str, *, base: bool = False) -> None:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise AddressNotAllowed("Enter a valid URL.") from None
+        raise AddressNotAllowed(gettext("Enter a valid URL.")) from None
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
-        raise AddressNotAllowed("Only http and https URLs are allowed.")
+        raise AddressNotAllowed(gettext("Only http and https URLs are allowed."))
     if "@" in parts.netloc:
-        raise AddressNotAllowed("A URL here cannot carry a user name or password.")
+        raise AddressNotAllowed(gettext("A URL here cannot carry a user name or password."))
     if base and ("?" in url or "#" in url):
-        raise AddressNotAllowed("A base URL cannot have a query string or a fragment.")
+        raise AddressNotAllowed(gettext("A base URL cannot have a query string or a fragment."))
     host = parts.hostname
     if not host:
-        raise AddressNotAllowed("Enter a valid URL: it has no host.")
+        raise AddressNotAllowed(gettext("Enter a valid URL: it has no host."))
     port = port or DEFAULT_PORTS[scheme]
     if is_allowed_by_operator(scheme, host, port):
         return
@@ -248,12 +249,17 @@ def check_url(url: str, *, base: bool = False) -> None:
         except UnicodeError:
             ascii_host = ""
         if not HOSTNAME.fullmatch(ascii_host) or NUMERIC_LABEL.fullmatch(ascii_host.rstrip(".").rsplit(".", 1)[-1]):
-            raise AddressNotAllowed("Write the host as a name, a dotted IPv4 address or a bracketed IPv6 address.")
+            raise AddressNotAllowed(
+                gettext("Write the host as a name, a dotted IPv4 address or a bracketed IPv6 address.")
+            )
         addresses = _resolve(ascii_host, port)
     if not addresses or not all(is_public(address) for address in addresses):
         logger.info("egress: refused base URL host %r (addresses %s)", host, [str(a) for a in addresses])
         raise AddressNotAllowed(
-            "The host must resolve to public addresses only; a private service needs the hub's operator to allow it."
+            gettext(
+                "The host must resolve to public addresses only; a private service needs the hub's operator to allow "
+                "it."
+            )
         )
 
 
@@ -342,7 +348,7 @@ def request(
     address, a redirect, the size), else requests' own exceptions (timeouts, connection errors).
     """
     if urlsplit(url).scheme.lower() not in DEFAULT_PORTS:
-        raise AddressNotAllowed("Only http and https URLs are allowed.")
+        raise AddressNotAllowed(gettext("Only http and https URLs are allowed."))
     response = session().request(method, url, timeout=timeout, stream=True, allow_redirects=False, **kwargs)
     if 300 <= response.status_code < 400:
         response.close()

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import Membership, Organization, Team
 from accounts.services import audit_log_write
@@ -84,13 +85,14 @@ def _live_number(number: WhatsAppNumber) -> WhatsAppNumber:
 def _check_fields_apply(provider: str, fields: dict[str, str]) -> None:
     foreign = [name for name, value in fields.items() if value and name not in PROVIDER_FIELDS[provider]]
     if foreign:
-        raise _fields_error(foreign, f"Does not apply to {provider} numbers.")
+        raise _fields_error(foreign, gettext("Does not apply to %(provider)s numbers.") % {"provider": provider})
 
 
 def _check_required(number: WhatsAppNumber, names: Collection[str]) -> None:
     missing = [name for name in names if not getattr(number, name)]
     if missing:
-        raise _fields_error(missing, f"This field is required for {number.provider} numbers.")
+        message = gettext("This field is required for %(provider)s numbers.") % {"provider": number.provider}
+        raise _fields_error(missing, message)
 
 
 def _check_unique(number: WhatsAppNumber) -> None:
@@ -98,9 +100,9 @@ def _check_unique(number: WhatsAppNumber) -> None:
     this one's business (see WhatsAppNumber.Meta). Caller holds the organization's number lock."""
     others = selectors.number_list(org=number.organization).exclude(pk=number.pk)
     if number.phone_number_id and others.filter(phone_number_id=number.phone_number_id).exists():
-        raise _field_error("phone_number_id", "Another number of this organization has this phone_number_id.")
+        raise _field_error("phone_number_id", gettext("Another number of this organization has this phone_number_id."))
     if number.waha_session and others.filter(waha_session=number.waha_session).exists():
-        raise _field_error("waha_session", "Another number of this organization uses this WAHA session.")
+        raise _field_error("waha_session", gettext("Another number of this organization uses this WAHA session."))
 
 
 def _check_hmac_key(key: str | None) -> None:
@@ -335,9 +337,9 @@ def number_assign(*, number: WhatsAppNumber, actor, user_id: int | None, team_id
     organization = number.organization
     members = Membership.objects.for_org(organization).filter(is_active=True)
     if user_id is not None and not members.filter(user_id=user_id).exists():
-        raise _field_error("user_id", "No active member of this organization has this id.")
+        raise _field_error("user_id", gettext("No active member of this organization has this id."))
     if team_id is not None and not Team.objects.for_org(organization).filter(pk=team_id).exists():
-        raise _field_error("team_id", "No team of this organization has this id.")
+        raise _field_error("team_id", gettext("No team of this organization has this id."))
     _lock_numbers(organization)
     number = _live_number(number)
     number.assigned_user_id, number.assigned_team_id = user_id, team_id

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
+from django.utils.translation import gettext
+
 from accounts.services import audit_log_write
 from messaging.models import Provider, WhatsAppNumber
 from messaging.phones import e164_from_wa_id
@@ -45,7 +47,8 @@ def _waha(number: WhatsAppNumber) -> WahaProvider:
     """The number's WAHA client (its own server and key, else the hub's); a 400 for a number of another provider."""
     if number.provider != Provider.WAHA:
         raise ServiceError(
-            f"{number.display_name} is a {number.provider} number: only WAHA numbers have a session.",
+            gettext("%(name)s is a %(provider)s number: only WAHA numbers have a session.")
+            % {"name": number.display_name, "provider": number.provider},
             code="not_waha",
         )
     return cast(WahaProvider, provider_for(number))
@@ -56,16 +59,23 @@ def _waha_service_error(number: WhatsAppNumber, exc: ProviderError) -> ServiceEr
     keys; `_waha_errors` logs the error)."""
     if isinstance(exc.__cause__, egress.AddressNotAllowed):
         return ServiceError(
-            "The number's WAHA URL points to an address the hub may not connect to: only public addresses, or "
-            "those the hub's operator allows.",
+            gettext(
+                "The number's WAHA URL points to an address the hub may not connect to: only public addresses, or "
+                "those the hub's operator allows."
+            ),
             code="waha_url_not_allowed",
         )
     if isinstance(exc.__cause__, egress.EgressError):  # a redirect, an answer too large
-        return ServiceError(f"WAHA could not be used: {exc.__cause__}", status_code=502, code="waha_error")
+        return ServiceError(
+            gettext("WAHA could not be used: %(reason)s") % {"reason": exc.__cause__},
+            status_code=502,
+            code="waha_error",
+        )
     status = exc.http_status
     if status is None:
         return ServiceError(
-            f"WAHA is unreachable ({exc.title.lower()}): check that it runs and that the number's WAHA URL is right.",
+            gettext("WAHA is unreachable (%(reason)s): check that it runs and that the number's WAHA URL is right.")
+            % {"reason": exc.title.lower()},
             status_code=502,
             code="waha_unreachable",
         )
@@ -73,11 +83,16 @@ def _waha_service_error(number: WhatsAppNumber, exc: ProviderError) -> ServiceEr
         return ServiceError(exc.detail, status_code=502, code="waha_error")
     if status in (401, 403):
         own_key = number.waha_api_key or not uses_shared_waha(number)
-        key = "the number's waha_api_key" if own_key else "the hub's WAHA_API_KEY, or set the number's waha_api_key"
-        return ServiceError(f"WAHA refused the API key: check {key}.", status_code=502, code="waha_unauthorized")
+        detail = (
+            gettext("WAHA refused the API key: check the number's waha_api_key.")
+            if own_key
+            else gettext("WAHA refused the API key: check the hub's WAHA_API_KEY, or set the number's waha_api_key.")
+        )
+        return ServiceError(detail, status_code=502, code="waha_unauthorized")
     if status == 404:
         return ServiceError(
-            f"WAHA has no session {number.waha_session!r}: start the session first.",
+            gettext("WAHA has no session %(session)s: start the session first.")
+            % {"session": repr(number.waha_session)},
             status_code=409,
             code="waha_session_missing",
         )
@@ -87,13 +102,19 @@ def _waha_service_error(number: WhatsAppNumber, exc: ProviderError) -> ServiceEr
     wanted = [value for value in expected if session_status(value)]
     if status == 422 and current and wanted:
         return ServiceError(
-            f"The WAHA session is {current}; this needs it to be {' or '.join(wanted)}.",
+            gettext("The WAHA session is %(current)s; this needs it to be %(wanted)s.")
+            % {"current": current, "wanted": gettext(" or ").join(wanted)},
             status_code=409,
             code="waha_session_state",
         )
     if 400 <= status < 500:
-        return ServiceError(f"WAHA refused the request (HTTP {status}).", status_code=409 if status == 422 else 400)
-    return ServiceError(f"WAHA failed (HTTP {status}).", status_code=502, code="waha_error")
+        return ServiceError(
+            gettext("WAHA refused the request (HTTP %(status)d).") % {"status": status},
+            status_code=409 if status == 422 else 400,
+        )
+    return ServiceError(
+        gettext("WAHA failed (HTTP %(status)d).") % {"status": status}, status_code=502, code="waha_error"
+    )
 
 
 @contextmanager
