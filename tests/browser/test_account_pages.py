@@ -84,7 +84,7 @@ def test_an_invitation_is_accepted_from_the_e_mailed_link_into_the_organization_
     page.goto("/dashboard/")
     open_account_menu(page)
     expect(page.locator(".menu-head")).to_contain_text("Nadia Agent")
-    expect(page.locator(".menu-head")).to_contain_text("Acme · agent")
+    expect(page.locator(".menu-head")).to_contain_text("Acme · Agent")
 
 
 def test_the_sign_in_page_in_arabic_is_right_to_left(arabic_page, screenshot):
