@@ -1,8 +1,11 @@
 """The ws_fanout benchmark's baseline: a Channels consumer on daphne that only joins a group and forwards what is
 group_sent to it (no authentication, no database, no filtering)."""
 
+import os
+
 import django
 
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whatsapp_hub.settings")
 django.setup()
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer  # noqa: E402  (after django.setup())

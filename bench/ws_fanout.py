@@ -67,7 +67,7 @@ def wait_for_http(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=5)
             return
         except requests.ConnectionError:
             time.sleep(0.1)
@@ -223,8 +223,8 @@ def product(args, env: dict, logs: Path) -> dict:
     http = requests.Session()
     url = f"http://127.0.0.1:{HTTP_PORT}/webhooks/meta/{org_id}/"
     try:
-        wait_for_http(f"http://127.0.0.1:{HTTP_PORT}/api/v1/schema/")
-        wait_for_http(f"http://127.0.0.1:{WS_PORT}/api/v1/schema/")
+        wait_for_http(f"http://127.0.0.1:{HTTP_PORT}/sign-in/")
+        wait_for_http(f"http://127.0.0.1:{WS_PORT}/sign-in/")
         time.sleep(2)  # let the Celery worker connect to the broker
 
         async def url_for(_):
