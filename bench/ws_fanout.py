@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -45,6 +46,7 @@ from bench.webhook_ingest import (
 )
 
 HTTP_PORT, WS_PORT, BARE_PORT = 8601, 8602, 8603
+ASGI_APP = "whatsapp_hub.asgi:application"
 API_KEY_SCRIPT = """
 from accounts.models import Organization, Role
 from accounts.services import api_key_create
@@ -75,11 +77,14 @@ def wait_for_http(url: str, timeout: float = 30) -> None:
 
 
 class Receivers:
-    """`count` websocket clients; records when each saw each numbered message."""
+    """`count` websocket clients; records when each saw each numbered message (and, for the product, when the hub
+    wrote it: `number_of` may answer (number, written at as a Unix time) pairs)."""
 
     def __init__(self, count: int):
         self.count = count
         self.seen: dict[int, list[float]] = {}
+        self.written: dict[int, float] = {}
+        self.fan_out: list[float] = []
         self.sockets: list = []
 
     async def connect(self, url_for, origin: str) -> None:
@@ -94,8 +99,12 @@ class Receivers:
                     raw = await asyncio.wait_for(socket.recv(), 0.5)
                 except TimeoutError:
                     continue
-                received = time.monotonic()
+                received, wall = time.monotonic(), time.time()
                 for number in number_of(json.loads(raw)):
+                    if isinstance(number, tuple):
+                        number, written = number
+                        self.written[number] = written
+                        self.fan_out.append(wall - written)
                     self.seen.setdefault(number, []).append(received)
 
         await asyncio.gather(*(one(socket) for socket in self.sockets))
@@ -112,13 +121,14 @@ async def fan_out(receivers: Receivers, url_for, origin: str, number_of, send, *
     listening = asyncio.create_task(receivers.listen(number_of, stop))
     await asyncio.sleep(0.5)
     sent_at: dict[int, float] = {}
+    sent_wall: dict[int, float] = {}
     total = int(rate * seconds)
 
     def sender():
         start = time.monotonic()
         for n in range(total):
             time.sleep(max(0.0, start + n / rate - time.monotonic()))
-            sent_at[n] = time.monotonic()
+            sent_at[n], sent_wall[n] = time.monotonic(), time.time()
             send(n)
 
     await asyncio.to_thread(sender)
@@ -129,7 +139,11 @@ async def fan_out(receivers: Receivers, url_for, origin: str, number_of, send, *
     await listening
     await receivers.close()
     latencies = [at - sent_at[n] for n, ats in receivers.seen.items() if n in sent_at for at in ats]
-    return {**percentiles(latencies), "expected": total * receivers.count, "received": len(latencies)}
+    result = {**percentiles(latencies), "expected": total * receivers.count, "received": len(latencies)}
+    if receivers.written:
+        result["ingest"] = percentiles([written - sent_wall[n] for n, written in receivers.written.items()])
+        result["fan_out"] = percentiles(receivers.fan_out)
+    return result
 
 
 async def redis_baseline(args) -> dict:
@@ -178,17 +192,31 @@ def bare_channels(args, env: dict, logs: Path) -> dict:
     from channels.layers import get_channel_layer
 
     layer = get_channel_layer()
+    ports = [BARE_PORT + 10 * index for index in range(args.daphnes)]
     log = (logs / "bare-daphne.log").open("w")
-    daphne = subprocess.Popen(
-        [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(BARE_PORT),
-         "bench.bare_consumer:application"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    daphnes = [
+        subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "daphne"),
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "bench.bare_consumer:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        for port in ports
+    ]
     try:
-        wait_for_http(f"http://127.0.0.1:{BARE_PORT}/")
+        for port in ports:
+            wait_for_http(f"http://127.0.0.1:{port}/")
 
-        async def url_for(_):
-            return f"ws://127.0.0.1:{BARE_PORT}/"
+        async def url_for(index):
+            return f"ws://127.0.0.1:{ports[index % len(ports)]}/"
 
         def send(n):
             async_to_sync(layer.group_send)("bench", {"type": "bench.event", "n": n})
@@ -198,8 +226,10 @@ def bare_channels(args, env: dict, logs: Path) -> dict:
                     lambda frame: [frame["n"]], send, rate=args.rate, seconds=args.seconds)
         )  # fmt: skip
     finally:
-        daphne.terminate()
-        daphne.wait(timeout=30)
+        for daphne in daphnes:
+            daphne.terminate()
+        for daphne in daphnes:
+            daphne.wait(timeout=30)
         log.close()
 
 
@@ -210,10 +240,21 @@ def product(args, env: dict, logs: Path) -> dict:
                          capture_output=True, check=True)  # fmt: skip
     api_key = out.stdout.decode().strip().splitlines()[-1]
     bin_dir = Path(sys.executable).parent
+    ports = [WS_PORT + 10 * index for index in range(args.daphnes)]
     commands = {
         "gunicorn": [str(bin_dir / "gunicorn"), "whatsapp_hub.wsgi", "-w", "2", "-b", f"127.0.0.1:{HTTP_PORT}"],
         "celery": [str(bin_dir / "celery"), "-A", "whatsapp_hub", "worker", "-l", "WARNING", "-c", "1"],
-        "daphne": [str(bin_dir / "daphne"), "-b", "127.0.0.1", "-p", str(WS_PORT), "whatsapp_hub.asgi:application"],
+        **{
+            f"daphne-{port}": [
+                str(bin_dir / "daphne"),
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "whatsapp_hub.asgi:application",
+            ]
+            for port in ports
+        },
     }
     log_files = {name: (logs / f"{name}.log").open("w") for name in commands}
     servers = [
@@ -224,20 +265,28 @@ def product(args, env: dict, logs: Path) -> dict:
     url = f"http://127.0.0.1:{HTTP_PORT}/webhooks/meta/{org_id}/"
     try:
         wait_for_http(f"http://127.0.0.1:{HTTP_PORT}/sign-in/")
-        wait_for_http(f"http://127.0.0.1:{WS_PORT}/sign-in/")
+        for port in ports:
+            wait_for_http(f"http://127.0.0.1:{port}/sign-in/")
         time.sleep(2)  # let the Celery worker connect to the broker
 
-        async def url_for(_):
+        async def url_for(index):
             response = await asyncio.to_thread(
                 http.post, f"http://127.0.0.1:{HTTP_PORT}/api/v1/auth/ws-ticket", headers={"X-API-Key": api_key}
             )
             response.raise_for_status()
-            return f"ws://127.0.0.1:{WS_PORT}/ws/inbox/?ticket={response.json()['ticket']}"
+            return f"ws://127.0.0.1:{ports[index % len(ports)]}/ws/inbox/?ticket={response.json()['ticket']}"
 
         def number_of(frame: dict) -> list[int]:
             if frame.get("type") != "message.created":
                 return []
-            return [int(item["provider_message_id"].rsplit(".", 1)[1]) for item in frame["data"]["messages"]]
+            items = frame["data"]["messages"]
+            return [
+                (
+                    int(item["provider_message_id"].rsplit(".", 1)[1]),
+                    datetime.fromisoformat(item["created_at"]).timestamp(),
+                )
+                for item in items
+            ]
 
         rng = random.Random(7)
 
@@ -279,6 +328,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--rate", type=float, default=10.0, help="webhooks (one message each) per second")
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--daphnes", type=int, default=1, help="daphne processes; the clients are spread over them")
     args = parser.parse_args()
     env = {**environment(HTTP_PORT), "ALLOWED_HOSTS": "127.0.0.1", "REDIS_MAX_CONNECTIONS": "4000"}
     logs = Path(tempfile.mkdtemp(prefix="ws-fanout-"))
@@ -291,6 +341,8 @@ def main() -> None:
     print(line("bare Channels group_send", bare, redis_result))
     full = product(args, env, logs)
     print(line("product (webhook -> socket)", full, bare))
+    for part, title in (("ingest", "  of which POST -> row written"), ("fan_out", "  of which row written -> socket")):
+        print(f"{title:<28} p50 {full[part]['p50']:7.1f} ms   p99 {full[part]['p99']:7.1f} ms")
     for name, errors in full.pop("errors").items():
         if errors:
             print(f"{name}: {len(errors)} error lines, first: {errors[0]}")

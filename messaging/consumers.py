@@ -171,9 +171,14 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
 
     # --- from the organization (channel layer) ---------------------------------------------------------------
 
-    async def inbox_event(self, message):
-        if self.principal is None:
-            return
+    async def inbox_events(self, message):
+        """A push's events (messaging.realtime.publish), in order."""
+        for event in message["events"]:
+            if self.principal is None:
+                return
+            await self._event(event)
+
+    async def _event(self, message):
         seq, event = message["seq"], message["event"]
         if seq <= self.hello_seq:  # numbered before hello: the client's REST load after hello shows it
             return

@@ -50,6 +50,12 @@ def _reserve_sequence(organization_id: int, count: int) -> int:
     return cache.incr(key, count) - count + 1
 
 
+# A push's events travel in channel-layer messages of at most this many: every socket of the organization pops each
+# layer message from Redis, so an inbound message's message.created and conversation.updated in one layer message
+# halve the work of every socket (bench/ws_fanout.py), while a big ingest batch still goes in bounded pieces.
+EVENTS_PER_LAYER_MESSAGE = 20
+
+
 async def _group_send_all(layer, group: str, messages: list[dict]) -> None:
     for message in messages:
         await layer.group_send(group, message)
@@ -65,9 +71,13 @@ def publish(organization_id: int, events: list[Event]) -> None:
         if layer is None:
             return
         first = _reserve_sequence(organization_id, len(events))
-        messages = [
-            {"type": "inbox.event", "event": event_type, "seq": first + index, "data": data, "number_ids": number_ids}
+        numbered = [
+            {"event": event_type, "seq": first + index, "data": data, "number_ids": number_ids}
             for index, (event_type, data, number_ids) in enumerate(events)
+        ]
+        messages = [
+            {"type": "inbox.events", "events": numbered[start : start + EVENTS_PER_LAYER_MESSAGE]}
+            for start in range(0, len(numbered), EVENTS_PER_LAYER_MESSAGE)
         ]
         async_to_sync(_group_send_all)(layer, org_group(organization_id), messages)
     except Exception:

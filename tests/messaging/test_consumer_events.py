@@ -281,8 +281,8 @@ def test_an_event_numbered_before_hello_is_left_to_the_clients_reload(admin_memb
     async def scenario():
         socket, hello = await open_inbox(cookie=cookie)
         assert hello["seq"] == 1
-        late = {"type": "inbox.event", "event": "conversation.updated", "seq": 1, "data": {"conversations": []}}
-        await get_channel_layer().group_send(realtime.org_group(org.pk), {**late, "number_ids": []})
+        late = {"event": "conversation.updated", "seq": 1, "data": {"conversations": []}, "number_ids": []}
+        await get_channel_layer().group_send(realtime.org_group(org.pk), {"type": "inbox.events", "events": [late]})
         await db(_conversation_updated)(conversation)
         received = await frames(socket, 1)
         assert await socket.receive_nothing(timeout=0.2)

@@ -20,7 +20,9 @@ def test_each_push_numbers_its_events_after_the_previous_ones(org, other_org):
     async def receive(count: int) -> list[dict]:  # one event loop: channels-redis buffers per loop
         return [await layer.receive(channel) for _ in range(count)]
 
-    events = sorted(async_to_sync(receive)(5), key=lambda event: event["seq"])
+    pushes = async_to_sync(receive)(2)  # one layer message per push
+    assert {push["type"] for push in pushes} == {"inbox.events"}
+    events = sorted((event for push in pushes for event in push["events"]), key=lambda event: event["seq"])
     assert [(event["seq"], event["event"], event["data"]["n"], event["number_ids"]) for event in events] == [
         (1, "message.created", 1, [7]),
         (2, "conversation.updated", 2, [8]),
@@ -28,3 +30,19 @@ def test_each_push_numbers_its_events_after_the_previous_ones(org, other_org):
         (4, "message.updated", 4, []),
         (5, "x.y", 5, [9]),
     ]
+
+
+def test_a_big_push_travels_in_bounded_layer_messages(org, monkeypatch):
+    monkeypatch.setattr(realtime, "EVENTS_PER_LAYER_MESSAGE", 2)
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(realtime.org_group(org.pk), channel)
+
+    realtime.publish(org.pk, [("message.updated", {"n": n}, []) for n in range(5)])
+
+    async def receive(count: int) -> list[dict]:
+        return [await layer.receive(channel) for _ in range(count)]
+
+    pushes = async_to_sync(receive)(3)
+    assert sorted(len(push["events"]) for push in pushes) == [1, 2, 2]
+    assert sorted(event["seq"] for push in pushes for event in push["events"]) == [1, 2, 3, 4, 5]
