@@ -84,11 +84,23 @@ def _after_commit_failures_fail_the_test(request):
 # --- people and organizations ---------------------------------------------------------------------
 # Two organizations: an admin, an agent and a marketer in `org`; an outsider (admin) in `other_org`.
 
+from django.test import Client  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
 from accounts.models import Role  # noqa: E402
+from accounts.selectors import SESSION_ORGANIZATION_KEY  # noqa: E402
 from accounts.services import _issue_tokens  # noqa: E402
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory  # noqa: E402
+
+
+def signed_in(membership) -> Client:
+    """A browser (Django's test client) signed in with a session acting in this membership's organization."""
+    client = Client()
+    client.force_login(membership.user)
+    session = client.session
+    session[SESSION_ORGANIZATION_KEY] = membership.organization_id
+    session.save()
+    return client
 
 
 def client_for(membership=None, *, user=None) -> APIClient:

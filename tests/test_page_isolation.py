@@ -10,12 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts import services as account_services
 from accounts.models import Role, Team
-from accounts.selectors import SESSION_ORGANIZATION_KEY
+from tests.conftest import signed_in
 from tests.factories import MembershipFactory
 from tests.isolation import snapshot
 from tests.messaging.factories import ContactFactory, ConversationFactory, WhatsAppNumberFactory
@@ -74,15 +73,6 @@ def page_routes() -> list[tuple[str, tuple[str, ...]]]:
 
 
 ROUTES = page_routes()
-
-
-def signed_in(membership) -> Client:
-    client = Client()
-    client.force_login(membership.user)
-    session = client.session
-    session[SESSION_ORGANIZATION_KEY] = membership.organization_id
-    session.save()
-    return client
 
 
 def test_every_page_argument_is_known():

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.accounts.test_web_shell import signed_in
+from tests.conftest import signed_in
 
 CATALOG = Path(settings.BASE_DIR) / "locale" / "ar" / "LC_MESSAGES"
 # Arabic's plural categories (CLDR): zero, one, two, few (3-10), many (11-99), other (100-102, ...), by n % 100.

@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts import services
 from accounts.models import AuditLog, Invitation, Membership, Organization, Role, User
 from accounts.selectors import SESSION_ORGANIZATION_KEY
-from tests.accounts.test_web_shell import signed_in
+from tests.conftest import signed_in
 from tests.factories import PASSWORD, UserFactory
 from whatsapp_hub.errors import ServiceError
 

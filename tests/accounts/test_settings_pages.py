@@ -14,7 +14,7 @@ from accounts import selectors
 from accounts.models import ApiKey, Invitation, Membership, Organization, Role, Team, TeamMember
 from accounts.org_settings import DEFAULT_OPT_OUT_KEYWORDS
 from accounts.services import api_key_create, team_create
-from tests.accounts.test_web_shell import signed_in
+from tests.conftest import signed_in
 from tests.factories import MembershipFactory
 
 PAGES = [

@@ -6,18 +6,10 @@ from django.test import Client
 
 from accounts.models import Organization, Role, User
 from accounts.selectors import SESSION_ORGANIZATION_KEY
+from tests.conftest import signed_in
 from tests.factories import PASSWORD, MembershipFactory
 from tests.messaging.factories import ConversationFactory, MessageFactory, WhatsAppNumberFactory
 from whatsapp_hub.demo import DEMO_PEOPLE
-
-
-def signed_in(membership) -> Client:
-    client = Client()
-    client.force_login(membership.user)
-    session = client.session
-    session[SESSION_ORGANIZATION_KEY] = membership.organization_id
-    session.save()
-    return client
 
 
 def test_an_anonymous_visitor_is_sent_to_sign_in_and_back(client):

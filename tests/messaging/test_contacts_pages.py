@@ -14,7 +14,7 @@ from pytest_django.asserts import assertContains, assertNotContains
 from accounts.models import AuditLog, Role
 from messaging.models import Contact, Conversation
 from messaging.services import contacts as services
-from tests.accounts.test_web_shell import signed_in
+from tests.conftest import signed_in
 from tests.factories import MembershipFactory
 from tests.messaging.factories import ContactFactory, ConversationFactory, WhatsAppNumberFactory
 

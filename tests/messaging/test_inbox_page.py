@@ -15,7 +15,7 @@ from accounts.models import Membership, Organization, Role, Team, TeamMember
 from messaging.models import Conversation, Provider
 from messaging.serializers.conversations import conversation_data
 from messaging.views.inbox import STRINGS
-from tests.accounts.test_web_shell import signed_in
+from tests.conftest import signed_in
 from tests.factories import MembershipFactory
 from tests.messaging.factories import ConversationFactory, WhatsAppNumberFactory
 

@@ -9,7 +9,7 @@ from django.test import Client
 
 from accounts.models import AuditLog, Team
 from messaging.models import WhatsAppNumber
-from tests.accounts.test_web_shell import signed_in
+from tests.conftest import signed_in
 from tests.factories import MembershipFactory
 from tests.fakes.waha import QR_PNG
 from tests.messaging.factories import WhatsAppNumberFactory
