@@ -116,7 +116,10 @@ def listen_to_inbox(organization_id: int):
     async_to_sync(layer.group_add)(realtime.org_group(organization_id), channel)
 
     async def receive(count: int) -> list[dict]:  # one event loop: channels-redis buffers per loop
-        return [await layer.receive(channel) for _ in range(count)]
+        events = []
+        while len(events) < count:  # a push's events travel together (messaging.realtime.publish)
+            events += (await layer.receive(channel))["events"]
+        return events
 
-    # In the order of their sequence numbers, as a client reads them (the layer may swap events of one instant).
+    # In the order of their sequence numbers, as a client reads them (the layer may swap pushes of one instant).
     return lambda count: sorted(async_to_sync(receive)(count), key=lambda event: event["seq"])
