@@ -124,6 +124,7 @@ class Contact(TenantModel):
     profile_name = models.CharField(max_length=200, blank=True)
     tags = models.ManyToManyField(Tag, through="ContactTag", related_name="contacts", blank=True)
     attributes = models.JSONField(default=dict, blank=True)
+    notes = models.TextField(blank=True, help_text="The team's notes on this contact (length capped by the service)")
     opted_out = models.BooleanField(default=False)
     opted_out_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from messaging.models import Contact
+from messaging.services.contacts import NOTES_MAX_LENGTH
 from whatsapp_hub.serializers import StrictSerializer
 
 
@@ -20,6 +21,7 @@ class ContactSerializer(serializers.ModelSerializer):
             "user_id",
             "tags",
             "attributes",
+            "notes",
             "opted_out",
             "opted_out_at",
             "is_active",
@@ -42,6 +44,7 @@ class ContactInputSerializer(StrictSerializer):
     number = serializers.CharField(max_length=32, required=False, write_only=True)
     tags = serializers.ListField(child=serializers.CharField(allow_blank=True), max_length=100, required=False)
     attributes = serializers.DictField(required=False)
+    notes = serializers.CharField(max_length=NOTES_MAX_LENGTH, allow_blank=True, required=False)
     is_active = serializers.BooleanField(required=False)
 
     def validate(self, attrs):

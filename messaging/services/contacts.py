@@ -21,6 +21,7 @@ from whatsapp_hub.errors import ServiceError
 
 NAME_MAX_LENGTH = Contact._meta.get_field("name").max_length
 TAG_MAX_LENGTH = Tag._meta.get_field("name").max_length
+NOTES_MAX_LENGTH = 5000
 # One cell of a CSV may list several tags; these separate them, so a tag name cannot contain them.
 TAG_SEPARATORS = re.compile(r"[,;|]")
 
@@ -143,6 +144,16 @@ def _contact_replace_tags(*, contact: Contact, names: list[str]) -> None:
 # --- one contact ---------------------------------------------------------------------------------
 
 
+def _notes_or_error(notes: str) -> str:
+    """The notes trimmed, line breaks as LF (a browser's form sends CRLF), or a 400 naming `notes` when longer than
+    NOTES_MAX_LENGTH."""
+    notes = notes.replace("\r\n", "\n").strip()
+    if len(notes) > NOTES_MAX_LENGTH:
+        message = gettext("Notes are longer than %(count)d characters.") % {"count": NOTES_MAX_LENGTH}
+        raise ServiceError(message, errors={"notes": [message]})
+    return notes
+
+
 def _number_taken(e164: str) -> ServiceError:
     message = gettext("A contact with the number %(number)s already exists in this organization.") % {"number": e164}
     return ServiceError(message, code="duplicate", errors={"phone": [message]})
@@ -164,12 +175,14 @@ def contact_create(
     name: str = "",
     tags: Iterable[str] = (),
     attributes: dict | None = None,
+    notes: str = "",
     is_active: bool = True,
 ) -> Contact:
     """A new contact; a 400 naming `phone` when the number is invalid or already a contact here."""
     e164 = phone_or_error(phone)
     wa_id = wa_id_from_e164(e164)
     tag_names = _clean_tag_names(tags)
+    notes = _notes_or_error(notes)
     _number_free_or_error(organization=organization, wa_id=wa_id, e164=e164)
     try:
         with transaction.atomic():  # a concurrent create of the same number loses here, not with a 500
@@ -179,6 +192,7 @@ def contact_create(
                 phone=e164,
                 name=name.strip(),
                 attributes=attributes or {},
+                notes=notes,
                 is_active=is_active,
             )
     except IntegrityError:
@@ -196,6 +210,7 @@ def contact_update(
     phone: str | None = None,
     tags: Iterable[str] | None = None,
     attributes: dict | None = None,
+    notes: str | None = None,
     is_active: bool | None = None,
 ) -> Contact:
     """Change the fields given (None leaves a field as it is). `tags` replaces the contact's tags;
@@ -213,6 +228,9 @@ def contact_update(
     if attributes is not None:
         contact.attributes = attributes
         changed.append("attributes")
+    if notes is not None:
+        contact.notes = _notes_or_error(notes)
+        changed.append("notes")
     if is_active is not None:
         contact.is_active = is_active
         changed.append("is_active")

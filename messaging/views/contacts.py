@@ -179,6 +179,13 @@ class ContactForm(forms.Form):
         label=gettext_lazy("Attributes"),
         help_text=gettext_lazy("One per line, as key: value (e.g. city: Riyadh)."),
     )
+    # No max_length here: a browser sends a textarea's line breaks as two characters; the service counts them as one.
+    notes = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"maxlength": services.NOTES_MAX_LENGTH}),
+        label=gettext_lazy("Notes"),
+        help_text=gettext_lazy("For your team: the customer does not see them."),
+    )
     is_active = forms.BooleanField(required=False, initial=True, label=gettext_lazy("Active"))
 
     # The service's argument -> the field its errors go next to.
@@ -192,6 +199,7 @@ class ContactForm(forms.Form):
                 "phone": contact.phone,
                 "tags": [tag.name for tag in contact.tags.all()],
                 "attributes": AttributesField.as_text(contact.attributes),
+                "notes": contact.notes,
                 "is_active": contact.is_active,
             }
         super().__init__(data, initial=initial)
@@ -209,7 +217,11 @@ class ContactForm(forms.Form):
 
     def service_arguments(self) -> dict:
         data = self.cleaned_data
-        arguments = {"name": data["name"], "tags": [*data["tags"], *services.TAG_SEPARATORS.split(data["new_tags"])]}
+        arguments = {
+            "name": data["name"],
+            "tags": [*data["tags"], *services.TAG_SEPARATORS.split(data["new_tags"])],
+            "notes": data["notes"],
+        }
         if data["phone"]:
             arguments["phone"] = data["phone"]
         for optional in ("attributes", "is_active"):

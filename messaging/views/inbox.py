@@ -20,6 +20,7 @@ from messaging.selectors.access import request_visible_numbers
 from messaging.selectors.conversations import conversation_list
 from messaging.selectors.numbers import number_list
 from messaging.serializers.conversations import conversation_data
+from messaging.services.contacts import NOTES_MAX_LENGTH
 
 INBOX_ROLES = frozenset({Role.ADMIN, Role.AGENT})
 
@@ -102,6 +103,8 @@ STRINGS = {
     "opted_out": gettext_lazy("Opted out of marketing"),
     "subscribed": gettext_lazy("Receives marketing"),
     "remove_tag": gettext_lazy("Remove tag %(tag)s"),
+    "notes_saving": gettext_lazy("Saving…"),
+    "notes_saved": gettext_lazy("Notes saved."),
     "error": gettext_lazy("Something went wrong."),
     "forbidden": gettext_lazy("You are not allowed to do this."),
     "title": gettext_lazy("Inbox"),
@@ -189,6 +192,7 @@ def inbox(request, conversation_id: str | None = None):
         "sandbox_numbers": [number for number in numbers if number["provider"] == Provider.SANDBOX],
         "teams": data["teams"],
         "is_admin": request.role == Role.ADMIN,
+        "notes_max_length": NOTES_MAX_LENGTH,
     }
     return render(request, "messaging/inbox.html", context)
 

@@ -1,4 +1,4 @@
-// The contact panel (collapsible, on the end side): name, number, opt-out state and tags, edited through the
+// The contact panel (collapsible, on the end side): name, number, opt-out state, tags and notes, edited through the
 // contacts API.
 import { api } from "./app.js";
 import { data, el, icon, t } from "./inbox-format.js";
@@ -34,6 +34,13 @@ export class ContactPanel {
       const button = event.target.closest("[data-tag]");
       if (button) this.save({ tags: this.contact.tags.filter((tag) => tag !== button.dataset.tag) }, $("tag-error"));
     });
+    $("notes-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.saveNotes();
+    });
+    $("contact-notes").addEventListener("input", () => {
+      $("notes-status").textContent = "";
+    });
     $("contact-optout-button").addEventListener("click", () => this.action("opt-out"));
     $("contact-optin-button").addEventListener("click", () => this.action("opt-in"));
   }
@@ -60,6 +67,7 @@ export class ContactPanel {
   }
 
   render(contact) {
+    const previous = this.contact;
     this.contact = contact;
     $("panel-loading").hidden = true;
     $("panel-content").hidden = false;
@@ -84,7 +92,24 @@ export class ContactPanel {
     const link = $("contact-link");
     // The contacts pages' detail is /contacts/<id>/ under their list's URL.
     if (link) link.href = `${document.getElementById("inbox").dataset.contactsUrl}${contact.id}/`;
-    for (const error of [$("contact-name-error"), $("tag-error")]) error.hidden = true;
+    const notes = $("contact-notes");
+    // Saving the name or a tag keeps the notes being typed (changed since they were shown) as they are.
+    if (!previous || previous.id !== contact.id || notes.value === previous.notes) {
+      notes.value = contact.notes;
+      $("notes-status").textContent = "";
+    }
+    for (const error of [$("contact-name-error"), $("tag-error"), $("notes-error")]) error.hidden = true;
+  }
+
+  async saveNotes() {
+    const button = $("notes-save");
+    const status = $("notes-status");
+    button.disabled = true;
+    status.textContent = t("notes_saving");
+    const saved = await this.save({ notes: $("contact-notes").value }, $("notes-error"));
+    button.disabled = false;
+    status.textContent = saved ? t("notes_saved") : "";
+    if (saved) $("contact-notes").value = this.contact.notes;
   }
 
   async save(changes, errorBox) {

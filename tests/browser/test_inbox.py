@@ -281,6 +281,37 @@ def test_the_composer_counts_code_points_and_stops_past_4096(page: Page, login_s
     expect(page.locator("#composer-error")).to_have_text("At most 4096 characters.")
 
 
+def test_an_agent_writes_notes_on_the_contact_in_the_panel(page: Page, login_session, agent, cloud_number):
+    contact = ContactFactory(organization=cloud_number.organization, name="Noura", notes="")
+    conversation = ConversationFactory(organization=contact.organization, number=cloud_number, contact=contact)
+    open_inbox(page, login_session, agent, f"/inbox/{conversation.pk}/")
+    notes = page.locator("#contact-panel").get_by_label("Notes")
+    expect(notes).to_have_attribute("dir", "auto")
+
+    notes.fill("Prefers Arabic.\nCalls after 5 pm.")
+    page.get_by_role("button", name="Save notes").click()
+
+    expect(page.locator("#notes-status")).to_have_text("Notes saved.")
+    contact.refresh_from_db()
+    assert contact.notes == "Prefers Arabic.\nCalls after 5 pm."
+
+    # Saving the name keeps the notes being typed; a refused save says why and stores nothing.
+    notes.fill("Wants a call back.")
+    page.locator("#contact-name").fill("Noura Saleh")
+    page.locator("#contact-name").press("Enter")
+    expect(page.locator("#thread-name")).to_have_text("Noura Saleh")
+    expect(notes).to_have_value("Wants a call back.")
+    page.route(
+        f"**/api/v1/contacts/{contact.pk}",
+        lambda route: route.fulfill(status=503, json={"detail": "Service unavailable."}),
+    )
+    page.get_by_role("button", name="Save notes").click()
+    expect(page.locator("#notes-error")).to_have_text("Service unavailable.")
+    expect(page.locator("#notes-status")).to_have_text("")
+    contact.refresh_from_db()
+    assert (contact.name, contact.notes) == ("Noura Saleh", "Prefers Arabic.\nCalls after 5 pm.")
+
+
 def test_keyboard_moves_opens_assigns_and_closes(page: Page, login_session, demo_org: DemoOrg):
     open_inbox(page, login_session, demo_org.agent)
     first = page.locator(".conv-row").first

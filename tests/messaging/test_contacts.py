@@ -6,8 +6,10 @@ import pytest
 
 from accounts.models import AuditLog
 from messaging.models import Contact, ContactTag, Conversation, Tag, WhatsAppNumber
+from messaging.services import contacts as services
 from tests.conftest import client_for
 from tests.messaging.factories import ContactFactory
+from whatsapp_hub.errors import ServiceError
 
 LIST_URL = "/api/v1/contacts"
 
@@ -46,6 +48,7 @@ def test_it_creates_a_contact_with_a_normalised_phone_tags_and_attributes(org, a
         "user_id": None,
         "tags": ["Lead", "Riyadh"],
         "attributes": {"city": "Riyadh", "plan": 2},
+        "notes": "",
         "opted_out": False,
         "opted_out_at": None,
         "is_active": True,
@@ -279,6 +282,61 @@ def test_put_changes_only_the_fields_sent_too(org, admin_client):
     assert tag_names(contact) == ["vip"]
 
 
+def test_it_reads_a_contacts_notes(org, admin_client):
+    contact = ContactFactory(organization=org, notes="Prefers Arabic.\nCalls after 5 pm.")
+
+    body = admin_client.get(detail_url(contact)).json()
+
+    assert body["notes"] == "Prefers Arabic.\nCalls after 5 pm."
+
+
+def test_an_agent_writes_notes_trimmed_and_nothing_else_changes(org, agent_client):
+    contact = ContactFactory(organization=org, name="Raj", tags=["vip"], notes="old")
+
+    response = agent_client.patch(detail_url(contact), {"notes": "  يفضل العربية\nVIP since 2024  "}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["notes"] == "يفضل العربية\nVIP since 2024"
+    contact.refresh_from_db()
+    assert (contact.notes, contact.name) == ("يفضل العربية\nVIP since 2024", "Raj")
+    assert tag_names(contact) == ["vip"]
+
+
+def test_notes_may_be_cleared(org, admin_client):
+    contact = ContactFactory(organization=org, notes="old")
+
+    response = admin_client.patch(detail_url(contact), {"notes": ""}, format="json")
+
+    assert response.status_code == 200
+    contact.refresh_from_db()
+    assert contact.notes == ""
+
+
+def test_notes_of_5000_characters_are_kept_and_longer_ones_refused_naming_notes(org, admin_client):
+    contact = ContactFactory(organization=org, name="Raj", notes="old")
+
+    kept = admin_client.patch(detail_url(contact), {"notes": "n" * 5000}, format="json")
+    refused = admin_client.patch(detail_url(contact), {"notes": "n" * 5001, "name": "New"}, format="json")
+
+    assert kept.status_code == 200
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == {"notes": ["Ensure this field has no more than 5000 characters."]}
+    contact.refresh_from_db()
+    assert (contact.notes, contact.name) == ("n" * 5000, "Raj")
+
+
+def test_the_service_counts_a_line_break_as_one_character(org):
+    contact = ContactFactory(organization=org)
+
+    services.contact_update(contact=contact, notes="a\r\nb")
+    with pytest.raises(ServiceError) as refused:
+        services.contact_update(contact=contact, notes="n" * 5001)
+
+    assert refused.value.errors == {"notes": ["Notes are longer than 5000 characters."]}
+    contact.refresh_from_db()
+    assert contact.notes == "a\nb"
+
+
 def test_a_phone_change_is_normalised_and_moves_the_wa_id(org, admin_client):
     contact = ContactFactory(organization=org)
 
@@ -365,15 +423,21 @@ def test_anonymous_requests_are_refused(anon_client):
 
 @pytest.mark.parametrize(
     ("method", "body"),
-    [("get", None), ("patch", {"name": "Hijack"}), ("put", {"tags": ["x"]}), ("delete", None)],
+    [
+        ("get", None),
+        ("patch", {"name": "Hijack"}),
+        ("patch", {"notes": "Hijacked"}),
+        ("put", {"tags": ["x"]}),
+        ("delete", None),
+    ],
 )
 def test_another_organizations_contact_is_a_404_and_stays_unchanged(method, body, other_org, admin_client):
-    foreign = ContactFactory(organization=other_org, name="Theirs", tags=["theirs"])
+    foreign = ContactFactory(organization=other_org, name="Theirs", tags=["theirs"], notes="Their notes")
 
     response = getattr(admin_client, method)(detail_url(foreign), body, format="json")
 
     assert response.status_code == 404
     foreign.refresh_from_db()
-    assert foreign.name == "Theirs"
+    assert (foreign.name, foreign.notes) == ("Theirs", "Their notes")
     assert tag_names(foreign) == ["theirs"]
     assert Tag.objects.for_org(other_org).count() == 1

@@ -199,7 +199,13 @@ def test_the_list_costs_the_same_queries_whatever_the_number_of_contacts(org, ag
 def test_an_agent_creates_a_contact_with_tags_and_attributes(org, agent):
     response = agent.post(
         "/contacts/new/",
-        {"name": " Layla ", "phone": "+966 50 123 4567", "new_tags": "VIP, Riyadh; VIP", "attributes": "city: Riyadh"},
+        {
+            "name": " Layla ",
+            "phone": "+966 50 123 4567",
+            "new_tags": "VIP, Riyadh; VIP",
+            "attributes": "city: Riyadh",
+            "notes": "Met at the fair.",
+        },
     )
 
     contact = Contact.objects.get()
@@ -211,7 +217,12 @@ def test_an_agent_creates_a_contact_with_tags_and_attributes(org, agent):
         "+966501234567",
         "966501234567",
     )
-    assert (tags_of(contact), contact.attributes, contact.is_active) == (["Riyadh", "VIP"], {"city": "Riyadh"}, True)
+    assert (tags_of(contact), contact.attributes, contact.is_active, contact.notes) == (
+        ["Riyadh", "VIP"],
+        {"city": "Riyadh"},
+        True,
+        "Met at the fair.",
+    )
 
 
 @pytest.mark.parametrize(
@@ -222,6 +233,7 @@ def test_an_agent_creates_a_contact_with_tags_and_attributes(org, agent):
         ({"phone": "966501234567", "new_tags": "x" * 65}, "new-tags", "is longer than 64 characters."),
         ({"phone": "966501234567", "attributes": "no colon"}, "attributes", "Line 1: write it as key: value."),
         ({"phone": "966501234567", "name": "n" * 201}, "name", "Ensure this value has at most 200 characters"),
+        ({"phone": "966501234567", "notes": "n" * 5001}, "notes", "Notes are longer than 5000 characters."),
     ],
 )
 def test_a_refused_contact_shows_the_error_next_to_its_field(data, field, message, agent):
@@ -295,6 +307,26 @@ def test_an_edit_renames_removes_and_adds_tags_and_replaces_attributes(layla, ag
         {"city": "Jeddah", "plan": "gold"},
     )
     assertContains(agent.get(response["Location"]), "Changes saved.")
+
+
+def test_an_edit_saves_the_notes_with_their_line_breaks(layla, agent):
+    layla.notes = "Old note"
+    layla.save()
+    assertContains(
+        agent.get(f"/contacts/{layla.pk}/"),
+        '<textarea name="notes" id="id_notes" rows="4" maxlength="5000" dir="auto" aria-describedby="notes-help">'
+        "Old note</textarea>",
+        html=True,
+    )
+
+    response = agent.post(
+        f"/contacts/{layla.pk}/",
+        {"name": "Layla", "phone": "+966501234567", "tags": ["VIP"], "notes": "Calls after 5 pm.\r\nيفضل العربية"},
+    )
+
+    assert response["Location"] == f"/contacts/{layla.pk}/"
+    layla.refresh_from_db()
+    assert layla.notes == "Calls after 5 pm.\nيفضل العربية"
 
 
 def test_an_edit_to_another_contact_s_number_is_refused_and_changes_nothing(org, layla, agent):
