@@ -277,6 +277,8 @@ def product(args, env: dict, logs: Path) -> dict:
             return f"ws://127.0.0.1:{ports[index % len(ports)]}/ws/inbox/?ticket={response.json()['ticket']}"
 
         def number_of(frame: dict) -> list[int]:
+            if frame.get("type") == "events":  # a push's events in one frame
+                return [number for event in frame["events"] for number in number_of(event)]
             if frame.get("type") != "message.created":
                 return []
             items = frame["data"]["messages"]

@@ -172,28 +172,37 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
     # --- from the organization (channel layer) ---------------------------------------------------------------
 
     async def inbox_events(self, message):
-        """A push's events (messaging.realtime.publish), in order."""
+        """A push's events (messaging.realtime.publish), in order. Its frames go out together, as one `events`
+        frame when there are several (an inbound message's message.created and conversation.updated: half the
+        frames for every socket); status changes wait to be merged (after the frames before them are out)."""
+        bundle: list[dict] = []
         for event in message["events"]:
             if self.principal is None:
                 return
-            await self._event(event)
+            seq = event["seq"]
+            if seq <= self.hello_seq:  # numbered before hello: the client's REST load after hello shows it
+                continue
+            data = self._visible(event)
+            if data is None:
+                self._drop(seq)
+                continue
+            first = self.last + 1 if seq == self.through + 1 else seq
+            self._cover(seq)
+            if event["event"] == "message.updated":
+                await self._send_frames(bundle)
+                bundle = []
+                await self._buffer_updates(first, seq, data["messages"])
+            else:
+                bundle.append({"type": event["event"], "seq": seq, "first_seq": first, "data": data})
+        await self._send_frames(bundle)
 
-    async def _event(self, message):
-        seq, event = message["seq"], message["event"]
-        if seq <= self.hello_seq:  # numbered before hello: the client's REST load after hello shows it
-            return
-        data = self._visible(message)
-        if data is None:
-            self._drop(seq)
-            return
-        first = self.last + 1 if seq == self.through + 1 else seq
-        self._cover(seq)
-        if event == "message.updated":
-            await self._buffer_updates(first, seq, data["messages"])
+    async def _send_frames(self, frames: list[dict]) -> None:
+        """The waiting status changes, then these frames in one websocket message."""
+        if not frames:
             return
         async with self.sending:
             await self._flush_updates()
-            await self.send_json({"type": event, "seq": seq, "first_seq": first, "data": data})
+            await self.send_json(frames[0] if len(frames) == 1 else {"type": "events", "events": frames})
 
     async def inbox_access_changed(self, message):
         if self.principal is None:

@@ -131,6 +131,7 @@ DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache, channel layer and Celery broker: Redis when REDIS_URL is set, in-process otherwise.
+CHANNEL_LAYER_SOCKET_TIMEOUT = 15
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -143,7 +144,17 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # redis-py 8's async pool defaults to 100 connections, which broke at 100 sockets here.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "max_connections": env_int("REDIS_MAX_CONNECTIONS", 2000)}]},
+            # redis-py 8 reads with a 5 s socket timeout by default, and channels-redis waits up to 5 s for a message
+            # with a blocking pop: under load the read timed out first and the socket closed with 1011. So longer.
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "max_connections": env_int("REDIS_MAX_CONNECTIONS", 2000),
+                        "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT,
+                    }
+                ]
+            },
         }
     }
 else:

@@ -74,6 +74,15 @@ export class LiveSocket {
     } catch {
       return;
     }
+    this.handle(frame);
+  }
+
+  handle(frame) {
+    if (frame.type === "events") {
+      // Several events of one push in one frame, in order.
+      for (const inner of frame.events || []) this.handle(inner);
+      return;
+    }
     if (frame.type === "pong") {
       clearTimeout(this.pongTimer);
       return;

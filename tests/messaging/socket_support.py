@@ -88,4 +88,9 @@ async def closed_with(socket) -> int:
 
 
 async def frames(socket, count: int) -> list[dict]:
-    return [await socket.receive_json_from(timeout=WAIT) for _ in range(count)]
+    """The next `count` frames, a bundle's (`events`) one by one, as a client reads them."""
+    received: list[dict] = []
+    while len(received) < count:
+        frame = await socket.receive_json_from(timeout=WAIT)
+        received += frame["events"] if frame["type"] == "events" else [frame]
+    return received

@@ -54,6 +54,35 @@ def test_each_event_is_forwarded_in_the_apis_shapes(admin_membership, admin_clie
     ]
 
 
+def test_the_events_of_one_push_come_in_one_frame_in_order(admin_membership, org):
+    conversation = ConversationFactory(organization=org)
+    cookie = session_cookie(admin_membership.user)
+    pushed = [
+        ("message.created", {"messages": [{"id": 1}]}, [conversation.number_id]),
+        ("conversation.updated", {"conversations": [{"id": conversation.pk}]}, [conversation.number_id]),
+    ]
+
+    async def scenario():
+        socket, _ = await open_inbox(cookie=cookie)
+        await db(realtime.publish)(org.pk, pushed)
+        frame = await socket.receive_json_from(timeout=WAIT)
+        assert await socket.receive_nothing(timeout=0.2)
+        return frame
+
+    assert run(scenario) == {
+        "type": "events",
+        "events": [
+            {"type": "message.created", "seq": 1, "first_seq": 1, "data": {"messages": [{"id": 1}]}},
+            {
+                "type": "conversation.updated",
+                "seq": 2,
+                "first_seq": 2,
+                "data": {"conversations": [{"id": conversation.pk}]},
+            },
+        ],
+    }
+
+
 def test_a_status_storm_comes_as_a_few_frames_with_every_final_status(admin_membership, org, settings):
     messages = [MessageFactory(organization=org, direction="outbound") for _ in range(100)]
     shapes = [message_data(message, reply_ids={}) for message in messages]

@@ -2,8 +2,10 @@
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from channels_redis.core import RedisChannelLayer
 
 from messaging import realtime
+from whatsapp_hub import settings as project_settings
 
 
 def test_each_push_numbers_its_events_after_the_previous_ones(org, other_org):
@@ -46,3 +48,12 @@ def test_a_big_push_travels_in_bounded_layer_messages(org, monkeypatch):
     pushes = async_to_sync(receive)(3)
     assert sorted(len(push["events"]) for push in pushes) == [1, 2, 2]
     assert sorted(event["seq"] for push in pushes for event in push["events"]) == [1, 2, 3, 4, 5]
+
+
+def test_the_channel_layer_s_reads_outlast_its_blocking_pops(settings):
+    """redis-py's default 5 s read timeout equals channels-redis' blocking pop: under load a socket's receive timed
+    out and the socket closed with 1011. The hub's Redis channel layer reads for longer."""
+    assert RedisChannelLayer.brpop_timeout < project_settings.CHANNEL_LAYER_SOCKET_TIMEOUT
+    if settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer":
+        [host] = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"]
+        assert host["socket_timeout"] == project_settings.CHANNEL_LAYER_SOCKET_TIMEOUT
