@@ -20,6 +20,9 @@ ERRORS = error_responses([(401, "Not authenticated"), (403, "Not allowed")])
 
 @extend_schema(tags=["dashboard"], responses={200: DashboardStatsSerializer, **ERRORS})
 class DashboardStatsView(KnownQueryParamsMixin, APIView):
+    """Headline figures and the last 7 days. Messages, conversations and numbers are counted on the numbers the
+    reader may see (all for admins); contacts in the whole organization."""
+
     permission_classes = [IsOrgMember]
 
     def get(self, request):
@@ -37,7 +40,8 @@ class DashboardStatsView(KnownQueryParamsMixin, APIView):
     },
 )
 class AnalyticsView(KnownQueryParamsMixin, APIView):
-    """Messages per day: sent, received, delivered, read and failed, days without messages included."""
+    """Messages per day on the numbers the reader may see (all for admins): sent, received, delivered, read and
+    failed, days without messages included."""
 
     permission_classes = [IsOrgMember]
 
