@@ -161,7 +161,9 @@ class ContactViewSet(TenantScopedMixin, viewsets.ModelViewSet):
 
     @extend_schema(
         filters=True,  # the list's filters and ordering apply
-        responses={(200, "text/csv"): OpenApiResponse(description="name, number, phone, tags, opted_out, created_at")},
+        responses={
+            (200, "text/csv"): OpenApiResponse(description="name, number, phone, tags, opted_out, created_at, notes")
+        },
     )
     @action(detail=False, methods=["get"], url_path="export")
     def export(self, request):

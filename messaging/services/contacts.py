@@ -30,7 +30,7 @@ IMPORT_BATCH_SIZE = 1000
 # Messages kept in an import's answer; `skipped` still counts every bad row.
 IMPORT_MAX_ERRORS = 100
 
-EXPORT_COLUMNS = ["name", "number", "phone", "tags", "opted_out", "created_at"]
+EXPORT_COLUMNS = ["name", "number", "phone", "tags", "opted_out", "created_at", "notes"]
 # OWASP CSV injection: a spreadsheet runs a cell starting with one of these as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -476,6 +476,7 @@ def contacts_export_csv(contacts: Iterable[Contact], *, rows_per_chunk: int = 50
             ", ".join(tag.name for tag in contact.tags.all()),
             "true" if contact.opted_out else "false",
             contact.created_at.isoformat(),
+            contact.notes,
         )
         writer.writerow([_csv_safe(value) for value in row])
         if count % rows_per_chunk == 0:

@@ -33,6 +33,7 @@ def test_it_streams_the_contacts_as_a_csv_attachment(org, admin_membership, time
         tags=["VIP", "Lead"],
         opted_out=True,
         created_at=datetime(2026, 2, 1, 9, 30, tzinfo=UTC),
+        notes="=1+1 يفضّل المساء\nسطر ثانٍ",
     )
     ContactFactory(
         organization=org,
@@ -48,11 +49,19 @@ def test_it_streams_the_contacts_as_a_csv_attachment(org, admin_membership, time
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="contacts-20260301-100005.csv"'
     text, rows = exported(response)
-    assert text.startswith("\ufeffname,number,phone,tags,opted_out,created_at\r\n")
+    assert text.startswith("\ufeffname,number,phone,tags,opted_out,created_at,notes\r\n")
     assert rows == [
-        ["name", "number", "phone", "tags", "opted_out", "created_at"],
-        ["Raj, Kumar", "12025550123", "'+12025550123", "", "false", "2026-02-02T09:30:00+00:00"],
-        ["رحاب", "966501234567", "'+966501234567", "Lead, VIP", "true", "2026-02-01T09:30:00+00:00"],
+        ["name", "number", "phone", "tags", "opted_out", "created_at", "notes"],
+        ["Raj, Kumar", "12025550123", "'+12025550123", "", "false", "2026-02-02T09:30:00+00:00", ""],
+        [
+            "رحاب",
+            "966501234567",
+            "'+966501234567",
+            "Lead, VIP",
+            "true",
+            "2026-02-01T09:30:00+00:00",
+            "'=1+1 يفضّل المساء\nسطر ثانٍ",
+        ],
     ]
 
 
