@@ -4,12 +4,14 @@ Requests run their after-commit callbacks (Celery is eager in tests), so a send'
 task ran, as a worker would have right after the commit.
 """
 
+import asyncio
 import base64
 import hashlib
+import threading
 from datetime import timedelta
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.test import TestCase
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -109,17 +111,65 @@ def inbound_media(
     )
 
 
-def listen_to_inbox(organization_id: int):
-    """Join the organization's live inbox; returns a function that receives the next `count` events."""
+# How long a test waits for a live-inbox event.
+WAIT_SECONDS = 10
+
+
+def inbox_pushes(organization_id: int):
+    """Join the organization's live inbox; returns a function that waits for the next `count` channel-layer
+    messages (pushes: each carries its events, messaging.realtime.publish).
+
+    With Redis (pub/sub) a subscription belongs to the event loop that made it, so the listener runs on a loop of its
+    own in a thread and outlives the calls that publish in between. The in-memory layer (no REDIS_URL) cannot wake a
+    loop from another thread: there each call receives on a loop of its own (its channels outlive loops)."""
     layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(realtime.org_group(organization_id), channel)
+    if isinstance(layer, InMemoryChannelLayer):
+        channel = async_to_sync(layer.new_channel)()
+        async_to_sync(layer.group_add)(realtime.org_group(organization_id), channel)
 
-    async def receive(count: int) -> list[dict]:  # one event loop: channels-redis buffers per loop
-        events = []
-        while len(events) < count:  # a push's events travel together (messaging.realtime.publish)
-            events += (await layer.receive(channel))["events"]
-        return events
+        async def receive_here(count: int) -> list[dict]:
+            return [await layer.receive(channel) for _ in range(count)]
 
-    # In the order of their sequence numbers, as a client reads them (the layer may swap pushes of one instant).
-    return lambda count: sorted(async_to_sync(receive)(count), key=lambda event: event["seq"])
+        return async_to_sync(receive_here)
+
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    pushes: list[dict] = []
+    arrived = threading.Condition()
+    joined = threading.Event()
+
+    async def listen() -> None:
+        channel = await layer.new_channel()
+        await layer.group_add(realtime.org_group(organization_id), channel)
+        joined.set()
+        while True:
+            message = await layer.receive(channel)
+            with arrived:
+                pushes.append(message)
+                arrived.notify_all()
+
+    asyncio.run_coroutine_threadsafe(listen(), loop)
+    assert joined.wait(WAIT_SECONDS), "the live-inbox listener did not join"
+
+    def receive(count: int) -> list[dict]:
+        with arrived:
+            assert arrived.wait_for(lambda: len(pushes) >= count, WAIT_SECONDS), f"{len(pushes)} of {count} pushes"
+            taken, pushes[:] = pushes[:count], pushes[count:]
+        return taken
+
+    return receive
+
+
+def listen_to_inbox(organization_id: int):
+    """Join the organization's live inbox; returns a function that waits for the next `count` events, in the order of
+    their sequence numbers, as a client reads them (the layer may swap pushes of one instant)."""
+    pushes = inbox_pushes(organization_id)
+
+    def receive(count: int) -> list[dict]:
+        events: list[dict] = []
+        while len(events) < count:
+            [push] = pushes(1)
+            events += push["events"]
+        return sorted(events, key=lambda event: event["seq"])
+
+    return receive
