@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
 from whatsapp_hub.errors import ServiceError
+from whatsapp_hub.forms import show_service_error
 
 
 def _email() -> forms.EmailField:
@@ -58,12 +59,7 @@ class AccountForm(forms.Form):
 
     def add_refusal(self, refused: ServiceError) -> None:
         """Each message of `refused` next to the field it names; its detail above the form when it names none."""
-        named = {field: messages for field, messages in (refused.errors or {}).items() if field in self.fields}
-        for field, messages in named.items():
-            for message in messages:
-                self.add_error(field, message)
-        if not named:
-            self.add_error(None, refused.detail)
+        show_service_error(self, refused)
 
 
 class SignInForm(AccountForm):

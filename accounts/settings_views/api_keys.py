@@ -9,9 +9,10 @@ from django.views.decorators.cache import never_cache
 
 from accounts import selectors, services
 from accounts.forms import ApiKeyForm
-from accounts.settings_views.common import not_found, page_of, show_service_error
+from accounts.settings_views.common import not_found, page_of
 from accounts.web import admin_required
 from whatsapp_hub.errors import ServiceError
+from whatsapp_hub.forms import show_service_error
 
 # The new key's secret waits here between the creation (POST) and the page showing it (GET), which takes it out:
 # a reload, or the back button (never cached), finds it gone.

@@ -9,9 +9,9 @@ from django.utils.translation import gettext as _
 
 from accounts import org_settings, services
 from accounts.forms import OrganizationForm
-from accounts.settings_views.common import show_service_error
 from accounts.web import admin_required, organization_time_zone
 from whatsapp_hub.errors import ServiceError
+from whatsapp_hub.forms import show_service_error
 
 SETTINGS_FIELDS = ("timezone", "locale", "opt_out_keywords", "opt_in_keywords")
 

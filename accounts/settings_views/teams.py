@@ -8,9 +8,10 @@ from django.utils.translation import gettext as _
 
 from accounts import selectors, services
 from accounts.forms import TeamDeleteForm, TeamForm
-from accounts.settings_views.common import not_found, page_of, show_service_error
+from accounts.settings_views.common import not_found, page_of
 from accounts.web import admin_required
 from whatsapp_hub.errors import ServiceError
+from whatsapp_hub.forms import show_service_error
 
 
 def _team_form(request, **kwargs) -> TeamForm:

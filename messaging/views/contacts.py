@@ -24,6 +24,7 @@ from messaging.selectors.conversations import conversation_list
 from messaging.services import contacts as services
 from messaging.services import erasure
 from whatsapp_hub.errors import ServiceError
+from whatsapp_hub.forms import show_service_error
 
 PAGE_SIZE = 50
 FORM_METHODS = ["GET", "HEAD", "POST"]
@@ -47,15 +48,6 @@ REFUSALS = {
 
 def _refused(request, action: str):
     return permission_denied(request, reason=REFUSALS[action] % {"org": request.org.name})
-
-
-def _add_service_error(form: forms.Form, error: ServiceError, *, fields: dict[str, str] | None = None) -> None:
-    """The service's refusal next to the fields it names (`fields` maps a service argument to a form field)."""
-    if not error.errors:
-        form.add_error(None, error.detail)
-    for argument, field_messages in (error.errors or {}).items():
-        field = (fields or {}).get(argument, argument)
-        form.add_error(field if field in form.fields else None, field_messages)
 
 
 # --- the list ------------------------------------------------------------------------------------------------------
@@ -282,7 +274,7 @@ def contact_create(request):
         try:
             contact = services.contact_create(organization=request.org, **form.service_arguments())
         except ServiceError as refused:
-            _add_service_error(form, refused, fields=ContactForm.SERVICE_FIELDS)
+            show_service_error(form, refused, fields=ContactForm.SERVICE_FIELDS)
         else:
             messages.success(request, _("Contact created."))
             return redirect("contact-detail", contact_id=contact.pk)
@@ -301,7 +293,7 @@ def contact_detail(request, contact_id: int):
         try:
             services.contact_update(contact=contact, **form.service_arguments())
         except ServiceError as refused:
-            _add_service_error(form, refused, fields=ContactForm.SERVICE_FIELDS)
+            show_service_error(form, refused, fields=ContactForm.SERVICE_FIELDS)
             contact.refresh_from_db()  # the page's header shows the contact as stored, not as typed
         else:
             messages.success(request, _("Changes saved."))

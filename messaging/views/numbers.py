@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
-from accounts.settings_views.common import not_found, show_service_error
+from accounts.settings_views.common import not_found
 from accounts.web import admin_required
 from messaging import number_forms
 from messaging.models import Provider, WhatsAppNumber
@@ -21,6 +21,7 @@ from messaging.selectors import numbers as selectors
 from messaging.services import numbers as services
 from whatsapp_hub.encryption import mask
 from whatsapp_hub.errors import ServiceError
+from whatsapp_hub.forms import show_service_error
 
 PROVIDER_LABELS = {
     Provider.CLOUD: gettext_lazy("Cloud API"),
