@@ -115,3 +115,15 @@ def test_a_row_of_a_number_hidden_from_an_agent_is_a_404_to_them(name, kwargs, o
 
     # Admin-only pages refuse an agent with the permission-denied page (403) before any row is looked at.
     assert [problem for problem in refusals if not problem.endswith(": 403")] == []
+
+
+@pytest.mark.parametrize(("name", "kwargs"), ROUTES, ids=[name for name, _ in ROUTES])
+def test_an_id_too_long_for_any_row_is_a_404(name, kwargs, org):
+    """A row id is at most 18 digits (whatsapp_hub.converters): a longer one never reaches the database, where
+    SQLite could not store it (a 500)."""
+    placeholder = 123456789
+    url = reverse(name, kwargs=dict.fromkeys(kwargs, placeholder)).replace(str(placeholder), "9" * 20)
+    client = signed_in(MembershipFactory(organization=org, role=Role.ADMIN))
+
+    assert client.get(url).status_code == 404
+    assert client.post(url).status_code == 404

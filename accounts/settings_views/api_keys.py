@@ -70,6 +70,6 @@ def api_key_revoke(request, key_id: int):
 
 urlpatterns = [
     path("settings/api-keys/", api_keys, name="settings-api-keys"),
-    path("settings/api-keys/<int:key_id>/", api_key_created, name="settings-api-key"),
-    path("settings/api-keys/<int:key_id>/revoke/", api_key_revoke, name="settings-api-key-revoke"),
+    path("settings/api-keys/<id:key_id>/", api_key_created, name="settings-api-key"),
+    path("settings/api-keys/<id:key_id>/revoke/", api_key_revoke, name="settings-api-key-revoke"),
 ]

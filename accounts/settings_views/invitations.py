@@ -66,5 +66,5 @@ def invitation_revoke(request, invitation_id: int):
 
 urlpatterns = [
     path("settings/invitations/", invitations, name="settings-invitations"),
-    path("settings/invitations/<int:invitation_id>/revoke/", invitation_revoke, name="settings-invitation-revoke"),
+    path("settings/invitations/<id:invitation_id>/revoke/", invitation_revoke, name="settings-invitation-revoke"),
 ]

@@ -116,7 +116,7 @@ def member_activate(request, user_id: int):
 urlpatterns = [
     path("settings/", settings_home, name="settings"),
     path("settings/team/", team, name="settings-team"),
-    path("settings/team/<int:user_id>/role/", member_role, name="settings-member-role"),
-    path("settings/team/<int:user_id>/deactivate/", member_deactivate, name="settings-member-deactivate"),
-    path("settings/team/<int:user_id>/activate/", member_activate, name="settings-member-activate"),
+    path("settings/team/<id:user_id>/role/", member_role, name="settings-member-role"),
+    path("settings/team/<id:user_id>/deactivate/", member_deactivate, name="settings-member-deactivate"),
+    path("settings/team/<id:user_id>/activate/", member_activate, name="settings-member-activate"),
 ]

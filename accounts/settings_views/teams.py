@@ -73,6 +73,6 @@ def team_delete(request, team_id: int):
 
 urlpatterns = [
     path("settings/teams/", teams, name="settings-teams"),
-    path("settings/teams/<int:team_id>/", team_edit, name="settings-teams-edit"),
-    path("settings/teams/<int:team_id>/delete/", team_delete, name="settings-teams-delete"),
+    path("settings/teams/<id:team_id>/", team_edit, name="settings-teams-edit"),
+    path("settings/teams/<id:team_id>/delete/", team_delete, name="settings-teams-delete"),
 ]

@@ -374,7 +374,7 @@ urlpatterns = [
     path("contacts/new/", contact_create, name="contact-create"),
     path("contacts/import/", contact_import, name="contacts-import"),
     path("contacts/export/", contact_export, name="contacts-export"),
-    path("contacts/<int:contact_id>/", contact_detail, name="contact-detail"),
-    path("contacts/<int:contact_id>/opt-out/", contact_opt_out, name="contact-opt-out"),
-    path("contacts/<int:contact_id>/delete/", contact_delete, name="contact-delete"),
+    path("contacts/<id:contact_id>/", contact_detail, name="contact-detail"),
+    path("contacts/<id:contact_id>/opt-out/", contact_opt_out, name="contact-opt-out"),
+    path("contacts/<id:contact_id>/delete/", contact_delete, name="contact-delete"),
 ]

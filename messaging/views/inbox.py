@@ -7,7 +7,7 @@ from functools import wraps
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
-from django.urls import path, re_path
+from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -158,12 +158,12 @@ def _inbox_member(view):
 
 
 @_inbox_member
-def inbox(request, conversation_id: str | None = None):
+def inbox(request, conversation_id: int | None = None):
     org = request.org
     number_ids, conversations = _visible(request)
     opened = None
     if conversation_id is not None:
-        conversation = conversations.filter(pk=int(conversation_id)).first()
+        conversation = conversations.filter(pk=conversation_id).first()
         if conversation is None:
             raise Http404("No such conversation.")
         opened = conversation_data(conversation)
@@ -207,6 +207,6 @@ def inbox_counts(request):
 urlpatterns = [
     path("inbox/", inbox, name="inbox"),
     # At most 18 digits: a longer number is no conversation id (and would overflow the query).
-    re_path(r"^inbox/(?P<conversation_id>\d{1,18})/$", inbox, name="inbox-conversation"),
+    path("inbox/<id:conversation_id>/", inbox, name="inbox-conversation"),
     path("inbox/counts/", inbox_counts, name="inbox-counts"),
 ]

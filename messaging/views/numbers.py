@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.urls import re_path
+from django.urls import path, re_path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -40,7 +40,6 @@ SESSION_LABELS = {
     WhatsAppNumber.SessionStatus.WORKING: gettext_lazy("Connected"),
     WhatsAppNumber.SessionStatus.FAILED: gettext_lazy("Failed"),
 }
-NUMBER_ID = r"(?P<number_id>\d{1,18})"
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ def _numbers(request):
     return selectors.number_list(org=request.org).select_related("assigned_user", "assigned_team")
 
 
-def _number(request, number_id: str) -> WhatsAppNumber | None:
+def _number(request, number_id: int) -> WhatsAppNumber | None:
     """The organization's live number, else None (another organization's as well)."""
     return _numbers(request).filter(pk=number_id).first()
 
@@ -138,7 +137,7 @@ def _detail(request, number: WhatsAppNumber, *, edit_form=None, assign_form=None
 
 
 @admin_required
-def number_detail(request, number_id: str):
+def number_detail(request, number_id: int):
     """The number's page; a POST saves its settings (number_update)."""
     number = _number(request, number_id)
     if number is None:
@@ -159,7 +158,7 @@ def number_detail(request, number_id: str):
 
 @require_POST
 @admin_required
-def number_assign(request, number_id: str):
+def number_assign(request, number_id: int):
     number = _number(request, number_id)
     if number is None:
         return not_found(request)
@@ -181,7 +180,7 @@ def number_assign(request, number_id: str):
 
 @require_POST
 @admin_required
-def number_delete(request, number_id: str):
+def number_delete(request, number_id: int):
     number = _number(request, number_id)
     if number is None:
         return not_found(request)
@@ -198,7 +197,7 @@ def number_delete(request, number_id: str):
 
 
 @admin_required
-def number_session(request, number_id: str):
+def number_session(request, number_id: int):
     """A WAHA number's session: start it, scan the QR or type a pairing code, stop or log out."""
     number = _number(request, number_id)
     if number is None or number.provider != Provider.WAHA:
@@ -208,8 +207,8 @@ def number_session(request, number_id: str):
 
 
 urlpatterns = [
-    re_path(r"^settings/numbers/$", number_list, name="settings-numbers"),
-    re_path(r"^settings/numbers/new/$", number_new, name="settings-number-new"),
+    path("settings/numbers/", number_list, name="settings-numbers"),
+    path("settings/numbers/new/", number_new, name="settings-number-new"),
     # One route per provider, the provider a fixed argument (no row is named): {% url ... provider="cloud" %}.
     *(
         re_path(
@@ -217,8 +216,8 @@ urlpatterns = [
         )
         for provider in number_forms.CREATE_FORMS
     ),
-    re_path(rf"^settings/numbers/{NUMBER_ID}/$", number_detail, name="settings-number-detail"),
-    re_path(rf"^settings/numbers/{NUMBER_ID}/assign/$", number_assign, name="settings-number-assign"),
-    re_path(rf"^settings/numbers/{NUMBER_ID}/delete/$", number_delete, name="settings-number-delete"),
-    re_path(rf"^settings/numbers/{NUMBER_ID}/session/$", number_session, name="settings-number-session"),
+    path("settings/numbers/<id:number_id>/", number_detail, name="settings-number-detail"),
+    path("settings/numbers/<id:number_id>/assign/", number_assign, name="settings-number-assign"),
+    path("settings/numbers/<id:number_id>/delete/", number_delete, name="settings-number-delete"),
+    path("settings/numbers/<id:number_id>/session/", number_session, name="settings-number-session"),
 ]
