@@ -23,6 +23,17 @@ class Provider(models.TextChoices):
     SANDBOX = "sandbox", "Sandbox"
 
 
+class MessagingLimitTier(models.TextChoices):
+    """Meta's business-initiated messaging limits (reference §6.2), as `whatsapp_business_manager_messaging_limit`
+    names them."""
+
+    TIER_250 = "TIER_250", "250"
+    TIER_2K = "TIER_2K", "2,000"
+    TIER_10K = "TIER_10K", "10,000"
+    TIER_100K = "TIER_100K", "100,000"
+    TIER_UNLIMITED = "TIER_UNLIMITED", "Unlimited"
+
+
 class WhatsAppNumberQuerySet(TenantQuerySet):
     def live(self) -> "WhatsAppNumberQuerySet":
         """Numbers not deleted (deletion is soft: their history stays)."""
@@ -62,6 +73,12 @@ class WhatsAppNumber(TenantModel):
 
     is_primary = models.BooleanField(default=False)
     throughput = models.PositiveIntegerField(default=80, help_text="Messages per second Meta allows this number.")
+    messaging_limit_tier = models.CharField(
+        max_length=16,
+        choices=MessagingLimitTier.choices,
+        default=MessagingLimitTier.TIER_250,
+        help_text="Meta's messaging limit: unique customers reached outside the 24-hour window per rolling 24 hours.",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     assigned_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -358,3 +375,27 @@ class WebhookEvent(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.source} event {self.pk} ({self.status})"
+
+
+class CannedResponse(TenantModel):
+    """A snippet agents insert by typing `/shortcut` in the composer; its text may hold placeholders such as
+    `{{contact.name}}` and `{{agent.name}}`, filled in when it is inserted."""
+
+    shortcut = models.CharField(max_length=32, help_text="Typed after '/', e.g. price")
+    title = models.CharField(max_length=120, blank=True)
+    text = models.TextField(blank=True)
+    attachment = models.ForeignKey(Media, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "shortcut"], name="messaging_canned_shortcut_unique")
+        ]
+        ordering = ["shortcut", "id"]
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut}"
