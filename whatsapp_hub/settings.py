@@ -348,6 +348,8 @@ INBOX_UPDATE_FLUSH_SECONDS = env_int("INBOX_UPDATE_FLUSH_MS", 250) / 1000
 
 # External services: the real URLs unless pointed elsewhere (tests point them at fakes on 127.0.0.1).
 WHATSAPP_GRAPH_URL = env("WHATSAPP_GRAPH_URL", "https://graph.facebook.com/v23.0")
+# The Meta app's id: media headers of new templates are uploaded to it (Resumable Upload API) for their handle.
+WHATSAPP_APP_ID = env("WHATSAPP_APP_ID", "")
 WAHA_URL = env("WAHA_URL", "http://127.0.0.1:3000")
 WAHA_API_KEY = env("WAHA_API_KEY", "")  # optional: the X-Api-Key of WAHA_URL, for numbers there without their own
 OPENAI_BASE_URL = env("OPENAI_BASE_URL", "https://api.openai.com/v1")
