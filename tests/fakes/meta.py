@@ -1224,6 +1224,8 @@ class FakeMetaServer(FakeServer):
                 isinstance(param.get("document"), dict) and bool(param["document"].keys() & {"id", "link"})
             ),
             "location": lambda: isinstance(param.get("location"), dict),
+            # Flow, catalog and multi-product buttons: `{"type": "action", "action": {"flow_token": …}}`.
+            "action": lambda: isinstance(param.get("action"), dict),
         }.get(ptype)
         if ok is None or not ok():
             raise Invalid(132012, f"Parameter of type '{ptype}' is not formatted correctly.")
