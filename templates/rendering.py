@@ -380,3 +380,10 @@ def _preview(template: MessageTemplate, header_text: str, body_text: str, footer
     if labels:
         lines.append(" ".join(labels))
     return "\n".join(line for line in lines if line)
+
+
+def preview(template: MessageTemplate) -> str:
+    """The template as the customer would read it, its placeholders shown as written (`{{1}}`, `{{first_name}}`):
+    what a list of templates shows before any value is chosen."""
+    header, body, footer = (_component(template, ctype) for ctype in ("HEADER", "BODY", "FOOTER"))
+    return _preview(template, (header or {}).get("text", ""), (body or {}).get("text", ""), footer)

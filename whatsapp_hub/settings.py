@@ -333,6 +333,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "messaging-media-sweeper": _beat_every(60, "messaging.tasks.media.sweep_inbound_media"),
     # Processed webhook events older than WEBHOOK_EVENT_RETENTION_DAYS deleted (dead letters kept).
     "messaging-webhook-event-retention": _beat_every(3600, "messaging.tasks.retention.prune_webhook_events"),
+    # Every organization's message templates synced from Meta, one task per WhatsApp Business Account.
+    "templates-sync": _beat_every(15 * 60, "templates.tasks.schedule_template_syncs"),
     # Refresh tokens past their expiry (outstanding and blacklisted) deleted.
     "accounts-token-flush": _beat_every(86400, "accounts.tasks.flush_expired_tokens"),
 }

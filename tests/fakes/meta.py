@@ -364,6 +364,7 @@ class Script:
     http_status: int | None = None
     body: bytes = b""
     content_type: str = "text/html"
+    skip: int = 0  # matching requests to let through first
 
 
 @dataclass
@@ -532,14 +533,26 @@ class FakeMetaServer(FakeServer):
         endpoint: str = "messages",
         details: str | None = None,
         http_status: int | None = None,
+        skip: int = 0,
     ) -> None:
-        """The next `times` requests to `endpoint` (to `to`, if given) answer with Meta's error body for `code`.
+        """The next `times` requests to `endpoint` (to `to`, if given) answer with Meta's error body for `code`,
+        after `skip` of them went through (`skip=1` on "templates": the listing's second page fails).
 
         endpoint: "messages" (sends), "mark_read", "media" (upload, GET /{id}, delete), "download",
-        "templates" or "any". The HTTP status is Meta's legacy one for the code unless `http_status` is given.
+        "templates", "uploads" (Resumable Upload API) or "any". The HTTP status is Meta's legacy one for the code
+        unless `http_status` is given.
         """
         self._add_script(
-            Script("sync", times, endpoint, to and digits(to), code=code, details=details, http_status=http_status)
+            Script(
+                "sync",
+                times,
+                endpoint,
+                to and digits(to),
+                code=code,
+                details=details,
+                http_status=http_status,
+                skip=skip,
+            )
         )
 
     def fail_next_async(self, code: int, *, times: int = 1, to: str | None = None, details: str | None = None) -> None:
@@ -569,6 +582,9 @@ class FakeMetaServer(FakeServer):
                     continue
                 if script.to and script.to != (to and digits(to)):
                     continue
+                if script.skip > 0:
+                    script.skip -= 1
+                    return None
                 script.times -= 1
                 if script.times <= 0:
                     self._scripts.remove(script)
