@@ -126,16 +126,19 @@ def _template_number(*, organization: Organization, number_id: int | None, numbe
 
 
 def _meta_error(exc: ProviderError, *, action: str) -> ServiceError:
-    """A refusal of Meta as the API's 4xx (Meta's title and details, its documented fields); no answer at all (network,
-    5xx, throttling) as a 502 saying to try again."""
-    logger.warning("Meta refused to %s a template: %r", action, exc)
-    if exc.retryable or exc.http_status is None or exc.http_status >= 500:
+    """A refusal as the API's 4xx: Meta's (its title and details, Meta's documented fields), or the client's own
+    before any request (an unsupported file, no app id); no answer at all (network, 5xx, throttling) as a 502 saying
+    to try again."""
+    logger.warning("template %s refused: %r", action, exc)
+    if exc.retryable or (exc.http_status or 0) >= 500:
         return ServiceError(
             gettext("Meta did not answer (%(title)s): nothing was changed, try again in a moment.")
             % {"title": exc.title},
             status_code=502,
             code="meta_unavailable",
         )
+    if exc.http_status is None:
+        return ServiceError(f"{exc.title}: {exc.detail}" if exc.detail else exc.title, code="refused")
     detail = gettext("Meta refused: %(title)s.") % {"title": exc.title}
     if exc.detail:
         detail = f"{detail} {exc.detail}"
