@@ -23,8 +23,10 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts import services
 from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, TeamMember, User
 from messaging.models import Contact, ContactTag, Conversation, Media, Message, Tag, WebhookEvent, WhatsAppNumber
+from templates.models import MessageTemplate, TemplateSync
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.messaging.factories import ContactFactory, ConversationFactory, MessageFactory, WhatsAppNumberFactory
+from tests.templates.factories import MessageTemplateFactory, TemplateSyncFactory
 
 ROWS = 20
 
@@ -114,6 +116,8 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     WebhookEvent: lambda org: WebhookEvent.objects.create(
         organization=org, source="meta", body={"object": "whatsapp_business_account"}, dedupe_key=secrets.token_hex(8)
     ),
+    MessageTemplate: lambda org: MessageTemplateFactory(organization=org),
+    TemplateSync: lambda org: TemplateSyncFactory(organization=org),
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
