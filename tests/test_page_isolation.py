@@ -18,6 +18,7 @@ from tests.conftest import signed_in
 from tests.factories import MembershipFactory
 from tests.isolation import snapshot
 from tests.messaging.factories import ContactFactory, ConversationFactory, WhatsAppNumberFactory
+from tests.templates.factories import MessageTemplateFactory
 
 MACHINE_PREFIXES = ("api/", "admin/", "webhooks/")
 
@@ -49,6 +50,7 @@ ROWS = {
         lambda org: ConversationFactory(organization=org, number=_hidden_number(org)), hidden_by_number=True
     ),
     "number_id": RowMaker(_hidden_number, hidden_by_number=True),
+    "template_id": RowMaker(lambda org: MessageTemplateFactory(organization=org)),
 }
 
 
