@@ -106,9 +106,9 @@ def _upper(value: Any) -> str:
 # --- placeholders -------------------------------------------------------------------------------------------------
 
 
-def _placeholders(text: str, place: str, *, named: bool, errors: _Errors) -> list[str]:
+def _placeholders(text: str, place: str, *, named: bool, edges: bool, errors: _Errors) -> list[str]:
     """The variables of a text, in order of appearance (each once), after checking how they are written and placed:
-    Meta's form, all of the template's format, not first or last, never two side by side."""
+    Meta's form, all of the template's format, never two side by side, and (`edges`: a body) not first or last."""
     names = list(dict.fromkeys(PLACEHOLDER.findall(text)))
     rest = PLACEHOLDER.sub("", text)
     if "{{" in rest or "}}" in rest:
@@ -126,9 +126,9 @@ def _placeholders(text: str, place: str, *, named: bool, errors: _Errors) -> lis
             gettext("This template uses positional parameters: write {{1}}, {{2}}…, or choose named parameters."),
         )
     stripped = text.strip()
-    if PLACEHOLDER.match(stripped):
+    if edges and PLACEHOLDER.match(stripped):
         errors.at(place, gettext("A placeholder cannot start the text: put some words before it."))
-    if TRAILING.search(stripped):
+    if edges and TRAILING.search(stripped):
         errors.at(place, gettext("A placeholder cannot end the text: put some words or punctuation after it."))
     if ADJACENT.search(text):
         errors.at(place, gettext("Two placeholders cannot stand side by side: put words between them."))
@@ -172,7 +172,7 @@ def _text_part(component: dict, place: str, part: str, *, limit: int, named: boo
         errors.at(
             place, gettext("At most %(limit)d characters (this has %(count)d).") % {"limit": limit, "count": len(text)}
         )
-    names = _placeholders(text, place, named=named, errors=errors)
+    names = _placeholders(text, place, named=named, edges=part == "body", errors=errors)
     clean: dict[str, Any] = {"text": text}
     if not names or any(name.isdigit() == named for name in names):  # none, or of the other format: no examples
         return clean
