@@ -123,6 +123,8 @@ class TemplateViewSet(
             header_media_id=data.get("header_media_id"),
             number_ids=request_visible_numbers(request),
         )
+        # Read again: the sandbox's review (after the commit) may have moved it already.
+        template = self.get_queryset().get(pk=template.pk)
         return Response(self.get_serializer(template).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):

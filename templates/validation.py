@@ -145,6 +145,15 @@ def _numbered_from_one(names: list[str], place: str, errors: _Errors) -> None:
         )
 
 
+def _examples_missing(names: list[str], key: str) -> str:
+    return gettext(
+        "Give an example for each variable (%(names)s): Meta reviews the template with them (example.%(key)s)."
+    ) % {
+        "names": ", ".join(f"{{{{{name}}}}}" for name in names),
+        "key": key,
+    }
+
+
 def _named_examples(value: Any, names: list[str], place: str, key: str, errors: _Errors) -> list[dict] | None:
     """Meta's `<part>_text_named_params`: one `{param_name, example}` per variable, each variable once."""
     found: dict[str, str] = {}
@@ -153,11 +162,7 @@ def _named_examples(value: Any, names: list[str], place: str, key: str, errors: 
         if isinstance(item, dict) and isinstance(item.get("param_name"), str) and _text(item.get("example")):
             found.setdefault(item["param_name"], _text(item["example"]))
     if not isinstance(value, list) or set(found) != set(names) or len(items) != len(names):
-        errors.at(
-            place,
-            gettext("Give %(key)s: an example for each of %(names)s, as [{param_name, example}].")
-            % {"key": f"example.{key}", "names": ", ".join(names)},
-        )
+        errors.at(place, _examples_missing(names, key))
         return None
     return [{"param_name": name, "example": found[name]} for name in names]
 
@@ -191,12 +196,7 @@ def _text_part(component: dict, place: str, part: str, *, limit: int, named: boo
         values = values[0] if isinstance(values, list) and len(values) == 1 and isinstance(values[0], list) else None
     count = len({int(name) for name in names if name.isdigit()})
     if not isinstance(values, list) or len(values) != count or not all(_text(v) for v in values):
-        shape = "[[…]]" if part == "body" else "[…]"
-        errors.at(
-            place,
-            gettext("Give %(key)s: %(count)d example value(s), one for each placeholder in order, as %(shape)s.")
-            % {"key": f"example.{key}", "count": count, "shape": shape},
-        )
+        errors.at(place, _examples_missing(sorted(names, key=int), key))
         return clean
     values = [_text(value) for value in values]
     clean["example"] = {key: [values] if part == "body" else values}

@@ -124,8 +124,8 @@ def _filters(request, numbers: QuerySet[WhatsAppNumber]) -> TemplateFilter:
     """The API list's filters (its FilterSet), with the page's labels on its choices."""
     filterset = TemplateFilter(request.GET, queryset=selectors.template_rows(org=request.org), request=request)
     fields = filterset.form.fields
-    fields["status"].choices = [("", _("All statuses")), *STATUS_LABELS.items()]
-    fields["category"].choices = [("", _("All categories")), *CATEGORY_LABELS.items()]
+    fields["status"].empty_label, fields["status"].choices = _("All statuses"), list(STATUS_LABELS.items())
+    fields["category"].empty_label, fields["category"].choices = _("All categories"), list(CATEGORY_LABELS.items())
     fields["number"].queryset = numbers
     fields["number"].empty_label = _("All numbers")
     fields["number"].label_from_instance = lambda number: number.display_name

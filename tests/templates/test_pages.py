@@ -99,7 +99,7 @@ def test_a_template_s_page_shows_its_preview_and_placeholders(browser, org, clou
     assert '<p class="preview-media">Image</p>' in page
     assert '<li dir="auto">Stop</li>' in page
     assert "INVALID_FORMAT Separate parameters with text." in page
-    assert '<span class="ltr mono">header</span>' in page and "Maya" in page
+    assert '<code dir="ltr">header</code>' in page and '<td dir="auto">Maya</td>' in page
 
 
 def test_a_delete_waits_for_the_name_and_then_deletes(browser, org, cloud, fake_meta):
