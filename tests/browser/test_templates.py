@@ -143,3 +143,21 @@ def test_the_templates_in_arabic_are_right_to_left(arabic_page: Page, login_sess
     page.get_by_role("link", name="welcome_back").click()
     expect(page).to_have_url(re.compile(r"/templates/\d+/$"))
     screenshot(page, "template-detail-ar", full_page=True)
+
+
+def test_the_pages_fit_a_narrow_window(page: Page, login_session, demo_org: DemoOrg, screenshot):
+    page.set_viewport_size({"width": 768, "height": 900})
+    login_session(page, demo_org.admin.user)
+
+    page.goto("/templates/")
+    table = page.locator(".templates-table")
+    assert table.bounding_box()["width"] <= 768
+    screenshot(page, "templates-list-narrow")
+
+    page.goto("/templates/new/")
+    form, preview = (
+        page.locator("form[data-template-form]").bounding_box(),
+        page.locator(".preview-card").bounding_box(),
+    )
+    assert preview["y"] > form["y"]  # one column: the preview under the form
+    screenshot(page, "templates-new-narrow")
