@@ -636,3 +636,33 @@ def test_it_runs_standalone_and_delivers_webhooks_from_a_thread(webhook_receiver
 
 class _Ok:
     status_code = 200
+
+
+def test_an_interrupted_upload_resumes_where_it_stands(fake_meta):
+    base = fake_meta.base_url
+    session = requests.post(
+        f"{base}/{fake_meta.app_id}/uploads",
+        params={"file_name": "a.pdf", "file_length": 6, "file_type": "application/pdf"},
+        headers={"Authorization": "Bearer t"},
+        timeout=5,
+    ).json()["id"]
+    oauth = {"Authorization": "OAuth t"}
+
+    first = requests.post(f"{base}/{session}", data=b"abc", headers={**oauth, "file_offset": "0"}, timeout=5).json()
+    where = requests.get(f"{base}/{session}", headers=oauth, timeout=5).json()
+    wrong = requests.post(f"{base}/{session}", data=b"def", headers={**oauth, "file_offset": "0"}, timeout=5)
+    done = requests.post(f"{base}/{session}", data=b"def", headers={**oauth, "file_offset": "3"}, timeout=5).json()
+
+    assert first == where == {"id": session, "file_offset": 3}
+    assert (wrong.status_code, wrong.json()["error"]["code"]) == (400, 100)
+    assert fake_meta.uploaded(done["h"]).content == b"abcdef"
+
+
+def test_a_scripted_failure_can_let_requests_through_first(fake_meta):
+    fake_meta.add_template("a")
+    fake_meta.fail_next(80007, endpoint="templates", skip=1)
+    url = f"{fake_meta.base_url}/{DEFAULT_WABA_ID}/message_templates"
+
+    statuses = [requests.get(url, headers={"Authorization": "Bearer t"}, timeout=5).status_code for _ in range(3)]
+
+    assert statuses == [200, 400, 200]
