@@ -39,7 +39,7 @@ from whatsapp_hub.errors import ServiceError
 logger = logging.getLogger(__name__)
 
 Status = MessageTemplate.Status
-# What a sync asks Meta for, and how many templates per page (Meta's maximum for this edge).
+# What a sync asks Meta for, and how many templates a page.
 SYNC_FIELDS = "id,name,language,category,sub_category,status,parameter_format,components,rejected_reason,quality_score"
 SYNC_PAGE_SIZE = 100
 # A WABA holds at most 6,000 templates: more pages than that means Meta's cursors go round in circles.
@@ -57,7 +57,7 @@ SYNCED_FIELDS = [
     "rejected_reason",
     "quality_score",
 ]
-# Meta's error subcodes of a template creation that name the template's name and language.
+# Meta's error subcodes: a creation whose name and language the WABA has already; a deletion of a template it has not.
 ALREADY_EXISTS_SUBCODE = 2388024
 NOT_FOUND_SUBCODE = 2593002
 # Webhook events that are not a status of their own.
