@@ -2,7 +2,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import Membership, Organization, User
-from messaging.models import Contact, Conversation, Message, WhatsAppNumber
+from messaging.models import CannedResponse, Contact, Conversation, Message, WhatsAppNumber
 
 REFUSED = (
     "Refusing to seed demo accounts with known passwords: this is not the embedded default ({}). "
@@ -25,6 +25,12 @@ def assert_seeded() -> None:
     assert Contact.objects.for_org(organization).count() == 3
     assert sorted(Conversation.objects.for_org(organization).values_list("unread_count", flat=True)) == [1, 1, 1]
     assert Message.objects.for_org(organization).filter(direction="inbound").count() == 3
+    assert list(CannedResponse.objects.for_org(organization).values_list("shortcut", flat=True)) == [
+        "hours",
+        "price",
+        "shipping",
+        "thanks",
+    ]
 
 
 def test_seed_demo_creates_people_and_sandbox_conversations_once(db, embedded_default):

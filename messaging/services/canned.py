@@ -156,7 +156,7 @@ def _uploaded_or_error(*, organization: Organization, media_id: int) -> Media:
     )
     if media is None:
         raise _refuse(
-            "attachment_id", gettext("No such uploaded file in this organization (upload it with POST media/ first).")
+            "attachment_id", gettext("No such uploaded media in this organization (upload it with POST media/ first).")
         )
     _attachment_type_or_error(mime_type=media.mime_type, size=media.size or 0, field="attachment_id")
     return media

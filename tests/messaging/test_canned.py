@@ -181,7 +181,7 @@ def test_another_organizations_upload_is_no_attachment(other_org, admin_client):
     response = admin_client.post(LIST_URL, {"shortcut": "menu", "attachment_id": foreign.pk}, format="json")
 
     assert errors_of(response) == {
-        "attachment_id": ["No such uploaded file in this organization (upload it with POST media/ first)."]
+        "attachment_id": ["No such uploaded media in this organization (upload it with POST media/ first)."]
     }
 
 
