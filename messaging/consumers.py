@@ -217,12 +217,13 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             await self._close(CLOSE_FORBIDDEN)
 
     def _visible(self, message) -> dict | None:
-        """The event's data with only the items of the numbers this socket sees (None: nothing left). An event
-        without its items' numbers reaches only those who see every number."""
+        """The event's data with only the items of the numbers this socket sees (None: nothing left). An event about
+        no number (ORGANIZATION_WIDE) reaches every socket; one without its items' numbers only those who see every
+        number."""
         data = message["data"]
-        if self.number_ids is None:
-            return data
         number_ids = message.get("number_ids")
+        if self.number_ids is None or number_ids == realtime.ORGANIZATION_WIDE:
+            return data
         if number_ids is None or len(data) != 1:
             return None
         [(key, items)] = data.items()

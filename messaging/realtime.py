@@ -4,7 +4,7 @@ after commit.
 The channel layer is at-most-once, so every event carries a per-organization sequence number:
 a client that sees a gap, or reconnects, catches up over REST. Each event also carries the WhatsApp number of each
 of its items (`number_ids`), for the socket to drop what its person may not see (messaging.selectors.access); the
-socket never forwards them.
+socket never forwards them. An event about no number (ORGANIZATION_WIDE) reaches every socket.
 """
 
 import logging
@@ -15,8 +15,12 @@ from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
 
-# An event as the services build it: (event type, {"<items>": [...]}, the number id of each item, in order).
-Event = tuple[str, dict, list[int]]
+# What an event about no WhatsApp number carries instead of its items' numbers: every socket of the organization gets
+# it (a message template changed: the templates app's `template.updated`).
+ORGANIZATION_WIDE = "organization"
+# An event as the services build it: (event type, {"<items>": [...]}, the number id of each item, in order, or
+# ORGANIZATION_WIDE).
+Event = tuple[str, dict, list[int] | str]
 
 
 def org_group(organization_id: int) -> str:

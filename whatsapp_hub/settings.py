@@ -335,6 +335,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "messaging-media-sweeper": _beat_every(60, "messaging.tasks.media.sweep_inbound_media"),
     # Processed webhook events older than WEBHOOK_EVENT_RETENTION_DAYS deleted (dead letters kept).
     "messaging-webhook-event-retention": _beat_every(3600, "messaging.tasks.retention.prune_webhook_events"),
+    # Every organization's message templates synced from Meta, one task per WhatsApp Business Account.
+    "templates-sync": _beat_every(15 * 60, "templates.tasks.schedule_template_syncs"),
     # Refresh tokens past their expiry (outstanding and blacklisted) deleted.
     "accounts-token-flush": _beat_every(86400, "accounts.tasks.flush_expired_tokens"),
 }
@@ -350,6 +352,8 @@ INBOX_UPDATE_FLUSH_SECONDS = env_int("INBOX_UPDATE_FLUSH_MS", 250) / 1000
 
 # External services: the real URLs unless pointed elsewhere (tests point them at fakes on 127.0.0.1).
 WHATSAPP_GRAPH_URL = env("WHATSAPP_GRAPH_URL", "https://graph.facebook.com/v23.0")
+# The Meta app's id: media headers of new templates are uploaded to it (Resumable Upload API) for their handle.
+WHATSAPP_APP_ID = env("WHATSAPP_APP_ID", "")
 WAHA_URL = env("WAHA_URL", "http://127.0.0.1:3000")
 WAHA_API_KEY = env("WAHA_API_KEY", "")  # optional: the X-Api-Key of WAHA_URL, for numbers there without their own
 OPENAI_BASE_URL = env("OPENAI_BASE_URL", "https://api.openai.com/v1")

@@ -94,12 +94,13 @@ class MessageFeedPagination(KeysetPagination):
     page_size = 50
 
 
-def _upload_size_check(request) -> None:
+def upload_size_check(request) -> None:
+    """413 before a request body too large for any file WhatsApp takes is parsed (and spooled to disk)."""
     length = request.META.get("CONTENT_LENGTH", "")
     media_services.upload_size_check(size=int(length) if length.isdigit() else None)
 
 
-def _message_shown(message: Message, *, view, serializer_class=MessageSerializer) -> dict:
+def message_shown(message: Message, *, view, serializer_class=MessageSerializer) -> dict:
     """A message just stored, read again as the API shows it."""
     org = view.request.org
     message = selectors.message_list(org=org).get(pk=message.pk)
@@ -237,14 +238,14 @@ class ConversationViewSet(
         return self.get_paginated_response(MessageSerializer(page, many=True, context=context).data)
 
     def _send(self, request, conversation: Conversation) -> Response:
-        _upload_size_check(request)
+        upload_size_check(request)
         message = services.message_send(
             conversation=conversation,
             sent_by=request.user,
             content=request.data,
             number_ids=request_visible_numbers(request),
         )
-        return Response(_message_shown(message, view=self), status=status.HTTP_202_ACCEPTED)
+        return Response(message_shown(message, view=self), status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses={200: ConversationSerializer, **ERRORS})
     @action(detail=True, methods=["post"], url_path="read")
@@ -277,7 +278,7 @@ class ConversationViewSet(
             phone=data.get("phone"),
             number_ids=request_visible_numbers(request),
         )
-        body = {"conversation": self._shown(conversation), "message": _message_shown(message, view=self)}
+        body = {"conversation": self._shown(conversation), "message": message_shown(message, view=self)}
         return Response(body, status=status.HTTP_201_CREATED)
 
 
@@ -363,7 +364,7 @@ class MessageViewSet(KnownQueryParamsMixin, viewsets.GenericViewSet):
         API or sandbox number (409 window_closed); a WhatsApp Web (WAHA) number has no such window and starts a chat
         with anything it can send. A template to a contact who opted out is refused (409 opted_out).
         """
-        _upload_size_check(request)  # before the body is parsed (and a file spooled to disk)
+        upload_size_check(request)  # before the body is parsed (and a file spooled to disk)
         address, content = _split(request.data, ADDRESS_FIELDS)
         serializer = MessageAddressSerializer(data=address)
         serializer.is_valid(raise_exception=True)
@@ -375,7 +376,7 @@ class MessageViewSet(KnownQueryParamsMixin, viewsets.GenericViewSet):
             sent_by=request.user,
             number_ids=request_visible_numbers(request),
         )
-        body = _message_shown(message, view=self, serializer_class=MessageWithContactSerializer)
+        body = message_shown(message, view=self, serializer_class=MessageWithContactSerializer)
         return Response(body, status=status.HTTP_201_CREATED)
 
 
@@ -402,7 +403,7 @@ class MediaViewSet(VisibleNumbersMixin, TenantScopedMixin, mixins.RetrieveModelM
     selector = staticmethod(selectors.media_list)
 
     def create(self, request):
-        _upload_size_check(request)
+        upload_size_check(request)
         serializer = MediaUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         media = media_services.media_upload(organization=request.org, file=serializer.validated_data["file"])

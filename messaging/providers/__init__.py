@@ -12,7 +12,13 @@ from django.conf import settings
 
 from messaging.providers.base import MediaContent, Provider, ProviderError, SendResult, TemplatePage
 from messaging.providers.cloud import CloudConfig, CloudProvider
-from messaging.providers.sandbox import SandboxConfig, SandboxProvider, status_webhooks_for
+from messaging.providers.sandbox import (
+    SANDBOX_WABA_ID,
+    SandboxConfig,
+    SandboxProvider,
+    status_webhooks_for,
+    template_status_webhook_for,
+)
 from messaging.providers.waha import WahaConfig, WahaProvider
 
 if TYPE_CHECKING:
@@ -41,6 +47,7 @@ def provider_for(number: WhatsAppNumber) -> Provider:
             waba_id=number.waba_id,
             access_token=number.access_token,
             graph_url=settings.WHATSAPP_GRAPH_URL,
+            app_id=settings.WHATSAPP_APP_ID,
         )
     elif number.provider == "waha":
         config = WahaConfig(
@@ -54,6 +61,7 @@ def provider_for(number: WhatsAppNumber) -> Provider:
 
 
 __all__ = [
+    "SANDBOX_WABA_ID",
     "CloudConfig",
     "CloudProvider",
     "MediaContent",
@@ -69,4 +77,5 @@ __all__ = [
     "build_provider",
     "provider_for",
     "status_webhooks_for",
+    "template_status_webhook_for",
 ]

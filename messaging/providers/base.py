@@ -57,6 +57,13 @@ MEDIA_LIMITS: dict[str, int] = {
     "video/mp4": 16 * MB,
     "video/3gpp": 16 * MB,
 }
+# A template's media header (its example, uploaded with the Resumable Upload API, which takes pdf, jpeg, png and mp4),
+# by the header's format.
+TEMPLATE_HEADER_TYPES: dict[str, tuple[str, ...]] = {
+    "IMAGE": ("image/jpeg", "image/png"),
+    "VIDEO": ("video/mp4",),
+    "DOCUMENT": ("application/pdf",),
+}
 # Inbound media: Meta refuses anything over 100 MB (error 131052), whatever its type.
 INBOUND_MEDIA_LIMIT = 100 * MB
 
@@ -158,6 +165,17 @@ class TemplatePage:
 def base_mime(mime_type: str) -> str:
     """`audio/ogg; codecs=opus` → `audio/ogg`."""
     return mime_type.split(";")[0].strip().lower()
+
+
+def check_template_media(content: bytes, mime_type: str) -> None:
+    """Refuse (permanently) a template header example the Resumable Upload API would refuse: another type, or over
+    the type's size limit."""
+    if base_mime(mime_type) not in {mime for types in TEMPLATE_HEADER_TYPES.values() for mime in types}:
+        raise unsupported(
+            f"A template header example must be a JPEG or PNG image, an MP4 video or a PDF, not {mime_type!r}.",
+            title="Unsupported media type",
+        )
+    check_outbound_media(content, mime_type)
 
 
 def check_outbound_media(content: bytes, mime_type: str) -> None:

@@ -36,7 +36,9 @@ from messaging.providers.base import (
     ProviderError,
     SendResult,
     TemplatePage,
+    base_mime,
     check_outbound_media,
+    check_template_media,
     http_request,
     is_retryable,
     transport_error,
@@ -56,14 +58,20 @@ def _graph_url() -> str:
     return settings.WHATSAPP_GRAPH_URL
 
 
+def _app_id() -> str:
+    return settings.WHATSAPP_APP_ID
+
+
 @dataclass(frozen=True, kw_only=True)
 class CloudConfig:
-    """One Cloud API number. `graph_url` defaults to `settings.WHATSAPP_GRAPH_URL` when the config is built."""
+    """One Cloud API number. `graph_url` and `app_id` default to `settings.WHATSAPP_GRAPH_URL` and
+    `settings.WHATSAPP_APP_ID` when the config is built."""
 
     phone_number_id: str
     access_token: str = field(repr=False)
     waba_id: str = ""
     graph_url: str = field(default_factory=_graph_url)
+    app_id: str = field(default_factory=_app_id)  # the Meta app (Resumable Upload API: template header examples)
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
 
 
@@ -122,9 +130,17 @@ class CloudProvider(Provider):
         return {"Authorization": f"Bearer {self.config.access_token}"}
 
     def _call(
-        self, method: str, url: str, *, timeout: tuple[float, float] | None = None, **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        *,
+        timeout: tuple[float, float] | None = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
     ) -> dict[str, Any]:
-        response = http_request(method, url, headers=self._headers(), timeout=timeout or self.config.timeout, **kwargs)
+        response = http_request(
+            method, url, headers=headers or self._headers(), timeout=timeout or self.config.timeout, **kwargs
+        )
         if not response.ok:
             raise error_from_response(response)
         try:
@@ -272,6 +288,41 @@ class CloudProvider(Provider):
                 retryable=False,
             )
         return MediaContent(content, mime_type, digest.hexdigest(), len(content))
+
+    def upload_template_media(self, content: bytes, mime_type: str, filename: str) -> str:
+        """A template header's example through Meta's Resumable Upload API: POST /{app_id}/uploads describes the
+        file and opens a session (`{"id": "upload:<session>"}`), POST /upload:<session> with `file_offset: 0` sends
+        the bytes (the token in an `Authorization: OAuth` header, as that endpoint requires) and answers the
+        handle (`{"h": …}`) a media header's `example.header_handle` takes. Type and size are checked first."""
+        check_template_media(content, mime_type)
+        if not self.config.app_id:
+            raise unsupported(
+                "Media headers are uploaded to the Meta app, and WHATSAPP_APP_ID (its id) is not set.",
+                title="Missing app id",
+            )
+        session = self._call(
+            "POST",
+            self._url(self.config.app_id, "uploads"),
+            params={"file_name": filename, "file_length": len(content), "file_type": base_mime(mime_type)},
+        )
+        upload_id = str(session.get("id") or "")
+        if not upload_id.startswith("upload:"):
+            raise ProviderError(
+                code=None, title="Unexpected response", detail="No upload session id.", retryable=False, raw=session
+            )
+        answer = self._call(
+            "POST",
+            self._url(upload_id),  # the id may carry its own query string (`?sig=…`): it goes as Meta gave it
+            headers={"Authorization": f"OAuth {self.config.access_token}", "file_offset": "0"},
+            data=content,
+            timeout=MEDIA_TIMEOUT,
+        )
+        handle = answer.get("h")
+        if not handle:
+            raise ProviderError(
+                code=None, title="Unexpected response", detail="No file handle.", retryable=False, raw=answer
+            )
+        return str(handle)
 
     def delete_media(self, media_id: str) -> None:
         self._call("DELETE", self._url(media_id), params={"phone_number_id": self.config.phone_number_id})

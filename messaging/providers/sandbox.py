@@ -5,12 +5,17 @@ payloads (sent, delivered, read) the hub feeds through its normal ingest path, s
 the same states as a real one, and `inbound_webhook_for()` the `messages` webhook of a message a customer sends (a
 person playing the customer). Media live in this process's memory (bounded): fine for the embedded default (one
 process), not shared between Celery workers.
+
+Templates of sandbox numbers live in the hub only (their WABA is `SANDBOX_WABA_ID`): creating one mints an id, and
+`template_status_webhook_for()` builds the `message_template_status_update` webhook of Meta's review, which the hub
+feeds through the same ingest path as Meta's.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 import threading
 import uuid
 from collections import OrderedDict
@@ -25,6 +30,7 @@ from messaging.providers.base import (
     ProviderError,
     SendResult,
     check_outbound_media,
+    check_template_media,
     unsupported,
 )
 
@@ -161,9 +167,42 @@ def inbound_webhook_for(
     return _webhook(waba_id, value)
 
 
+def template_status_webhook_for(
+    template_id: str,
+    *,
+    name: str,
+    language: str,
+    category: str,
+    event: str = "APPROVED",
+    reason: str = "NONE",
+    waba_id: str = SANDBOX_WABA_ID,
+    timestamp: float | None = None,
+) -> dict:
+    """Meta's `message_template_status_update` webhook payload: the review of template `template_id` ended with
+    `event` (APPROVED, REJECTED, …). The id is an integer there, as Meta writes it."""
+    value = {
+        "event": event,
+        "message_template_id": int(template_id),
+        "message_template_name": name,
+        "message_template_language": language,
+        "reason": reason,
+        "message_template_category": category,
+    }
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": waba_id,
+                "time": _unix_seconds(timestamp),
+                "changes": [{"value": value, "field": "message_template_status_update"}],
+            }
+        ],
+    }
+
+
 class SandboxProvider(Provider):
     name = "sandbox"
-    supports_templates = False
+    supports_templates = True
     supports_media_upload = True
 
     status_webhooks_for = staticmethod(status_webhooks_for)
@@ -207,3 +246,27 @@ class SandboxProvider(Provider):
             )
         content, mime_type = item
         return MediaContent(content, mime_type, hashlib.sha256(content).hexdigest(), len(content))
+
+    # --- templates: they live in the hub; Meta's part is only their id and their review ------------------------
+
+    def upload_template_media(self, content: bytes, mime_type: str, filename: str) -> str:
+        """The header example stays in this process's memory; the handle names it."""
+        check_template_media(content, mime_type)
+        return f"sandbox-handle:{_media.put(content, mime_type)}"
+
+    def create_template(
+        self,
+        *,
+        name: str,
+        language: str,
+        category: str,
+        components: list[dict],
+        parameter_format: str | None = None,
+        message_send_ttl_seconds: int | None = None,
+    ) -> dict:
+        """Meta's answer to a creation: a new numeric id, PENDING until the review webhook
+        (`template_status_webhook_for`)."""
+        return {"id": str(10**15 + secrets.randbelow(9 * 10**15)), "status": "PENDING", "category": category.upper()}
+
+    def delete_template(self, name: str, hsm_id: str | None = None) -> None:
+        """Nothing to tell anyone: the hub holds the sandbox's templates."""

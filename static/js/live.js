@@ -6,7 +6,7 @@
 const PING_EVERY = 25000;
 const PONG_WITHIN = 10000;
 const BACKOFF_MAX = 30000;
-const EVENTS = new Set(["message.created", "message.updated", "conversation.updated"]);
+const EVENTS = new Set(["message.created", "message.updated", "conversation.updated", "template.updated"]);
 
 export class LiveSocket {
   /**

@@ -185,6 +185,7 @@ def daphne_server(
         MEDIA_ROOT=str(tmp_path_factory.getbasetemp() / "media"),  # the test process's (tests/conftest.py)
         PUBLIC_BASE_URL=server.url,  # links in e-mails lead to this server
         WHATSAPP_GRAPH_URL=meta.base_url,
+        WHATSAPP_APP_ID=meta.app_id,
         WAHA_URL=waha.base_url,
         EGRESS_ALLOWED_HOSTS=",".join(f"{fake.host}:{fake.port}" for fake in (meta, waha)),
         PYTHONUNBUFFERED="1",
@@ -207,6 +208,7 @@ def _browser_test(
 def fake_meta(settings, _fakes: _ServerFakes) -> FakeMetaServer:
     """The fake Graph API the live server (and this process) sends to; reset after the test."""
     settings.WHATSAPP_GRAPH_URL = _fakes.meta.base_url
+    settings.WHATSAPP_APP_ID = _fakes.meta.app_id
     return _fakes.meta
 
 

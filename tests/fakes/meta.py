@@ -31,6 +31,7 @@ GRAPH_VERSION = "v23.0"
 DEFAULT_WABA_ID = "102290129340398"
 DEFAULT_PHONE_NUMBER_ID = "106540352242922"
 DEFAULT_DISPLAY_PHONE_NUMBER = "15550783881"
+DEFAULT_APP_ID = "584544743160774"  # the app id of Meta's Resumable Upload API example
 ERROR_HREF = "/documentation/business-messaging/whatsapp/support/error-codes"
 
 WINDOW_SECONDS = 24 * 3600
@@ -189,6 +190,9 @@ UPLOAD_LIMITS: dict[str, int] = {
     "video/mp4": 16 * MB,
     "video/3gpp": 16 * MB,
 }
+# The file types of the Resumable Upload API (template header examples), from Meta's upload guide.
+RESUMABLE_UPLOAD_TYPES = ("application/pdf", "image/jpeg", "image/jpg", "image/png", "video/mp4")
+MEDIA_HEADER_FORMATS = ("IMAGE", "VIDEO", "GIF", "DOCUMENT")
 INTERACTIVE_TYPES = (
     "button",
     "list",
@@ -329,6 +333,25 @@ class Media:
 
 
 @dataclass
+class Upload:
+    """A Resumable Upload API session: what POST /{app_id}/uploads described, the bytes received so far, and the
+    handle once they are all there."""
+
+    session: str
+    sig: str
+    app_id: str
+    file_name: str
+    file_length: int
+    file_type: str
+    content: bytes = b""
+    handle: str | None = None
+
+    @property
+    def upload_id(self) -> str:
+        return f"upload:{self.session}?sig={self.sig}"
+
+
+@dataclass
 class Script:
     """A scripted failure: the next `times` matching requests fail this way."""
 
@@ -341,6 +364,7 @@ class Script:
     http_status: int | None = None
     body: bytes = b""
     content_type: str = "text/html"
+    skip: int = 0  # matching requests to let through first
 
 
 @dataclass
@@ -368,9 +392,11 @@ class FakeMetaServer(FakeServer):
         tokens: set[str] | None = None,
         app_secret: str = "test-app-secret",
         webhook_url: WebhookTarget | None = None,
+        app_id: str = DEFAULT_APP_ID,
     ) -> None:
         super().__init__(host=host, port=port)
         self.version = version
+        self.app_id = app_id  # the app the Resumable Upload API takes files for (`settings.WHATSAPP_APP_ID`)
         self.tokens = tokens  # None: any non-empty token is accepted
         self.app_secret = app_secret
         self.webhook_url = webhook_url
@@ -395,6 +421,7 @@ class FakeMetaServer(FakeServer):
         self.inbound_ids: dict[str, tuple[str, str, float]] = {}  # wamid -> (pnid, wa_id, at)
         self.revoked_tokens: set[str] = set()
         self.template_reviews: dict[str, TemplateReview] = {}
+        self.uploads: dict[str, Upload] = {}  # by session (the id without its `upload:` prefix and signature)
         self._scripts: list[Script] = []
         self._pair: dict[tuple[str, str], PairBucket] = {}
         self._second: dict[str, tuple[int, int]] = {}
@@ -506,14 +533,26 @@ class FakeMetaServer(FakeServer):
         endpoint: str = "messages",
         details: str | None = None,
         http_status: int | None = None,
+        skip: int = 0,
     ) -> None:
-        """The next `times` requests to `endpoint` (to `to`, if given) answer with Meta's error body for `code`.
+        """The next `times` requests to `endpoint` (to `to`, if given) answer with Meta's error body for `code`,
+        after `skip` of them went through (`skip=1` on "templates": the listing's second page fails).
 
         endpoint: "messages" (sends), "mark_read", "media" (upload, GET /{id}, delete), "download",
-        "templates" or "any". The HTTP status is Meta's legacy one for the code unless `http_status` is given.
+        "templates", "uploads" (Resumable Upload API) or "any". The HTTP status is Meta's legacy one for the code
+        unless `http_status` is given.
         """
         self._add_script(
-            Script("sync", times, endpoint, to and digits(to), code=code, details=details, http_status=http_status)
+            Script(
+                "sync",
+                times,
+                endpoint,
+                to and digits(to),
+                code=code,
+                details=details,
+                http_status=http_status,
+                skip=skip,
+            )
         )
 
     def fail_next_async(self, code: int, *, times: int = 1, to: str | None = None, details: str | None = None) -> None:
@@ -543,6 +582,9 @@ class FakeMetaServer(FakeServer):
                     continue
                 if script.to and script.to != (to and digits(to)):
                     continue
+                if script.skip > 0:
+                    script.skip -= 1
+                    return None
                 script.times -= 1
                 if script.times <= 0:
                     self._scripts.remove(script)
@@ -840,6 +882,8 @@ class FakeMetaServer(FakeServer):
             return error_response(invalid.code, invalid.details)
 
     def _endpoint(self, request: Request, parts: list[str]) -> str:
+        if (len(parts) == 2 and parts[1] == "uploads") or (len(parts) == 1 and parts[0].startswith("upload:")):
+            return "uploads"
         if len(parts) == 2 and parts[1] == "messages":
             is_read = isinstance(request.json, dict) and request.json.get("status") == "read"
             return "mark_read" if is_read else "messages"
@@ -854,8 +898,9 @@ class FakeMetaServer(FakeServer):
     @staticmethod
     def _token(request: Request) -> str:
         auth = request.headers.get("Authorization", "")
-        if auth.startswith("Bearer "):
-            return auth[len("Bearer ") :].strip()
+        for scheme in ("Bearer ", "OAuth "):  # the upload endpoint documents OAuth; the Graph API takes both
+            if auth.startswith(scheme):
+                return auth[len(scheme) :].strip()
         return request.query.get("access_token", "")
 
     def _dispatch(self, request: Request, parts: list[str]) -> Response:
@@ -864,6 +909,10 @@ class FakeMetaServer(FakeServer):
             return self._messages(parts[0], request)
         if len(parts) == 2 and parts[1] == "media" and method == "POST":
             return self._upload(parts[0], request)
+        if len(parts) == 2 and parts[1] == "uploads" and method == "POST":
+            return self._upload_session(parts[0], request)
+        if len(parts) == 1 and parts[0].startswith("upload:") and method in ("GET", "POST"):
+            return self._upload_data(parts[0].removeprefix("upload:"), request)
         if len(parts) == 2 and parts[1] == "message_templates":
             if method == "GET":
                 return self._list_templates(parts[0], request)
@@ -1191,6 +1240,8 @@ class FakeMetaServer(FakeServer):
                 isinstance(param.get("document"), dict) and bool(param["document"].keys() & {"id", "link"})
             ),
             "location": lambda: isinstance(param.get("location"), dict),
+            # Flow, catalog and multi-product buttons: `{"type": "action", "action": {"flow_token": …}}`.
+            "action": lambda: isinstance(param.get("action"), dict),
         }.get(ptype)
         if ok is None or not ok():
             raise Invalid(132012, f"Parameter of type '{ptype}' is not formatted correctly.")
@@ -1304,6 +1355,66 @@ class FakeMetaServer(FakeServer):
         content = media.served if media.served is not None else media.content
         return Response(200, content, media.mime_type.split(";")[0].strip())
 
+    # --- Resumable Upload API (template header examples) -------------------------------------------------
+
+    def _upload_session(self, app_id: str, request: Request) -> Response:
+        """POST /{app_id}/uploads?file_name&file_length&file_type → `{"id": "upload:<session>?sig=<sig>"}`."""
+        if app_id != self.app_id:
+            return _NotFound(app_id, request.method).response()
+        q = request.query
+        try:
+            length = int(q.get("file_length", ""))
+        except ValueError:
+            raise Invalid(100, "The parameter file_length is required and must be an integer.") from None
+        if length <= 0:
+            raise Invalid(100, "Param file_length must be a positive integer.")
+        file_type = q.get("file_type", "")
+        if file_type not in RESUMABLE_UPLOAD_TYPES:
+            raise Invalid(100, f"Param file_type must be one of {{{', '.join(RESUMABLE_UPLOAD_TYPES)}}}.")
+        upload = Upload(
+            session=base64.urlsafe_b64encode(secrets.token_bytes(24)).decode(),
+            sig=secrets.token_urlsafe(12),
+            app_id=app_id,
+            file_name=q.get("file_name", ""),
+            file_length=length,
+            file_type=file_type,
+        )
+        with self.lock:
+            self.uploads[upload.session] = upload
+        return json_response(200, {"id": upload.upload_id})
+
+    def _upload_data(self, session: str, request: Request) -> Response:
+        """POST /upload:<session> (header `file_offset`, the bytes as the body) → `{"h": <handle>}` once the file is
+        whole; GET → `{"id", "file_offset"}` (where an interrupted upload resumes)."""
+        upload = self.uploads.get(session)
+        if upload is None or request.query.get("sig") != upload.sig:
+            return _NotFound(f"upload:{session}", request.method).response()
+        if request.method == "GET":
+            return json_response(200, {"id": upload.upload_id, "file_offset": len(upload.content)})
+        if not request.headers.get("Authorization", "").startswith("OAuth "):
+            raise Invalid(100, "The access token must be sent in an Authorization: OAuth header.")
+        try:
+            offset = int(request.headers.get("file_offset", ""))
+        except ValueError:
+            raise Invalid(100, "The file_offset header is required.") from None
+        with self.lock:
+            if offset != len(upload.content):
+                raise Invalid(100, f"file_offset must be {len(upload.content)}, where the upload stands.")
+            if offset + len(request.body) > upload.file_length:
+                raise Invalid(100, f"The file is longer than the {upload.file_length} bytes of file_length.")
+            upload.content += request.body
+            if len(upload.content) == upload.file_length and upload.handle is None:
+                mime = base64.b64encode(upload.file_type.encode()).decode()
+                upload.handle = f"4::{mime}:{secrets.token_urlsafe(32)}"
+        if upload.handle is None:
+            return json_response(200, {"id": upload.upload_id, "file_offset": len(upload.content)})
+        return json_response(200, {"h": upload.handle})
+
+    def uploaded(self, handle: str) -> Upload | None:
+        """The finished upload of this handle (what a template's `header_handle` names), else None."""
+        with self.lock:
+            return next((upload for upload in self.uploads.values() if upload.handle == handle), None)
+
     # --- templates ------------------------------------------------------------------------------------
 
     def _template_ids(self) -> set[str]:
@@ -1372,6 +1483,12 @@ class FakeMetaServer(FakeServer):
                 raise Invalid(100, "The footer text must be at most 60 characters long.")
             if kind == "BUTTONS" and len(component.get("buttons") or []) > 10:
                 raise Invalid(100, "A template can have at most 10 buttons.")
+            if kind == "HEADER" and str(component.get("format", "")).upper() in MEDIA_HEADER_FORMATS:
+                handles = (component.get("example") or {}).get("header_handle")
+                if not isinstance(handles, list) or len(handles) != 1 or self.uploaded(str(handles[0])) is None:
+                    raise Invalid(
+                        100, "A media header needs example.header_handle: one handle from the Resumable Upload API."
+                    )
         with self.lock:
             library = self.templates.setdefault(waba_id, [])
             if any(t["name"] == name and t["language"] == language for t in library):

@@ -1,9 +1,9 @@
 """Fixtures that start the fake external servers (Meta Graph API, WAHA) on 127.0.0.1.
 
-`fake_meta` / `fake_waha`: a fresh server per test, with `settings.WHATSAPP_GRAPH_URL` / `settings.WAHA_URL`
-pointing at it (through pytest-django's `settings` fixture, so the change is undone after the test); `fake_waha`
-is also an entry of the egress allow-list (`allow_egress`). `webhook_receiver`, `scripted_server`: plain servers
-the egress policy refuses (loopback) unless a test allows them. `fake_dns`: names resolve from a table.
+`fake_meta` / `fake_waha`: a fresh server per test, with `settings.WHATSAPP_GRAPH_URL` (and `WHATSAPP_APP_ID`) /
+`settings.WAHA_URL` pointing at it (through pytest-django's `settings` fixture, so the change is undone after the
+test); `fake_waha` is also an entry of the egress allow-list (`allow_egress`). `webhook_receiver`, `scripted_server`:
+plain servers the egress policy refuses (loopback) unless a test allows them. `fake_dns`: names resolve from a table.
 Starting one costs a few milliseconds; nothing is shared between tests.
 """
 
@@ -27,6 +27,7 @@ def fake_meta(settings) -> Iterator[FakeMetaServer]:
     """
     server = FakeMetaServer().start()
     settings.WHATSAPP_GRAPH_URL = server.base_url
+    settings.WHATSAPP_APP_ID = server.app_id
     try:
         yield server
     finally:

@@ -473,6 +473,63 @@ def test_deleting_an_unknown_template_is_a_permanent_error(fake_meta, cloud):
     assert (caught.value.code, caught.value.title, caught.value.retryable) == (100, "Message Template Not Found", False)
 
 
+def test_a_template_header_example_goes_through_the_resumable_upload_api(fake_meta, cloud):
+    handle = cloud.upload_template_media(PNG, "image/png", "aloe.png")
+
+    session, data = fake_meta.find_requests(method="POST")
+    assert (session.path, session.query) == (
+        f"/v23.0/{fake_meta.app_id}/uploads",
+        {"file_name": "aloe.png", "file_length": str(len(PNG)), "file_type": "image/png"},
+    )
+    assert session.headers["Authorization"] == "Bearer EAAG-token"
+    assert data.path.startswith("/v23.0/upload:") and set(data.query) == {"sig"}
+    assert (data.headers["Authorization"], data.headers["file_offset"], data.body) == ("OAuth EAAG-token", "0", PNG)
+    upload = fake_meta.uploaded(handle)
+    assert (upload.app_id, upload.file_type, upload.content) == (fake_meta.app_id, "image/png", PNG)
+
+
+def test_a_created_template_s_media_header_names_an_uploaded_handle(fake_meta, cloud):
+    handle = cloud.upload_template_media(PNG, "image/png", "aloe.png")
+    header = {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": [handle]}}
+
+    created = cloud.create_template(
+        name="aloe", language="en_US", category="MARKETING", components=[header, {"type": "BODY", "text": "New!"}]
+    )
+    with pytest.raises(ProviderError) as caught:
+        cloud.create_template(
+            name="fern",
+            language="en_US",
+            category="MARKETING",
+            components=[{**header, "example": {"header_handle": ["4::made-up"]}}, {"type": "BODY", "text": "New!"}],
+        )
+
+    assert created["status"] == "PENDING"
+    assert (caught.value.code, caught.value.retryable) == (100, False)
+
+
+@pytest.mark.parametrize(
+    ("mime_type", "app_id", "title"),
+    [("image/webp", "584544743160774", "Unsupported media type"), ("image/png", "", "Missing app id")],
+)
+def test_a_header_example_meta_would_refuse_is_refused_unsent(fake_meta, mime_type, app_id, title):
+    config = CloudConfig(phone_number_id="1", waba_id="2", access_token="t", app_id=app_id)
+
+    with pytest.raises(ProviderError) as caught:
+        CloudProvider(config).upload_template_media(PNG, mime_type, "x")
+
+    assert (caught.value.title, caught.value.retryable) == (title, False)
+    assert fake_meta.requests == []
+
+
+def test_an_upload_for_another_app_is_refused_by_meta(fake_meta):
+    config = CloudConfig(phone_number_id="1", waba_id="2", access_token="t", app_id="999")
+
+    with pytest.raises(ProviderError) as caught:
+        CloudProvider(config).upload_template_media(PNG, "image/png", "x")
+
+    assert (caught.value.code, caught.value.retryable) == (100, False)
+
+
 def test_template_calls_need_a_waba_id(fake_meta):
     provider = CloudProvider(CloudConfig(phone_number_id="1", access_token="t"))
 

@@ -1,0 +1,3 @@
+from templates import api
+
+urlpatterns = api.urlpatterns
