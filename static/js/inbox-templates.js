@@ -169,11 +169,11 @@ export class TemplatePicker {
       const parts = LOCATION_PARTS.map((part) =>
         el("label", { class: "location-part" }, el("span", { text: t(`location_${part}`) }), el("input", { type: part.endsWith("itude") ? "number" : "text", step: "any", dir: "auto", dataset: { part }, required: part.endsWith("itude") })),
       );
-      box.append(el("fieldset", { class: "location-fields" }, el("legend", { text: placeholder.label }), ...parts));
+      box.append(el("fieldset", { class: "location-fields" }, el("legend", {}, el("bdi", { text: placeholder.label })), ...parts));
     } else {
       const media = ["image", "video", "document"].includes(placeholder.kind);
       box.append(
-        el("label", { for: id, text: placeholder.label }),
+        el("label", { for: id }, el("bdi", { text: placeholder.label })),
         el("input", {
           id,
           type: media ? "url" : "text",
@@ -239,7 +239,10 @@ export class TemplatePicker {
     const buttons = componentOf(template, "BUTTONS")?.buttons || [];
     const bubble = el("div", { class: "preview-bubble" }, ...parts);
     const chips = buttons.length
-      ? el("div", { class: "preview-buttons" }, ...buttons.map((button) => el("span", { class: "preview-button", dir: "auto" }, icon({ URL: "globe", PHONE_NUMBER: "phone", COPY_CODE: "file" }[String(button.type).toUpperCase()] || "back", "icon mirror"), button.text || "")))
+      ? el("div", { class: "preview-buttons" }, ...buttons.map((button) => {
+          const mark = { URL: "globe", PHONE_NUMBER: "phone", COPY_CODE: "file" }[String(button.type).toUpperCase()];
+          return el("span", { class: "preview-button", dir: "auto" }, mark ? icon(mark) : null, button.text || "");
+        }))
       : null;
     $("template-preview").replaceChildren(bubble, chips || "");
   }

@@ -146,6 +146,8 @@ def test_an_admin_creates_one_on_the_settings_page(page: Page, login_session, or
 
     expect(page.locator(".flash")).to_have_text("Canned response /price created.")
     expect(page.locator(".canned-table")).to_contain_text("/price")
+    page.set_viewport_size({"width": 768, "height": 900})
+    screenshot(page, "canned-settings-narrow")
     assert CannedResponse.objects.get(shortcut="price").text == "Hi {{contact.first_name}}, from 49 SAR."
 
 
