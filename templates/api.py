@@ -78,13 +78,6 @@ class TemplateFilter(filters.FilterSet):
         model = MessageTemplate
         fields = ["status", "category", "language", "number", "search"]
 
-    @property
-    def qs(self):
-        queryset = super().qs
-        if self.form.cleaned_data.get("status") != MessageTemplate.Status.DELETED:
-            queryset = queryset.live()
-        return queryset
-
     @extend_schema_field(OpenApiTypes.INT)
     def filter_number(self, queryset, name, value):
         return selectors.templates_of_number(queryset, number=value)
@@ -142,6 +135,12 @@ class TemplateViewSet(
         if self.action in self.READ_ACTIONS:
             return [IsOrgMember()]
         return [IsAgent() if self.action == "send" else IsMarketing()]
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if self.action == "list" and self.request.query_params.get("status") != MessageTemplate.Status.DELETED:
+            queryset = queryset.live()
+        return queryset
 
     def create(self, request):
         upload_size_check(request)

@@ -112,18 +112,21 @@ def check_resource(client, route: ApiRoute, resource: Resource, own, foreign) ->
 
 
 def _check_named_in_body(client, route: ApiRoute, resource: Resource, own, foreign) -> list[str]:
-    """POST a body naming another tenant's row: refused (400 or 404), the row unchanged; the caller's own is not."""
+    """POST a body naming another tenant's row: refused (400 or 404), the row unchanged; the caller's own is not. A
+    route the caller's role may not use refuses both with its 403."""
     problems = []
     url = reverse(route.name)
     before = snapshot(foreign)
-    response = client.post(url, resource.naming(foreign), format="json")
-    if response.status_code not in (400, 404):
-        problems.append(f"POST {route.name}: answered {response.status_code} for another tenant's row in the body")
+    foreign_status = client.post(url, resource.naming(foreign), format="json").status_code
     if snapshot(foreign) != before:
         problems.append(f"POST {route.name}: changed another tenant's row")
-    response = client.post(url, resource.naming(own), format="json")
-    if response.status_code >= 400:
-        problems.append(f"POST {route.name}: refused the caller's own row ({response.status_code}, walker is blind)")
+    own_status = client.post(url, resource.naming(own), format="json").status_code
+    if foreign_status == own_status == 403:
+        return problems
+    if foreign_status not in (400, 404):
+        problems.append(f"POST {route.name}: answered {foreign_status} for another tenant's row in the body")
+    if own_status >= 400:
+        problems.append(f"POST {route.name}: refused the caller's own row ({own_status}, walker is blind)")
     return problems
 
 

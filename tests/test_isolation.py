@@ -27,6 +27,7 @@ from tests.messaging.factories import (
     MessageFactory,
     WhatsAppNumberFactory,
 )
+from tests.templates.factories import MessageTemplateFactory, TemplateSyncFactory
 
 
 def _invitation(org):
@@ -163,6 +164,16 @@ RESOURCES = {
         make=lambda org: WhatsAppNumberFactory(organization=org, provider="sandbox"),
         naming=lambda number: {"number_id": number.pk, "from": "+16505551234", "text": "walker probe"},
     ),
+    # Templates (list, detail, delete, send-test, send): the detail routes answer another tenant's template 404.
+    "template": Resource(
+        make=lambda org: MessageTemplateFactory(organization=org),
+        bodies={"POST": {"to": "+16505551234", "conversation_id": 1, "parameters": {"1": "walker"}}},
+    ),
+    # POST templates/sync names a Cloud number (its account is synced, from the walker's fake Graph API).
+    "template-sync": Resource(
+        make=lambda org: WhatsAppNumberFactory(organization=org), naming=lambda number: {"number_id": number.pk}
+    ),
+    "template-syncs": Resource(make=lambda org: TemplateSyncFactory(organization=org)),
 }
 # The caller's own organization, whatever its id: answers about the caller's tenant only.
 SINGLETONS = {"organization"}
@@ -219,7 +230,7 @@ def _api_key_client(org, *, role: str = Role.ADMIN) -> APIClient:
 
 
 @pytest.mark.parametrize("credential", ["jwt", "api_key"])
-def test_no_route_leaks_or_touches_another_organization(credential, org, other_org, admin_client, fake_waha):
+def test_no_route_leaks_or_touches_another_organization(credential, org, other_org, admin_client, fake_waha, fake_meta):
     client = admin_client if credential == "jwt" else _api_key_client(org)
     problems = []
     for route in api_routes():
@@ -244,7 +255,7 @@ def test_no_route_leaks_or_touches_another_organization(credential, org, other_o
 
 
 @pytest.mark.parametrize("credential", ["jwt", "api_key"])
-def test_no_route_shows_or_touches_a_number_hidden_from_the_caller(credential, org, other_org, fake_waha):
+def test_no_route_shows_or_touches_a_number_hidden_from_the_caller(credential, org, other_org, fake_waha, fake_meta):
     """An agent assigned nothing (or an agent API key), in an organization where some numbers are assigned to
     another agent: every route naming a row of such a number answers as for another organization's row."""
     if credential == "jwt":
@@ -281,4 +292,5 @@ def test_no_route_shows_or_touches_a_number_hidden_from_the_caller(credential, o
         "analytics",
         "sandbox-inbound",
         "settings-whatsapp",
+        "template-sync",
     }

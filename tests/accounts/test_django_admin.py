@@ -33,6 +33,7 @@ from messaging.models import (
     WebhookEvent,
     WhatsAppNumber,
 )
+from templates.models import MessageTemplate, TemplateSync
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.messaging.factories import (
     CannedResponseFactory,
@@ -42,6 +43,7 @@ from tests.messaging.factories import (
     MessageFactory,
     WhatsAppNumberFactory,
 )
+from tests.templates.factories import MessageTemplateFactory, TemplateSyncFactory
 
 ROWS = 20
 
@@ -132,6 +134,8 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     WebhookEvent: lambda org: WebhookEvent.objects.create(
         organization=org, source="meta", body={"object": "whatsapp_business_account"}, dedupe_key=secrets.token_hex(8)
     ),
+    MessageTemplate: lambda org: MessageTemplateFactory(organization=org),
+    TemplateSync: lambda org: TemplateSyncFactory(organization=org),
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)

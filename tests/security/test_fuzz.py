@@ -36,9 +36,11 @@ from schemathesis.specs.openapi.checks import ignored_auth
 from accounts import services as account_services
 from accounts.models import ApiKey, AuditLog, Role, Team, User, hash_secret
 from messaging.models import Provider
+from messaging.providers import SANDBOX_WABA_ID
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.messaging.factories import CannedResponseFactory, ContactFactory, MediaFactory, WhatsAppNumberFactory
 from tests.messaging.inbox_support import open_conversation, waha_number
+from tests.templates.factories import MessageTemplateFactory, TemplateSyncFactory
 
 # Fixed ids: the credentials must exist when the cases are built, at collection (the coverage phase's are).
 ORG_ID = ADMIN_ID = API_KEY_ID = 9_000_001  # far from the ids the fuzzer draws: it never revokes or demotes them
@@ -147,6 +149,17 @@ def _rows(path: str, org, admin, fake_meta) -> list:
         return [cloud.pk, sandbox.pk, waha_number(org, waha_session=f"s{cloud.pk}").pk]
     if path.startswith("/api/v1/super-admin/organizations/"):
         return [OrganizationFactory().pk]  # never the fuzzer's own: it may be suspended or deleted
+    if path.startswith("/api/v1/templates/syncs/"):
+        return [TemplateSyncFactory(organization=org).pk]
+    if path.startswith("/api/v1/templates/"):
+        # An approved template of a number of the organization (sends go to the fake), one of the sandbox's, and a
+        # deleted one.
+        cloud = WhatsAppNumberFactory(organization=org)
+        MessageTemplateFactory(organization=org, status="DELETED", deleted_at=cloud.created_at)
+        return [
+            MessageTemplateFactory(organization=org, waba_id=cloud.waba_id).pk,
+            MessageTemplateFactory(organization=org, waba_id=SANDBOX_WABA_ID).pk,
+        ]
     if path.startswith("/api/v1/teams/"):
         return [Team.objects.create(organization=org, name=f"Team {Team.objects.count()}").pk]
     return []

@@ -13,6 +13,8 @@ from templates import services
 from templates.models import MessageTemplate, TemplateSync
 from templates.tasks import schedule_template_syncs
 from tests.assertions import assert_error
+from tests.conftest import client_for
+from tests.factories import MembershipFactory
 from tests.fakes.meta import DEFAULT_WABA_ID
 from tests.messaging.factories import WhatsAppNumberFactory
 from tests.races import committed_meanwhile
@@ -271,3 +273,13 @@ def test_beat_syncs_every_account_of_every_active_organization(org, other_org, c
     assert sorted(TemplateSync.objects.values_list("organization_id", "waba_id", "status")) == sorted(
         [(org.pk, DEFAULT_WABA_ID, "succeeded"), (other_org.pk, DEFAULT_WABA_ID, "succeeded")]
     )
+
+
+def test_a_number_hidden_from_the_caller_is_not_synced(org, fake_meta):
+    marketer = MembershipFactory(organization=org, role="marketing")
+    hidden = WhatsAppNumberFactory(organization=org, assigned_user=MembershipFactory(organization=org).user)
+
+    body = assert_error(client_for(marketer).post(SYNC, {"number_id": hidden.pk}, format="json"), 400)
+
+    assert body["errors"] == {"number_id": ["No such WhatsApp number in this organization."]}
+    assert TemplateSync.objects.count() == 0
