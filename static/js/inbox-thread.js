@@ -663,67 +663,49 @@ export class Thread {
   }
 
   /** A file already stored (a canned response's attachment) sent by its media_id, the caption with it. */
-  async sendMedia(media) {
-    const conversation = this.conversation;
-    if (!conversation || !this.canSend()) return;
-    const clientId = newClientId();
-    this.pending.set(clientId, {
-      client_id: clientId,
-      conversation_id: conversation.id,
-      direction: "outbound",
-      type: "text",
-      text: t("sending_file", { name: media.filename || t(media.type) }),
-      status: "queued",
-      timestamp: new Date().toISOString(),
-      sent_by: data.me.id,
-      reply_to: null,
-      media,
-    });
-    this.sync();
-    this.scrollToBottom();
+  sendMedia(media) {
+    if (!this.conversation || !this.canSend()) return;
     const body = { type: media.type, media_id: media.media_id };
     if (media.caption) body.caption = media.caption;
-    try {
-      const message = await api("POST", `/api/v1/conversations/${conversation.id}/messages`, body);
-      if (conversation.id === this.openId) this.settle(clientId, message);
-    } catch (error) {
-      if (conversation.id !== this.openId) return;
-      const fieldErrors = error.body?.errors ? Object.values(error.body.errors).flat().join(" ") : "";
-      this.sendFailed(clientId, { ...(error.body || {}), detail: fieldErrors || error.body?.detail }, error.status);
-    }
+    this.sendFileMessage({ media }, t("sending_file", { name: media.filename || t(media.type) }), body);
   }
 
-  async sendFile(file) {
-    const conversation = this.conversation;
-    if (!conversation || !this.canSend()) return;
-    const clientId = newClientId();
+  sendFile(file) {
+    if (!this.conversation || !this.canSend()) return;
     const type = typeOfFile(file);
     const caption = type === "image" || type === "video" || type === "document" ? this.text.value.trim() : "";
     if (caption) {
       this.text.value = "";
       this.composerChanged();
     }
-    const optimistic = {
-      client_id: clientId,
-      conversation_id: conversation.id,
-      direction: "outbound",
-      type: "text",
-      text: t("uploading", { name: file.name }),
-      status: "queued",
-      timestamp: new Date().toISOString(),
-      sent_by: data.me.id,
-      reply_to: null,
-      file,
-    };
-    this.pending.set(clientId, optimistic);
-    this.sync();
-    this.scrollToBottom();
     const form = new FormData();
     form.append("type", type);
     form.append("file", file, file.name);
     if (caption) form.append("caption", caption);
+    this.sendFileMessage({ file }, t("uploading", { name: file.name }), form);
+  }
+
+  /** A file's message shown at once (`text` in its place, a clock for a tick), then `body` (JSON, or a form with
+  the file) posted; `source` ({file} or {media}) is kept for a retry. */
+  async sendFileMessage(source, text, body) {
+    const conversation = this.conversation;
+    const clientId = newClientId();
+    this.pending.set(clientId, {
+      client_id: clientId,
+      conversation_id: conversation.id,
+      direction: "outbound",
+      type: "text",
+      text,
+      status: "queued",
+      timestamp: new Date().toISOString(),
+      sent_by: data.me.id,
+      reply_to: null,
+      ...source,
+    });
+    this.sync();
+    this.scrollToBottom();
     try {
-      const message = await api("POST", `/api/v1/conversations/${conversation.id}/messages`, form);
+      const message = await api("POST", `/api/v1/conversations/${conversation.id}/messages`, body);
       if (conversation.id === this.openId) this.settle(clientId, message);
     } catch (error) {
       if (conversation.id !== this.openId) return;

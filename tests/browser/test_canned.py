@@ -181,3 +181,18 @@ def test_the_settings_page_and_the_menu_in_arabic(
     composer.press_sequentially("pri")
     composer.press("Enter")
     expect(composer).to_have_value(re.compile("^مرحبا ليلى، أسعارنا"))
+
+
+def test_a_file_attached_in_the_composer_goes_with_the_text_as_caption(thread: Page, fake_meta: FakeMetaServer):
+    thread.locator("#composer-text").fill("The receipt")
+
+    thread.locator("#attach-input").set_input_files(
+        {"name": "receipt.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 receipt"}
+    )
+
+    reply = thread.locator("#messages .msg-out").last
+    expect(reply).to_contain_text("receipt.pdf")
+    expect(reply.locator(".tick-sent")).to_be_visible()
+    expect(thread.locator("#composer-text")).to_have_value("")
+    [sent] = fake_meta.sends(to=CUSTOMER, type="document")
+    assert (sent["document"]["caption"], sent["document"]["filename"]) == ("The receipt", "receipt.pdf")

@@ -6,6 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import AuditLog, Role
 from messaging.models import CannedResponse, Media
+from tests.accounts.test_settings_pages import field_error
 from tests.conftest import signed_in
 from tests.factories import MembershipFactory
 from tests.messaging.factories import CannedResponseFactory, MediaFactory
@@ -20,10 +21,6 @@ def edit_url(canned) -> str:
 
 def delete_url(canned) -> str:
     return f"/settings/canned-responses/{canned.pk}/delete/"
-
-
-def field_error(field: str, message: str) -> str:
-    return f'<ul class="errorlist" id="id_{field}_error"><li>{message}</li></ul>'
 
 
 @pytest.fixture
