@@ -196,3 +196,21 @@ def test_a_file_attached_in_the_composer_goes_with_the_text_as_caption(thread: P
     expect(thread.locator("#composer-text")).to_have_value("")
     [sent] = fake_meta.sends(to=CUSTOMER, type="document")
     assert (sent["document"]["caption"], sent["document"]["filename"]) == ("The receipt", "receipt.pdf")
+
+
+def test_a_filled_in_text_stays_with_its_conversation(thread: Page, fake_meta: FakeMetaServer):
+    fake_meta.send_inbound("16505559876", text="Are you open today?", name="Karim Aziz")
+    fake_meta.deliver_webhooks()
+    composer = thread.locator("#composer-text")
+    composer.press_sequentially("/price")
+    composer.press("Enter")
+    expect(composer).to_have_value("Hi Sheena, our prices start at 49 SAR. Omar Haddad")
+
+    row(thread, "Karim Aziz").click()
+    expect(composer).to_have_value("")  # Sheena's text never goes to Karim
+    composer.press_sequentially("/price")
+    composer.press("Enter")
+    expect(composer).to_have_value("Hi Karim, our prices start at 49 SAR. Omar Haddad")
+
+    row(thread, "Sheena Nelson").click()
+    expect(composer).to_have_value("Hi Sheena, our prices start at 49 SAR. Omar Haddad")
