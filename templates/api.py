@@ -1,10 +1,8 @@
 """Message templates API: list and read (every member: agents fill templates in from the inbox), create (checked,
 then submitted to Meta), delete, sync from Meta, send a test to a phone, and send into a conversation."""
 
-from django.db.models import QuerySet
 from django_filters import rest_framework as filters
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -14,13 +12,11 @@ from accounts.permissions import IsAgent, IsMarketing, IsOrgMember
 from accounts.serializers import DetailSerializer
 from accounts.viewsets import TenantScopedMixin
 from messaging.api.conversations import message_shown, upload_size_check
-from messaging.models import WhatsAppNumber
 from messaging.selectors.access import request_visible_numbers
 from messaging.selectors.conversations import conversation_list
-from messaging.selectors.numbers import number_list
 from messaging.serializers.conversations import MessageSerializer, MessageWithContactSerializer
 from templates import selectors, services
-from templates.models import MessageTemplate
+from templates.filters import TemplateFilter
 from templates.serializers import (
     TemplateCreateSerializer,
     TemplateSendSerializer,
@@ -53,37 +49,6 @@ SEND_ERRORS = {
         DetailSerializer, description="template_not_approved, or opted_out (a contact who opted out gets no template)"
     ),
 }
-
-
-def _visible_numbers(request) -> QuerySet[WhatsAppNumber]:
-    if request is None:  # the schema
-        return WhatsAppNumber.objects.none()
-    return number_list(org=request.org, number_ids=request_visible_numbers(request))
-
-
-class TemplateFilter(filters.FilterSet):
-    status = filters.ChoiceFilter(
-        choices=MessageTemplate.Status.choices, help_text="Deleted templates are listed only with status=DELETED"
-    )
-    category = filters.ChoiceFilter(choices=MessageTemplate.Category.choices)
-    language = filters.CharFilter(max_length=16, help_text="Meta's code, e.g. en_US")
-    number = filters.ModelChoiceFilter(
-        queryset=_visible_numbers,
-        method="filter_number",
-        help_text="The templates this number can send (its account's)",
-    )
-    search = filters.CharFilter(method="filter_search", help_text="Name or text contains")
-
-    class Meta:
-        model = MessageTemplate
-        fields = ["status", "category", "language", "number", "search"]
-
-    @extend_schema_field(OpenApiTypes.INT)
-    def filter_number(self, queryset, name, value):
-        return selectors.templates_of_number(queryset, number=value)
-
-    def filter_search(self, queryset, name, value):
-        return selectors.templates_matching(queryset, text=value)
 
 
 @extend_schema_view(
@@ -137,10 +102,8 @@ class TemplateViewSet(
         return [IsAgent() if self.action == "send" else IsMarketing()]
 
     def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
-        if self.action == "list" and self.request.query_params.get("status") != MessageTemplate.Status.DELETED:
-            queryset = queryset.live()
-        return queryset
+        # The list's filters are the list's: a template's own routes find it whatever the query says.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
 
     def create(self, request):
         upload_size_check(request)
@@ -160,6 +123,8 @@ class TemplateViewSet(
             header_media_id=data.get("header_media_id"),
             number_ids=request_visible_numbers(request),
         )
+        # Read again: the sandbox's review (after the commit) may have moved it already.
+        template = self.get_queryset().get(pk=template.pk)
         return Response(self.get_serializer(template).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):

@@ -106,9 +106,9 @@ def _upper(value: Any) -> str:
 # --- placeholders -------------------------------------------------------------------------------------------------
 
 
-def _placeholders(text: str, place: str, *, named: bool, errors: _Errors) -> list[str]:
+def _placeholders(text: str, place: str, *, named: bool, edges: bool, errors: _Errors) -> list[str]:
     """The variables of a text, in order of appearance (each once), after checking how they are written and placed:
-    Meta's form, all of the template's format, not first or last, never two side by side."""
+    Meta's form, all of the template's format, never two side by side, and (`edges`: a body) not first or last."""
     names = list(dict.fromkeys(PLACEHOLDER.findall(text)))
     rest = PLACEHOLDER.sub("", text)
     if "{{" in rest or "}}" in rest:
@@ -126,9 +126,9 @@ def _placeholders(text: str, place: str, *, named: bool, errors: _Errors) -> lis
             gettext("This template uses positional parameters: write {{1}}, {{2}}…, or choose named parameters."),
         )
     stripped = text.strip()
-    if PLACEHOLDER.match(stripped):
+    if edges and PLACEHOLDER.match(stripped):
         errors.at(place, gettext("A placeholder cannot start the text: put some words before it."))
-    if TRAILING.search(stripped):
+    if edges and TRAILING.search(stripped):
         errors.at(place, gettext("A placeholder cannot end the text: put some words or punctuation after it."))
     if ADJACENT.search(text):
         errors.at(place, gettext("Two placeholders cannot stand side by side: put words between them."))
@@ -145,6 +145,15 @@ def _numbered_from_one(names: list[str], place: str, errors: _Errors) -> None:
         )
 
 
+def _examples_missing(names: list[str], key: str) -> str:
+    return gettext(
+        "Give an example for each variable (%(names)s): Meta reviews the template with them (example.%(key)s)."
+    ) % {
+        "names": ", ".join(f"{{{{{name}}}}}" for name in names),
+        "key": key,
+    }
+
+
 def _named_examples(value: Any, names: list[str], place: str, key: str, errors: _Errors) -> list[dict] | None:
     """Meta's `<part>_text_named_params`: one `{param_name, example}` per variable, each variable once."""
     found: dict[str, str] = {}
@@ -153,11 +162,7 @@ def _named_examples(value: Any, names: list[str], place: str, key: str, errors: 
         if isinstance(item, dict) and isinstance(item.get("param_name"), str) and _text(item.get("example")):
             found.setdefault(item["param_name"], _text(item["example"]))
     if not isinstance(value, list) or set(found) != set(names) or len(items) != len(names):
-        errors.at(
-            place,
-            gettext("Give %(key)s: an example for each of %(names)s, as [{param_name, example}].")
-            % {"key": f"example.{key}", "names": ", ".join(names)},
-        )
+        errors.at(place, _examples_missing(names, key))
         return None
     return [{"param_name": name, "example": found[name]} for name in names]
 
@@ -172,7 +177,7 @@ def _text_part(component: dict, place: str, part: str, *, limit: int, named: boo
         errors.at(
             place, gettext("At most %(limit)d characters (this has %(count)d).") % {"limit": limit, "count": len(text)}
         )
-    names = _placeholders(text, place, named=named, errors=errors)
+    names = _placeholders(text, place, named=named, edges=part == "body", errors=errors)
     clean: dict[str, Any] = {"text": text}
     if not names or any(name.isdigit() == named for name in names):  # none, or of the other format: no examples
         return clean
@@ -191,12 +196,7 @@ def _text_part(component: dict, place: str, part: str, *, limit: int, named: boo
         values = values[0] if isinstance(values, list) and len(values) == 1 and isinstance(values[0], list) else None
     count = len({int(name) for name in names if name.isdigit()})
     if not isinstance(values, list) or len(values) != count or not all(_text(v) for v in values):
-        shape = "[[…]]" if part == "body" else "[…]"
-        errors.at(
-            place,
-            gettext("Give %(key)s: %(count)d example value(s), one for each placeholder in order, as %(shape)s.")
-            % {"key": f"example.{key}", "count": count, "shape": shape},
-        )
+        errors.at(place, _examples_missing(sorted(names, key=int), key))
         return clean
     values = [_text(value) for value in values]
     clean["example"] = {key: [values] if part == "body" else values}

@@ -23,6 +23,7 @@ from tests.messaging.factories import (
     ConversationFactory,
     WhatsAppNumberFactory,
 )
+from tests.templates.factories import MessageTemplateFactory
 
 MACHINE_PREFIXES = ("api/", "admin/", "webhooks/")
 
@@ -55,6 +56,7 @@ ROWS = {
         lambda org: ConversationFactory(organization=org, number=_hidden_number(org)), hidden_by_number=True
     ),
     "number_id": RowMaker(_hidden_number, hidden_by_number=True),
+    "template_id": RowMaker(lambda org: MessageTemplateFactory(organization=org)),
 }
 
 

@@ -1,8 +1,10 @@
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import TestCase
 
 from accounts.models import Membership, Organization, User
 from messaging.models import CannedResponse, Contact, Conversation, Message, WhatsAppNumber
+from templates.models import MessageTemplate
 
 REFUSED = (
     "Refusing to seed demo accounts with known passwords: this is not the embedded default ({}). "
@@ -11,7 +13,9 @@ REFUSED = (
 
 
 def seed_demo(*args: str) -> None:
-    call_command("seed_demo", *args, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    """The command, with its after-commit work run (the sandbox's template reviews) as outside a test transaction."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        call_command("seed_demo", *args, stdout=open("/dev/null", "w"))  # noqa: SIM115
 
 
 def assert_seeded() -> None:
@@ -30,6 +34,13 @@ def assert_seeded() -> None:
         "price",
         "shipping",
         "thanks",
+    ]
+    templates = MessageTemplate.objects.for_org(organization)
+    assert sorted(templates.values_list("name", "language", "status", "waba_id")) == [
+        ("appointment_reminder", "en_US", "APPROVED", "sandbox"),
+        ("order_update", "en_US", "APPROVED", "sandbox"),
+        ("spring_sale", "en_US", "APPROVED", "sandbox"),
+        ("welcome_back", "ar", "APPROVED", "sandbox"),
     ]
 
 

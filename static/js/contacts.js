@@ -1,6 +1,9 @@
 // The contacts pages: relative times (the absolute one in the title), the tag filter applied when chosen, tags
 // added as chips, the delete button enabled once the contact's name or number is typed, the import's busy state.
 
+// The delete button waits for the contact's name or number.
+import "./confirm.js";
+
 const lang = document.documentElement.lang || undefined;
 
 // --- relative times: <time datetime="..." data-relative> -------------------------------------------------------
@@ -68,19 +71,6 @@ if (newTags && choices) {
     const help = document.querySelector("[data-tags-help]");
     if (help) help.hidden = boxes.size === 0;
   });
-}
-
-// --- delete: the button waits for the contact's name or number -----------------------------------------------
-const accepted = document.getElementById("delete-confirm");
-for (const form of document.querySelectorAll("form[data-confirm-form]")) {
-  const values = JSON.parse(accepted.textContent);
-  const input = form.elements.confirm;
-  const button = form.querySelector("button[type=submit]");
-  const update = () => {
-    button.disabled = !values.includes(input.value.trim());
-  };
-  input.addEventListener("input", update);
-  update();
 }
 
 // --- import: a busy button while the file uploads, then the summary in focus ----------------------------------

@@ -133,7 +133,10 @@ CASES = [
         _with("BODY", example={}),
         {
             "components": {
-                "BODY": ["Give example.body_text: 3 example value(s), one for each placeholder in order, as [[…]]."]
+                "BODY": [
+                    "Give an example for each variable ({{1}}, {{2}}, {{3}}): Meta reviews the template with them "
+                    "(example.body_text)."
+                ]
             }
         },
     ),
@@ -143,8 +146,8 @@ CASES = [
         {
             "components": {
                 "BODY": [
-                    "Give example.body_text_named_params: an example for each of first_name, order, as "
-                    "[{param_name, example}]."
+                    "Give an example for each variable ({{first_name}}, {{order}}): Meta reviews the template with "
+                    "them (example.body_text_named_params)."
                 ]
             }
         },
@@ -169,7 +172,10 @@ CASES = [
         _with("HEADER", example={}),
         {
             "components": {
-                "HEADER": ["Give example.header_text: 1 example value(s), one for each placeholder in order, as […]."]
+                "HEADER": [
+                    "Give an example for each variable ({{1}}): Meta reviews the template with them "
+                    "(example.header_text)."
+                ]
             }
         },
     ),

@@ -6,7 +6,9 @@ from messaging.models import CannedResponse, Provider, WhatsAppNumber
 from messaging.providers.sandbox import inbound_webhook_for
 from messaging.services import ingest
 from messaging.services.canned import canned_response_create
-from whatsapp_hub.demo import DEMO_ORG, DEMO_PEOPLE, production_signs
+from templates import selectors as template_selectors
+from templates import services as template_services
+from whatsapp_hub.demo import DEMO_ORG, DEMO_PEOPLE, DEMO_TEMPLATES, production_signs
 
 SANDBOX_PHONE_NUMBER_ID = "sandbox-demo"
 DEMO_CUSTOMERS = [
@@ -47,6 +49,7 @@ class Command(BaseCommand):
         organization = self._people()
         self._conversations(organization)
         self._canned_responses(organization)
+        self._templates(organization)
         ready = f"Demo organization '{organization.name}' (id {organization.pk}) is ready."
         self.stdout.write(self.style.SUCCESS(ready))
         self.stdout.write("Sign in with (e-mail / password):")
@@ -96,3 +99,15 @@ class Command(BaseCommand):
         for shortcut, title, text in DEMO_CANNED_RESPONSES:
             if shortcut not in existing:
                 canned_response_create(organization=organization, actor=None, shortcut=shortcut, title=title, text=text)
+
+    def _templates(self, organization: Organization) -> None:
+        """The sandbox number's templates, created as a marketer would (the sandbox approves each through the normal
+        webhook ingest); those the organization has already are left as they are."""
+        number = WhatsAppNumber.objects.for_org(organization).get(phone_number_id=SANDBOX_PHONE_NUMBER_ID)
+        existing = set(template_selectors.template_list(org=organization).values_list("name", "language"))
+        for template in DEMO_TEMPLATES:
+            if (template["name"], template["language"]) not in existing:
+                template_services.template_create(
+                    organization=organization, actor=None, number_id=number.pk, **template
+                )
+        ingest.webhook_events_drain()

@@ -1,0 +1,3 @@
+from templates import views
+
+urlpatterns = views.urlpatterns
