@@ -6,7 +6,18 @@ from django import forms
 from django.contrib import admin, messages
 
 from accounts.admin import ServiceAdmin, ServiceModelForm, TenantAdmin
-from messaging.models import Contact, ContactTag, Conversation, Media, Message, Tag, WebhookEvent, WhatsAppNumber
+from messaging.models import (
+    CannedResponse,
+    Contact,
+    ContactTag,
+    Conversation,
+    Media,
+    Message,
+    Tag,
+    WebhookEvent,
+    WhatsAppNumber,
+)
+from messaging.services import canned as canned_services
 from messaging.services import erasure
 from messaging.services import numbers as number_services
 from messaging.services.ingest import webhook_events_replay
@@ -188,3 +199,54 @@ class WebhookEventAdmin(TenantAdmin):
     def replay(self, request, queryset) -> None:
         replayed = webhook_events_replay(events=queryset)
         self.message_user(request, f"{replayed} event(s) queued again.", messages.SUCCESS)
+
+
+class CannedResponseForm(ServiceModelForm):
+    service_fields = {"attachment_id": "attachment"}
+
+    class Meta:
+        model = CannedResponse
+        fields = ("organization", "shortcut", "title", "text", "attachment")
+
+    def save_through_services(self) -> CannedResponse:
+        data = self.cleaned_data
+        attachment_id = data["attachment"].pk if data["attachment"] else None
+        if self.instance._state.adding:
+            return canned_services.canned_response_create(
+                organization=data["organization"],
+                actor=self.actor,
+                shortcut=data["shortcut"],
+                title=data["title"],
+                text=data["text"],
+                attachment_id=attachment_id,
+            )
+        changes = {name: data[name] for name in ("shortcut", "title", "text") if name in self.changed_data}
+        if "attachment" in self.changed_data:
+            changes["attachment_id"] = attachment_id
+        # The form's instance holds the typed values already: the service starts from the stored row.
+        stored = CannedResponse.objects.for_org(self.instance.organization).get(pk=self.instance.pk)
+        return canned_services.canned_response_update(canned_response=stored, actor=self.actor, **changes)
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(ServiceAdmin, TenantAdmin):
+    """Created, edited and deleted through messaging.services.canned (shortcut and text rules, an attachment of the
+    response's own organization, audit with the staff user as actor)."""
+
+    form = CannedResponseForm
+    list_display = ("__str__", "title", "organization", "attachment", "created_by", "updated_at")
+    list_select_related = ("organization", "attachment", "created_by")
+    search_fields = ("shortcut", "title", "text")
+    raw_id_fields = ("organization", "attachment")
+    readonly_fields = ("created_by", "created_at", "updated_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        # A response never moves to another organization (its attachment is that organization's upload).
+        return ("organization", *self.readonly_fields) if obj is not None else self.readonly_fields
+
+    def delete_model(self, request, obj: CannedResponse) -> None:
+        canned_services.canned_response_delete(canned_response=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for canned in queryset.select_related("organization"):
+            canned_services.canned_response_delete(canned_response=canned, actor=request.user)

@@ -1,9 +1,10 @@
-from messaging.api import contacts, conversations, dashboard, numbers, sandbox
+from messaging.api import canned, contacts, conversations, dashboard, numbers, sandbox
 
 urlpatterns = [
     *numbers.urlpatterns,
     *contacts.urlpatterns,
     *conversations.urlpatterns,
     *dashboard.urlpatterns,
+    *canned.urlpatterns,
     *sandbox.urlpatterns,
 ]

@@ -1,6 +1,7 @@
-from messaging.views import contacts, dashboard, inbox, numbers
+from messaging.views import canned, contacts, dashboard, inbox, numbers
 
 urlpatterns = [
+    *canned.urlpatterns,
     *contacts.urlpatterns,
     *dashboard.urlpatterns,
     *inbox.urlpatterns,

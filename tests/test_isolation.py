@@ -20,6 +20,7 @@ from tests.conftest import client_for
 from tests.factories import MembershipFactory
 from tests.isolation import Resource, api_routes, check_hidden_number, check_resource
 from tests.messaging.factories import (
+    CannedResponseFactory,
     ContactFactory,
     ConversationFactory,
     MediaFactory,
@@ -158,6 +159,7 @@ RESOURCES = {
         identity=_message_day,
     ),
     "analytics": Resource(make=_message_on_a_day_of_its_own, list_ids=_days_with_messages, identity=_message_day),
+    "canned-response": Resource(make=lambda org: CannedResponseFactory(organization=org)),
     "sandbox-inbound": Resource(
         make=lambda org: WhatsAppNumberFactory(organization=org, provider="sandbox"),
         naming=lambda number: {"number_id": number.pk, "from": "+16505551234", "text": "walker probe"},

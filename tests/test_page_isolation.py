@@ -17,7 +17,12 @@ from accounts.models import Role, Team
 from tests.conftest import signed_in
 from tests.factories import MembershipFactory
 from tests.isolation import snapshot
-from tests.messaging.factories import ContactFactory, ConversationFactory, WhatsAppNumberFactory
+from tests.messaging.factories import (
+    CannedResponseFactory,
+    ContactFactory,
+    ConversationFactory,
+    WhatsAppNumberFactory,
+)
 from tests.templates.factories import MessageTemplateFactory
 
 MACHINE_PREFIXES = ("api/", "admin/", "webhooks/")
@@ -46,6 +51,7 @@ ROWS = {
         lambda org: account_services.api_key_create(organization=org, name="key", role=Role.AGENT, actor=None)[0]
     ),
     "contact_id": RowMaker(lambda org: ContactFactory(organization=org)),
+    "canned_id": RowMaker(lambda org: CannedResponseFactory(organization=org)),
     "conversation_id": RowMaker(
         lambda org: ConversationFactory(organization=org, number=_hidden_number(org)), hidden_by_number=True
     ),

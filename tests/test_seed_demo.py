@@ -3,7 +3,7 @@ from django.core.management import CommandError, call_command
 from django.test import TestCase
 
 from accounts.models import Membership, Organization, User
-from messaging.models import Contact, Conversation, Message, WhatsAppNumber
+from messaging.models import CannedResponse, Contact, Conversation, Message, WhatsAppNumber
 from templates.models import MessageTemplate
 
 REFUSED = (
@@ -29,6 +29,12 @@ def assert_seeded() -> None:
     assert Contact.objects.for_org(organization).count() == 3
     assert sorted(Conversation.objects.for_org(organization).values_list("unread_count", flat=True)) == [1, 1, 1]
     assert Message.objects.for_org(organization).filter(direction="inbound").count() == 3
+    assert list(CannedResponse.objects.for_org(organization).values_list("shortcut", flat=True)) == [
+        "hours",
+        "price",
+        "shipping",
+        "thanks",
+    ]
     templates = MessageTemplate.objects.for_org(organization)
     assert sorted(templates.values_list("name", "language", "status", "waba_id")) == [
         ("appointment_reminder", "en_US", "APPROVED", "sandbox"),

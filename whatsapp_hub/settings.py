@@ -278,6 +278,8 @@ SPECTACULAR_SETTINGS = {
         "WhatsAppNumberStatusEnum": "messaging.models.WhatsAppNumber.Status",
         "ConversationStatusEnum": "messaging.models.Conversation.Status",
         "MessageStatusEnum": "messaging.models.Message.Status",
+        "MediaStatusEnum": "messaging.models.Media.Status",
+        "AttachmentMessageTypeEnum": "messaging.services.canned.ATTACHMENT_TYPES",
         "MessageTypeEnum": "messaging.models.Message.Type",
         "MessageSendTypeEnum": "messaging.message_parts.SEND_TYPES",
     },

@@ -21,6 +21,7 @@ from accounts.services import audit_log_write
 from messaging import hooks, message_parts
 from messaging.models import (
     WINDOW_CLOSED_DETAIL,
+    CannedResponse,
     Contact,
     Conversation,
     Media,
@@ -242,9 +243,12 @@ def _media_for_send(
 
 def _media_attach(*, media: Media, message: Message) -> None:
     """Give the message its media: a new upload, an uploaded row not used yet, or else a copy of the row (a
-    Media belongs to one message; the copy shares the stored file). Must be called inside a transaction."""
+    Media belongs to one message; the copy shares the stored file). A canned response's attachment is always copied:
+    it stays the response's, to be sent again. Must be called inside a transaction."""
     if media.pk is not None:
-        unused = Media.objects.for_org(message.organization).filter(pk=media.pk, message__isnull=True)
+        organization = message.organization
+        kept = CannedResponse.objects.for_org(organization).filter(attachment__isnull=False).values("attachment_id")
+        unused = Media.objects.for_org(organization).filter(pk=media.pk, message__isnull=True).exclude(pk__in=kept)
         if unused.update(message=message):
             return
         media = Media(

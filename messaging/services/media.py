@@ -80,6 +80,12 @@ def mime_type_of(file: File) -> str:
     return MIME_ALIASES.get(mime, mime)
 
 
+def message_type_of(mime_type: str) -> str | None:
+    """The media message type WhatsApp sends a file of this MIME type as (image, video, ...), None for none."""
+    mime = MIME_ALIASES.get(base_mime(mime_type), base_mime(mime_type))
+    return next((mtype for mtype, allowed in MIME_TYPES_BY_MESSAGE_TYPE.items() if mime in allowed), None)
+
+
 def media_check(*, mime_type: str, size: int, message_type: str | None = None, field: str = "file") -> None:
     """A 400 naming `field` unless WhatsApp accepts this media (for `message_type`, when given): type and size."""
     mime = MIME_ALIASES.get(base_mime(mime_type), base_mime(mime_type))

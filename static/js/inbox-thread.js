@@ -1,12 +1,15 @@
 // The open conversation: header (assignment, team, status, the 24-hour window), the messages (history pages,
 // day separators, the new-messages marker, reactions, optimistic sends reconciled with the server's) and the
-// composer (text, attachments, the 4096 code-point limit).
+// composer (text, attachments, the 4096 code-point limit, a draft per conversation, the "/" menu of canned responses
+// and their attachments).
 import { api } from "./app.js";
 import { renderLoneReaction, renderMessage } from "./bubbles.js";
-import { CLOSING_SOON, contactLabel, data, dayKey, dayLabel, duration, el, icons, initials, t } from "./inbox-format.js";
+import { CannedMenu } from "./inbox-canned.js";
+import { CLOSING_SOON, contactLabel, data, dayKey, dayLabel, duration, el, icon, icons, initials, t } from "./inbox-format.js";
 
 const PAGE = 50;
 const MAX_TEXT = 4096;
+const MAX_CAPTION = 1024;
 const COUNTER_FROM = 3500;
 const NEAR_BOTTOM = 120;
 const people = new Map(data.people.map((person) => [person.id, person.name]));
@@ -47,6 +50,14 @@ export class Thread {
     this.list = this.$("messages");
     this.text = this.$("composer-text");
     this.text.dataset.placeholder = this.text.placeholder;
+    this.drafts = new Map(); // conversation id -> {text, attachment} left in the composer
+    this.attachment = null; // a canned response's file waiting to be sent: {type, media_id, filename}
+    this.canned = new CannedMenu({
+      textarea: this.text,
+      conversationId: () => this.openId,
+      insert: (canned, range) => this.insertCanned(canned, range),
+      settingsUrl: document.getElementById("inbox").dataset.cannedUrl || "",
+    });
     this.bind();
   }
 
@@ -56,6 +67,10 @@ export class Thread {
       this.sendText();
     });
     this.text.addEventListener("keydown", (event) => {
+      if (this.canned.keydown(event)) {
+        event.preventDefault();
+        return;
+      }
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.sendText();
@@ -63,6 +78,12 @@ export class Thread {
     });
     this.text.addEventListener("input", () => this.composerChanged());
     this.$("attach-button").addEventListener("click", () => this.$("attach-input").click());
+    this.$("composer-attachment").addEventListener("click", (event) => {
+      if (event.target.closest("[data-remove]")) {
+        this.setAttachment(null);
+        this.text.focus();
+      }
+    });
     this.$("attach-input").addEventListener("change", (event) => {
       for (const file of event.target.files) this.sendFile(file);
       event.target.value = "";
@@ -123,7 +144,9 @@ export class Thread {
 
   async open(conversation) {
     const request = ++this.request;
+    this.keepDraft();
     this.conversation = conversation;
+    this.restoreDraft();
     this.messages.clear();
     this.byProviderId.clear();
     this.pending.clear();
@@ -162,6 +185,7 @@ export class Thread {
 
   close() {
     this.request += 1;
+    this.keepDraft();
     this.conversation = null;
     this.$("thread-body").hidden = true;
     this.$("thread-placeholder").hidden = false;
@@ -188,6 +212,8 @@ export class Thread {
     const number = numbers.get(conversation.number_id);
     this.$("thread-phone").textContent = phone;
     this.$("thread-number").textContent = number ? t("via", { number: number.name }) : "";
+    // Templates are WhatsApp Business (Cloud API) messages: a WhatsApp Web number has none.
+    this.$("template-button").hidden = number?.provider === "waha";
     const closed = conversation.status === "closed";
     this.$("status-label").textContent = closed ? t("reopen") : t("close");
     this.$("status-toggle").querySelector("use").setAttribute("href", `${icons}#${closed ? "reopen" : "done"}`);
@@ -459,27 +485,81 @@ export class Thread {
 
   // --- the composer ---------------------------------------------------------------------------------
 
+  /** What is left in the composer stays with its conversation (a text filled in for one customer never goes to
+  another). */
+  keepDraft() {
+    if (!this.conversation) return;
+    const draft = { text: this.text.value, attachment: this.attachment };
+    if (draft.text || draft.attachment) this.drafts.set(this.conversation.id, draft);
+    else this.drafts.delete(this.conversation.id);
+  }
+
+  restoreDraft() {
+    const draft = this.drafts.get(this.conversation.id);
+    this.canned.reset();
+    this.text.value = draft?.text ?? "";
+    this.setAttachment(draft?.attachment ?? null);
+  }
+
+  /** A canned response chosen in the "/" menu, in place of the "/words" typed (range), filled in by the server. */
+  insertCanned(canned, [start, end]) {
+    const value = this.text.value;
+    const text = canned.rendered_text ?? canned.text;
+    const after = value.slice(end);
+    const gap = after && !/^\s/u.test(after) ? " " : "";
+    this.text.value = value.slice(0, start) + text + gap + after;
+    const caret = start + text.length + gap.length;
+    this.text.setSelectionRange(caret, caret);
+    if (canned.attachment) {
+      this.setAttachment({ type: canned.attachment.message_type, media_id: canned.attachment.id, filename: canned.attachment.filename });
+    }
+    this.composerChanged();
+    this.text.focus();
+  }
+
+  /** The file sent with the composer's text as its caption (a canned response's), or none. */
+  setAttachment(attachment) {
+    this.attachment = attachment;
+    const box = this.$("composer-attachment");
+    box.hidden = !attachment;
+    if (attachment) {
+      box.replaceChildren(
+        icon(attachment.type === "document" ? "file" : attachment.type),
+        el("bdi", { class: "composer-attachment-name", text: attachment.filename || t(attachment.type) }),
+        el("span", { class: "muted", text: t("caption_note") }),
+        el("button", { type: "button", class: "icon-button", "data-remove": "", title: t("remove_attachment") }, icon("x"), el("span", { class: "visually-hidden", text: t("remove_attachment") })),
+      );
+    }
+    this.composerChanged();
+  }
+
   tooLong() {
-    return [...this.text.value].length > MAX_TEXT;
+    return [...this.text.value].length > this.maxText();
+  }
+
+  /** A text goes up to WhatsApp's 4096 characters; a caption up to 1024. */
+  maxText() {
+    return this.attachment ? MAX_CAPTION : MAX_TEXT;
   }
 
   composerChanged() {
     this.text.style.height = "auto";
     this.text.style.height = `${Math.min(this.text.scrollHeight + 2, 160)}px`;
     const length = [...this.text.value].length;
+    const max = this.maxText();
     const counter = this.$("composer-counter");
-    counter.hidden = length < COUNTER_FROM;
-    counter.textContent = t("counter", { count: length, max: MAX_TEXT });
-    counter.classList.toggle("is-over", length > MAX_TEXT);
-    this.$("send-button").disabled = !this.canSend() || length > MAX_TEXT;
+    counter.hidden = length < max - (MAX_TEXT - COUNTER_FROM);
+    counter.textContent = t("counter", { count: length, max });
+    counter.classList.toggle("is-over", length > max);
+    this.$("send-button").disabled = !this.canSend() || length > max;
     const error = this.$("composer-error");
-    if (length > MAX_TEXT) {
-      error.textContent = t("too_long", { max: MAX_TEXT });
+    if (length > max) {
+      error.textContent = t(this.attachment ? "caption_too_long" : "too_long", { max });
       error.hidden = false;
     } else if (error.dataset.kind === "length" || length) {
       error.hidden = true;
     }
-    error.dataset.kind = length > MAX_TEXT ? "length" : "";
+    error.dataset.kind = length > max ? "length" : "";
   }
 
   focusComposer() {
@@ -488,8 +568,15 @@ export class Thread {
 
   sendText() {
     const text = this.text.value;
-    if (!text.trim() || !this.canSend() || this.tooLong()) return;
+    const attachment = this.attachment;
+    if ((!text.trim() && !attachment) || !this.canSend() || this.tooLong()) return;
+    this.canned.close();
     this.text.value = "";
+    if (attachment) {
+      this.setAttachment(null);
+      this.sendMedia({ ...attachment, caption: text.trim() });
+      return;
+    }
     this.composerChanged();
     this.dispatch({ client_id: newClientId(), text });
   }
@@ -553,7 +640,7 @@ export class Thread {
   /** After a reconnection: a send the socket never answered is found among the newest messages, or failed. */
   settleUnanswered(serverMessages) {
     for (const [clientId, message] of this.pending) {
-      if (!message.viaSocket || message.send_error || message.file) continue;
+      if (!message.viaSocket || message.send_error || message.file || message.media) continue;
       const found = serverMessages.find((other) => other.direction === "outbound" && other.sent_by === data.me.id && other.text === message.text && Date.parse(other.created_at) >= message.sentAt - 60000 && ![...this.pending.values()].some((p) => p.matched === other.id));
       if (found) {
         message.matched = found.id;
@@ -571,40 +658,54 @@ export class Thread {
     this.pending.delete(clientId);
     this.nodes.delete(`c${clientId}`);
     if (message.file) this.sendFile(message.file);
+    else if (message.media) this.sendMedia(message.media);
     else this.dispatch({ client_id: newClientId(), text: message.text });
   }
 
-  async sendFile(file) {
-    const conversation = this.conversation;
-    if (!conversation || !this.canSend()) return;
-    const clientId = newClientId();
+  /** A file already stored (a canned response's attachment) sent by its media_id, the caption with it. */
+  sendMedia(media) {
+    if (!this.conversation || !this.canSend()) return;
+    const body = { type: media.type, media_id: media.media_id };
+    if (media.caption) body.caption = media.caption;
+    this.sendFileMessage({ media }, t("sending_file", { name: media.filename || t(media.type) }), body);
+  }
+
+  sendFile(file) {
+    if (!this.conversation || !this.canSend()) return;
     const type = typeOfFile(file);
     const caption = type === "image" || type === "video" || type === "document" ? this.text.value.trim() : "";
     if (caption) {
       this.text.value = "";
       this.composerChanged();
     }
-    const optimistic = {
-      client_id: clientId,
-      conversation_id: conversation.id,
-      direction: "outbound",
-      type: "text",
-      text: t("uploading", { name: file.name }),
-      status: "queued",
-      timestamp: new Date().toISOString(),
-      sent_by: data.me.id,
-      reply_to: null,
-      file,
-    };
-    this.pending.set(clientId, optimistic);
-    this.sync();
-    this.scrollToBottom();
     const form = new FormData();
     form.append("type", type);
     form.append("file", file, file.name);
     if (caption) form.append("caption", caption);
+    this.sendFileMessage({ file }, t("uploading", { name: file.name }), form);
+  }
+
+  /** A file's message shown at once (`text` in its place, a clock for a tick), then `body` (JSON, or a form with
+  the file) posted; `source` ({file} or {media}) is kept for a retry. */
+  async sendFileMessage(source, text, body) {
+    const conversation = this.conversation;
+    const clientId = newClientId();
+    this.pending.set(clientId, {
+      client_id: clientId,
+      conversation_id: conversation.id,
+      direction: "outbound",
+      type: "text",
+      text,
+      status: "queued",
+      timestamp: new Date().toISOString(),
+      sent_by: data.me.id,
+      reply_to: null,
+      ...source,
+    });
+    this.sync();
+    this.scrollToBottom();
     try {
-      const message = await api("POST", `/api/v1/conversations/${conversation.id}/messages`, form);
+      const message = await api("POST", `/api/v1/conversations/${conversation.id}/messages`, body);
       if (conversation.id === this.openId) this.settle(clientId, message);
     } catch (error) {
       if (conversation.id !== this.openId) return;

@@ -1,10 +1,12 @@
 // The inbox page: wires the list, the thread and the contact panel to the live socket, the address bar, the
-// keyboard, the tab's title and notifications, and the dialogs (new conversation, play the customer, shortcuts).
+// keyboard, the tab's title and notifications, and the dialogs (new conversation, play the customer, the template
+// picker, shortcuts).
 import { api } from "./app.js";
 import { previewOf } from "./bubbles.js";
 import { contactLabel, data, t } from "./inbox-format.js";
 import { ConversationList } from "./inbox-list.js";
 import { ContactPanel } from "./inbox-panel.js";
+import { TemplatePicker } from "./inbox-templates.js";
 import { Thread } from "./inbox-thread.js";
 import { LiveSocket } from "./live.js";
 
@@ -82,6 +84,16 @@ const thread = new Thread({
   },
   togglePanel,
 });
+
+const templates = new TemplatePicker({
+  conversation: () => thread.conversation,
+  // The socket brings it too (and the conversation, open again); shown now in case it is down.
+  sent: (message) => {
+    thread.receive([message]);
+    thread.scrollToBottom();
+  },
+});
+for (const button of document.querySelectorAll("[data-template-open]")) button.addEventListener("click", () => templates.open());
 
 async function catchUp() {
   thread.refreshNewest();

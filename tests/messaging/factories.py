@@ -2,7 +2,17 @@
 
 import factory
 
-from messaging.models import Contact, ContactTag, Conversation, Media, Message, Provider, Tag, WhatsAppNumber
+from messaging.models import (
+    CannedResponse,
+    Contact,
+    ContactTag,
+    Conversation,
+    Media,
+    Message,
+    Provider,
+    Tag,
+    WhatsAppNumber,
+)
 from tests.factories import OrganizationFactory
 
 
@@ -79,3 +89,15 @@ class MediaFactory(factory.django.DjangoModelFactory):
     file = factory.django.FileField(filename="picture.png", data=b"\x89PNG\r\n\x1a\n fake image bytes")
     size = 25
     status = Media.Status.READY
+
+
+class CannedResponseFactory(factory.django.DjangoModelFactory):
+    """A canned response (/reply-N) with a text and no attachment."""
+
+    class Meta:
+        model = CannedResponse
+
+    organization = factory.SubFactory(OrganizationFactory)
+    shortcut = factory.Sequence(lambda n: f"reply-{n}")
+    title = factory.Sequence(lambda n: f"Reply {n}")
+    text = "Hello {{contact.first_name}}, this is {{agent.name}}."

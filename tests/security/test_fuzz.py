@@ -38,7 +38,7 @@ from accounts.models import ApiKey, AuditLog, Role, Team, User, hash_secret
 from messaging.models import Provider
 from messaging.providers import SANDBOX_WABA_ID
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
-from tests.messaging.factories import ContactFactory, MediaFactory, WhatsAppNumberFactory
+from tests.messaging.factories import CannedResponseFactory, ContactFactory, MediaFactory, WhatsAppNumberFactory
 from tests.messaging.inbox_support import open_conversation, waha_number
 from tests.templates.factories import MessageTemplateFactory, TemplateSyncFactory
 
@@ -132,6 +132,9 @@ def _rows(path: str, org, admin, fake_meta) -> list:
         return [MembershipFactory(organization=org, role=Role.AGENT).user_id]
     if path.startswith("/api/v1/api-keys/"):
         return [account_services.api_key_create(organization=org, name="zap", role=Role.AGENT, actor=None)[0].pk]
+    if path.startswith("/api/v1/canned-responses/"):
+        plain = CannedResponseFactory(organization=org)
+        return [plain.pk, CannedResponseFactory(organization=org, attachment=MediaFactory(organization=org)).pk]
     if path.startswith("/api/v1/contacts/"):
         return [ContactFactory(organization=org).pk]
     if path.startswith("/api/v1/conversations/"):

@@ -2,9 +2,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import Membership, Organization, User
-from messaging.models import Provider, WhatsAppNumber
+from messaging.models import CannedResponse, Provider, WhatsAppNumber
 from messaging.providers.sandbox import inbound_webhook_for
 from messaging.services import ingest
+from messaging.services.canned import canned_response_create
 from templates import selectors as template_selectors
 from templates import services as template_services
 from whatsapp_hub.demo import DEMO_ORG, DEMO_PEOPLE, DEMO_TEMPLATES, production_signs
@@ -14,6 +15,13 @@ DEMO_CUSTOMERS = [
     ("966501234567", "Layla", "مرحبا، هل الطلب جاهز؟"),
     ("447700900123", "James", "Hi! Do you ship to Manchester?"),
     ("15551234567", "Sofia", "Can I change the size of my order?"),
+]
+# The agents' "/" menu: (shortcut, title, text).
+DEMO_CANNED_RESPONSES = [
+    ("price", "Prices", "Hi {{contact.first_name}}, our prices start at 49 SAR, and delivery is free over 200 SAR."),
+    ("shipping", "Shipping", "We ship to the GCC and the UK in 2 to 5 working days. Best, {{agent.name}}"),
+    ("hours", "Opening hours", "We answer every day from 9:00 to 21:00 (Riyadh time)."),
+    ("thanks", "شكر", "شكراً لتواصلك معنا يا {{contact.first_name}} 🌸"),
 ]
 
 
@@ -40,6 +48,7 @@ class Command(BaseCommand):
             )
         organization = self._people()
         self._conversations(organization)
+        self._canned_responses(organization)
         self._templates(organization)
         ready = f"Demo organization '{organization.name}' (id {organization.pk}) is ready."
         self.stdout.write(self.style.SUCCESS(ready))
@@ -83,6 +92,13 @@ class Command(BaseCommand):
             )
             ingest.sandbox_webhook_store(number=number, payload=payload)
         ingest.webhook_events_drain()
+
+    def _canned_responses(self, organization: Organization) -> None:
+        """A few canned responses for the agents' "/" menu (the ones missing)."""
+        existing = set(CannedResponse.objects.for_org(organization).values_list("shortcut", flat=True))
+        for shortcut, title, text in DEMO_CANNED_RESPONSES:
+            if shortcut not in existing:
+                canned_response_create(organization=organization, actor=None, shortcut=shortcut, title=title, text=text)
 
     def _templates(self, organization: Organization) -> None:
         """The sandbox number's templates, created as a marketer would (the sandbox approves each through the normal
