@@ -8,6 +8,7 @@ from whatsapp_hub.errors import page_not_found
 api_v1 = [
     path("", include("accounts.urls")),
     path("", include("messaging.urls")),
+    path("", include("campaigns.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # Unknown API paths answer JSON even with DEBUG on (Django's debug 404 page is HTML); csrf_exempt

@@ -533,12 +533,17 @@ def message_deliver(*, organization_id: int, message_id: int, attempt: int = 1) 
         return
     _mark_sent(message=message, provider_message_id=result.provider_message_id)
     if conversation.number.provider == Provider.SANDBOX and result.provider_message_id:
-        _sandbox_play_back(message=message, provider_message_id=result.provider_message_id)
+        sandbox_play_back(
+            message=message,
+            number=conversation.number,
+            contact=conversation.contact,
+            provider_message_id=result.provider_message_id,
+        )
 
 
-def _sandbox_play_back(*, message: Message, provider_message_id: str) -> None:
-    """What Meta would post next, through the same ingest path: sent, delivered, read (a reaction: sent)."""
-    number, contact = message.conversation.number, message.conversation.contact
+def sandbox_play_back(*, message: Message, number: WhatsAppNumber, contact: Contact, provider_message_id: str) -> None:
+    """What Meta would post next for a message the sandbox accepted (to `contact` from `number`), through the same
+    ingest path: sent, delivered, read (a reaction: sent)."""
     payloads = status_webhooks_for(
         number.phone_number_id or "sandbox",
         provider_message_id,
