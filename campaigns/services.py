@@ -60,6 +60,8 @@ TIER_LIMITS: dict[str, int | None] = {
     MessagingLimitTier.TIER_UNLIMITED: None,
 }
 WINDOW = timedelta(hours=24)
+# Meta's timestamps are whole seconds: a reply in the same second as the send may read as before it.
+REPLY_TIMESTAMP_SLACK = timedelta(seconds=1)
 # A claimed batch not renewed this long ago belongs to a worker that died (a live one renews its claim every
 # sending.HEARTBEAT seconds, and waits at most the HTTP timeout between two renewals).
 CLAIM_TIMEOUT = timedelta(minutes=2)
@@ -700,7 +702,7 @@ def recipients_follow_messages(*, organization_id: int, changes: list[tuple[int,
         for pk, campaign_id, old, new, message_id in moves:
             first_sent = old == RStatus.PENDING and new in SENT_STAGE
             groups[(new, first_sent, *errors.get(message_id, (None, "")))].append(pk)
-            deltas[campaign_id] += _deltas(old, new)
+            deltas[campaign_id].update(_deltas(old, new))  # update keeps negative counts (+= drops them)
         for (new, first_sent, code, title), ids in groups.items():
             fields: dict[str, Any] = {"status": new, "claim_token": None, "retry_at": None}
             if first_sent:
@@ -736,7 +738,7 @@ def recipients_mark_replied(*, organization_id: int, message_ids: list[int]) -> 
                 campaign__number_id=number_id,
                 status__in=SENT_STAGE,
                 replied_at__isnull=True,
-                sent_at__lte=at,
+                sent_at__lt=at + REPLY_TIMESTAMP_SLACK,
                 sent_at__gte=at - WINDOW,
             )
             for pk, campaign_id in recipients.select_for_update().values_list("pk", "campaign_id"):

@@ -39,7 +39,10 @@ def approved_template(
     )
 
 
-MAPPING = {"1": {"type": "contact_field", "value": "name", "fallback": "friend"}, "2": {"type": "static", "value": "Acme"}}
+MAPPING = {
+    "1": {"type": "contact_field", "value": "name", "fallback": "friend"},
+    "2": {"type": "static", "value": "Acme"},
+}
 
 
 def webhooks_through_the_endpoint(fake_meta: FakeMetaServer, client, org) -> None:
