@@ -783,6 +783,9 @@ def _progress_on_commit(campaign: Campaign, *, now: bool = False) -> None:
 
 
 def _progress(organization_id: int, campaign_ids: list[int], now: bool) -> None:
+    # Tasks run eagerly (the embedded default) would push the trailing update at once, before the changes it stands
+    # for, and the last changes of a burst would never be pushed: there, every change is pushed.
+    now = now or settings.CELERY_TASK_ALWAYS_EAGER
     due = []
     for campaign_id in campaign_ids:
         if now or cache.add(f"campaigns:progress:{campaign_id}", 1, PROGRESS_INTERVAL):
