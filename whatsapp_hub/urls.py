@@ -22,6 +22,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("accounts.web_urls")),
     path("", include("messaging.web_urls")),
+    path("", include("campaigns.web_urls")),
 ]
 
 handler400 = "whatsapp_hub.errors.bad_request"
