@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts import services as account_services
 from accounts.models import Role, Team
+from campaigns.models import Campaign
 from tests.conftest import signed_in
 from tests.factories import MembershipFactory
 from tests.isolation import snapshot
@@ -49,6 +50,12 @@ ROWS = {
         lambda org: ConversationFactory(organization=org, number=_hidden_number(org)), hidden_by_number=True
     ),
     "number_id": RowMaker(_hidden_number, hidden_by_number=True),
+    "campaign_id": RowMaker(
+        lambda org: Campaign.objects.create(
+            organization=org, number=_hidden_number(org), name="Spring", template_name="promo", language="en_US"
+        ),
+        hidden_by_number=True,
+    ),
 }
 
 

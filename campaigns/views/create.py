@@ -163,7 +163,7 @@ class CampaignForm(forms.Form):
         )
         self.fields[f"{prefix}-value"] = forms.CharField(required=False, max_length=2000, label=_("Value"))
         self.fields[f"{prefix}-fallback"] = forms.CharField(
-            required=False, max_length=1000, label=_("When the contact's field is empty")
+            required=False, max_length=1000, label=_("If the field is empty")
         )
 
     def mapping_rows(self) -> list[dict]:
@@ -286,9 +286,10 @@ def _limit(number: WhatsAppNumber) -> dict:
     left = services.messaging_limit_left(number=number)
     if left is None:
         return {"left": None, "text": _("Messaging limit: unlimited.")}
+    tier = MessagingLimitTier(number.messaging_limit_tier).label
     text = _(
         "Messaging limit: %(tier)s customers outside their 24-hour window per rolling 24 hours; %(left)s left now."
-    ) % {"tier": MessagingLimitTier(number.messaging_limit_tier).label, "left": formats.number_format(left)}
+    ) % {"tier": tier, "left": f"{left:,}"}  # grouped as the tiers are named (2,000)
     return {"left": left, "text": text}
 
 

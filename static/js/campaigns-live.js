@@ -42,7 +42,9 @@ export function showCampaign(root, campaign, labels) {
     badge.className = `badge ${labels.badges[campaign.status] ?? ""}`.trim();
   }
   for (const element of root.querySelectorAll("[data-counter]")) {
-    element.textContent = String(campaign[element.dataset.counter] ?? 0);
+    const value = campaign[element.dataset.counter] ?? 0;
+    element.textContent = String(value);
+    element.toggleAttribute("data-nonzero", value > 0);
   }
   for (const element of root.querySelectorAll("[data-if-counter]")) element.hidden = !campaign[element.dataset.ifCounter];
   const { percent, parts } = progressOf(campaign);

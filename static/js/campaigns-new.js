@@ -238,7 +238,9 @@ function chip(id, name, phone) {
   Object.assign(remove, { type: "button", className: "chip-remove", textContent: "×" });
   remove.dataset.remove = "";
   remove.setAttribute("aria-label", interpolate(strings.remove, { name }));
-  item.append(input, span(name, "", { dir: "auto" }), document.createTextNode(" "), span(phone, "ltr num muted"), remove);
+  item.append(input, span(name, "", { dir: "auto" }));
+  if (phone && phone !== name) item.append(document.createTextNode(" "), span(phone, "ltr num muted"));
+  item.append(remove);
   return item;
 }
 
@@ -376,7 +378,8 @@ function showSummary(answer) {
       const item = document.createElement("li");
       const who = document.createElement("div");
       who.className = "sample-who";
-      who.append(span(sample.contact_name, "", { dir: "auto" }), span(sample.contact_number, "ltr num muted"));
+      who.append(span(sample.contact_name, "", { dir: "auto" }));
+      if (sample.contact_number !== sample.contact_name) who.append(span(sample.contact_number, "ltr num muted"));
       const text = sample.error ? span(sample.error, "sample-error") : span(sample.preview, "sample-text", { dir: "auto" });
       item.append(who, text);
       return item;

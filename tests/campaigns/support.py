@@ -3,8 +3,9 @@ to the fake too (so it checks the sends' parameters), contacts, and the sends th
 
 from django.test import TestCase
 
+from campaigns import services
 from campaigns.models import Campaign, CampaignRecipient
-from messaging.models import WhatsAppNumber
+from messaging.models import Tag, WhatsAppNumber
 from templates.models import MessageTemplate
 from tests.fakes import django_client_target
 from tests.fakes.meta import DEFAULT_WABA_ID, FakeMetaServer
@@ -70,3 +71,19 @@ def counters(campaign: Campaign) -> dict[str, int]:
     campaign.refresh_from_db()
     names = ("total", "sent", "delivered", "read", "replied", "failed", "skipped")
     return {name: getattr(campaign, name) for name in names}
+
+
+def draft(org, *, name: str = "Spring sale", tag: str = "vip", **fields) -> Campaign:
+    """A draft campaign of the organization's primary number and the `promo` template (MAPPING's values), to the
+    contacts tagged `tag`."""
+    Tag.objects.get_or_create(organization=org, name=tag)
+    return services.campaign_create(
+        organization=org,
+        actor=None,
+        name=name,
+        template_name="promo",
+        language="en_US",
+        variable_mapping=MAPPING,
+        tag=tag,
+        **fields,
+    )

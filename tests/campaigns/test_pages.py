@@ -11,11 +11,10 @@ from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 
 from accounts.models import Role
-from campaigns import services
 from campaigns.models import Campaign, CampaignRecipient
 from messaging.models import Contact, ContactTag, MessagingLimitTier, Tag
 from templates.models import MessageTemplate
-from tests.campaigns.support import MAPPING, approved_template, sent_to
+from tests.campaigns.support import MAPPING, approved_template, draft, sent_to
 from tests.conftest import signed_in
 from tests.factories import MembershipFactory
 from tests.messaging.factories import ContactFactory, WhatsAppNumberFactory
@@ -31,21 +30,6 @@ def vip(org):
 @pytest.fixture
 def marketing(marketing_membership):
     return signed_in(marketing_membership)
-
-
-def draft(org, *, name: str = "Spring sale", tag: str = "vip", **fields) -> Campaign:
-    """A draft campaign of the org's primary number and the `promo` template, to the contacts tagged `tag`."""
-    Tag.objects.get_or_create(organization=org, name=tag)
-    return services.campaign_create(
-        organization=org,
-        actor=None,
-        name=name,
-        template_name="promo",
-        language="en_US",
-        variable_mapping=MAPPING,
-        tag=tag,
-        **fields,
-    )
 
 
 def form_data(number, template, **fields) -> dict:
@@ -157,6 +141,18 @@ def test_a_campaign_on_a_number_hidden_from_the_marketer_is_not_listed(org, mark
 
     assertContains(response, "Spring sale")
     assertNotContains(response, "Their campaign")
+
+
+def test_a_campaign_on_a_number_hidden_from_the_marketer_is_a_404_and_stays_as_it_was(org, marketing_membership):
+    hidden = WhatsAppNumberFactory(organization=org, assigned_user=MembershipFactory(organization=org).user)
+    campaign = Campaign.objects.create(organization=org, number=hidden, name="Theirs", template_name="promo")
+    marketer = signed_in(marketing_membership)
+
+    assert marketer.get(f"/campaigns/{campaign.pk}/").status_code == 404
+    assert committed(marketer.post, f"/campaigns/{campaign.pk}/cancel/").status_code == 404
+    assert committed(marketer.post, f"/campaigns/{campaign.pk}/delete/").status_code == 404
+    campaign.refresh_from_db()
+    assert campaign.status == "draft"
 
 
 def test_the_empty_list_says_what_a_campaign_is_and_offers_a_new_one(marketing):
