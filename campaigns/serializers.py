@@ -11,7 +11,9 @@ MAX_CONTACT_IDS = 100_000
 
 class CampaignSerializer(serializers.ModelSerializer):
     number_id = serializers.IntegerField(read_only=True)
-    tag = serializers.SlugRelatedField(slug_field="name", read_only=True, help_text="The audience's tag")
+    tag = serializers.SlugRelatedField(
+        slug_field="name", read_only=True, allow_null=True, help_text="The audience's tag (audience tag)"
+    )
     total_contacts = serializers.IntegerField(source="total", read_only=True, help_text="The seed's name of total")
     pending = serializers.IntegerField(read_only=True)
     contact_count = serializers.SerializerMethodField(help_text="Chosen contacts (audience contacts or csv)")

@@ -87,3 +87,32 @@ def draft(org, *, name: str = "Spring sale", tag: str = "vip", **fields) -> Camp
         tag=tag,
         **fields,
     )
+
+
+def sandbox_campaign(org) -> Campaign:
+    """A draft campaign on a sandbox number (sends need no network) to one contact, with its approved template."""
+    from campaigns import services
+    from tests.messaging.factories import ContactFactory
+
+    number = WhatsAppNumberFactory(organization=org, provider="sandbox")
+    template = MessageTemplate.objects.create(
+        organization=org,
+        waba_id=number.waba_id,
+        meta_id=f"walker-{number.pk}",
+        name="walker",
+        language="en_US",
+        category=MessageTemplate.Category.MARKETING,
+        status=MessageTemplate.Status.APPROVED,
+        components=[{"type": "BODY", "text": "Hello {{1}}"}],
+    )
+    contact = ContactFactory(organization=org)
+    return services.campaign_create(
+        organization=org,
+        actor=None,
+        name="Walker",
+        number_id=number.pk,
+        template_name=template.name,
+        language=template.language,
+        contact_ids=[contact.pk],
+        variable_mapping={"1": {"type": "static", "value": "you"}},
+    )

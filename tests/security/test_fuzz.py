@@ -36,6 +36,7 @@ from schemathesis.specs.openapi.checks import ignored_auth
 from accounts import services as account_services
 from accounts.models import ApiKey, AuditLog, Role, Team, User, hash_secret
 from messaging.models import Provider
+from tests.campaigns.support import sandbox_campaign
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.messaging.factories import ContactFactory, MediaFactory, WhatsAppNumberFactory
 from tests.messaging.inbox_support import open_conversation, waha_number
@@ -130,6 +131,8 @@ def _rows(path: str, org, admin, fake_meta) -> list:
         return [MembershipFactory(organization=org, role=Role.AGENT).user_id]
     if path.startswith("/api/v1/api-keys/"):
         return [account_services.api_key_create(organization=org, name="zap", role=Role.AGENT, actor=None)[0].pk]
+    if path.startswith(("/api/v1/campaigns/", "/api/v1/broadcasts/")):
+        return [sandbox_campaign(org).pk]
     if path.startswith("/api/v1/contacts/"):
         return [ContactFactory(organization=org).pk]
     if path.startswith("/api/v1/conversations/"):
