@@ -5,6 +5,8 @@ from dataclasses import asdict
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from accounts.permissions import IsMarketing
@@ -137,3 +139,15 @@ def template_data(template: MessageTemplate) -> dict:
         "components": template.components,
         "placeholders": [asdict(placeholder) for placeholder in rendering.placeholders(template)],
     }
+
+
+def saved_message(campaign: Campaign) -> str:
+    """What a campaign just saved or started is now, in words."""
+    if campaign.status == Status.DRAFT:
+        return _("Draft saved. Start it when you are ready.")
+    if campaign.status == Status.SCHEDULED:
+        when = formats.date_format(timezone.localtime(campaign.scheduled_at), "DATETIME_FORMAT")
+        return _("Campaign scheduled for %(time)s.") % {"time": when}
+    if campaign.status == Status.COMPLETED:
+        return _("Nobody in the audience could be sent to: the campaign completed at once.")
+    return _("Campaign started.")

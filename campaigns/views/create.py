@@ -12,7 +12,6 @@ from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
@@ -21,7 +20,13 @@ from accounts.web import organization_time_zone
 from campaigns import services
 from campaigns.models import Campaign
 from campaigns.serializers import MAX_CONTACT_IDS
-from campaigns.views.common import AUDIENCE_LABELS, CONTACT_FIELD_LABELS, marketing_required, template_data
+from campaigns.views.common import (
+    AUDIENCE_LABELS,
+    CONTACT_FIELD_LABELS,
+    marketing_required,
+    saved_message,
+    template_data,
+)
 from messaging.models import MessagingLimitTier, Provider, WhatsAppNumber
 from messaging.selectors.access import request_visible_numbers
 from messaging.selectors.contacts import contact_list, tag_names
@@ -363,17 +368,6 @@ def _save(request, form: CampaignForm) -> Campaign:
     return campaign
 
 
-def _saved_message(campaign: Campaign) -> str:
-    if campaign.status == Campaign.Status.DRAFT:
-        return _("Draft saved. Start it when you are ready.")
-    if campaign.status == Campaign.Status.SCHEDULED:
-        when = formats.date_format(timezone.localtime(campaign.scheduled_at), "DATETIME_FORMAT")
-        return _("Campaign scheduled for %(time)s.") % {"time": when}
-    if campaign.status == Campaign.Status.COMPLETED:
-        return _("Nobody in the audience could be sent to: the campaign completed at once.")
-    return _("Campaign started.")
-
-
 @require_http_methods(["GET", "HEAD", "POST"])
 @marketing_required
 def campaign_create(request):
@@ -394,7 +388,7 @@ def campaign_create(request):
             else:
                 show_service_error(form, refused, fields=form.service_fields())
         else:
-            messages.success(request, _saved_message(campaign))
+            messages.success(request, saved_message(campaign))
             return redirect("campaigns-detail", campaign_id=campaign.pk)
     chosen = (form["contact_ids"].value() or []) if form.is_bound else []
     chosen_ids = [int(pk) for pk in chosen if str(pk).isdigit() and int(pk) <= MAX_ROW_ID]

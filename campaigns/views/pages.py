@@ -25,6 +25,7 @@ from campaigns.views.common import (
     campaign_or_404,
     marketing_required,
     progress,
+    saved_message,
     template_data,
     visible_campaigns,
 )
@@ -157,12 +158,7 @@ def campaign_move(request, campaign_id: int, *, action: str):
             return _render_detail(request, campaign, limit_refusal=refused.detail, status=409)
         messages.error(request, refused.detail)
         return redirect("campaigns-detail", campaign_id=campaign.pk)
-    if action != "start":
-        messages.success(request, MOVED[action])
-    elif campaign.status == Status.COMPLETED:
-        messages.warning(request, _("Nobody in the audience could be sent to: the campaign completed at once."))
-    else:
-        messages.success(request, _("Campaign started."))
+    messages.success(request, MOVED[action] if action != "start" else saved_message(campaign))
     return redirect("campaigns-detail", campaign_id=campaign.pk)
 
 

@@ -12,12 +12,28 @@ from tests.messaging.socket_support import db, frames, open_inbox, run, session_
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _push(campaign) -> None:
-    campaign_progress_publish(organization_id=campaign.organization_id, campaign_ids=[campaign.pk])
+def _first_frame_after(membership, *pushes) -> tuple[dict, dict]:
+    """The socket's hello and the first frame it gets after these pushes (callables, run in order)."""
+    cookie = session_cookie(membership.user)
+
+    async def scenario():
+        socket, hello = await open_inbox(cookie=cookie)
+        for push in pushes:
+            await db(push)()
+        [frame] = await frames(socket, 1)
+        return hello, frame
+
+    return run(scenario)
 
 
-def _conversation_updated(conversation) -> None:
-    events.publish_conversation_on_commit(conversation_id=conversation.pk, organization_id=conversation.organization_id)
+def _progress(campaign):
+    return lambda: campaign_progress_publish(organization_id=campaign.organization_id, campaign_ids=[campaign.pk])
+
+
+def _conversation_updated(conversation):
+    return lambda: events.publish_conversation_on_commit(
+        conversation_id=conversation.pk, organization_id=conversation.organization_id
+    )
 
 
 def test_a_marketer_hears_campaign_progress_and_not_the_inbox(
@@ -25,15 +41,9 @@ def test_a_marketer_hears_campaign_progress_and_not_the_inbox(
 ):
     campaign = draft(org)
     conversation = ConversationFactory(organization=org, number=number)
-    cookie = session_cookie(marketing_membership.user)
 
-    async def scenario():
-        socket, hello = await open_inbox(cookie=cookie)
-        await db(_conversation_updated)(conversation)
-        await db(_push)(campaign)
-        return hello, await frames(socket, 1)
+    hello, frame = _first_frame_after(marketing_membership, _conversation_updated(conversation), _progress(campaign))
 
-    hello, [frame] = run(scenario)
     shown = marketing_client.get(f"/api/v1/campaigns/{campaign.pk}").json()
     # The inbox's event was left out; the frame covers its number too.
     assert frame == {
@@ -47,15 +57,9 @@ def test_a_marketer_hears_campaign_progress_and_not_the_inbox(
 def test_an_agent_does_not_hear_campaign_progress(org, agent_membership, number, template):
     campaign = draft(org)
     conversation = ConversationFactory(organization=org, number=number)
-    cookie = session_cookie(agent_membership.user)
 
-    async def scenario():
-        socket, hello = await open_inbox(cookie=cookie)
-        await db(_push)(campaign)
-        await db(_conversation_updated)(conversation)
-        return hello, await frames(socket, 1)
+    hello, frame = _first_frame_after(agent_membership, _progress(campaign), _conversation_updated(conversation))
 
-    hello, [frame] = run(scenario)
     assert (frame["type"], frame["first_seq"], frame["seq"]) == (
         "conversation.updated",
         hello["seq"] + 1,
