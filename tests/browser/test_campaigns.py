@@ -150,6 +150,11 @@ def test_a_small_campaign_is_created_started_and_its_counters_move_live(
     )
     assert page.url.endswith(f"/campaigns/{Campaign.objects.get().pk}/")
     assert errors == []  # no script refused by the Content-Security-Policy, no failed call
+
+    page.reload()  # as stored, without the flash message: the page for the README
+
+    expect(page.locator(".campaign-counters dd")).to_have_text(["3", "3", "3", "2", "0", "0", "0"])
+    expect(log_rows.locator(".badge")).to_have_text(["Read", "Read", "Delivered"])
     screenshot(page, "campaign")
 
     page.get_by_role("link", name="Campaigns", exact=True).first.click()

@@ -209,6 +209,15 @@ def test_the_values_of_a_template_come_as_rows_with_its_placeholders(marketing, 
     assertContains(response, '<option value="display_name">Name, else WhatsApp profile name or number</option>')
 
 
+def test_another_organization_s_template_has_no_value_rows(other_org, marketing):
+    theirs = approved_template(other_org)
+
+    response = marketing.get(f"/campaigns/new/values/?template={theirs.pk}")
+
+    assertNotContains(response, "data-mapping-row")
+    assertContains(response, "Choose a template: a row for each of its placeholders appears here.")
+
+
 def test_a_draft_is_saved_with_its_audience_and_values(org, marketing, marketing_membership, number, template):
     ContactFactory(organization=org, tags=["vip"])
 
