@@ -201,6 +201,16 @@ def test_the_form_offers_the_visible_numbers_and_their_approved_templates(org, m
     assert data["templates"][str(template.pk)]["placeholders"][0]["key"] == "1"
 
 
+def test_without_a_number_that_sends_templates_the_form_says_whom_to_ask(org, marketing):
+    WhatsAppNumberFactory(organization=org, provider="waha", is_primary=True)
+
+    response = marketing.get("/campaigns/new/")
+
+    assertContains(response, "No number can send this campaign")
+    assertNotContains(response, '<form method="post" enctype')
+    assertNotContains(response, "campaigns-new.js")
+
+
 def test_the_values_of_a_template_come_as_rows_with_its_placeholders(marketing, template):
     response = marketing.get(f"/campaigns/new/values/?template={template.pk}")
 
