@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.files import File
 from django.db import transaction
-from django.db.models import Case, Q, QuerySet, Value, When
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
@@ -38,6 +38,7 @@ from messaging.selectors.numbers import number_list
 from messaging.services import ingest
 from messaging.services.contacts import contact_get_or_create, phone_or_error
 from messaging.services.events import publish_conversation_on_commit, publish_message_on_commit
+from messaging.services.ingest import rows
 from messaging.services.ingest.meta import CALLBACK_PREFIX
 from messaging.services.media import media_check, media_store_upload, mime_type_of
 from messaging.services.retries import (
@@ -563,45 +564,40 @@ def sandbox_play_back(*, message: Message, number: WhatsAppNumber, contact: Cont
 
 
 def messages_store_batch(*, number: WhatsAppNumber, parts: list[tuple[Contact, dict]]) -> list[Message]:
-    """Store one outbound message per (contact, Meta-shaped part, as message_parts.parse checked it) from `number`,
-    queued and claimed for attempt 1 (only the caller sends them; delivery's sweeper takes one over only after
-    `claimed_grace()`), with each contact's conversation got or created and its last-message fields set. A fixed
-    number of queries whatever the number of messages; no event is published (the caller publishes what it wants)
-    and nothing is queued. Returns the messages, in the order of `parts`. Must be called inside a transaction."""
+    """Store one outbound message per (contact, Meta-shaped part, as message_parts checks it) from `number`, queued
+    and claimed for attempt 1 (only the caller sends them; delivery's sweeper takes one over only after
+    `claimed_grace()`), with each contact's conversation got or created and its last-message fields set. The
+    contacts are distinct (one message each). A fixed number of queries whatever the number of messages, each one
+    statement of many rows (ingest.rows); no event is published (the caller publishes what it wants) and nothing is
+    queued. Returns the messages, in the order of `parts`. Must be called inside a transaction."""
     if not parts:
         return []
     organization = number.organization
     now = timezone.now()
     contact_ids = [contact.pk for contact, _ in parts]
-    Conversation.objects.bulk_create(
-        [
-            Conversation(organization=organization, number=number, contact_id=pk, last_message_at=now)
-            for pk in contact_ids
-        ],
-        ignore_conflicts=True,  # an existing conversation (unique per organization, number, contact) is kept
+    if len(set(contact_ids)) != len(contact_ids):
+        raise ValueError("messages_store_batch takes one message per contact")
+    rows.insert(
+        Conversation,
+        ["number_id", "contact_id", "last_message_at"],
+        [(number.pk, pk, now) for pk in contact_ids],
+        constants={"organization_id": organization.pk},
+        conflict=["organization", "number", "contact"],  # an existing conversation is kept
     )
     conversation_of = dict(
         Conversation.objects.for_org(organization)
         .filter(number=number, contact_id__in=contact_ids)
         .values_list("contact_id", "pk")
     )
-    messages = Message.objects.bulk_create(
-        [
-            Message(
-                organization=organization,
-                conversation_id=conversation_of[contact.pk],
-                direction=Message.Direction.OUTBOUND,
-                type=part["type"],
-                text=_text_of(part),
-                payload=part,
-                status=Message.Status.QUEUED,
-                attempts=1,
-                attempted_at=now,
-                created_at=now,
-            )
-            for contact, part in parts
-        ]
-    )
+    fields = ("conversation_id", "direction", "type", "text", "payload", "status", "attempts", "attempted_at")
+    values = [
+        (conversation_of[contact.pk], Message.Direction.OUTBOUND, part["type"], _text_of(part), part, "queued", 1, now)
+        for contact, part in parts
+    ]
+    constants = {"organization_id": organization.pk, "created_at": now}
+    # One message per conversation here: the conversation tells which id each row got.
+    id_of = dict(rows.insert(Message, fields, values, constants=constants, returning=["conversation_id", "id"]))
+    messages = rows.instances(Message, ("id", *fields), [(id_of[row[0]], *row) for row in values], constants=constants)
     previews: dict[tuple[str, str], list[int]] = defaultdict(list)
     for message in messages:
         previews[(_preview_of(message.payload, message.text), message.type)].append(message.conversation_id)
@@ -619,15 +615,18 @@ def messages_store_batch(*, number: WhatsAppNumber, parts: list[tuple[Contact, d
 def messages_mark_sent(*, organization_id: int, sent: Mapping[int, str | None]) -> list[tuple[int, str, None]]:
     """Give outbound messages (ids) the provider's id they were sent with and move those still queued to sent (a
     status that arrived first is kept: only forward); message_status_changed is announced after commit. Returns
-    the changes made. Must be called inside a transaction."""
+    the changes made. Three statements whatever the number of messages. Must be called inside a transaction."""
     scoped = Message.objects.filter(organization_id=organization_id, direction=Message.Direction.OUTBOUND)
-    wamids = {pk: wamid for pk, wamid in sent.items() if wamid}
+    locked = list(
+        scoped.filter(pk__in=list(sent))
+        .select_for_update()
+        .order_by("pk")
+        .values_list("pk", "status", "provider_message_id")
+    )
+    wamids = [(pk, sent[pk]) for pk, _, current in locked if current is None and sent[pk]]
     if wamids:
-        scoped.filter(pk__in=list(wamids), provider_message_id__isnull=True).update(
-            provider_message_id=Case(*[When(pk=pk, then=Value(wamid)) for pk, wamid in wamids.items()])
-        )
-    queued = scoped.filter(pk__in=list(sent), status=Message.Status.QUEUED)
-    moved = sorted(queued.select_for_update().values_list("pk", flat=True))
+        rows.update(Message, ["id", "provider_message_id"], wamids)
+    moved = [pk for pk, status, _ in locked if status == Message.Status.QUEUED]
     if not moved:
         return []
     scoped.filter(pk__in=moved).update(status=Message.Status.SENT, status_updated_at=timezone.now())
