@@ -2,6 +2,8 @@
 campaigns-live.js), its recipient log (from the logs API), its template, and its actions: start, pause, resume,
 cancel and delete, through the services the API calls, with the API's refusals shown on the page."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -95,6 +97,7 @@ def campaign_list(request):
         "page": page,
         "rows": [_row(campaign) for campaign in page.object_list],
         "status": status,
+        "query": urlencode({"status": status}) if status else "",
         "statuses": STATUS_LABELS.items(),
         "live": live,
     }

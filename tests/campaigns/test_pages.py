@@ -173,6 +173,20 @@ def test_the_list_filters_by_status(org, marketing, number, template):
     assert page_data(response, "campaigns-live")["query"] == {"status": "completed", "page": 1, "page_size": 25}
 
 
+def test_the_list_pages_keep_the_status_filter(org, marketing, number, template):
+    campaign = draft(org)
+    Campaign.objects.bulk_create(
+        Campaign(organization=org, number=number, name=f"Draft {n}", template_name="promo", language="en_US")
+        for n in range(25)
+    )
+
+    response = marketing.get("/campaigns/?status=draft")
+
+    assertContains(response, '<a class="button button-small" rel="next" href="?status=draft&amp;page=2">')
+    assertNotContains(response, campaign.name)  # the oldest, on page 2
+    assertContains(marketing.get("/campaigns/?status=draft&page=2"), campaign.name)
+
+
 # --- a new campaign ----------------------------------------------------------------------------------------------
 
 
