@@ -720,7 +720,8 @@ def recipients_follow_messages(*, organization_id: int, changes: list[tuple[int,
 
 def recipients_mark_replied(*, organization_id: int, message_ids: list[int]) -> None:
     """An inbound message within 24 hours after a campaign's message to its sender, on the campaign's number,
-    counts the recipient as replied (once). Subscribed to messaging's message_received hook."""
+    counts the recipient as replied (once). Subscribed to messaging's message_received hook: two queries whatever
+    the number of messages (an ingest batch holds thousands)."""
     inbound = list(
         Message.objects.filter(
             organization_id=organization_id, pk__in=message_ids, direction=Message.Direction.INBOUND
@@ -728,20 +729,27 @@ def recipients_mark_replied(*, organization_id: int, message_ids: list[int]) -> 
     )
     if not inbound:
         return
+    first_reply: dict[tuple[int, int], datetime] = {}
+    for contact_id, number_id, provider_timestamp, created_at in inbound:
+        at = provider_timestamp or created_at
+        first_reply[(contact_id, number_id)] = min(at, first_reply.get((contact_id, number_id), at))
     with transaction.atomic():
-        replied: Counter = Counter()
-        for contact_id, number_id, provider_timestamp, created_at in inbound:
-            at = provider_timestamp or created_at
-            recipients = CampaignRecipient.objects.filter(
+        candidates = (
+            CampaignRecipient.objects.filter(
                 organization_id=organization_id,
-                contact_id=contact_id,
-                campaign__number_id=number_id,
+                contact_id__in={contact_id for contact_id, _ in first_reply},
                 status__in=SENT_STAGE,
                 replied_at__isnull=True,
-                sent_at__lt=at + REPLY_TIMESTAMP_SLACK,
-                sent_at__gte=at - WINDOW,
+                sent_at__gte=min(first_reply.values()) - WINDOW,
             )
-            for pk, campaign_id in recipients.select_for_update().values_list("pk", "campaign_id"):
+            .select_for_update(of=("self",))
+            .order_by("pk")
+            .values_list("pk", "campaign_id", "campaign__number_id", "contact_id", "sent_at")
+        )
+        replied: Counter = Counter()
+        for pk, campaign_id, number_id, contact_id, sent_at in candidates:
+            at = first_reply.get((contact_id, number_id))
+            if at is not None and at - WINDOW <= sent_at < at + REPLY_TIMESTAMP_SLACK:
                 CampaignRecipient.objects.filter(pk=pk).update(replied_at=at)
                 replied[campaign_id] += 1
         for campaign_id, count in replied.items():
