@@ -3,6 +3,7 @@
 from accounts import selectors
 from accounts.forms import ROLE_CHOICES
 from accounts.models import Role
+from accounts.permissions import IsMarketing
 
 
 def shell(request) -> dict:
@@ -16,6 +17,7 @@ def shell(request) -> dict:
             "role_label": dict(ROLE_CHOICES)[membership.role],
             "is_admin": membership.role == Role.ADMIN,
             "uses_inbox": membership.role in (Role.ADMIN, Role.AGENT),
+            "uses_marketing": membership.role in IsMarketing.roles,
             "memberships": [
                 other
                 for other in selectors.user_memberships(user=request.user)

@@ -33,11 +33,12 @@ def permission_denied(request, *, reason: str, status: int = 403):
     return render(request, "permission_denied.html", {"reason": reason}, status=status)
 
 
-def member_required(view=None, *, roles: frozenset[str] | None = None):
+def member_required(view=None, *, roles: frozenset[str] | None = None, reason: str | None = None):
     """Decorates a page: signed in (else the sign-in page, coming back here after), in an organization (else the
     page that creates one), a member who can act in the session's organization (else the permission-denied page
-    saying why), and one of `roles` when given. Sets request.org, request.role, request.membership and activates the
-    organization's time zone."""
+    saying why), and one of `roles` when given (else the permission-denied page with `reason`, a text with
+    %(org)s, by default that the page is for admins). Sets request.org, request.role, request.membership and
+    activates the organization's time zone."""
 
     def decorate(view_func):
         @wraps(view_func)
@@ -52,11 +53,8 @@ def member_required(view=None, *, roles: frozenset[str] | None = None):
                 return permission_denied(request, reason=problem)
             request.membership, request.org, request.role = membership, membership.organization, membership.role
             if roles is not None and membership.role not in roles:
-                return permission_denied(
-                    request,
-                    reason=_("This page is for admins of %(org)s. Ask one of them for access.")
-                    % {"org": membership.organization.name},
-                )
+                text = reason or _("This page is for admins of %(org)s. Ask one of them for access.")
+                return permission_denied(request, reason=text % {"org": membership.organization.name})
             timezone.activate(organization_time_zone(membership.organization))
             return view_func(request, *args, **kwargs)
 

@@ -3,3 +3,14 @@ from django.apps import AppConfig
 
 class CampaignsConfig(AppConfig):
     name = "campaigns"
+
+    def ready(self) -> None:
+        # Subscriptions to messaging's announcements (messaging never imports campaigns).
+        from accounts.permissions import IsMarketing
+        from campaigns import services
+        from messaging import hooks, realtime
+
+        hooks.message_status_changed.connect(services.recipients_follow_messages)
+        hooks.message_received.connect(services.recipients_mark_replied)
+        # Campaign progress is for the campaigns' roles (the API's), not the inbox's.
+        realtime.event_roles_declare("campaign.updated", IsMarketing.roles)

@@ -27,7 +27,7 @@ PROVIDER_FIELDS = number_services.CLOUD_FIELDS + number_services.WAHA_FIELDS
 SECRET_FIELDS = tuple(name for name in PROVIDER_FIELDS if name in number_services.SECRET_FIELDS)
 # What number_update takes from the form (the secrets apart: they change only when a new value is typed).
 UPDATABLE_FIELDS = frozenset(
-    {"display_name", "phone_number", "is_primary", "throughput", "status", *PROVIDER_FIELDS}
+    {"display_name", "phone_number", "is_primary", "throughput", "messaging_limit_tier", "status", *PROVIDER_FIELDS}
 ) - set(SECRET_FIELDS)
 
 
@@ -66,6 +66,7 @@ class WhatsAppNumberForm(ServiceModelForm):
                 phone_number=data["phone_number"],
                 is_primary=data["is_primary"],
                 throughput=data["throughput"],
+                messaging_limit_tier=data["messaging_limit_tier"],
                 **{name: data[name] for name in PROVIDER_FIELDS if data.get(name)},  # secrets included
             )
         else:

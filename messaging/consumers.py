@@ -217,10 +217,12 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             await self._close(CLOSE_FORBIDDEN)
 
     def _visible(self, message) -> dict | None:
-        """The event's data with only the items of the numbers this socket sees (None: nothing left). An event about
-        no number (ORGANIZATION_WIDE) reaches every socket; one without its items' numbers only those who see every
-        number."""
+        """The event's data with only the items of the numbers this socket sees (None: nothing left, or an event
+        its person's role does not hear). An event about no number (ORGANIZATION_WIDE) reaches every socket of the
+        roles that hear it; one without its items' numbers only those who see every number."""
         data = message["data"]
+        if self.principal.role not in realtime.event_roles(message["event"]):
+            return None
         number_ids = message.get("number_ids")
         if self.number_ids is None or number_ids == realtime.ORGANIZATION_WIDE:
             return data

@@ -182,11 +182,22 @@ class TemplateSerializer(StrictSerializer):
     components = serializers.ListField(child=TemplateComponentSerializer(), max_length=20, required=False)
 
     def to_internal_value(self, data):
-        attrs = super().to_internal_value(data)
-        template = {"name": attrs["name"], "language": {"code": attrs["language"].replace("-", "_")}}
-        if attrs.get("components"):
-            template["components"] = attrs["components"]
-        return template
+        return template_part(super().to_internal_value(data))["template"]
+
+
+def template_part(template: Mapping) -> dict:
+    """The Meta-shaped part of a template send from its content in the API's shape (`{name, language,
+    components}`, as TemplateSerializer checks it and templates.rendering builds it): the language as `{"code"}`,
+    button indexes as strings. It checks nothing: a sender of many messages of one shape (a campaign) checks one with
+    `parse` and builds the others with this."""
+    part = {"name": template["name"], "language": {"code": str(template["language"]).replace("-", "_")}}
+    components = [
+        {**component, "index": str(component["index"])} if "index" in component else component
+        for component in template.get("components") or ()
+    ]
+    if components:
+        part["components"] = components
+    return {"type": Message.Type.TEMPLATE.value, "template": part}
 
 
 class ReactionSerializer(StrictSerializer):

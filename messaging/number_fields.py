@@ -14,7 +14,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
-from messaging.models import Provider, WhatsAppNumber
+from messaging.models import MessagingLimitTier, Provider, WhatsAppNumber
 from whatsapp_hub.errors import invalid_input
 from whatsapp_hub.serializers import StrictSerializer
 
@@ -46,6 +46,12 @@ class NumberInputSerializer(StrictSerializer):
     provider = serializers.ChoiceField(choices=Provider.choices, default=Provider.CLOUD)
     is_primary = serializers.BooleanField(required=False)
     throughput = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    messaging_limit_tier = serializers.ChoiceField(
+        choices=MessagingLimitTier.choices,
+        required=False,
+        help_text="Meta's messaging limit (customers reached outside the 24-hour window per rolling 24 hours); "
+        "Meta's webhooks update it",
+    )
     status = serializers.ChoiceField(choices=WhatsAppNumber.Status.choices, required=False)
     phone_number_id = meta_id_field(required=False, allow_blank=True)
     waba_id = meta_id_field(required=False, allow_blank=True)

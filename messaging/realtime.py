@@ -4,7 +4,10 @@ after commit.
 The channel layer is at-most-once, so every event carries a per-organization sequence number:
 a client that sees a gap, or reconnects, catches up over REST. Each event also carries the WhatsApp number of each
 of its items (`number_ids`), for the socket to drop what its person may not see (messaging.selectors.access); the
-socket never forwards them. An event about no number (ORGANIZATION_WIDE) reaches every socket.
+socket never forwards them. An event reaches the roles declared for its type (`event_roles`): messaging's own events
+are the inbox's, for agents and admins; an app above messaging declares the events it publishes for other roles in its
+AppConfig.ready() (messaging never imports it). An event about no number (ORGANIZATION_WIDE) reaches every socket
+of the roles that hear it.
 """
 
 import logging
@@ -12,6 +15,8 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.cache import cache
+
+from accounts.permissions import IsAgent
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +26,20 @@ ORGANIZATION_WIDE = "organization"
 # An event as the services build it: (event type, {"<items>": [...]}, the number id of each item, in order, or
 # ORGANIZATION_WIDE).
 Event = tuple[str, dict, list[int] | str]
+
+
+# The roles whose sockets hear each event type declared by the apps above messaging; any other type is the inbox's.
+_EVENT_ROLES: dict[str, frozenset[str]] = {}
+
+
+def event_roles_declare(event_type: str, roles: frozenset[str]) -> None:
+    """Events of this type reach the sockets of these roles only (call from an AppConfig.ready())."""
+    _EVENT_ROLES[event_type] = frozenset(roles)
+
+
+def event_roles(event_type: str) -> frozenset[str]:
+    """The roles whose sockets hear events of this type: as declared, else the inbox's (agents and admins)."""
+    return _EVENT_ROLES.get(event_type, IsAgent.roles)
 
 
 def org_group(organization_id: int) -> str:

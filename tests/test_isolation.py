@@ -16,6 +16,7 @@ from accounts.models import AuditLog, Invitation, Role, Team, hash_secret
 from messaging.models import Message, Provider
 from messaging.services import numbers as number_services
 from messaging.services import waha_sessions
+from tests.campaigns.support import sandbox_campaign
 from tests.conftest import client_for
 from tests.factories import MembershipFactory
 from tests.isolation import Resource, api_routes, check_hidden_number, check_resource
@@ -160,6 +161,11 @@ RESOURCES = {
     ),
     "analytics": Resource(make=_message_on_a_day_of_its_own, list_ids=_days_with_messages, identity=_message_day),
     "canned-response": Resource(make=lambda org: CannedResponseFactory(organization=org)),
+    # Campaigns and their broadcasts/ aliases (marketing and admins; a campaign belongs to its number). The routes
+    # naming rows in their body (send, audience-preview) are refused for other organizations' numbers and contacts
+    # in tests/campaigns/test_api.py: an agent (the hidden-number walk) may not call them at all.
+    "campaign": Resource(make=sandbox_campaign),
+    "broadcast": Resource(make=sandbox_campaign),
     "sandbox-inbound": Resource(
         make=lambda org: WhatsAppNumberFactory(organization=org, provider="sandbox"),
         naming=lambda number: {"number_id": number.pk, "from": "+16505551234", "text": "walker probe"},

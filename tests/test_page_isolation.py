@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts import services as account_services
 from accounts.models import Role, Team
+from campaigns.models import Campaign
 from tests.conftest import signed_in
 from tests.factories import MembershipFactory
 from tests.isolation import snapshot
@@ -57,6 +58,12 @@ ROWS = {
     ),
     "number_id": RowMaker(_hidden_number, hidden_by_number=True),
     "template_id": RowMaker(lambda org: MessageTemplateFactory(organization=org)),
+    "campaign_id": RowMaker(
+        lambda org: Campaign.objects.create(
+            organization=org, number=_hidden_number(org), name="Spring", template_name="promo", language="en_US"
+        ),
+        hidden_by_number=True,
+    ),
 }
 
 

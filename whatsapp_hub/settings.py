@@ -282,6 +282,8 @@ SPECTACULAR_SETTINGS = {
         "AttachmentMessageTypeEnum": "messaging.services.canned.ATTACHMENT_TYPES",
         "MessageTypeEnum": "messaging.models.Message.Type",
         "MessageSendTypeEnum": "messaging.message_parts.SEND_TYPES",
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+        "CampaignRecipientStatusEnum": "campaigns.models.CampaignRecipient.Status",
     },
 }
 
@@ -339,7 +341,15 @@ CELERY_BEAT_SCHEDULE: dict = {
     "templates-sync": _beat_every(15 * 60, "templates.tasks.schedule_template_syncs"),
     # Refresh tokens past their expiry (outstanding and blacklisted) deleted.
     "accounts-token-flush": _beat_every(86400, "accounts.tasks.flush_expired_tokens"),
+    # Scheduled campaigns whose time has come started (within a minute of it).
+    "campaigns-start-due": _beat_every(60, "campaigns.tasks.start_due_campaigns"),
+    # Batches of dead workers resolved; running campaigns whose sending tasks were lost sent again.
+    "campaigns-sweeper": _beat_every(60, "campaigns.tasks.sweep_campaigns"),
 }
+# Campaign sending: tasks per campaign (about one per worker process) and the threads each sends with (concurrent
+# HTTP over the one pooled session: at most messaging.providers.base.POOL_MAXSIZE).
+CAMPAIGN_SENDERS = env_int("CAMPAIGN_SENDERS", 2)
+CAMPAIGN_SEND_THREADS = env_int("CAMPAIGN_SEND_THREADS", 32)
 # Raw webhook events are personal data: kept this long once processed (their content lives on in the messages).
 WEBHOOK_EVENT_RETENTION_DAYS = env_int("WEBHOOK_EVENT_RETENTION_DAYS", 30)
 # How many webhook-ingest drains may run at once under a backlog (each takes a worker process): the worker's

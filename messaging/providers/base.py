@@ -13,14 +13,17 @@ ones.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
+from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from whatsapp_hub import egress
@@ -219,6 +222,40 @@ class Provider(ABC):
 
 POOL_MAXSIZE = 64  # concurrent requests per host (campaign batches send concurrently)
 
+
+class _Session(requests.Session):
+    """requests' Session, reading the environment's proxy and certificate settings once per origin instead of on
+    every request: requests walks os.environ for them each time (about 0.3 ms of CPU per call here, a third of a
+    campaign send's); the environment does not change while the process runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[tuple, dict] = {}
+        self._pools: dict[tuple, Any] = {}
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        if proxies or not self.trust_env:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname, parts.port, stream, verify, cert)
+        settings = self._environment.get(key)
+        if settings is None:
+            settings = self._environment[key] = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        return {**settings, "proxies": dict(settings["proxies"])}
+
+    def pool_for(self, url: str):
+        """The adapter's urllib3 connection pool of the URL's origin (verified TLS as requests sets it up)."""
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname, parts.port)
+        pool = self._pools.get(key)
+        if pool is None:
+            adapter = self.get_adapter(url)
+            verify = self.merge_environment_settings(url, {}, None, None, None)["verify"]
+            request = requests.Request("POST", url).prepare()
+            pool = self._pools[key] = adapter.get_connection_with_tls_context(request, verify)
+        return pool
+
+
 _local = threading.Lock()
 _session: requests.Session | None = None
 _session_pid: int | None = None
@@ -231,7 +268,7 @@ def http_session() -> requests.Session:
     if _session is None or _session_pid != pid:
         with _local:
             if _session is None or _session_pid != pid:
-                session = requests.Session()
+                session = _Session()
                 adapter = HTTPAdapter(pool_connections=16, pool_maxsize=POOL_MAXSIZE, max_retries=0)
                 session.mount("http://", adapter)
                 session.mount("https://", adapter)
@@ -246,6 +283,47 @@ def http_request(method: str, url: str, *, timeout: tuple[float, float], **kwarg
         return http_session().request(method, url, timeout=timeout, **kwargs)
     except requests.RequestException as exc:
         raise transport_error(method, url, exc) from exc
+
+
+class Answer(NamedTuple):
+    """What `http_post_json` returns: the HTTP status and the raw body."""
+
+    status_code: int
+    content: bytes
+
+
+def http_post_json(url: str, payload: Any, *, headers: dict[str, str], timeout: tuple[float, float]) -> Answer:
+    """POST `payload` as JSON to an operator-configured service (a Graph API send) through the pooled session's own
+    connection pool (same adapter, TLS verification and timeouts as `http_request`), without requests' per-call
+    machinery (cookies, hooks, settings merged, a Response built): half of a send's CPU, which a campaign at 1,000
+    messages/s cannot spare (bench/campaign_send.py). Where the environment names a proxy for the URL, it goes
+    through `http_request` as usual. Timeouts and connection failures become retryable errors."""
+    session = http_session()
+    if session.merge_environment_settings(url, {}, None, None, None)["proxies"]:
+        response = http_request("POST", url, json=payload, headers=headers, timeout=timeout)
+        return Answer(response.status_code, response.content)
+    parts = urlsplit(url)
+    pool = session.pool_for(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    try:
+        answer = pool.urlopen(
+            "POST",
+            path,
+            body=body,
+            headers={**session.headers, **headers, "Content-Type": "application/json"},
+            timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]),
+            retries=False,
+            redirect=False,
+            preload_content=True,
+        )
+    except urllib3.exceptions.NewConnectionError as exc:  # a subclass of ConnectTimeoutError, as requests sees it
+        raise transport_error("POST", url, requests.ConnectionError(str(exc))) from exc
+    except urllib3.exceptions.TimeoutError as exc:
+        raise transport_error("POST", url, requests.Timeout(str(exc))) from exc
+    except urllib3.exceptions.HTTPError as exc:
+        raise transport_error("POST", url, requests.ConnectionError(str(exc))) from exc
+    return Answer(answer.status, answer.data)
 
 
 def egress_request(method: str, url: str, *, timeout: tuple[float, float], **kwargs: Any) -> requests.Response:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from messaging.providers.base import (
     INBOUND_MEDIA_LIMIT,
     MEDIA_TIMEOUT,
     MESSAGE_TYPES,
+    Answer,
     MediaContent,
     Provider,
     ProviderError,
@@ -39,6 +41,7 @@ from messaging.providers.base import (
     base_mime,
     check_outbound_media,
     check_template_media,
+    http_post_json,
     http_request,
     is_retryable,
     transport_error,
@@ -75,16 +78,16 @@ class CloudConfig:
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
 
 
-def error_from_response(response: requests.Response) -> ProviderError:
+def error_from_response(response: requests.Response | Answer) -> ProviderError:
     """Map a non-2xx Graph answer to a ProviderError (Meta's error body, or a bare HTTP error from a proxy)."""
     status = response.status_code
     try:
-        body = response.json()
+        body = json.loads(response.content)
     except ValueError:
         body = None
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
-        text = (response.text or "").strip()[:500]
+        text = response.content.decode("utf-8", "replace").strip()[:500]
         logger.warning("Graph API answered HTTP %s without Meta's error object: %r", status, text)
         return ProviderError(
             code=None,
@@ -156,6 +159,24 @@ class CloudProvider(Provider):
             ) from exc
         return body if isinstance(body, dict) else {"data": body}
 
+    def _post_json(self, url: str, body: dict) -> dict[str, Any]:
+        """A send: like `_call`, through the pool's lean path (base.http_post_json)."""
+        answer = http_post_json(url, body, headers=self._headers(), timeout=self.config.timeout)
+        if not 200 <= answer.status_code < 300:
+            raise error_from_response(answer)
+        try:
+            parsed = json.loads(answer.content)
+        except ValueError as exc:
+            raise ProviderError(
+                code=None,
+                title="Unexpected response",
+                detail=f"Graph API answered {answer.status_code} without JSON.",
+                retryable=False,
+                http_status=answer.status_code,
+                raw=answer.content[:200].decode("utf-8", "replace"),
+            ) from exc
+        return parsed if isinstance(parsed, dict) else {"data": parsed}
+
     def _need_waba(self) -> str:
         if not self.config.waba_id:
             raise unsupported("This number has no WhatsApp Business Account id (waba_id).", title="Missing waba_id")
@@ -175,7 +196,7 @@ class CloudProvider(Provider):
         else:
             body["to"] = "+" + re.sub(r"\D", "", recipient)
         body.update({k: v for k, v in message.items() if k not in ("messaging_product", "recipient_type", "to")})
-        answer = self._call("POST", self._url(self.config.phone_number_id, "messages"), json=body)
+        answer = self._post_json(self._url(self.config.phone_number_id, "messages"), body)
         messages = answer.get("messages")
         wamid = (
             messages[0].get("id") if isinstance(messages, list) and messages and isinstance(messages[0], dict) else None

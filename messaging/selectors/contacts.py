@@ -37,3 +37,30 @@ def contacts_tagged(queryset: QuerySet[Contact], *, org: Organization, tag: str)
 def tag_names(*, org: Organization) -> list[str]:
     """The names of the organization's tags, in alphabetical order (the contacts page's tag filter)."""
     return list(Tag.objects.for_org(org).order_by("name").values_list("name", flat=True))
+
+
+# --- a contact's fields by name (template values, placeholders) ------------------------------------------------
+
+# What a contact field may be named by (campaigns' variable mapping, and whoever fills text from a contact): these,
+# or `attributes.<key>` for one of its attributes.
+CONTACT_FIELDS = ("name", "display_name", "phone", "wa_id", "profile_name")
+ATTRIBUTE_PREFIX = "attributes."
+
+
+def is_contact_field(path: str) -> bool:
+    """True for a name `contact_field` reads: one of CONTACT_FIELDS or `attributes.<key>`."""
+    return path in CONTACT_FIELDS or (path.startswith(ATTRIBUTE_PREFIX) and len(path) > len(ATTRIBUTE_PREFIX))
+
+
+def contact_field(contact: Contact, path: str) -> str:
+    """The text of a contact's field named `path` (see is_contact_field), trimmed; '' when it is empty, unknown,
+    or an attribute that is not text, a number or a boolean. `display_name` is the name, else the profile name,
+    else the phone."""
+    if path.startswith(ATTRIBUTE_PREFIX):
+        value = (contact.attributes or {}).get(path[len(ATTRIBUTE_PREFIX) :])
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value).strip() if isinstance(value, str | int | float) else ""
+    if path not in CONTACT_FIELDS:
+        return ""
+    return (getattr(contact, path) or "").strip()

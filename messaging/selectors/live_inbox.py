@@ -9,10 +9,8 @@ from whatsapp_hub.errors import ServiceError
 
 
 def socket_number_ids(*, org: Organization, user_id: int | None, role: str) -> frozenset[int] | None:
-    """The numbers whose events a socket forwards (visible_number_ids; None: all). The inbox is for agents and
-    admins, as in the API: other roles get none."""
-    if role not in IsAgent.roles:
-        return frozenset()
+    """The numbers whose events a socket forwards (visible_number_ids; None: all), of the event types its role hears
+    (messaging.realtime.event_roles: the inbox's are for agents and admins, as in the API)."""
     return visible_number_ids(org=org, user_id=user_id, role=role)
 
 

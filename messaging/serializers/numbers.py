@@ -56,6 +56,7 @@ class NumberSerializer(AdminOnlyFieldsMixin, serializers.ModelSerializer):
             "status",
             "is_primary",
             "throughput",
+            "messaging_limit_tier",
             "phone_number_id",
             "waba_id",
             "access_token",

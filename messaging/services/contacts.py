@@ -17,6 +17,7 @@ from accounts.services import audit_log_write
 from messaging import hooks
 from messaging.models import Contact, ContactTag, Tag
 from messaging.phones import InvalidPhoneNumber, normalize_phone, wa_id_from_e164
+from whatsapp_hub.csv_export import csv_stream
 from whatsapp_hub.errors import ServiceError
 
 NAME_MAX_LENGTH = Contact._meta.get_field("name").max_length
@@ -31,8 +32,6 @@ IMPORT_BATCH_SIZE = 1000
 IMPORT_MAX_ERRORS = 100
 
 EXPORT_COLUMNS = ["name", "number", "phone", "tags", "opted_out", "created_at", "notes"]
-# OWASP CSV injection: a spreadsheet runs a cell starting with one of these as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def opt_keyword(*, organization: Organization, text: str) -> bool | None:
@@ -266,6 +265,7 @@ class ContactImportResult:
     skipped: int = 0
     errors: list[str] = field(default_factory=list)
     row_errors: list[ImportRowError] = field(default_factory=list)  # `errors` by row and column (the web page's)
+    contact_ids: list[int] = field(default_factory=list)  # the contacts of the file's numbers, in the file's order
 
     def skip(self, error: ImportRowError) -> None:
         self.skipped += 1
@@ -367,6 +367,8 @@ def _import_flush(
     )
     result.updated += len(existing)
     result.imported += len(batch) - len(existing)
+    id_of = dict(Contact.objects.for_org(organization).filter(wa_id__in=batch).values_list("wa_id", "pk"))
+    result.contact_ids += [id_of[wa_id] for wa_id in batch]
     ids = _tag_ids(organization=organization, names={tag for row in batch.values() for tag in row.tags}, known=tag_ids)
     ContactTag.objects.bulk_create(
         [
@@ -452,24 +454,14 @@ def contact_import_csv(*, organization: Organization, file: File, actor=None) ->
 # --- CSV export ----------------------------------------------------------------------------------
 
 
-def _csv_safe(value: str) -> str:
-    """Neutralise a cell a spreadsheet would run as a formula (OWASP: prefix it with an apostrophe)."""
-    return f"'{value}" if value.startswith(FORMULA_PREFIXES) else value
-
-
 def contacts_export_csv(contacts: Iterable[Contact], *, rows_per_chunk: int = 500) -> Iterator[str]:
-    """The CSV text of `contacts` (tags prefetched), in chunks, for a streaming response.
+    """The CSV text of `contacts` (tags prefetched), in chunks, for a streaming response (whatsapp_hub.csv_export).
 
-    Starts with a UTF-8 BOM so spreadsheets read Arabic names right (the import tolerates it).
-    `number` is the wa_id digits, safe as is; `phone` is E.164, whose '+' is neutralised like any
-    formula-looking cell, so it reads '+15551234567 there. Re-importing the file uses `number`.
+    `number` is the wa_id digits, safe as is; `phone` is E.164, whose '+' is neutralised like any formula-looking
+    cell, so it reads '+15551234567 there. Re-importing the file uses `number` (the import tolerates the BOM).
     """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write("\ufeff")
-    writer.writerow(EXPORT_COLUMNS)
-    for count, contact in enumerate(contacts, start=1):
-        row = (
+    rows = (
+        (
             contact.name,
             contact.wa_id or "",
             contact.phone,
@@ -478,9 +470,6 @@ def contacts_export_csv(contacts: Iterable[Contact], *, rows_per_chunk: int = 50
             contact.created_at.isoformat(),
             contact.notes,
         )
-        writer.writerow([_csv_safe(value) for value in row])
-        if count % rows_per_chunk == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+        for contact in contacts
+    )
+    return csv_stream(EXPORT_COLUMNS, rows, rows_per_chunk=rows_per_chunk)

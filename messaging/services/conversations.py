@@ -31,6 +31,7 @@ from messaging.models import (
 )
 from messaging.providers import ProviderError, provider_for, status_webhooks_for
 from messaging.providers.base import Provider as ProviderClient
+from messaging.providers.base import SendResult
 from messaging.providers.waha import SENDABLE_TYPES as WAHA_SENDABLE_TYPES
 from messaging.selectors.access import NumberIds, visible_number_ids
 from messaging.selectors.conversations import media_list
@@ -38,6 +39,7 @@ from messaging.selectors.numbers import number_list
 from messaging.services import ingest
 from messaging.services.contacts import contact_get_or_create, phone_or_error
 from messaging.services.events import publish_conversation_on_commit, publish_message_on_commit
+from messaging.services.ingest import rows
 from messaging.services.ingest.meta import CALLBACK_PREFIX
 from messaging.services.media import media_check, media_store_upload, mime_type_of
 from messaging.services.retries import (
@@ -440,7 +442,7 @@ def _recipient(contact: Contact) -> str:
     return contact.phone or contact.wa_id or contact.user_id or ""
 
 
-def _error_title(exc: ProviderError) -> str:
+def provider_error_title(exc: ProviderError) -> str:
     """Meta's title as is when Meta gave a code; otherwise the title with the detail (network, WAHA, checks)."""
     title = exc.title if exc.code is not None or not exc.detail else f"{exc.title}: {exc.detail}"
     return title[:ERROR_TITLE_LENGTH]
@@ -476,36 +478,26 @@ def _outgoing_part(*, message: Message, provider: ProviderClient) -> dict:
 
 def _mark_failed(*, message: Message, code: int | None, title: str) -> None:
     with transaction.atomic():
-        changed = (
-            Message.objects.for_org(message.organization)
-            .filter(pk=message.pk, status=Message.Status.QUEUED)
-            .update(status=Message.Status.FAILED, error_code=code, error_title=title, status_updated_at=timezone.now())
-        )
-        if changed:
+        if messages_mark_failed(organization_id=message.organization_id, failed={message.pk: (code, title)}):
             publish_message_on_commit(
                 message_id=message.pk, organization_id=message.organization_id, event="message.updated"
-            )
-            hooks.message_status_changed.send_on_commit(
-                organization_id=message.organization_id, changes=[(message.pk, Message.Status.FAILED, code)]
             )
 
 
 def _mark_sent(*, message: Message, provider_message_id: str | None) -> None:
     """Store the provider's id and move queued → sent (a status that arrived first is kept: only forward)."""
-    scoped = Message.objects.for_org(message.organization).filter(pk=message.pk)
     with transaction.atomic():
-        if provider_message_id:
-            scoped.filter(provider_message_id__isnull=True).update(provider_message_id=provider_message_id)
-        moved = scoped.filter(status=Message.Status.QUEUED).update(
-            status=Message.Status.SENT, status_updated_at=timezone.now()
-        )
+        messages_mark_sent(organization_id=message.organization_id, sent={message.pk: provider_message_id})
         publish_message_on_commit(
             message_id=message.pk, organization_id=message.organization_id, event="message.updated"
         )
-        if moved:
-            hooks.message_status_changed.send_on_commit(
-                organization_id=message.organization_id, changes=[(message.pk, Message.Status.SENT, None)]
-            )
+
+
+def message_provider_send(*, message: Message, provider: ProviderClient, contact: Contact) -> SendResult:
+    """The provider call of a claimed outbound message (its stored part, media uploaded, our callback data), made
+    outside any transaction; ProviderError when it is refused or cannot be made (Media.DoesNotExist or
+    FileNotFoundError when the file of a media message is gone)."""
+    return provider.send(_recipient(contact), _outgoing_part(message=message, provider=provider))
 
 
 def message_deliver(*, organization_id: int, message_id: int, attempt: int = 1) -> None:
@@ -534,7 +526,7 @@ def message_deliver(*, organization_id: int, message_id: int, attempt: int = 1) 
     conversation = message.conversation
     provider = provider_for(conversation.number)
     try:
-        result = provider.send(_recipient(conversation.contact), _outgoing_part(message=message, provider=provider))
+        result = message_provider_send(message=message, provider=provider, contact=conversation.contact)
     except (Media.DoesNotExist, FileNotFoundError):
         _mark_failed(message=message, code=None, title="The media file of this message is missing.")
         return
@@ -542,16 +534,21 @@ def message_deliver(*, organization_id: int, message_id: int, attempt: int = 1) 
         if exc.retryable and attempt < MAX_ATTEMPTS:
             logger.info("message %s: attempt %s failed (%r), retrying", message.pk, attempt, exc)
             raise RetryLater(backoff_countdown(attempt)) from exc
-        _mark_failed(message=message, code=exc.code, title=_error_title(exc))
+        _mark_failed(message=message, code=exc.code, title=provider_error_title(exc))
         return
     _mark_sent(message=message, provider_message_id=result.provider_message_id)
     if conversation.number.provider == Provider.SANDBOX and result.provider_message_id:
-        _sandbox_play_back(message=message, provider_message_id=result.provider_message_id)
+        sandbox_play_back(
+            message=message,
+            number=conversation.number,
+            contact=conversation.contact,
+            provider_message_id=result.provider_message_id,
+        )
 
 
-def _sandbox_play_back(*, message: Message, provider_message_id: str) -> None:
-    """What Meta would post next, through the same ingest path: sent, delivered, read (a reaction: sent)."""
-    number, contact = message.conversation.number, message.conversation.contact
+def sandbox_play_back(*, message: Message, number: WhatsAppNumber, contact: Contact, provider_message_id: str) -> None:
+    """What Meta would post next for a message the sandbox accepted (to `contact` from `number`), through the same
+    ingest path: sent, delivered, read (a reaction: sent)."""
     payloads = status_webhooks_for(
         number.phone_number_id or "sandbox",
         provider_message_id,
@@ -561,6 +558,122 @@ def _sandbox_play_back(*, message: Message, provider_message_id: str) -> None:
     )
     for payload in payloads:
         ingest.sandbox_webhook_store(number=number, payload=payload)
+
+
+# --- many sends at once (campaigns) ------------------------------------------------------------------------
+#
+# A broadcast stores its messages in bulk, claimed for their first attempt as they are stored (attempts 1, stamped
+# attempted_at: delivery's claim), makes the provider calls itself (message_provider_send, paced and concurrent), and
+# records the outcomes in bulk. The rows are those message_send stores; the outcomes move them as delivery does.
+
+
+def messages_store_batch(*, number: WhatsAppNumber, parts: list[tuple[Contact, dict]]) -> list[Message]:
+    """Store one outbound message per (contact, Meta-shaped part, as message_parts checks it) from `number`, queued
+    and claimed for attempt 1 (only the caller sends them; delivery's sweeper takes one over only after
+    `claimed_grace()`), with each contact's conversation got or created and its last-message fields set. The
+    contacts are distinct (one message each). A fixed number of queries whatever the number of messages, each one
+    statement of many rows (ingest.rows); no event is published (the caller publishes what it wants) and nothing is
+    queued. Returns the messages, in the order of `parts`. Must be called inside a transaction."""
+    if not parts:
+        return []
+    organization = number.organization
+    now = timezone.now()
+    contact_ids = [contact.pk for contact, _ in parts]
+    if len(set(contact_ids)) != len(contact_ids):
+        raise ValueError("messages_store_batch takes one message per contact")
+    rows.insert(
+        Conversation,
+        ["number_id", "contact_id", "last_message_at"],
+        [(number.pk, pk, now) for pk in contact_ids],
+        constants={"organization_id": organization.pk},
+        conflict=["organization", "number", "contact"],  # an existing conversation is kept
+    )
+    conversation_of = dict(
+        Conversation.objects.for_org(organization)
+        .filter(number=number, contact_id__in=contact_ids)
+        .values_list("contact_id", "pk")
+    )
+    fields = ("conversation_id", "direction", "type", "text", "payload", "status", "attempts", "attempted_at")
+    values = [
+        (conversation_of[contact.pk], Message.Direction.OUTBOUND, part["type"], _text_of(part), part, "queued", 1, now)
+        for contact, part in parts
+    ]
+    constants = {"organization_id": organization.pk, "created_at": now}
+    # One message per conversation here: the conversation tells which id each row got.
+    id_of = dict(rows.insert(Message, fields, values, constants=constants, returning=["conversation_id", "id"]))
+    messages = rows.instances(Message, ("id", *fields), [(id_of[row[0]], *row) for row in values], constants=constants)
+    previews: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for message in messages:
+        previews[(_preview_of(message.payload, message.text), message.type)].append(message.conversation_id)
+    for (preview, mtype), conversation_ids in previews.items():
+        # Conditional, as for one message: an inbound message stored meanwhile with a later time stays the last one.
+        Conversation.objects.for_org(organization).filter(pk__in=conversation_ids, last_message_at__lte=now).update(
+            last_message_at=now,
+            last_message_preview=preview,
+            last_message_direction=Message.Direction.OUTBOUND,
+            last_message_type=mtype,
+        )
+    return messages
+
+
+def messages_mark_sent(*, organization_id: int, sent: Mapping[int, str | None]) -> list[tuple[int, str, None]]:
+    """Give outbound messages (ids) the provider's id they were sent with and move those still queued to sent (a
+    status that arrived first is kept: only forward); message_status_changed is announced after commit. Returns
+    the changes made. Three statements whatever the number of messages. Must be called inside a transaction."""
+    scoped = Message.objects.filter(organization_id=organization_id, direction=Message.Direction.OUTBOUND)
+    locked = list(
+        scoped.filter(pk__in=list(sent))
+        .select_for_update()
+        .order_by("pk")
+        .values_list("pk", "status", "provider_message_id")
+    )
+    wamids = [(pk, sent[pk]) for pk, _, current in locked if current is None and sent[pk]]
+    if wamids:
+        rows.update(Message, ["id", "provider_message_id"], wamids)
+    moved = [pk for pk, status, _ in locked if status == Message.Status.QUEUED]
+    if not moved:
+        return []
+    scoped.filter(pk__in=moved).update(status=Message.Status.SENT, status_updated_at=timezone.now())
+    changes = [(pk, Message.Status.SENT, None) for pk in moved]
+    hooks.message_status_changed.send_on_commit(organization_id=organization_id, changes=changes)
+    return changes
+
+
+def messages_mark_failed(
+    *, organization_id: int, failed: Mapping[int, tuple[int | None, str]]
+) -> list[tuple[int, str, int | None]]:
+    """Fail outbound messages still queued (ids) with the provider's code and title; message_status_changed is
+    announced after commit. Returns the changes made. Must be called inside a transaction."""
+    scoped = Message.objects.filter(organization_id=organization_id, direction=Message.Direction.OUTBOUND)
+    queued = scoped.filter(pk__in=list(failed), status=Message.Status.QUEUED)
+    moved = sorted(queued.select_for_update().values_list("pk", flat=True))
+    if not moved:
+        return []
+    now = timezone.now()
+    by_error: dict[tuple[int | None, str], list[int]] = defaultdict(list)
+    for pk in moved:
+        code, title = failed[pk]
+        by_error[(code, title[:ERROR_TITLE_LENGTH])].append(pk)
+    for (code, title), ids in by_error.items():
+        scoped.filter(pk__in=ids).update(
+            status=Message.Status.FAILED, error_code=code, error_title=title, status_updated_at=now
+        )
+    changes = [(pk, Message.Status.FAILED, failed[pk][0]) for pk in moved]
+    hooks.message_status_changed.send_on_commit(organization_id=organization_id, changes=changes)
+    return changes
+
+
+def messages_discard_unsent(*, organization_id: int, message_ids: list[int]) -> int:
+    """Delete outbound messages that never reached the provider (their send was never made, or the provider
+    refused it): still queued, without a provider id. Returns how many."""
+    deleted, _ = Message.objects.filter(
+        organization_id=organization_id,
+        pk__in=message_ids,
+        direction=Message.Direction.OUTBOUND,
+        status=Message.Status.QUEUED,
+        provider_message_id__isnull=True,
+    ).delete()
+    return deleted
 
 
 # --- delivery sweeper: messages left queued -----------------------------------------------------------------

@@ -21,7 +21,7 @@ from django.utils.translation import gettext
 from accounts.models import Membership, Organization, Team
 from accounts.services import audit_log_write
 from messaging import number_fields
-from messaging.models import Provider, WhatsAppNumber
+from messaging.models import MessagingLimitTier, Provider, WhatsAppNumber
 from messaging.selectors import ingest as ingest_selectors
 from messaging.selectors import numbers as selectors
 from messaging.services.contacts import phone_or_error
@@ -152,6 +152,7 @@ def _number_create(
     throughput: int | None,
     fields: dict[str, str],
     required: Collection[str],
+    messaging_limit_tier: str | None = None,
 ) -> WhatsAppNumber:
     """Caller holds the organization's number lock."""
     _check_fields_apply(provider, fields)
@@ -164,6 +165,8 @@ def _number_create(
     )
     if throughput is not None:
         number.throughput = throughput
+    if messaging_limit_tier is not None:
+        number.messaging_limit_tier = messaging_limit_tier
     if provider == Provider.WAHA:
         number.waha_session = _waha_session_name(number)
         # WAHA signs its webhooks with this key (HMAC-SHA512): secure by default, set on the session we create.
@@ -217,6 +220,7 @@ def number_create(
         fields.pop(name) for name in ("display_name", "provider", "phone_number", "is_primary")
     )
     throughput = fields.pop("throughput", None)
+    messaging_limit_tier = fields.pop("messaging_limit_tier", None)
     _check_waha_base_url(provider, fields.get("waha_base_url", ""))
     with transaction.atomic():
         _lock_numbers(organization)
@@ -230,6 +234,7 @@ def number_create(
             throughput=throughput,
             fields=fields,
             required=REQUIRED_FIELDS[provider],
+            messaging_limit_tier=messaging_limit_tier,
         )
 
 
@@ -284,7 +289,8 @@ def _number_update(*, number: WhatsAppNumber, actor, changes: dict[str, Any]) ->
 
 
 def number_update(*, number: WhatsAppNumber, actor, **changes: Any) -> WhatsAppNumber:
-    """Change the fields given (display_name, phone_number, is_primary, throughput, status, the provider's
+    """Change the fields given (display_name, phone_number, is_primary, throughput, messaging_limit_tier, status, the
+    provider's
     fields); a secret omitted, or sent back in its masked form, stays as it is. The provider cannot change.
     A changed WAHA field syncs the number's session on WAHA after commit (see `waha_session_sync`); a new
     `waha_base_url` must pass the egress policy (whatsapp_hub/egress.py)."""
@@ -399,3 +405,47 @@ def whatsapp_settings_save(
             required=SETTINGS_REQUIRED,
         )
     return _number_update(number=number, actor=actor, changes={**fields, "is_primary": True})
+
+
+# --- Meta's news about a WhatsApp Business Account's numbers --------------------------------------------------------
+
+# Meta's messaging limits as its webhooks name them (numbers of customers, -1 unlimited; or the tier's name).
+META_LIMITS = {
+    "250": MessagingLimitTier.TIER_250,
+    "2000": MessagingLimitTier.TIER_2K,
+    "10000": MessagingLimitTier.TIER_10K,
+    "100000": MessagingLimitTier.TIER_100K,
+    "-1": MessagingLimitTier.TIER_UNLIMITED,
+    "UNLIMITED": MessagingLimitTier.TIER_UNLIMITED,
+    **{tier.value: tier for tier in MessagingLimitTier},
+}
+HIGH_THROUGHPUT = 1000  # messages per second after Meta's THROUGHPUT_UPGRADE (reference §6.1)
+
+
+def _meta_limit(value: dict) -> str | None:
+    for key in ("max_daily_conversations_per_business", "max_daily_conversation_per_phone", "current_limit"):
+        tier = META_LIMITS.get(str(value.get(key, "")).strip().upper())
+        if tier is not None:
+            return tier
+    return None
+
+
+def numbers_meta_update(*, organization: Organization, waba_id: str, field: str, value: dict) -> int:
+    """Apply a `business_capability_update` or `phone_number_quality_update` webhook of the WhatsApp Business
+    Account `waba_id`: the messaging limit it names (Meta sets it per business portfolio: every number of the
+    account), and a THROUGHPUT_UPGRADE (1,000 messages/s) to the number of its `display_phone_number`. Limits Meta
+    no longer uses (TIER_50, TIER_1K, TIER_NOT_SET) change nothing. Returns how many numbers changed."""
+    numbers = WhatsAppNumber.objects.for_org(organization).live().filter(waba_id=waba_id) if waba_id else None
+    if numbers is None:
+        return 0
+    changed = 0
+    tier = _meta_limit(value)
+    if tier is not None:
+        changed += numbers.exclude(messaging_limit_tier=tier).update(messaging_limit_tier=tier)
+    display = "".join(ch for ch in str(value.get("display_phone_number", "")) if ch.isdigit())
+    if field == "phone_number_quality_update" and value.get("event") == "THROUGHPUT_UPGRADE" and display:
+        upgraded = numbers.filter(phone_number=f"+{display}").exclude(throughput=HIGH_THROUGHPUT)
+        changed += upgraded.update(throughput=HIGH_THROUGHPUT)
+    if changed:
+        logger.info("number changes from Meta (%s of %s): %s", field, waba_id, value)
+    return changed

@@ -6,17 +6,20 @@
 const PING_EVERY = 25000;
 const PONG_WITHIN = 10000;
 const BACKOFF_MAX = 30000;
-const EVENTS = new Set(["message.created", "message.updated", "conversation.updated", "template.updated"]);
+const INBOX_EVENTS = ["message.created", "message.updated", "conversation.updated"];
+const REPLIES = new Set(["message.sent", "error"]);
 
 export class LiveSocket {
   /**
-   * handlers: event(type, data) for pushes; reply(frame) for message.sent and error frames; hello({first}) on
-   * each connection; gap() when pushes were missed; state("connecting" | "open" | "down"); ended(code, reason) when
-   * the server refuses the socket for good (4401 not signed in, 4403 deactivated or suspended).
+   * handlers: event(type, data) for pushes of the `events` types (the inbox's by default: other pushes only count
+   * in the sequence); reply(frame) for message.sent and error frames; hello({first}) on each connection; gap() when
+   * pushes were missed; state("connecting" | "open" | "down"); ended(code, reason) when the server refuses the
+   * socket for good (4401 not signed in, 4403 deactivated or suspended).
    */
-  constructor(path, handlers) {
+  constructor(path, handlers, { events = INBOX_EVENTS } = {}) {
     this.path = path;
     this.handlers = handlers;
+    this.events = new Set(events);
     this.socket = null;
     this.lastSeq = null;
     this.attempt = 0;
@@ -96,16 +99,18 @@ export class LiveSocket {
       this.handlers.hello({ first });
       return;
     }
-    if (EVENTS.has(frame.type)) {
-      const seq = Number(frame.seq);
-      const firstSeq = Number(frame.first_seq ?? frame.seq);
-      const gap = this.lastSeq !== null && Number.isFinite(firstSeq) && firstSeq > this.lastSeq + 1;
-      if (Number.isFinite(seq)) this.lastSeq = Math.max(this.lastSeq ?? 0, seq);
-      this.handlers.event(frame.type, frame.data || {});
-      if (gap) this.handlers.gap();
+    if (REPLIES.has(frame.type)) {
+      this.handlers.reply?.(frame);
       return;
     }
-    if (frame.type === "message.sent" || frame.type === "error") this.handlers.reply(frame);
+    if (frame.seq === undefined) return;
+    // A push: of a type this page shows, or not (it still counts, or the next would look like a gap).
+    const seq = Number(frame.seq);
+    const firstSeq = Number(frame.first_seq ?? frame.seq);
+    const gap = this.lastSeq !== null && Number.isFinite(firstSeq) && firstSeq > this.lastSeq + 1;
+    if (Number.isFinite(seq)) this.lastSeq = Math.max(this.lastSeq ?? 0, seq);
+    if (this.events.has(frame.type)) this.handlers.event(frame.type, frame.data || {});
+    if (gap) this.handlers.gap();
   }
 
   closed(socket, event) {

@@ -72,7 +72,7 @@ if (page) {
     ended() {
       bar.hidden = true;
     },
-  });
+  }, { events: ["template.updated"] });
   live.connect();
 }
 document.querySelector("[data-refresh]")?.addEventListener("click", () => refresh());

@@ -67,6 +67,7 @@ def test_it_creates_a_cloud_number_with_masked_secrets_and_its_webhook_url(
         "status": "active",
         "is_primary": True,
         "throughput": 80,
+        "messaging_limit_tier": "TIER_250",
         "phone_number_id": "106540352242922",
         "waba_id": "102290129340398",
         "access_token": "...wxyz",

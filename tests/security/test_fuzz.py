@@ -37,6 +37,7 @@ from accounts import services as account_services
 from accounts.models import ApiKey, AuditLog, Role, Team, User, hash_secret
 from messaging.models import Provider
 from messaging.providers import SANDBOX_WABA_ID
+from tests.campaigns.support import sandbox_campaign
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.messaging.factories import CannedResponseFactory, ContactFactory, MediaFactory, WhatsAppNumberFactory
 from tests.messaging.inbox_support import open_conversation, waha_number
@@ -135,6 +136,8 @@ def _rows(path: str, org, admin, fake_meta) -> list:
     if path.startswith("/api/v1/canned-responses/"):
         plain = CannedResponseFactory(organization=org)
         return [plain.pk, CannedResponseFactory(organization=org, attachment=MediaFactory(organization=org)).pk]
+    if path.startswith(("/api/v1/campaigns/", "/api/v1/broadcasts/")):
+        return [sandbox_campaign(org).pk]
     if path.startswith("/api/v1/contacts/"):
         return [ContactFactory(organization=org).pk]
     if path.startswith("/api/v1/conversations/"):

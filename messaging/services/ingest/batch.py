@@ -51,6 +51,8 @@ class Batch:
     statuses: list[StatusUpdate] = field(default_factory=list)
     sessions: dict[int, tuple[str, dict | None]] = field(default_factory=dict)  # WAHA number id -> (status, me)
     template_events: list[tuple[str, dict]] = field(default_factory=list)  # (waba id, change value)
+    # Meta's news about the account's numbers: (waba id, field, change value) of NUMBER_FIELDS.
+    number_events: list[tuple[str, str, dict]] = field(default_factory=list)
     notes: dict[int, list[str]] = field(default_factory=dict)  # event id -> what is kept in its last_error
 
     _numbers: dict[str, int] | None = None

@@ -17,6 +17,8 @@ TEMPLATE_FIELDS = frozenset(
         "template_category_update",
     }
 )
+# Changes of the numbers' messaging limit and throughput (reference §6.1, §6.2).
+NUMBER_FIELDS = frozenset({"business_capability_update", "phone_number_quality_update"})
 META_STATUSES = {
     "sent": Status.SENT,
     "delivered": Status.DELIVERED,
@@ -135,6 +137,9 @@ def parse_meta(batch: Batch, event: WebhookEvent) -> None:
             kind, value = as_str(change.get("field")), as_dict(change.get("value"))
             if kind in TEMPLATE_FIELDS:
                 batch.template_events.append((str(entry.get("id", "")), value))
+                continue
+            if kind in NUMBER_FIELDS:
+                batch.number_events.append((str(entry.get("id", "")), kind, value))
                 continue
             if kind != "messages":
                 batch.note(event, f"field {kind!r} not handled")

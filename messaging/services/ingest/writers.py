@@ -27,6 +27,7 @@ from messaging.services.ingest.announce import announce
 from messaging.services.ingest.batch import Batch, Item, StatusUpdate
 from messaging.services.ingest.meta import parse_meta
 from messaging.services.ingest.waha import parse_waha
+from messaging.services.numbers import numbers_meta_update
 from messaging.services.waha_sessions import number_session_status_record
 
 logger = logging.getLogger(__name__)
@@ -79,6 +80,8 @@ def _ingest_organization(organization: Organization, events: list[WebhookEvent])
         for number in WhatsAppNumber.objects.for_org(organization).filter(pk__in=list(batch.sessions)):
             status, me = batch.sessions[number.pk]
             number_session_status_record(number=number, status=status, me=me)
+    for waba_id, kind, value in batch.number_events:
+        numbers_meta_update(organization=organization, waba_id=waba_id, field=kind, value=value)
     for waba_id, value in batch.template_events:
         hooks.template_status_changed.send_on_commit(organization_id=organization.pk, waba_id=waba_id, event=value)
     announce(organization, created=created, updated=updated, conversations=conversations, changes=status_changes)

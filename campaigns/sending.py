@@ -1,0 +1,395 @@
+"""The sending of a running campaign (the `send_campaign` task's work): batches of recipients claimed in the
+database, their messages stored in bulk, sent concurrently under the number's shared pacing, the outcomes recorded
+in bulk. No task per message: a task sends batch after batch for BUDGET seconds, then queues itself again.
+
+Exactly once. A batch is claimed with `FOR UPDATE SKIP LOCKED` and a token (two workers never hold one recipient),
+and its messages are stored in the claim's transaction, claimed for their first attempt (messaging's delivery
+claim: attempts 1): a message row exists only for a send that is being made or was made. Its outcome decides:
+- accepted (a wamid): the message is sent and the recipient follows it (services.recipients_follow_messages);
+- refused for good (a permanent error): the message fails with Meta's code and title, and so does the recipient; a
+  template refused as a whole (132001, 132015, 132016) stops the campaign (failed, with the reason);
+- 130429 (throughput): the number's limiter slows down and the same message is sent again in the batch;
+- refused for now (131056 pair limit, Meta's retryable errors): the message, which never reached WhatsApp, is
+  deleted and the recipient goes back to pending, not before `retry_at` (backoff 4^attempts seconds, jittered), and
+  fails after MAX_ATTEMPTS;
+- unknown (a timeout, a dropped connection, a proxy's answer): it may have reached Meta. The recipient stays
+  claimed with its message queued; Meta's status, which carries the callback data, links it (ingest) and the
+  recipient follows; the sweeper resolves the rest (services.campaigns_sweep), never by sending blindly.
+Between sends the task looks at the campaign's status every STATUS_CHECK seconds: paused or cancelled, it stops,
+lets the sends on their way finish, and puts back (or, cancelled, skips) the recipients it had not sent to. A
+worker that dies leaves its batch claimed: the sweeper takes it up after services.CLAIM_TIMEOUT (renewed every
+HEARTBEAT seconds while the batch runs).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from collections import Counter, deque
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from campaigns import pacing
+from campaigns.models import Campaign, CampaignRecipient
+from campaigns.services import (
+    campaign_complete_if_done,
+    campaign_fail,
+    campaign_values,
+    campaigns_progress_on_commit,
+    counters_add,
+    recipients_cancel,
+    recipients_follow_messages,
+)
+from messaging import message_parts
+from messaging.models import Contact, Message, Provider
+from messaging.providers import ProviderError, provider_for
+from messaging.providers.base import Provider as ProviderClient
+from messaging.services.conversations import (
+    message_provider_send,
+    messages_discard_unsent,
+    messages_mark_failed,
+    messages_mark_sent,
+    messages_store_batch,
+    provider_error_title,
+    sandbox_play_back,
+)
+from messaging.services.ingest import rows
+from messaging.services.retries import MAX_ATTEMPTS, backoff_countdown
+from templates import rendering
+from whatsapp_hub.errors import ServiceError
+
+logger = logging.getLogger(__name__)
+
+# A batch holds about BATCH_SECONDS of sending at the number's rate (at most BATCH_SIZE): its claim and its record
+# cost about twenty statements whatever its size, so at 1,000/s a batch is 500 (bench/campaign_send.py).
+BATCH_SIZE = 500
+BATCH_SECONDS = 0.5
+STATUS_CHECK = 0.25  # seconds between two looks at the campaign's status (pause and cancel within a second)
+HEARTBEAT = 10  # seconds between two renewals of a batch's claim
+BUDGET = 30  # seconds of sending per task run, then it queues itself again (other tasks get the worker)
+# The share of the number's throughput the pacing aims at: sends leave a worker a few milliseconds apart from when
+# their slot began (threads, the network), so aiming at the full rate would put a few over it in some second.
+PACE = 0.97
+THROTTLED = 130429
+# Meta refuses the template itself: every other recipient would fail the same way.
+TEMPLATE_REFUSED = frozenset({132001, 132015, 132016})
+RENDER_REFUSED = "The template's values for this contact were refused: %(detail)s"
+
+Status = Campaign.Status
+RStatus = CampaignRecipient.Status
+
+
+@dataclass
+class Item:
+    recipient_id: int
+    contact: Contact
+    message: Message
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str  # sent | throttled | retry | failed | unknown
+    wamid: str | None = None
+    code: int | None = None
+    title: str = ""
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_pid: int | None = None
+_pool_lock = threading.Lock()
+
+
+def send_pool() -> ThreadPoolExecutor:
+    """The worker process's threads for concurrent sends (over messaging's one pooled HTTP session)."""
+    global _pool, _pool_pid
+    if _pool is None or _pool_pid != os.getpid():
+        with _pool_lock:
+            if _pool is None or _pool_pid != os.getpid():
+                _pool = ThreadPoolExecutor(settings.CAMPAIGN_SEND_THREADS, thread_name_prefix="campaign-send")
+                _pool_pid = os.getpid()
+    return _pool
+
+
+def campaign_send_batches(*, organization_id: int, campaign_id: int, budget: float | None = BUDGET) -> float | None:
+    """Send the campaign's pending recipients batch after batch, for `budget` seconds (None: until none is left).
+
+    Returns None when this task has nothing more to do (the campaign is not running, completed, or its other
+    recipients are claimed by other tasks), else after how many seconds it should run again (0: its budget ran
+    out; more: the next recipient to retry is due then). Safe to run twice and concurrently: claims are exclusive.
+    """
+    campaign = (
+        Campaign.objects.select_related("organization", "number", "template")
+        .filter(organization_id=organization_id, pk=campaign_id)
+        .first()
+    )
+    if campaign is None or campaign.status != Status.RUNNING:
+        return None
+    if campaign.template is None:
+        campaign_fail(campaign_id=campaign.pk, warning=gettext("The campaign's template was deleted."))
+        return None
+    deadline = None if budget is None else time.monotonic() + budget
+    while True:
+        if _status(campaign) != Status.RUNNING:  # paused, cancelled or failed since the last batch
+            return None
+        claim = _claim(campaign)
+        if claim is None:
+            if campaign_complete_if_done(campaign_id=campaign.pk):
+                campaigns_progress_on_commit(organization_id=organization_id, campaign_ids=[campaign.pk], now=True)
+                return None
+            return _next_retry_in(campaign)
+        token, items = claim
+        if not _send_batch(campaign, token, items):
+            return None
+        if deadline is not None and time.monotonic() > deadline:
+            return 0
+
+
+def _next_retry_in(campaign: Campaign) -> float | None:
+    """Seconds until the first recipient waiting to be retried is due (None: none waits)."""
+    first = (
+        CampaignRecipient.objects.filter(
+            campaign=campaign, status=RStatus.PENDING, claim_token__isnull=True, retry_at__isnull=False
+        )
+        .order_by("retry_at")
+        .values_list("retry_at", flat=True)
+        .first()
+    )
+    return None if first is None else max(0.0, (first - timezone.now()).total_seconds())
+
+
+def sends_per_take(throughput: int) -> int:
+    """How many sends a worker takes from the pacing at once (and sends together): as many as the headroom below the
+    throughput allows (n together put at most n - 1 over the paced rate in a second: 1 at 10/s, 3 at 80/s, 31 at
+    1,000/s), so that a round trip to Redis longer than one send's slot does not cost the number its rate (GCRA
+    keeps no credit for a late take)."""
+    return max(1, int(throughput * (1 - PACE)) + 1)
+
+
+def batch_size(rate: float) -> int:
+    return max(1, min(BATCH_SIZE, int(rate * BATCH_SECONDS)))
+
+
+# --- claim -----------------------------------------------------------------------------------------------------
+
+
+def _claim(campaign: Campaign) -> tuple[uuid.UUID, list[Item]] | None:
+    """Claim a batch of due pending recipients and store their messages (rendered for each contact), in one
+    transaction; a contact whose values the template refuses fails here. None when nothing is due."""
+    number = campaign.number
+    with transaction.atomic():
+        now = timezone.now()
+        ids = list(
+            CampaignRecipient.objects.filter(campaign=campaign, status=RStatus.PENDING, claim_token__isnull=True)
+            .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
+            .order_by("id")
+            .select_for_update(skip_locked=True)
+            .values_list("id", flat=True)[: batch_size(number.throughput * PACE)]
+        )
+        if not ids:
+            return None
+        recipients = list(CampaignRecipient.objects.filter(pk__in=ids).select_related("contact").order_by("id"))
+        parts, refused = _parts(campaign, recipients)
+        ready = [recipient for recipient in recipients if recipient.pk in parts]
+        messages = messages_store_batch(number=number, parts=[(r.contact, parts[r.pk]) for r in ready])
+        token = uuid.uuid4()
+        if ready:
+            rows.update(
+                CampaignRecipient, ["id", "message_id"], [(r.pk, m.pk) for r, m in zip(ready, messages, strict=True)]
+            )
+            CampaignRecipient.objects.filter(pk__in=[r.pk for r in ready]).update(
+                claim_token=token, claimed_at=now, attempts=F("attempts") + 1
+            )
+        for title, recipient_ids in refused.items():
+            CampaignRecipient.objects.filter(pk__in=recipient_ids).update(
+                status=RStatus.FAILED, error_title=title[:500], retry_at=None
+            )
+        counters_add(campaign.pk, {"failed": sum(map(len, refused.values()))}, activity_at=now)
+        if refused:
+            campaigns_progress_on_commit(organization_id=campaign.organization_id, campaign_ids=[campaign.pk])
+    items = [Item(r.pk, r.contact, message, r.attempts + 1) for r, message in zip(ready, messages, strict=True)]
+    return token, items
+
+
+def _parts(campaign: Campaign, recipients: list[CampaignRecipient]) -> tuple[dict[int, dict], dict[str, list[int]]]:
+    """The Meta-shaped template part of each recipient, and the recipients whose values are refused, by reason.
+    rendering.render checks each recipient's values; the send's shape, the same for all, is checked once per batch
+    by messaging.message_parts as any send is (parse), the others built alike (template_part). Recipients with the
+    same values share one part."""
+    parts: dict[int, dict] = {}
+    refused: dict[str, list[int]] = {}
+    rendered: dict[str, dict | str] = {}
+    checked = False
+    for recipient in recipients:
+        values = campaign_values(campaign=campaign, contact=recipient.contact)
+        key = json.dumps(values, sort_keys=True, default=str)
+        if key not in rendered:
+            try:
+                content = rendering.render(campaign.template, values).template
+                if not checked:
+                    message_parts.parse({"type": "template", "template": content})
+                    checked = True
+                rendered[key] = message_parts.template_part(content)
+            except ServiceError as exc:
+                rendered[key] = gettext(RENDER_REFUSED) % {"detail": exc.detail}
+        part = rendered[key]
+        if isinstance(part, dict):
+            parts[recipient.pk] = part
+        else:
+            refused.setdefault(part, []).append(recipient.pk)
+    return parts, refused
+
+
+# --- send ------------------------------------------------------------------------------------------------------
+
+
+def _send_one(provider: ProviderClient, item: Item, throttled: threading.Event) -> Outcome:
+    try:
+        result = message_provider_send(message=item.message, provider=provider, contact=item.contact)
+    except ProviderError as exc:
+        title = provider_error_title(exc)
+        if exc.code == THROTTLED:
+            throttled.set()
+            return Outcome("throttled", code=exc.code, title=title)
+        if exc.code is None and exc.retryable:
+            return Outcome("unknown", title=title)  # no answer of Meta's: it may have been sent
+        return Outcome("retry" if exc.retryable else "failed", code=exc.code, title=title)
+    except Exception:
+        logger.exception("campaign send of message %s failed unexpectedly", item.message.pk)
+        return Outcome("unknown", title="Unexpected error")
+    return Outcome("sent", wamid=result.provider_message_id)
+
+
+def _status(campaign: Campaign) -> str | None:
+    return Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True).first()
+
+
+def _send_batch(campaign: Campaign, token: uuid.UUID, items: list[Item]) -> bool:
+    """Send a claimed batch under the number's pacing, then record it. False when the campaign stopped (paused,
+    cancelled, failed) meanwhile."""
+    number = campaign.number
+    key, rate = pacing.number_key(number), number.throughput * PACE
+    per_take = sends_per_take(number.throughput)
+    provider = provider_for(number)
+    pool = send_pool()
+    queue = deque(items)
+    in_flight: dict[Future, Item] = {}
+    outcomes: dict[int, tuple[Item, Outcome]] = {}
+    throttled = threading.Event()
+    checked = beat = time.monotonic()
+    stopped_as: str | None = None
+    while (queue and stopped_as is None) or in_flight:
+        now = time.monotonic()
+        if now - checked >= STATUS_CHECK:
+            checked = now
+            status = _status(campaign)
+            if status != Status.RUNNING:
+                stopped_as = status or Status.CANCELLED
+        if now - beat >= HEARTBEAT:
+            beat = now
+            CampaignRecipient.objects.filter(claim_token=token).update(claimed_at=timezone.now())
+        if throttled.is_set():
+            throttled.clear()
+            pacing.limiter().throttle(key)
+        if queue and stopped_as is None:
+            count = min(per_take, len(queue))
+            if pacing.wait_for(key, count, rate, max_wait=STATUS_CHECK):
+                for _ in range(count):
+                    item = queue.popleft()
+                    in_flight[pool.submit(_send_one, provider, item, throttled)] = item
+        else:
+            wait(list(in_flight), timeout=STATUS_CHECK, return_when=FIRST_COMPLETED)
+        for future in [future for future in in_flight if future.done()]:
+            item = in_flight.pop(future)
+            outcome = future.result()
+            if outcome.kind == "throttled" and stopped_as is None:
+                queue.append(item)  # refused by Meta, so never sent: the same message again, slower
+            else:
+                outcomes[item.message.pk] = (item, outcome)
+    _record(campaign, token, outcomes, unsent=list(queue), stopped_as=stopped_as)
+    return stopped_as is None
+
+
+# --- record ----------------------------------------------------------------------------------------------------
+
+
+def _record(
+    campaign: Campaign,
+    token: uuid.UUID,
+    outcomes: dict[int, tuple[Item, Outcome]],
+    *,
+    unsent: list[Item],
+    stopped_as: str | None,
+) -> None:
+    """Record a batch's outcomes in one transaction (see the module's docstring), then complete the campaign when
+    nothing is left."""
+    organization_id = campaign.organization_id
+    sent = {pk: outcome.wamid for pk, (_, outcome) in outcomes.items() if outcome.kind == "sent"}
+    failed = {pk: (o.code, o.title) for pk, (_, o) in outcomes.items() if o.kind == "failed"}
+    later = [(item, o) for item, o in outcomes.values() if o.kind in ("retry", "throttled")]
+    for item, outcome in later:
+        if item.attempts >= MAX_ATTEMPTS:
+            failed[item.message.pk] = (outcome.code, outcome.title)
+    later = [(item, outcome) for item, outcome in later if item.message.pk not in failed]
+    refused_template = next((code for code, _ in failed.values() if code in TEMPLATE_REFUSED), None)
+    with transaction.atomic():
+        changes = messages_mark_sent(organization_id=organization_id, sent=sent) if sent else []
+        changes += messages_mark_failed(organization_id=organization_id, failed=failed) if failed else []
+        recipients_follow_messages(organization_id=organization_id, changes=changes)
+        now = timezone.now()
+        if later:
+            retry_at = {
+                item.recipient_id: now + timedelta(seconds=backoff_countdown(item.attempts)) for item, _ in later
+            }
+            CampaignRecipient.objects.filter(pk__in=list(retry_at), claim_token=token).update(
+                claim_token=None,
+                claimed_at=None,
+                message=None,
+                retry_at=Case(*[When(pk=pk, then=Value(at)) for pk, at in retry_at.items()]),
+            )
+        if unsent:
+            back = CampaignRecipient.objects.filter(pk__in=[item.recipient_id for item in unsent], claim_token=token)
+            back.update(message=None)
+            if stopped_as == Status.CANCELLED:
+                recipients_cancel(campaign=campaign, claimed=True, claim_token=token)
+            else:
+                back.update(claim_token=None, claimed_at=None)
+        discarded = [item.message.pk for item, _ in later] + [item.message.pk for item in unsent]
+        if discarded:
+            messages_discard_unsent(organization_id=organization_id, message_ids=discarded)
+        if refused_template is not None:
+            campaign_fail(
+                campaign_id=campaign.pk,
+                warning=gettext("WhatsApp refused the template (error %(code)s): the campaign stopped.")
+                % {"code": refused_template},
+            )
+        counters_add(campaign.pk, Counter(), activity_at=now)
+        campaigns_progress_on_commit(organization_id=organization_id, campaign_ids=[campaign.pk])
+    if number_is_sandbox(campaign):
+        items = {pk: item for pk, (item, _) in outcomes.items()}
+        for pk, wamid in sent.items():
+            if wamid:
+                sandbox_play_back(
+                    message=items[pk].message,
+                    number=campaign.number,
+                    contact=items[pk].contact,
+                    provider_message_id=wamid,
+                )
+    unknown = sum(1 for _, outcome in outcomes.values() if outcome.kind == "unknown")
+    if unknown:
+        logger.warning("campaign %s: %d sends without an answer, left to Meta's statuses", campaign.pk, unknown)
+
+
+def number_is_sandbox(campaign: Campaign) -> bool:
+    return campaign.number.provider == Provider.SANDBOX

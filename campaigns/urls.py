@@ -1,0 +1,3 @@
+from campaigns.api import urlpatterns
+
+__all__ = ["urlpatterns"]

@@ -1,0 +1,3 @@
+from campaigns.views import urlpatterns
+
+__all__ = ["urlpatterns"]
