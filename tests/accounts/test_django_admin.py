@@ -22,6 +22,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
 from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, TeamMember, User
+from campaigns.models import Campaign, CampaignRecipient
 from messaging.models import (
     CannedResponse,
     Contact,
@@ -34,6 +35,7 @@ from messaging.models import (
     WhatsAppNumber,
 )
 from templates.models import MessageTemplate, TemplateSync
+from tests.campaigns.support import sandbox_campaign
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.messaging.factories import (
     CannedResponseFactory,
@@ -136,6 +138,14 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     ),
     MessageTemplate: lambda org: MessageTemplateFactory(organization=org),
     TemplateSync: lambda org: TemplateSyncFactory(organization=org),
+    Campaign: sandbox_campaign,
+    CampaignRecipient: lambda org: CampaignRecipient.objects.create(
+        organization=org,
+        campaign=sandbox_campaign(org),
+        contact=ContactFactory(organization=org),
+        message=MessageFactory(organization=org),
+        status=CampaignRecipient.Status.SENT,
+    ),
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
