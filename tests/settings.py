@@ -21,6 +21,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     _test_file = Path(tempfile.gettempdir()) / f"whatsapp-hub-test-{os.getpid()}.sqlite3"
     DATABASES["default"]["TEST"] = {"NAME": str(_test_file)}
 
-# No test reaches Meta: a test that forgets the `fake_meta` fixture meets a closed port on loopback (the discard
-# port), not graph.facebook.com.
-WHATSAPP_GRAPH_URL = "http://127.0.0.1:9/v23.0"
+# No test reaches Meta: unless the environment names a fake (the browser tests' server), a test that forgets the
+# `fake_meta` fixture meets a closed port on loopback (the discard port), not graph.facebook.com.
+WHATSAPP_GRAPH_URL = os.environ.get("WHATSAPP_GRAPH_URL", "http://127.0.0.1:9/v23.0")
