@@ -17,6 +17,8 @@ def test_beat_runs_each_job_on_its_schedule_and_each_run_expires_before_the_next
         "messaging-media-sweeper": ("messaging.tasks.media.sweep_inbound_media", MINUTE),
         "messaging-webhook-event-retention": ("messaging.tasks.retention.prune_webhook_events", HOUR),
         "accounts-token-flush": ("accounts.tasks.flush_expired_tokens", DAY),
+        "campaigns-start-due": ("campaigns.tasks.start_due_campaigns", MINUTE),
+        "campaigns-sweeper": ("campaigns.tasks.sweep_campaigns", MINUTE),
     }
     for entry in schedule.values():
         assert entry["task"] in celery_app.tasks

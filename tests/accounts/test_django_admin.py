@@ -22,7 +22,9 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
 from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, TeamMember, User
+from campaigns.models import Campaign, CampaignRecipient
 from messaging.models import Contact, ContactTag, Conversation, Media, Message, Tag, WebhookEvent, WhatsAppNumber
+from tests.campaigns.support import sandbox_campaign
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.messaging.factories import ContactFactory, ConversationFactory, MessageFactory, WhatsAppNumberFactory
 
@@ -84,6 +86,11 @@ def _axes_fields() -> dict:
     }
 
 
+def _campaign_recipient(org):
+    campaign = sandbox_campaign(org)
+    return CampaignRecipient.objects.create(organization=org, campaign=campaign, contact_id=campaign.contact_ids[0])
+
+
 # model -> a function making one row of it, given a fresh organization.
 MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     Organization: lambda org: org,
@@ -114,6 +121,8 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     WebhookEvent: lambda org: WebhookEvent.objects.create(
         organization=org, source="meta", body={"object": "whatsapp_business_account"}, dedupe_key=secrets.token_hex(8)
     ),
+    Campaign: sandbox_campaign,
+    CampaignRecipient: _campaign_recipient,
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
