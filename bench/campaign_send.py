@@ -25,7 +25,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -214,14 +213,13 @@ def main() -> None:
         run(org, number, fake, throughput=80, contacts=ids[: args.slow_contacts])
     finally:
         for worker in workers:
-            os.killpg(worker.pid, signal.SIGTERM)
+            worker.send_signal(signal.SIGTERM)  # a warm shutdown: the main process stops its pool
         for worker in workers:
             try:
                 worker.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(worker.pid, signal.SIGKILL)
         fake.stop()
-    threading.Event()
 
 
 if __name__ == "__main__":

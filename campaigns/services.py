@@ -563,9 +563,9 @@ def campaign_start(*, campaign: Campaign, actor: User | None, allow_partial: boo
         target=campaign,
         data={"total": total, "skipped": skipped, "warning": bool(warning)},
     )
+    _progress_on_commit(campaign, now=True)  # before the sending starts (run inline in the embedded default)
     if campaign.status == Status.RUNNING:
         _senders_on_commit(campaign)
-    _progress_on_commit(campaign, now=True)
     return campaign
 
 
@@ -875,7 +875,7 @@ def _sweep_claims(now: datetime) -> int:
         claimed = list(
             CampaignRecipient.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(claim_token__isnull=False, claimed_at__lt=now - CLAIM_TIMEOUT)
-            .select_related("message")
+            .select_related("message", "campaign__organization")
             .order_by("claimed_at", "pk")[:SWEEP_LIMIT]
         )
         follow: dict[int, list[tuple[int, str, int | None]]] = defaultdict(list)
@@ -909,6 +909,9 @@ def _sweep_claims(now: datetime) -> int:
                 organization_id=recipient.organization_id, failed={recipient.message_id: (None, INTERRUPTED_TITLE)}
             )
             recipients_follow_messages(organization_id=recipient.organization_id, changes=changes)
+        # A campaign cancelled meanwhile sends nothing more: what its dead batch put back is skipped.
+        for campaign in {r.campaign_id: r.campaign for r in claimed if r.campaign.status == Status.CANCELLED}.values():
+            recipients_cancel(campaign=campaign, claimed=False)
         if claimed:
             logger.warning(
                 "campaign sweeper: %d stale claims: %d released, %d followed their message, %d sent again, %d failed",

@@ -18,6 +18,8 @@ def test_beat_runs_each_job_on_its_schedule_and_each_run_expires_before_the_next
         "messaging-webhook-event-retention": ("messaging.tasks.retention.prune_webhook_events", HOUR),
         "templates-sync": ("templates.tasks.schedule_template_syncs", 15 * MINUTE),
         "accounts-token-flush": ("accounts.tasks.flush_expired_tokens", DAY),
+        "campaigns-start-due": ("campaigns.tasks.start_due_campaigns", MINUTE),
+        "campaigns-sweeper": ("campaigns.tasks.sweep_campaigns", MINUTE),
     }
     for entry in schedule.values():
         assert entry["task"] in celery_app.tasks

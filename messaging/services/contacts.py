@@ -367,7 +367,7 @@ def _import_flush(
     )
     result.updated += len(existing)
     result.imported += len(batch) - len(existing)
-    id_of = dict(Contact.objects.for_org(organization).filter(wa_id__in=batch).values_list("wa_id", "pk"))
+    id_of = {contact.wa_id: contact.pk for contact in contacts}  # bulk_create sets them, inserted or updated
     result.contact_ids += [id_of[wa_id] for wa_id in batch]
     ids = _tag_ids(organization=organization, names={tag for row in batch.values() for tag in row.tags}, known=tag_ids)
     ContactTag.objects.bulk_create(
