@@ -23,10 +23,29 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts import services
 from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, TeamMember, User
 from campaigns.models import Campaign, CampaignRecipient
-from messaging.models import Contact, ContactTag, Conversation, Media, Message, Tag, WebhookEvent, WhatsAppNumber
+from messaging.models import (
+    CannedResponse,
+    Contact,
+    ContactTag,
+    Conversation,
+    Media,
+    Message,
+    Tag,
+    WebhookEvent,
+    WhatsAppNumber,
+)
+from templates.models import MessageTemplate, TemplateSync
 from tests.campaigns.support import sandbox_campaign
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
-from tests.messaging.factories import ContactFactory, ConversationFactory, MessageFactory, WhatsAppNumberFactory
+from tests.messaging.factories import (
+    CannedResponseFactory,
+    ContactFactory,
+    ConversationFactory,
+    MediaFactory,
+    MessageFactory,
+    WhatsAppNumberFactory,
+)
+from tests.templates.factories import MessageTemplateFactory, TemplateSyncFactory
 
 ROWS = 20
 
@@ -118,9 +137,12 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     Media: lambda org: Media.objects.create(
         organization=org, message=MessageFactory(organization=org, type="image"), mime_type="image/jpeg"
     ),
+    CannedResponse: lambda org: CannedResponseFactory(organization=org, attachment=MediaFactory(organization=org)),
     WebhookEvent: lambda org: WebhookEvent.objects.create(
         organization=org, source="meta", body={"object": "whatsapp_business_account"}, dedupe_key=secrets.token_hex(8)
     ),
+    MessageTemplate: lambda org: MessageTemplateFactory(organization=org),
+    TemplateSync: lambda org: TemplateSyncFactory(organization=org),
     Campaign: sandbox_campaign,
     CampaignRecipient: _campaign_recipient,
 }
