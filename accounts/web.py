@@ -38,7 +38,7 @@ def member_required(view=None, *, roles: frozenset[str] | None = None, reason: s
     page that creates one), a member who can act in the session's organization (else the permission-denied page
     saying why), and one of `roles` when given (else the permission-denied page with `reason`, a text with
     %(org)s, by default that the page is for admins). Sets request.org, request.role, request.membership and
-    activates the organization's time zone."""
+    activates the organization's time zone while the view runs."""
 
     def decorate(view_func):
         @wraps(view_func)
@@ -55,8 +55,9 @@ def member_required(view=None, *, roles: frozenset[str] | None = None, reason: s
             if roles is not None and membership.role not in roles:
                 text = reason or _("This page is for admins of %(org)s. Ask one of them for access.")
                 return permission_denied(request, reason=text % {"org": membership.organization.name})
-            timezone.activate(organization_time_zone(membership.organization))
-            return view_func(request, *args, **kwargs)
+            # For this request only: an activated zone would outlive it in the thread (the next request, a test).
+            with timezone.override(organization_time_zone(membership.organization)):
+                return view_func(request, *args, **kwargs)
 
         return wrapper
 
