@@ -41,7 +41,9 @@ def broker():
     """Celery's client side for the workers' broker, emptied before and after."""
     client = redis.Redis.from_url(WORKER_REDIS)
     client.flushdb()
-    app = Celery(broker=WORKER_REDIS)
+    # Not the current app: the project's tasks (shared_task) must keep running eagerly in this process and the tests
+    # after this one, not go to the workers' broker.
+    app = Celery(broker=WORKER_REDIS, set_as_current=False)
     yield app
     app.close()
     client.flushdb()
