@@ -1,0 +1,3 @@
+"""The automation app's API routes, one list per area."""
+
+urlpatterns: list = []

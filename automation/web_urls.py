@@ -1,0 +1,3 @@
+"""The automation app's pages, one list per area."""
+
+urlpatterns: list = []
