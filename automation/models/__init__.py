@@ -1,1 +1,7 @@
 """The automation app's tables, one module per area (knowledge bases, bots, flows, outbound webhooks)."""
+
+from automation.models.bots import Bot
+from automation.models.flows import Flow
+from automation.models.numbers import NumberAutomation
+
+__all__ = ["Bot", "Flow", "NumberAutomation"]
