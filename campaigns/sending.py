@@ -30,9 +30,10 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import timedelta
+from queue import Empty, SimpleQueue
 
 from django.conf import settings
 from django.db import transaction
@@ -93,6 +94,7 @@ RStatus = CampaignRecipient.Status
 
 @dataclass
 class Item:
+    token: uuid.UUID  # its batch's claim
     recipient_id: int
     contact: Contact
     message: Message
@@ -129,6 +131,10 @@ def campaign_send_batches(*, organization_id: int, campaign_id: int, budget: flo
     Returns None when this task has nothing more to do (the campaign is not running, completed, or its other
     recipients are claimed by other tasks), else after how many seconds it should run again (0: its budget ran
     out; more: the next recipient to retry is due then). Safe to run twice and concurrently: claims are exclusive.
+
+    The task's thread claims and records batches in the database while a Pacer thread hands the claimed sends to
+    the pacing and the send pool: the sending never stops for the database (two workers in step would otherwise
+    stop together, a fifth of the time at 1,000/s).
     """
     campaign = (
         Campaign.objects.select_related("organization", "number", "template")
@@ -141,20 +147,20 @@ def campaign_send_batches(*, organization_id: int, campaign_id: int, budget: flo
         campaign_fail(campaign_id=campaign.pk, warning=gettext("The campaign's template was deleted."))
         return None
     deadline = None if budget is None else time.monotonic() + budget
-    while True:
-        if _status(campaign) != Status.RUNNING:  # paused, cancelled or failed since the last batch
-            return None
-        claim = _claim(campaign)
-        if claim is None:
-            if campaign_complete_if_done(campaign_id=campaign.pk):
-                campaigns_progress_on_commit(organization_id=organization_id, campaign_ids=[campaign.pk], now=True)
-                return None
-            return _next_retry_in(campaign)
-        token, items = claim
-        if not _send_batch(campaign, token, items):
-            return None
-        if deadline is not None and time.monotonic() > deadline:
-            return 0
+    pacer = Pacer(campaign)
+    pacer.start()
+    try:
+        exhausted, stopped_as = _send_while_running(campaign, pacer, deadline)
+    finally:
+        pacer.stop()
+    if stopped_as is not None:
+        return None
+    if not exhausted:
+        return 0
+    if campaign_complete_if_done(campaign_id=campaign.pk):
+        campaigns_progress_on_commit(organization_id=organization_id, campaign_ids=[campaign.pk], now=True)
+        return None
+    return _next_retry_in(campaign)
 
 
 def _next_retry_in(campaign: Campaign) -> float | None:
@@ -195,6 +201,10 @@ def _claim(campaign: Campaign) -> tuple[uuid.UUID, list[Item]] | None:
     transaction; a contact whose values the template refuses fails here. None when nothing is due."""
     number = campaign.number
     with transaction.atomic():
+        # The campaign's row first, as cancel and pause take it before the recipients: without it a claim holding
+        # recipients and waiting for the campaign's row (its counters) and a cancel holding the campaign's row and
+        # waiting for those recipients would deadlock. Claims of several workers take turns here.
+        Campaign.objects.select_for_update().filter(pk=campaign.pk).values_list("pk").first()
         now = timezone.now()
         ids = list(
             CampaignRecipient.objects.filter(campaign=campaign, status=RStatus.PENDING, claim_token__isnull=True)
@@ -224,7 +234,7 @@ def _claim(campaign: Campaign) -> tuple[uuid.UUID, list[Item]] | None:
         counters_add(campaign.pk, {"failed": sum(map(len, refused.values()))}, activity_at=now)
         if refused:
             campaigns_progress_on_commit(organization_id=campaign.organization_id, campaign_ids=[campaign.pk])
-    items = [Item(r.pk, r.contact, message, r.attempts + 1) for r, message in zip(ready, messages, strict=True)]
+    items = [Item(token, r.pk, r.contact, message, r.attempts + 1) for r, message in zip(ready, messages, strict=True)]
     return token, items
 
 
@@ -281,50 +291,130 @@ def _status(campaign: Campaign) -> str | None:
     return Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True).first()
 
 
-def _send_batch(campaign: Campaign, token: uuid.UUID, items: list[Item]) -> bool:
-    """Send a claimed batch under the number's pacing, then record it. False when the campaign stopped (paused,
-    cancelled, failed) meanwhile."""
-    number = campaign.number
-    key, rate = pacing.number_key(number), paced_rate(number.throughput)
-    per_take = sends_per_take(number.throughput)
-    provider = provider_for(number)
-    pool = send_pool()
-    queue = deque(items)
-    in_flight: dict[Future, Item] = {}
-    outcomes: dict[int, tuple[Item, Outcome]] = {}
-    throttled = threading.Event()
-    checked = beat = time.monotonic()
+@dataclass
+class Batch:
+    """A claimed batch on its way: its sends' outcomes, and those taken back unsent (the campaign stopped)."""
+
+    token: uuid.UUID
+    items: list[Item]
+    outcomes: dict[int, tuple[Item, Outcome]] = field(default_factory=dict)
+    unsent: list[Item] = field(default_factory=list)
+
+    def settled(self) -> bool:
+        return len(self.outcomes) + len(self.unsent) == len(self.items)
+
+
+class Pacer(threading.Thread):
+    """Takes the queued sends from the number's pacing, sends_per_take at a time, and hands them to the send pool;
+    their outcomes land in `done`. Never touches the database (the task's thread does)."""
+
+    def __init__(self, campaign: Campaign) -> None:
+        super().__init__(name=f"campaign-pacer-{campaign.pk}", daemon=True)
+        number = campaign.number
+        self.key, self.rate = pacing.number_key(number), paced_rate(number.throughput)
+        self.per_take = sends_per_take(number.throughput)
+        self.provider = provider_for(number)
+        self.pool = send_pool()
+        self.done: SimpleQueue[tuple[Item, Outcome]] = SimpleQueue()
+        self.throttled = threading.Event()
+        self._queue: deque[Item] = deque()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+
+    def add(self, items: list[Item]) -> None:
+        with self._lock:
+            self._queue.extend(items)
+        self._wake.set()
+
+    def backlog(self) -> int:
+        return len(self._queue)
+
+    def take_back(self) -> list[Item]:
+        """The queued sends not handed to the pool yet, which it will not send now."""
+        with self._lock:
+            items = list(self._queue)
+            self._queue.clear()
+        return items
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        self.join()
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            if self.throttled.is_set():
+                self.throttled.clear()
+                pacing.limiter().throttle(self.key)
+            count = min(self.per_take, len(self._queue))
+            if not count:
+                self._wake.wait(STATUS_CHECK)
+                self._wake.clear()
+                continue
+            if not pacing.wait_for(self.key, count, self.rate, max_wait=STATUS_CHECK):
+                continue
+            with self._lock:
+                items = [self._queue.popleft() for _ in range(min(count, len(self._queue)))]
+            for item in items:
+                future = self.pool.submit(_send_one, self.provider, item, self.throttled)
+                future.add_done_callback(lambda future, item=item: self.done.put((item, future.result())))
+
+
+def _send_while_running(campaign: Campaign, pacer: Pacer, deadline: float | None) -> tuple[bool, str | None]:
+    """Claim batches while the pacer's queue runs low, record each once all its sends have an outcome, and look at
+    the campaign's status every STATUS_CHECK seconds. Returns (nothing was left to claim, the status it stopped at:
+    paused, cancelled, failed; None while running)."""
+    batches: dict[uuid.UUID, Batch] = {}
+    exhausted = False
     stopped_as: str | None = None
-    while (queue and stopped_as is None) or in_flight:
+    checked = beat = time.monotonic()
+    while True:
         now = time.monotonic()
         if now - checked >= STATUS_CHECK:
             checked = now
             status = _status(campaign)
             if status != Status.RUNNING:
                 stopped_as = status or Status.CANCELLED
-        if now - beat >= HEARTBEAT:
+                for item in pacer.take_back():
+                    batches[item.token].unsent.append(item)
+        if batches and now - beat >= HEARTBEAT:
             beat = now
-            CampaignRecipient.objects.filter(claim_token=token).update(claimed_at=timezone.now())
-        if throttled.is_set():
-            throttled.clear()
-            pacing.limiter().throttle(key)
-        if queue and stopped_as is None:
-            count = min(per_take, len(queue))
-            if pacing.wait_for(key, count, rate, max_wait=STATUS_CHECK):
-                for _ in range(count):
-                    item = queue.popleft()
-                    in_flight[pool.submit(_send_one, provider, item, throttled)] = item
-        else:
-            wait(list(in_flight), timeout=STATUS_CHECK, return_when=FIRST_COMPLETED)
-        for future in [future for future in in_flight if future.done()]:
-            item = in_flight.pop(future)
-            outcome = future.result()
-            if outcome.kind == "throttled" and stopped_as is None:
-                queue.append(item)  # refused by Meta, so never sent: the same message again, slower
+            CampaignRecipient.objects.filter(claim_token__in=list(batches)).update(claimed_at=timezone.now())
+        claiming = stopped_as is None and not exhausted and (deadline is None or now < deadline)
+        if claiming and pacer.backlog() <= pacer.per_take + batch_size(pacer.rate) // 2:
+            claim = _claim(campaign)
+            if claim is None:
+                exhausted = True
             else:
-                outcomes[item.message.pk] = (item, outcome)
-    _record(campaign, token, outcomes, unsent=list(queue), stopped_as=stopped_as)
-    return stopped_as is None
+                batches[claim[0]] = Batch(*claim)
+                pacer.add(claim[1])
+                continue
+        for token in [token for token, batch in batches.items() if batch.settled()]:
+            batch = batches.pop(token)
+            _record(campaign, token, batch.outcomes, unsent=batch.unsent, stopped_as=stopped_as)
+        if not batches:
+            return exhausted, stopped_as
+        for item, outcome in _outcomes(pacer.done, timeout=STATUS_CHECK / 5):
+            if outcome.kind == "throttled" and stopped_as is None:
+                pacer.add([item])  # refused by Meta, so never sent: the same message again, slower
+            elif outcome.kind == "throttled":
+                batches[item.token].unsent.append(item)
+            else:
+                batches[item.token].outcomes[item.message.pk] = (item, outcome)
+
+
+def _outcomes(done: SimpleQueue, *, timeout: float) -> list[tuple[Item, Outcome]]:
+    """The outcomes that arrived, waiting up to `timeout` for the first."""
+    try:
+        arrived = [done.get(timeout=timeout)]
+    except Empty:
+        return []
+    while True:
+        try:
+            arrived.append(done.get_nowait())
+        except Empty:
+            return arrived
 
 
 # --- record ----------------------------------------------------------------------------------------------------
