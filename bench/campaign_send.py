@@ -132,6 +132,24 @@ def baseline(fake: FakeMetaServer, sends: int = 3000, threads: int = 32) -> floa
     return sends / (time.monotonic() - started)
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system) of these processes and their descendants (the workers' forked pool processes)."""
+    ticks, seen, todo = 0, set(), list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                todo += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def windows(times: list[float]) -> tuple[int, int]:
     """The largest count in any one-second window (sliding), and in any calendar second."""
     busiest, end = 0, 0
@@ -143,7 +161,7 @@ def windows(times: list[float]) -> tuple[int, int]:
     return busiest, calendar
 
 
-def run(org, number, fake: FakeMetaServer, *, throughput: int, contacts: list[int]) -> None:
+def run(org, number, fake: FakeMetaServer, workers, *, throughput: int, contacts: list[int]) -> None:
     fake.reset()
     fake.auto_statuses = ()
     fake.enforce_pair_limit = False
@@ -164,12 +182,16 @@ def run(org, number, fake: FakeMetaServer, *, throughput: int, contacts: list[in
     )
     gc.collect()
     gc.freeze()
+    workers_cpu = cpu_seconds([worker.pid for worker in workers])
+    own_cpu = time.process_time()
     started = time.monotonic()
     campaign = services.campaign_start(campaign=campaign, actor=None)  # freezes, then queues the senders
     frozen_in = time.monotonic() - started
     while Campaign.objects.values_list("status", flat=True).get(pk=campaign.pk) == "running":
         time.sleep(0.5)
     finished = time.monotonic()
+    workers_cpu = cpu_seconds([worker.pid for worker in workers]) - workers_cpu
+    own_cpu = time.process_time() - own_cpu
     sends = fake.find_requests(method="POST", path_endswith="/messages")
     refused = len(sends) - len(fake.sent)
     accepted = sorted(sent.at for sent in fake.sent.values())
@@ -186,6 +208,10 @@ def run(org, number, fake: FakeMetaServer, *, throughput: int, contacts: list[in
     log(f"achieved send rate           {rate:,.1f}/s = {rate / throughput:.3f} of the configured {throughput}/s")
     log(f"largest 1-second window      {sliding} sliding, {calendar} in a calendar second (limit {throughput})")
     log(f"refused with 130429          {refused}")
+    log(
+        f"CPU per send                 workers {workers_cpu / len(accepted) * 1000:.2f} ms, this process (the fake) "
+        f"{own_cpu / len(accepted) * 1000:.2f} ms; machine busy {os.getloadavg()[0]:.1f} (1-min load)"
+    )
     log(f"duplicates, losses           {duplicates}, {losses}  (recipients not sent: {unfinished})")
     gc.unfreeze()
 
@@ -209,8 +235,8 @@ def main() -> None:
     try:
         log(f"baseline: one process sends unpaced at {baseline(fake):,.0f}/s to the same fake (32 threads)")
         ids = list(Contact.objects.for_org(org).order_by("pk").values_list("pk", flat=True))
-        run(org, number, fake, throughput=1000, contacts=ids)
-        run(org, number, fake, throughput=80, contacts=ids[: args.slow_contacts])
+        run(org, number, fake, workers, throughput=1000, contacts=ids)
+        run(org, number, fake, workers, throughput=80, contacts=ids[: args.slow_contacts])
     finally:
         for worker in workers:
             worker.send_signal(signal.SIGTERM)  # a warm shutdown: the main process stops its pool

@@ -8,6 +8,9 @@ slot and answers how long to wait for it (workers sleep that long, then send): n
 (nothing reserved) past `max_wait`, so a worker that waits is never committed to sending far in the future (it
 looks at its campaign's status meanwhile: a pause stops it within a second).
 
+A send that leaves late (a busy machine) pushes the number's next slot back as much (`postpone`): it took a later
+slot than its own, and the sends after it must not bunch up with it.
+
 A 130429 slows the number down: its rate is halved (down to 1/16) for SLOWDOWN_SECONDS and the next slot is pushed
 THROTTLE_PAUSE seconds away, then the full rate comes back.
 
@@ -57,6 +60,15 @@ redis.call('HSET', KEYS[1], 'tat', tat, 'slow_until', now + tonumber(ARGV[1]), '
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return math.floor(factor * 1000000)
 """
+# KEYS[1]: the number's key. ARGV: delay (µs), ttl (ms). Pushes the next slot back by the delay.
+POSTPONE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('HGET', KEYS[1], 'tat')) or now
+redis.call('HSET', KEYS[1], 'tat', math.max(tat, now) + tonumber(ARGV[1]))
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
 KEY_TTL_MS = 60_000
 
 
@@ -83,6 +95,7 @@ class RedisLimiter:
 
                     client = redis.Redis.from_url(self.url)
                     self._take, self._throttle = client.register_script(TAKE), client.register_script(THROTTLE)
+                    self._postpone = client.register_script(POSTPONE)
                     self._client, self._pid = client, os.getpid()
         return self._take, self._throttle
 
@@ -95,6 +108,10 @@ class RedisLimiter:
         _, throttle = self._scripts()
         args = [int(SLOWDOWN_SECONDS * 1e6), int(THROTTLE_PAUSE * 1e6), MIN_FACTOR, KEY_TTL_MS]
         return int(throttle(keys=[key], args=args)) / 1e6
+
+    def postpone(self, key: str, seconds: float) -> None:
+        self._scripts()
+        self._postpone(keys=[key], args=[int(seconds * 1e6), KEY_TTL_MS])
 
     def reset(self, key: str) -> None:
         self._scripts()
@@ -128,6 +145,12 @@ class LocalLimiter:
             self._state[key] = (max(tat, now) + THROTTLE_PAUSE, now + SLOWDOWN_SECONDS, factor)
             return factor
 
+    def postpone(self, key: str, seconds: float) -> None:
+        with self._lock:
+            now = time.monotonic()
+            tat, slow_until, factor = self._state.get(key, (now, 0.0, 1.0))
+            self._state[key] = (max(tat, now) + seconds, slow_until, factor)
+
     def reset(self, key: str) -> None:
         with self._lock:
             self._state.pop(key, None)
@@ -154,10 +177,15 @@ def number_key(number) -> str:
     return f"campaigns:pace:{number.phone_number_id or f'number-{number.pk}'}"
 
 
-def wait_for(key: str, tokens: int, rate: float, *, max_wait: float = 0.5) -> bool:
-    """Reserve `tokens` sends at `rate` per second and sleep until their slot; False (nothing reserved, after
-    sleeping up to `max_wait`) when the slot is further away than `max_wait`: the caller looks around and asks
-    again."""
+def wait_for(key: str, tokens: int, rate: float, *, max_wait: float = 0.5) -> float | None:
+    """Reserve `tokens` sends at `rate` per second and sleep until their slot; returns the slot (time.monotonic()),
+    or None (nothing reserved, after sleeping up to `max_wait`) when the slot is further away than `max_wait`: the
+    caller looks around and asks again."""
+    asked = time.monotonic()
     take = limiter().take(key, tokens, rate, max_wait=max_wait)
-    time.sleep(min(take.wait, max_wait))
-    return take.granted
+    if not take.granted:
+        time.sleep(max_wait)
+        return None
+    slot = asked + take.wait
+    time.sleep(max(0.0, slot - time.monotonic()))
+    return slot

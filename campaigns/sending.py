@@ -55,7 +55,6 @@ from campaigns.services import (
 from messaging import message_parts
 from messaging.models import Contact, Message, Provider
 from messaging.providers import ProviderError, provider_for
-from messaging.providers.base import Provider as ProviderClient
 from messaging.services.conversations import (
     message_provider_send,
     messages_discard_unsent,
@@ -270,13 +269,16 @@ def _parts(campaign: Campaign, recipients: list[CampaignRecipient]) -> tuple[dic
 # --- send ------------------------------------------------------------------------------------------------------
 
 
-def _send_one(provider: ProviderClient, item: Item, throttled: threading.Event) -> Outcome:
+def _send_one(pacer: Pacer, item: Item, slot: float) -> Outcome:
+    late = time.monotonic() - slot
+    if late > JITTER:
+        pacer.report_late(late)
     try:
-        result = message_provider_send(message=item.message, provider=provider, contact=item.contact)
+        result = message_provider_send(message=item.message, provider=pacer.provider, contact=item.contact)
     except ProviderError as exc:
         title = provider_error_title(exc)
         if exc.code == THROTTLED:
-            throttled.set()
+            pacer.throttled.set()
             return Outcome("throttled", code=exc.code, title=title)
         if exc.code is None and exc.retryable:
             return Outcome("unknown", title=title)  # no answer of Meta's: it may have been sent
@@ -321,6 +323,12 @@ class Pacer(threading.Thread):
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self._late = 0.0
+
+    def report_late(self, seconds: float) -> None:
+        """A send left `seconds` after its slot (from a send thread): the pacing is pushed back as much."""
+        with self._lock:
+            self._late = max(self._late, seconds)
 
     def add(self, items: list[Item]) -> None:
         with self._lock:
@@ -347,17 +355,22 @@ class Pacer(threading.Thread):
             if self.throttled.is_set():
                 self.throttled.clear()
                 pacing.limiter().throttle(self.key)
+            if self._late:
+                with self._lock:
+                    late, self._late = self._late, 0.0
+                pacing.limiter().postpone(self.key, late)
             count = min(self.per_take, len(self._queue))
             if not count:
                 self._wake.wait(STATUS_CHECK)
                 self._wake.clear()
                 continue
-            if not pacing.wait_for(self.key, count, self.rate, max_wait=STATUS_CHECK):
+            slot = pacing.wait_for(self.key, count, self.rate, max_wait=STATUS_CHECK)
+            if slot is None:
                 continue
             with self._lock:
                 items = [self._queue.popleft() for _ in range(min(count, len(self._queue)))]
             for item in items:
-                future = self.pool.submit(_send_one, self.provider, item, self.throttled)
+                future = self.pool.submit(_send_one, self, item, slot)
                 future.add_done_callback(lambda future, item=item: self.done.put((item, future.result())))
 
 
