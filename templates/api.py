@@ -141,7 +141,7 @@ class TemplateViewSet(
         serializer = TemplateSendTestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        message = services.template_send_test(
+        message = services.template_send_to_phone(
             template=template,
             to=data["to"],
             parameters=data["parameters"],
@@ -156,13 +156,24 @@ class TemplateViewSet(
     @action(detail=True, methods=["post"], parser_classes=[LimitedJSONParser])
     def send(self, request, pk=None):
         """The inbox's template picker: send the (approved) template, filled in with `parameters`, into the
-        conversation `conversation_id` (one the caller sees), also when its 24-hour window is closed; a closed
-        conversation opens again. Answered 202 once stored `queued`, as conversations/{id}/messages does."""
+        conversation `conversation_id` (one the caller sees), also when its 24-hour window is closed, and a closed
+        conversation opens again; or to the phone `to` from `number_id` (a new conversation: the contact and
+        conversation are found or created). Answered 202 once stored `queued`, as conversations/{id}/messages does."""
         template = self.get_object()
         serializer = TemplateSendSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         number_ids = request_visible_numbers(request)
+        if "to" in data:
+            message = services.template_send_to_phone(
+                template=template,
+                to=data["to"],
+                parameters=data["parameters"],
+                number_id=data.get("number_id"),
+                sent_by=request.user,
+                number_ids=number_ids,
+            )
+            return Response(message_shown(message, view=self), status=status.HTTP_202_ACCEPTED)
         conversation = (
             conversation_list(org=request.org, number_ids=number_ids).filter(pk=data["conversation_id"]).first()
         )

@@ -3,6 +3,7 @@
 
 import json
 
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -145,10 +146,24 @@ class TemplateSendTestSerializer(StrictSerializer):
 
 
 class TemplateSendSerializer(StrictSerializer):
-    conversation_id = id_field()
+    """Into a conversation (`conversation_id`), or to a phone (`to`, from `number_id`): a new conversation."""
+
+    conversation_id = id_field(required=False, help_text="The conversation to send into")
+    to = serializers.CharField(
+        max_length=32, required=False, help_text="Or a phone to send to, international form (+15551234567)"
+    )
+    number_id = id_field(required=False, help_text="With `to`: the number to send from (default: the account's first)")
     parameters = serializers.DictField(
         required=False, default=dict, help_text="Values by placeholder key (see the template's placeholders)"
     )
+
+    def validate(self, attrs):
+        if ("conversation_id" in attrs) == ("to" in attrs):
+            message = gettext_lazy("Give either conversation_id or to.")
+            raise serializers.ValidationError({"conversation_id": [message], "to": [message]})
+        if "number_id" in attrs and "to" not in attrs:
+            raise serializers.ValidationError({"number_id": [gettext_lazy("number_id goes with to.")]})
+        return attrs
 
 
 class TemplateSyncRequestSerializer(StrictSerializer):

@@ -561,7 +561,7 @@ def _sending_number(*, template: MessageTemplate, number_id: int | None, number_
     return number
 
 
-def template_send_test(
+def template_send_to_phone(
     *,
     template: MessageTemplate,
     to: str,
@@ -572,7 +572,8 @@ def template_send_test(
 ) -> Message:
     """Send the approved template, filled in with `parameters` (templates.rendering), to the phone `to` from
     `number_id` (a number of the template's WABA the caller sees; default: the first), through messaging's normal
-    path (the contact and conversation found or created, stored queued, delivered by a task). 409 for a template
+    path (the contact and conversation found or created, stored queued, delivered by a task): a test send, or a new
+    conversation opened with a template. 409 for a template
     that is not approved; 400 for a missing or bad value (errors under `parameters`), a number that cannot send it."""
     _sendable_or_error(template)
     rendered = rendering.render(template, parameters)

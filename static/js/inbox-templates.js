@@ -1,8 +1,9 @@
 // The inbox's template picker: the approved templates of the conversation's number, searched
 // (GET templates/?status=APPROVED&number=&search=), then a form for the chosen one's placeholders, prefilled from
 // the contact where the placeholder plainly asks for them, a live preview, and the send
-// (POST templates/{id}/send {conversation_id, parameters}). Sending does not open the 24-hour window (only the
-// customer's reply does); the thread shows the message as it comes back over the socket.
+// (POST templates/{id}/send {conversation_id, parameters}; or, for a new conversation, {to, number_id, parameters}).
+// Sending does not open the 24-hour window (only the customer's reply does); the thread shows the message as it
+// comes back over the socket.
 import { api } from "./app.js";
 import { el, icon, t } from "./inbox-format.js";
 
@@ -45,7 +46,7 @@ function prefill(template, placeholder, contact) {
 }
 
 export class TemplatePicker {
-  /** conversation(): the open conversation; sent(message): the template message stored (201). */
+  /** conversation(): the open conversation; sent(message): the template message stored (202). */
   constructor({ conversation, sent }) {
     this.conversation = conversation;
     this.sent = sent;
@@ -84,8 +85,10 @@ export class TemplatePicker {
     for (const button of this.dialog.querySelectorAll("[data-close]")) button.addEventListener("click", () => this.dialog.close());
   }
 
-  open() {
-    const conversation = this.conversation();
+  /** Into the open conversation; or, given `{to, numberId}`, to a phone (a new conversation). */
+  open(phone = null) {
+    this.phone = phone;
+    const conversation = this.subject();
     if (!conversation) return;
     this.conversationId = conversation.id;
     $("template-search").value = "";
@@ -93,6 +96,12 @@ export class TemplatePicker {
     this.dialog.showModal();
     $("template-search").focus();
     this.load();
+  }
+
+  /** What the templates are sent to: the open conversation, or the phone of a new one. */
+  subject() {
+    if (!this.phone) return this.conversation();
+    return { id: null, number_id: this.phone.numberId, contact: { phone: this.phone.to } };
   }
 
   showList() {
@@ -103,7 +112,7 @@ export class TemplatePicker {
   }
 
   async load() {
-    const conversation = this.conversation();
+    const conversation = this.subject();
     if (!conversation) return;
     const request = ++this.request;
     const list = $("template-list");
@@ -147,7 +156,7 @@ export class TemplatePicker {
 
   choose(template) {
     this.template = template;
-    const contact = this.conversation()?.contact || {};
+    const contact = this.subject()?.contact || {};
     $("template-form-title").textContent = template.name;
     $("template-form-language").textContent = template.language;
     $("template-error").hidden = true;
@@ -269,14 +278,14 @@ export class TemplatePicker {
 
   async send() {
     const template = this.template;
-    const conversationId = this.conversationId;
+    const target = this.phone ? { to: this.phone.to, number_id: this.phone.numberId } : { conversation_id: this.conversationId };
     if (!template) return;
     const button = $("template-send");
     button.disabled = true;
     this.showErrors({ body: {} });
     $("template-error").hidden = true;
     try {
-      const message = await api("POST", `/api/v1/templates/${template.id}/send`, { conversation_id: conversationId, parameters: this.values() });
+      const message = await api("POST", `/api/v1/templates/${template.id}/send`, { ...target, parameters: this.values() });
       this.dialog.close();
       this.sent(message);
     } catch (error) {

@@ -89,6 +89,7 @@ const templates = new TemplatePicker({
   conversation: () => thread.conversation,
   // The socket brings it too (and the conversation, open again); shown now in case it is down.
   sent: (message) => {
+    if (thread.conversation?.id !== message.conversation_id) return openById(message.conversation_id, { push: true });
     thread.receive([message]);
     thread.scrollToBottom();
   },
@@ -361,6 +362,12 @@ function openNewDialog() {
 }
 
 $("new-open")?.addEventListener("click", openNewDialog);
+// Outside the 24-hour window a new conversation starts with a template: the picker, for the phone typed here.
+$("new-template-open")?.addEventListener("click", () => {
+  const phone = { to: $("new-to").value.trim(), numberId: Number($("new-number").value) };
+  $("new-dialog").close();
+  templates.open(phone);
+});
 $("new-form")?.addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.target;

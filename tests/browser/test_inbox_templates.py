@@ -3,6 +3,7 @@
 refused send shown next to its field), the fake Graph API receives it, the thread shows it live and the conversation
 is open again, while the composer stays closed until the customer replies. English and Arabic."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -152,3 +153,33 @@ def test_the_template_button_opens_the_picker_any_time_and_in_arabic(
     expect(dialog.locator(".template-row")).to_have_count(2)
     arabic_page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
+
+
+def test_a_new_conversation_with_a_customer_who_never_wrote_starts_with_a_template(
+    page: Page, login_session, agent, cloud_number, templates, fake_meta: FakeMetaServer, screenshot
+):
+    open_inbox(page, login_session, agent)
+    page.get_by_role("button", name="New conversation").click()
+    new = page.locator("#new-dialog")
+    new.get_by_label("Phone number").fill("+447700900123")
+    new.get_by_label("Message").fill("Hello!")
+    new.get_by_role("button", name="Send").click()
+    notice = new.locator("#new-template-notice")
+    expect(notice).to_be_visible()
+    screenshot(page, "new-conversation-template-needed")
+
+    notice.get_by_role("button", name="Choose a template").click()
+    expect(new).to_be_hidden()
+    dialog = page.locator("#template-dialog")
+    expect(dialog.locator(".template-row")).to_have_count(2)  # the approved ones of the chosen number's account
+    dialog.locator(".template-row", has_text="welcome_back").click()
+    dialog.locator("[data-key='1'] input").fill("Maya")
+    dialog.get_by_role("button", name="Send template").click()
+
+    expect(dialog).to_be_hidden()
+    conversation = Conversation.objects.get(organization=cloud_number.organization, contact__wa_id="447700900123")
+    expect(page).to_have_url(re.compile(rf"/inbox/{conversation.pk}/$"))
+    expect(page.locator("#messages .msg-out").last).to_contain_text("welcome_back")
+    [body] = fake_meta.sends(type="template")
+    assert (body["to"], body["template"]["name"]) == ("+447700900123", "welcome_back")
+    assert conversation.number_id == cloud_number.pk

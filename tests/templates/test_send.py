@@ -165,6 +165,55 @@ def test_a_conversation_the_caller_does_not_see_is_a_400(agent_client, org, othe
     assert fake_meta.sends() == []
 
 
+def test_an_agent_starts_a_new_conversation_with_a_template(
+    agent_client, agent_membership, org, template, cloud, fake_meta
+):
+    body = {"to": "+44 7700 900123", "number_id": cloud.pk, "parameters": VALUES}
+    response = _send(agent_client, template, body)
+
+    assert response.status_code == 202, response.json()
+    conversation = Conversation.objects.get(organization=org, contact__wa_id="447700900123")
+    message = Message.objects.get()
+    assert (message.conversation_id, message.sent_by_id, message.type, message.status) == (
+        conversation.pk,
+        agent_membership.user_id,
+        "template",
+        "sent",
+    )
+    assert (response.json()["id"], response.json()["conversation_id"]) == (message.pk, conversation.pk)
+    [sent] = fake_meta.sends()
+    assert (sent["to"], sent["template"]["name"]) == ("+447700900123", "order_shipped")
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({}, {"conversation_id": ["Give either conversation_id or to."], "to": ["Give either conversation_id or to."]}),
+        (
+            {"conversation_id": 1, "to": "+447700900123"},
+            {"conversation_id": ["Give either conversation_id or to."], "to": ["Give either conversation_id or to."]},
+        ),
+        ({"conversation_id": 1, "number_id": 1}, {"number_id": ["number_id goes with to."]}),
+    ],
+)
+def test_a_send_goes_either_into_a_conversation_or_to_a_phone(agent_client, template, fake_meta, body, errors):
+    assert assert_error(_send(agent_client, template, {**body, "parameters": VALUES}), 400)["errors"] == errors
+    assert fake_meta.sends() == []
+
+
+def test_an_agent_cannot_start_a_conversation_from_a_number_hidden_from_them(agent_client, org, template, fake_meta):
+    hidden = WhatsAppNumberFactory(
+        organization=org, waba_id=template.waba_id, assigned_user=MembershipFactory(organization=org).user
+    )
+
+    assert_error(
+        _send(agent_client, template, {"to": "+447700900123", "number_id": hidden.pk, "parameters": VALUES}), 400
+    )
+
+    assert fake_meta.sends() == []
+    assert not Conversation.objects.exists()
+
+
 def test_a_template_of_another_account_is_refused(agent_client, org, template, fake_meta):
     conversation = closed_window(org, number=WhatsAppNumberFactory(organization=org, waba_id="5467539754836534"))
 
