@@ -24,7 +24,7 @@ run: install
 	$(BIN)/daphne -b $(HOST) -p $(PORT) whatsapp_hub.asgi:application
 
 test: install-dev
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 screenshots: install-dev
 	SAVE_SCREENSHOTS=1 $(BIN)/pytest -m e2e

@@ -8,6 +8,10 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from tests.xdist import own_redis_db
+
+# Set in the environment, so that the servers and workers the tests start (daphne, Celery) inherit it.
+os.environ["REDIS_URL"] = own_redis_db(os.environ.get("REDIS_URL", ""))
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 os.environ.setdefault("JWT_SIGNING_KEY", secrets.token_urlsafe(50))
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())

@@ -4,6 +4,7 @@ received is the truth: every recipient exactly once, never more than the number'
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,10 +24,11 @@ from campaigns import services
 from campaigns.models import Campaign, CampaignRecipient
 from tests.campaigns.support import MAPPING, deliver, sent_to, webhooks_through_the_endpoint
 from tests.messaging.factories import ContactFactory
+from tests.xdist import own_redis_db
 
 ROOT = Path(__file__).resolve().parents[2]
 # Broker, cache and pacing of the workers: Redis databases of their own (the suite's REDIS_URL is another).
-WORKER_REDIS = os.environ.get("CAMPAIGN_WORKER_REDIS_URL", "redis://127.0.0.1:6379/5")
+WORKER_REDIS = own_redis_db(os.environ.get("CAMPAIGN_WORKER_REDIS_URL", "redis://127.0.0.1:6379/5"))
 pytestmark = [
     pytest.mark.skipif(
         connection.vendor != "postgresql" or not settings.REDIS_URL,
@@ -52,8 +54,8 @@ def broker():
 
 @pytest.fixture
 def workers(fake_meta, broker):
-    """Start `count` Celery worker processes (one pool process each) pointed at the test database, the workers'
-    Redis and the fake Graph API; they are killed at the end whatever happened."""
+    """Start `count` more Celery worker processes (campaign0, campaign1, ... in order; one pool process each) pointed
+    at the test database, the workers' Redis and the fake Graph API; they are killed at the end whatever happened."""
     started: list[subprocess.Popen] = []
     db = connection.settings_dict
     credentials = quote(db["USER"]) + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
@@ -69,7 +71,7 @@ def workers(fake_meta, broker):
     }
 
     def start(count: int) -> list[subprocess.Popen]:
-        for index in range(count):
+        for index in range(len(started), len(started) + count):
             command = [sys.executable, "-m", "celery", "-A", "whatsapp_hub", "worker", "--concurrency=1"]
             command += [f"--hostname=campaign{index}@%h", "--without-gossip", "--without-mingle", "--loglevel=WARNING"]
             started.append(
@@ -82,7 +84,7 @@ def workers(fake_meta, broker):
                     start_new_session=True,  # its own process group: the worker and its pool process die together
                 )
             )
-        return started
+        return list(started)
 
     yield start
     for worker in started:
@@ -120,6 +122,12 @@ def _queue_senders(broker: Celery, campaign: Campaign, count: int = 2) -> None:
         broker.send_task("campaigns.tasks.send_campaign", args=[campaign.organization_id, campaign.pk])
 
 
+def _idle(broker: Celery, worker: str) -> bool:
+    """Whether the worker (its name before the @) runs no task now."""
+    name = f"{worker}@{socket.gethostname()}"
+    return (broker.control.inspect(destination=[name], timeout=1).active() or {}).get(name) == []
+
+
 def _status(campaign: Campaign) -> str:
     return Campaign.objects.values_list("status", flat=True).get(pk=campaign.pk)
 
@@ -131,22 +139,28 @@ def test_two_workers_one_killed_mid_batch_send_every_recipient_exactly_once(
     number.save()
     webhooks_through_the_endpoint(fake_meta, client, org)
     campaign = _running_campaign(org, number, 150)
-    victim, survivor = workers(2)
-    _queue_senders(broker, campaign)
-
     claims = CampaignRecipient.objects.filter(campaign=campaign, claim_token__isnull=False)
 
     def tokens() -> set:
         return set(claims.values_list("claim_token", flat=True))
 
-    _until(lambda: len(tokens()) >= 2, what="both workers to hold a batch")
-    os.killpg(victim.pid, signal.SIGKILL)  # a batch claimed, some of its sends on their way, nothing recorded
+    # The victim starts sending first; once the survivor runs its sending task too, the victim is killed
+    # mid-campaign: a batch claimed (and the next one, claimed ahead), some of its sends on their way, nothing
+    # recorded.
+    [victim] = workers(1)
+    _queue_senders(broker, campaign, count=1)
+    _until(lambda: len(fake_meta.sent) >= 3, what="the victim to send")
+    [_, survivor] = workers(1)
+    _queue_senders(broker, campaign, count=1)
+    _until(lambda: not _idle(broker, "campaign1"), what="the survivor to start")
+    os.killpg(victim.pid, signal.SIGKILL)
     victim.wait(timeout=10)
     held = tokens()
 
-    # The survivor sends everything else; the victim's batch stays claimed.
+    # The survivor sends everything else and stops; the victim's batches stay claimed.
     claimable = CampaignRecipient.objects.filter(campaign=campaign, status="pending", claim_token__isnull=True)
-    _until(lambda: not claimable.exists() and len(tokens()) == 1 and tokens() <= held, what="the survivor")
+    _until(lambda: not claimable.exists() and _idle(broker, "campaign1"), what="the survivor")
+    assert tokens() and tokens() <= held
     assert claims.exists()
     deliver(fake_meta)  # Meta's statuses, by callback data, settle the victim's sends that reached it
 
