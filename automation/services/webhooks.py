@@ -48,7 +48,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
@@ -356,9 +357,15 @@ def new_event_id() -> str:
     return "evt_" + secrets.token_hex(16)
 
 
+BODY_KEYS = ("id", "type", "created_at", "organization_id", "data")
+
+
 def delivery_body(payload: dict) -> bytes:
-    """The exact bytes posted (and signed): compact JSON, UTF-8."""
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    """The exact bytes posted (and signed): compact JSON, UTF-8, the envelope's keys in their documented order (a
+    JSON column may store them in another)."""
+    ordered = {key: payload[key] for key in BODY_KEYS if key in payload}
+    ordered.update((key, value) for key, value in payload.items() if key not in ordered)
+    return json.dumps(ordered, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def signature(*, secret: str, timestamp: int, body: bytes) -> str:
@@ -580,51 +587,62 @@ def webhook_deliveries_attempt(*, organization_id: int, delivery_ids: list[int])
     return _record(organization_id, [(job[0], outcome) for job, outcome in zip(jobs, outcomes, strict=True)], endpoints)
 
 
+RECORDED_FIELDS = [
+    "status",
+    "next_attempt_at",
+    "last_attempt_at",
+    "delivered_at",
+    "response_status",
+    "latency_ms",
+    "response_excerpt",
+    "error_code",
+]
+
+
 def _record(
     organization_id: int, results: list[tuple[WebhookDelivery, Outcome]], endpoints: dict[int, WebhookEndpoint]
 ) -> list[WebhookDelivery]:
+    """Store the outcomes (a fixed number of queries however many), move the endpoints' failure counts, and disable
+    an endpoint failing for too long."""
     now = timezone.now()
     successes: set[int] = set()
     failures: dict[int, int] = defaultdict(int)
-    with transaction.atomic():
-        for delivery, outcome in results:
-            is_ping = delivery.event_type == events.PING
-            delivery.response_status, delivery.latency_ms = outcome.status, outcome.latency_ms
-            delivery.response_excerpt, delivery.error_code = outcome.excerpt, outcome.error_code
-            delivery.last_attempt_at = now
+    for delivery, outcome in results:
+        is_ping = delivery.event_type == events.PING
+        delivery.response_status, delivery.latency_ms = outcome.status, outcome.latency_ms
+        delivery.response_excerpt, delivery.error_code = outcome.excerpt, outcome.error_code
+        delivery.last_attempt_at = now
+        if outcome.succeeded:
+            delivery.status, delivery.delivered_at, delivery.next_attempt_at = Status.SUCCEEDED, now, None
+        elif is_ping or delivery.attempts >= MAX_ATTEMPTS:
+            delivery.status, delivery.next_attempt_at = Status.FAILED, None
+        else:
+            delivery.status, delivery.next_attempt_at = Status.RETRYING, now + retry_delay(delivery.attempts)
+        if not is_ping:
             if outcome.succeeded:
-                delivery.status, delivery.delivered_at, delivery.next_attempt_at = Status.SUCCEEDED, now, None
-            elif is_ping or delivery.attempts >= MAX_ATTEMPTS:
-                delivery.status, delivery.next_attempt_at = Status.FAILED, None
+                successes.add(delivery.endpoint_id)
             else:
-                delivery.status, delivery.next_attempt_at = Status.RETRYING, now + retry_delay(delivery.attempts)
-            # Conditional on the claim: a delivery whose lease ran out and was claimed again keeps the later run's.
-            WebhookDelivery.objects.filter(pk=delivery.pk, attempts=delivery.attempts).update(
-                status=delivery.status,
-                next_attempt_at=delivery.next_attempt_at,
-                last_attempt_at=now,
-                delivered_at=delivery.delivered_at,
-                response_status=outcome.status,
-                latency_ms=outcome.latency_ms,
-                response_excerpt=outcome.excerpt,
-                error_code=outcome.error_code,
-            )
-            if not is_ping:
-                if outcome.succeeded:
-                    successes.add(delivery.endpoint_id)
-                else:
-                    failures[delivery.endpoint_id] += 1
-        for endpoint_id in successes:
-            WebhookEndpoint.objects.filter(pk=endpoint_id, consecutive_failures__gt=0).update(
+                failures[delivery.endpoint_id] += 1
+    with transaction.atomic():
+        # A delivery whose lease ran out and was claimed again since (its attempts moved on) keeps the later run's.
+        current = dict(
+            WebhookDelivery.objects.select_for_update()
+            .filter(pk__in=[delivery.pk for delivery, _ in results])
+            .values_list("pk", "attempts")
+        )
+        mine = [delivery for delivery, _ in results if current.get(delivery.pk) == delivery.attempts]
+        WebhookDelivery.objects.bulk_update(mine, RECORDED_FIELDS)
+        if successes:
+            WebhookEndpoint.objects.filter(pk__in=successes, consecutive_failures__gt=0).update(
                 consecutive_failures=0, failing_since=None
             )
         for endpoint_id, count in failures.items():
             if endpoint_id in successes:
                 continue
             WebhookEndpoint.objects.filter(pk=endpoint_id).update(
-                consecutive_failures=F("consecutive_failures") + count
+                consecutive_failures=F("consecutive_failures") + count,
+                failing_since=Coalesce(F("failing_since"), Value(now)),
             )
-            WebhookEndpoint.objects.filter(pk=endpoint_id, failing_since__isnull=True).update(failing_since=now)
             _disable_if_failing(endpoints[endpoint_id], now)
         _push_on_commit(organization_id, {delivery.endpoint_id for delivery, _ in results})
     return [delivery for delivery, _ in results]
