@@ -161,7 +161,7 @@ def test_nothing_is_sent_for_work_that_rolled_back(org, settings, webhook_receiv
 
 
 def test_an_unknown_event_type_is_a_programming_error(org):
-    with pytest.raises(ValueError, match="unknown webhook event type 'message.deleted'"):
+    with pytest.raises(ValueError, match=r"unknown webhook event type 'message\.deleted'"):
         events.emit(organization_id=org.pk, type="message.deleted", data={})
 
 
