@@ -59,6 +59,7 @@ from automation import events
 from automation.models import WebhookDelivery, WebhookEndpoint
 from automation.models.webhooks import EXCERPT_LENGTH, URL_MAX_LENGTH
 from automation.selectors.webhooks import iso, subscribed_endpoints
+from automation.tasks import deliver_webhooks, send_webhook_disabled_email
 from messaging import realtime
 from whatsapp_hub import egress
 from whatsapp_hub.aftercommit import enqueue_after_commit, run_after_commit
@@ -430,8 +431,6 @@ def _chunks(ids: list[int], size: int):
 
 
 def _queue_on_commit(organization_id: int, delivery_ids: list[int]) -> None:
-    from automation.tasks import deliver_webhooks
-
     for chunk in _chunks(delivery_ids, DELIVERY_TASK_BATCH):
         enqueue_after_commit(deliver_webhooks, organization_id, chunk)
 
@@ -679,8 +678,6 @@ def _disable_if_failing(endpoint: WebhookEndpoint, now: datetime) -> bool:
         },
     )
     _subscriptions_changed_on_commit(endpoint.organization_id)
-    from automation.tasks import send_webhook_disabled_email
-
     enqueue_after_commit(send_webhook_disabled_email, endpoint.organization_id, endpoint.pk)
     logger.warning("webhook endpoint %s of organization %s disabled (failing)", endpoint.pk, endpoint.organization_id)
     return True
