@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -98,11 +98,19 @@ class RotateForm(forms.Form):
     )
 
 
+STATUS_LABELS = {
+    "pending": pgettext_lazy("webhook delivery", "Pending"),
+    "retrying": pgettext_lazy("webhook delivery", "Retrying"),
+    "succeeded": pgettext_lazy("webhook delivery", "Succeeded"),
+    "failed": pgettext_lazy("webhook delivery", "Failed"),
+}
+
+
 class LogFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=gettext_lazy("Status"),
         required=False,
-        choices=[("", gettext_lazy("All statuses")), *WebhookDelivery.Status.choices],
+        choices=[("", gettext_lazy("All statuses")), *STATUS_LABELS.items()],
     )
     event = forms.ChoiceField(
         label=gettext_lazy("Event"),
@@ -111,12 +119,6 @@ class LogFilterForm(forms.Form):
     )
 
 
-STATUS_LABELS = {
-    "pending": gettext_lazy("Pending"),
-    "retrying": gettext_lazy("Retrying"),
-    "succeeded": gettext_lazy("Succeeded"),
-    "failed": gettext_lazy("Failed"),
-}
 STATUS_BADGES = {"pending": "", "retrying": "badge-warning", "succeeded": "badge-success", "failed": "badge-danger"}
 
 
@@ -194,7 +196,13 @@ def webhook_detail(request, webhook_id: int):
     secret = None
     if isinstance(waiting, dict) and waiting.get("id") == endpoint.pk:
         secret = request.session.pop(NEW_SECRET_SESSION_KEY)["secret"]
-    context = {"endpoint": endpoint, "form": form, "secret": secret, "rotate_form": RotateForm(), **_log(request, endpoint)}
+    context = {
+        "endpoint": endpoint,
+        "form": form,
+        "secret": secret,
+        "rotate_form": RotateForm(),
+        **_log(request, endpoint),
+    }
     return _page(request, "webhooks_detail.html", context)
 
 
