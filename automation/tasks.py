@@ -41,6 +41,14 @@ def sweep_webhook_deliveries() -> int:
     return webhook_deliveries_sweep()
 
 
+@shared_task
+def push_webhook_log(organization_id: int, endpoint_ids: list[int]) -> None:
+    """The trailing `webhook.deliveries` push of these endpoints' delivery logs (their pages reload them)."""
+    from automation.services.webhooks import webhook_log_push
+
+    webhook_log_push(organization_id=organization_id, endpoint_ids=endpoint_ids)
+
+
 @shared_task(**WEBHOOK_MAIL_RETRY)
 def send_webhook_disabled_email(organization_id: int, endpoint_id: int) -> None:
     """E-mail the organization's admins that a webhook endpoint was disabled for failing."""

@@ -59,7 +59,7 @@ from automation import events
 from automation.models import WebhookDelivery, WebhookEndpoint
 from automation.models.webhooks import EXCERPT_LENGTH, URL_MAX_LENGTH
 from automation.selectors.webhooks import iso, subscribed_endpoints
-from automation.tasks import deliver_webhooks, send_webhook_disabled_email
+from automation.tasks import deliver_webhooks, push_webhook_log, send_webhook_disabled_email
 from messaging import realtime
 from whatsapp_hub import egress
 from whatsapp_hub.aftercommit import enqueue_after_commit, run_after_commit
@@ -826,9 +826,25 @@ LIVE_EVENT = "webhook.deliveries"
 
 
 def _push_on_commit(organization_id: int, endpoint_ids: set[int]) -> None:
-    """Tell the organization's admins' pages that these endpoints' logs changed (at most once a second per
-    endpoint: a page reloads its log on the push, and once more a moment later)."""
-    due = [pk for pk in sorted(endpoint_ids) if cache.add(f"automation:webhooks:push:{pk}", 1, PUSH_INTERVAL)]
-    if due:
-        event = (LIVE_EVENT, {"endpoint_ids": due}, realtime.ORGANIZATION_WIDE)
-        run_after_commit(partial(realtime.publish, organization_id, [event]), what="webhook log push")
+    """Tell the organization's admins' pages that these endpoints' logs changed (the pages reload their log): at
+    once, and at most once per PUSH_INTERVAL per endpoint; the changes within that interval are pushed together at
+    its end by a task (`push_webhook_log`). With tasks run inline (the embedded default) every change is pushed."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        now, later = sorted(endpoint_ids), []
+    else:
+        now = [pk for pk in sorted(endpoint_ids) if cache.add(f"automation:webhooks:push:{pk}", 1, PUSH_INTERVAL)]
+        later = [
+            pk
+            for pk in sorted(set(endpoint_ids) - set(now))
+            if cache.add(f"automation:webhooks:push-later:{pk}", 1, PUSH_INTERVAL)
+        ]
+    if now:
+        run_after_commit(partial(webhook_log_push, organization_id=organization_id, endpoint_ids=now), what="push")
+    if later:
+        push = partial(push_webhook_log.apply_async, (organization_id, later), countdown=PUSH_INTERVAL)
+        run_after_commit(push, what="webhook log push (trailing)")
+
+
+def webhook_log_push(*, organization_id: int, endpoint_ids: list[int]) -> None:
+    """Push `webhook.deliveries` for these endpoints now (after commit; best effort, like every push)."""
+    realtime.publish(organization_id, [(LIVE_EVENT, {"endpoint_ids": endpoint_ids}, realtime.ORGANIZATION_WIDE)])

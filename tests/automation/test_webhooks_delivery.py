@@ -29,7 +29,7 @@ from tests.automation.webhooks_support import (
 from tests.factories import MembershipFactory, UserFactory
 from tests.fakes import Response
 from tests.fakes.pytest_plugin import allow_egress
-from tests.messaging.inbox_support import committed
+from tests.messaging.inbox_support import committed, listen_to_inbox
 
 MINUTE, HOUR = 60, 3600
 
@@ -299,6 +299,23 @@ def test_the_excerpt_is_the_start_of_the_answer_cut_at_500_characters(org, setti
 
     delivery = WebhookDelivery.objects.get()
     assert delivery.response_excerpt == "<h1>Bad</h1>" + "é" * 488
+
+
+def test_the_webhook_page_hears_of_changes_at_most_once_a_second_the_rest_at_its_end(
+    org, settings, webhook_receiver, task_runs
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # coalesced as in production (tasks still run inline in tests)
+    endpoint = receiving_endpoint(settings, webhook_receiver, org)
+    receive = listen_to_inbox(org.pk)
+
+    emit(org)
+    emit(org)  # within the same second: pushed by the trailing task
+
+    pushes = receive(2)
+    assert [(push["event"], push["data"], push["number_ids"]) for push in pushes] == [
+        ("webhook.deliveries", {"endpoint_ids": [endpoint.pk]}, "organization")
+    ] * 2
+    assert [name for name, *_ in task_runs].count("automation.tasks.push_webhook_log") == 1
 
 
 # --- auto-disable ----------------------------------------------------------------------------------------------------
