@@ -36,7 +36,9 @@ def test_an_admin_creates_a_webhook_pings_it_and_watches_a_delivery_arrive(
     expect(page.get_by_role("button", name="Copy")).to_be_visible()
 
     page.get_by_role("button", name="Send test ping").click()
-    expect(page.get_by_text(re.compile(r"Test ping delivered: the endpoint answered HTTP 200 in \d+ ms\."))).to_be_visible()
+    expect(
+        page.get_by_text(re.compile(r"Test ping delivered: the endpoint answered HTTP 200 in \d+ ms\."))
+    ).to_be_visible()
     row = page.locator("#webhook-log tbody tr").first
     expect(row).to_contain_text("ping")
     expect(row).to_contain_text("Succeeded")
