@@ -13,7 +13,7 @@ class AutomationConfig(AppConfig):
         # Outbound webhooks: messaging's and campaigns' announcements become events (automation/events.py).
         from accounts.permissions import IsAdmin
         from automation import events
-        from automation.services.webhooks import LIVE_EVENT
+        from automation.services.webhooks import LIVE_EVENT, webhook_deliveries_erase_contact
         from campaigns import hooks as campaign_hooks
         from messaging import realtime
 
@@ -26,4 +26,5 @@ class AutomationConfig(AppConfig):
         hooks.contact_updated.connect(events.on_contact_updated)
         hooks.contact_opted_out.connect(events.on_contact_opted_out)
         campaign_hooks.campaign_completed.connect(events.on_campaign_completed)
+        hooks.contact_deleted.connect(webhook_deliveries_erase_contact)
         realtime.event_roles_declare(LIVE_EVENT, IsAdmin.roles)  # the webhooks page's delivery log

@@ -60,3 +60,7 @@ contact_updated = Hook(
     "organization_id, contact_ids, fields: these fields of the contacts changed (by hand or an import: name, phone, "
     "tags, attributes, notes, is_active).",
 )
+contact_deleted = Hook(
+    "contact_deleted",
+    "organization_id, contact_id: a contact was deleted for good (erased): what the apps above keep of them goes too.",
+)

@@ -81,6 +81,8 @@ PENDING_GRACE = timedelta(minutes=1)  # new deliveries have a task queued: the s
 SWEEP_LIMIT = 2000
 DELIVERY_TASK_BATCH = 20
 SEND_THREADS = 8
+DELIVERY_RETENTION = timedelta(days=30)  # finished deliveries (and their bodies) are deleted after this
+PRUNE_LIMIT = 5000
 ROTATION_GRACE = timedelta(hours=24)
 ROTATION_GRACE_MAX_HOURS = 7 * 24
 AUTO_DISABLE_AFTER = timedelta(days=1)
@@ -729,14 +731,39 @@ def webhook_endpoint_disabled_notify(*, organization_id: int, endpoint_id: int) 
     return sent
 
 
+# --- erasure and retention -----------------------------------------------------------------------------------------
+
+
+def webhook_deliveries_erase_contact(*, organization_id: int, contact_id: int, **_) -> int:
+    """A contact was erased (messaging.hooks.contact_deleted): the deliveries whose event was about them (their
+    `data.contact_id`: messages, statuses, conversations, the contact itself) are deleted, sent or not. Returns how
+    many."""
+    deleted, _ = WebhookDelivery.objects.filter(
+        organization_id=organization_id, payload__data__contact_id=contact_id
+    ).delete()
+    return deleted
+
+
+def webhook_deliveries_prune(*, now: datetime | None = None, limit: int = PRUNE_LIMIT) -> int:
+    """Delete finished deliveries older than DELIVERY_RETENTION (their bodies hold customers' data), at most
+    `limit` at a time (the sweeper's work: the rest goes in the next minutes). Returns how many."""
+    now = now or timezone.now()
+    old = WebhookDelivery.objects.filter(
+        status__in=[Status.SUCCEEDED, Status.FAILED], created_at__lt=now - DELIVERY_RETENTION
+    ).values_list("pk", flat=True)[:limit]
+    deleted, _ = WebhookDelivery.objects.filter(pk__in=list(old)).delete()
+    return deleted
+
+
 # --- the sweeper, test pings, redeliveries ---------------------------------------------------------------------------
 
 
 def webhook_deliveries_sweep(*, now: datetime | None = None, limit: int = SWEEP_LIMIT) -> int:
     """Beat, every minute: queue the deliveries that are due (retries whose time has come, leases that ran out, new
     deliveries whose task was lost), oldest first, at most `limit`; fail the waiting deliveries of endpoints that are
-    no longer active. Returns how many were queued."""
+    no longer active; delete the finished ones past their retention. Returns how many were queued."""
     now = now or timezone.now()
+    webhook_deliveries_prune(now=now)
     WebhookDelivery.objects.filter(status__in=WebhookDelivery.OPEN, endpoint__active=False).exclude(
         event_type=events.PING
     ).update(status=Status.FAILED, error_code=Error.ENDPOINT_DISABLED, next_attempt_at=None)

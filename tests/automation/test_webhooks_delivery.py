@@ -359,6 +359,8 @@ def test_an_endpoint_failing_for_a_day_is_disabled_with_an_audit_entry_and_an_e_
     assert english.subject == "Webhook endpoint disabled in Acme"
     assert endpoint.url in english.body
     assert f"/settings/webhooks/{endpoint.pk}/" in english.body
+    arabic = next(m for m in mail.outbox if m.to == [second_admin.user.email])  # each admin in their language
+    assert arabic.subject == "أُوقفت نقطة استقبال Webhook في Acme"
     # Disabled: nothing more is sent to it.
     before = len(scripted_server.requests)
     emit(org)
@@ -528,3 +530,44 @@ def test_an_allowed_host_is_reached_only_on_its_own_port(org, settings, webhook_
 
     assert WebhookDelivery.objects.get().error_code == "address_not_allowed"
     assert (webhook_receiver.requests, connections) == ([], [])
+
+
+# --- retention and erasure ---------------------------------------------------------------------------------------
+
+
+def test_finished_deliveries_are_deleted_after_30_days_by_the_sweeper(org, frozen):
+    endpoint = WebhookEndpointFactory(organization=org)
+    old_failed = WebhookDeliveryFactory(endpoint=endpoint)
+    old_succeeded = WebhookDeliveryFactory(endpoint=endpoint, status="succeeded", error_code="")
+    old_retrying = WebhookDeliveryFactory(endpoint=endpoint, status="retrying", next_attempt_at=timezone.now())
+    frozen.shift(timedelta(days=30))
+    recent = WebhookDeliveryFactory(endpoint=endpoint)
+    frozen.shift(timedelta(seconds=1))
+
+    sweep()
+
+    assert sorted(WebhookDelivery.objects.values_list("pk", flat=True)) == sorted([old_retrying.pk, recent.pk])
+    assert not WebhookDelivery.objects.filter(pk__in=[old_failed.pk, old_succeeded.pk]).exists()
+
+
+def test_erasing_a_contact_deletes_the_deliveries_about_them(admin_client, org, other_org):
+    from tests.messaging.factories import ContactFactory
+
+    contact, neighbour = ContactFactory(organization=org), ContactFactory(organization=org)
+    endpoint = WebhookEndpointFactory(organization=org)
+
+    def about(who, target=endpoint):
+        return WebhookDeliveryFactory(
+            endpoint=target,
+            payload={"id": "evt_1", "type": "message.received", "data": {"contact_id": who.pk, "phone": who.phone}},
+        )
+
+    about(contact)
+    about(contact)
+    kept = [about(neighbour), WebhookDeliveryFactory(endpoint=endpoint)]
+    elsewhere = about(contact, target=WebhookEndpointFactory(organization=other_org))  # same id, other tenant
+
+    response = committed(admin_client.delete, f"/api/v1/contacts/{contact.pk}")
+
+    assert response.status_code == 204
+    assert sorted(WebhookDelivery.objects.values_list("pk", flat=True)) == sorted([*(d.pk for d in kept), elsewhere.pk])
