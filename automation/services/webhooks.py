@@ -257,8 +257,9 @@ def webhook_endpoint_update(
     (`webhook.update`, with the fields changed)."""
     endpoint = _locked(endpoint)
     changed: list[str] = []
-    if url is not None and (url := _url_or_error(url)) != endpoint.url:
-        endpoint.url = url
+    # An unchanged URL is not checked again (its host may not resolve this minute): every delivery is checked anyway.
+    if url is not None and (not isinstance(url, str) or url.strip() != endpoint.url):
+        endpoint.url = _url_or_error(url)
         changed.append("url")
     if events is not None and (events := _events_or_error(events)) != endpoint.events:
         endpoint.events = events

@@ -330,3 +330,15 @@ def test_a_new_endpoint_receives_events_at_once(admin_client, org, settings, web
     committed(events.emit, organization_id=org.pk, type="contact.created", data={"contact_id": 2})
 
     assert [event["data"] for event in posted_events(webhook_receiver)] == [{"contact_id": 2}]
+
+
+def test_an_unchanged_url_is_not_checked_again(admin_client, org):
+    endpoint = WebhookEndpointFactory(organization=org)  # its host does not resolve (now)
+
+    same = admin_client.patch(f"{WEBHOOKS}/{endpoint.pk}", {"url": endpoint.url, "active": False}, format="json")
+    other = admin_client.patch(f"{WEBHOOKS}/{endpoint.pk}", {"url": endpoint.url + "/v2"}, format="json")
+
+    assert same.status_code == 200, same.json()
+    assert assert_error(other, 400)["errors"] == {"url": [PUBLIC_ONLY]}
+    endpoint.refresh_from_db()
+    assert (endpoint.active, endpoint.url.endswith("/receive")) == (False, True)
