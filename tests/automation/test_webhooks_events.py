@@ -307,6 +307,18 @@ def test_a_campaign_that_finishes_sending_is_announced_once(org, settings, recei
     assert data["finished_at"] == campaign.finished_at.isoformat().replace("+00:00", "Z")
 
 
+def test_a_campaign_s_first_message_to_a_contact_opens_a_conversation_announced_once(org, settings, receiver):
+    subscribe(settings, receiver, org, "conversation.created")
+    campaign = sandbox_campaign(org)
+
+    committed(campaign_services.campaign_start, campaign=campaign, actor=None)
+
+    [conversation] = Conversation.objects.filter(organization=org)
+    assert [(kind, data["conversation_id"], data["contact_id"]) for kind, data in received(receiver)] == [
+        ("conversation.created", conversation.pk, campaign.contact_ids[0])
+    ]
+
+
 def test_a_campaign_with_nobody_to_send_to_completes_at_start_and_is_announced(org, settings, receiver):
     subscribe(settings, receiver, org, "campaign.completed")
     campaign = sandbox_campaign(org)
