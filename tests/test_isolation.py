@@ -16,6 +16,7 @@ from accounts.models import AuditLog, Invitation, Role, Team, hash_secret
 from messaging.models import Message, Provider
 from messaging.services import numbers as number_services
 from messaging.services import waha_sessions
+from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.campaigns.support import sandbox_campaign
 from tests.conftest import client_for
 from tests.factories import MembershipFactory
@@ -180,6 +181,12 @@ RESOURCES = {
         make=lambda org: WhatsAppNumberFactory(organization=org), naming=lambda number: {"number_id": number.pk}
     ),
     "template-syncs": Resource(make=lambda org: TemplateSyncFactory(organization=org)),
+    # Outbound webhooks (admins): endpoints, their rotate-secret, test ping and delivery log; a delivery's redeliver.
+    "webhook": Resource(make=lambda org: WebhookEndpointFactory(organization=org)),
+    "webhook-delivery": Resource(
+        make=lambda org: WebhookDeliveryFactory(endpoint=WebhookEndpointFactory(organization=org)),
+        lookup=lambda delivery: {"pk": delivery.endpoint_id, "delivery_id": delivery.pk},
+    ),
 }
 # The caller's own organization, whatever its id: answers about the caller's tenant only.
 SINGLETONS = {"organization"}

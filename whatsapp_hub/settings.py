@@ -284,6 +284,9 @@ SPECTACULAR_SETTINGS = {
         "MessageSendTypeEnum": "messaging.message_parts.SEND_TYPES",
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
         "CampaignRecipientStatusEnum": "campaigns.models.CampaignRecipient.Status",
+        "WebhookDeliveryStatusEnum": "automation.models.WebhookDelivery.Status",
+        "WebhookDeliveryErrorEnum": "automation.models.WebhookDelivery.Error",
+        "WebhookEventTypeEnum": "automation.api.webhooks.EVENT_CHOICES",
     },
 }
 
@@ -345,6 +348,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "campaigns-start-due": _beat_every(60, "campaigns.tasks.start_due_campaigns"),
     # Batches of dead workers resolved; running campaigns whose sending tasks were lost sent again.
     "campaigns-sweeper": _beat_every(60, "campaigns.tasks.sweep_campaigns"),
+    # Outbound webhook deliveries whose retry is due (or whose task was lost) queued again.
+    "automation-webhook-sweeper": _beat_every(60, "automation.tasks.sweep_webhook_deliveries"),
 }
 # Campaign sending: tasks per campaign (about one per worker process) and the threads each sends with (concurrent
 # HTTP over the one pooled session: at most messaging.providers.base.POOL_MAXSIZE).

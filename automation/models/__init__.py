@@ -3,5 +3,6 @@
 from automation.models.bots import Bot
 from automation.models.flows import Flow
 from automation.models.numbers import NumberAutomation
+from automation.models.webhooks import WebhookDelivery, WebhookEndpoint
 
-__all__ = ["Bot", "Flow", "NumberAutomation"]
+__all__ = ["Bot", "Flow", "NumberAutomation", "WebhookDelivery", "WebhookEndpoint"]

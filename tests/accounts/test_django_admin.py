@@ -22,6 +22,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
 from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, TeamMember, User
+from automation.models import WebhookDelivery, WebhookEndpoint
 from campaigns.models import Campaign, CampaignRecipient
 from messaging.models import (
     CannedResponse,
@@ -35,6 +36,7 @@ from messaging.models import (
     WhatsAppNumber,
 )
 from templates.models import MessageTemplate, TemplateSync
+from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.campaigns.support import sandbox_campaign
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.messaging.factories import (
@@ -145,6 +147,8 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     TemplateSync: lambda org: TemplateSyncFactory(organization=org),
     Campaign: sandbox_campaign,
     CampaignRecipient: _campaign_recipient,
+    WebhookEndpoint: lambda org: WebhookEndpointFactory(organization=org),
+    WebhookDelivery: lambda org: WebhookDeliveryFactory(endpoint=WebhookEndpointFactory(organization=org)),
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)

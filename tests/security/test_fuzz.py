@@ -37,6 +37,7 @@ from accounts import services as account_services
 from accounts.models import ApiKey, AuditLog, Role, Team, User, hash_secret
 from messaging.models import Provider
 from messaging.providers import SANDBOX_WABA_ID
+from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.campaigns.support import sandbox_campaign
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.messaging.factories import CannedResponseFactory, ContactFactory, MediaFactory, WhatsAppNumberFactory
@@ -165,6 +166,10 @@ def _rows(path: str, org, admin, fake_meta) -> list:
         ]
     if path.startswith("/api/v1/teams/"):
         return [Team.objects.create(organization=org, name=f"Team {Team.objects.count()}").pk]
+    if path.startswith("/api/v1/webhooks/"):
+        endpoint = WebhookEndpointFactory(organization=org)
+        WebhookDeliveryFactory(endpoint=endpoint)
+        return [endpoint.pk, WebhookEndpointFactory(organization=org, active=False).pk]
     return []
 
 
