@@ -17,3 +17,6 @@ def handle_inbound(organization_id: int, message_id: int) -> None:
     for path in dispatch.HANDLERS:
         if import_string(path)(message):
             return
+
+
+from automation.flows.tasks import wake_flow_runs  # noqa: E402, F401  (beat's task of flows, registered with the app)
