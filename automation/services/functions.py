@@ -39,8 +39,8 @@ def _checked(check, value: Any, field: str) -> Any:
     """`value` through one of schema's checks; its refusal as a 400 naming `field`."""
     try:
         return check(value)
-    except schema._Refused as exc:
-        raise _refuse(field, exc.messages) from None
+    except schema._Refused as exc:  # its messages name the field: the error's key does here
+        raise _refuse(field, [message.removeprefix(f"{field}: ") for message in exc.messages]) from None
 
 
 def _name_or_error(*, organization: Organization, name: str, exclude: CustomFunction | None = None) -> str:
