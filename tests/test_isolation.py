@@ -16,6 +16,7 @@ from accounts.models import AuditLog, Invitation, Role, Team, hash_secret
 from messaging.models import Message, Provider
 from messaging.services import numbers as number_services
 from messaging.services import waha_sessions
+from tests.automation.flows_support import custom_function, flow_run_of, simple_flow
 from tests.campaigns.support import sandbox_campaign
 from tests.conftest import client_for
 from tests.factories import MembershipFactory
@@ -180,6 +181,11 @@ RESOURCES = {
         make=lambda org: WhatsAppNumberFactory(organization=org), naming=lambda number: {"number_id": number.pk}
     ),
     "template-syncs": Resource(make=lambda org: TemplateSyncFactory(organization=org)),
+    # Flows (admins): the graph, its test run on a sandbox number, its runs; workflows are flows too; functions.
+    "flow": Resource(make=simple_flow),
+    "flow-run": Resource(make=flow_run_of),
+    "workflow": Resource(make=lambda org: simple_flow(org, kind="workflow")),
+    "function": Resource(make=custom_function),
 }
 # The caller's own organization, whatever its id: answers about the caller's tenant only.
 SINGLETONS = {"organization"}

@@ -284,6 +284,7 @@ SPECTACULAR_SETTINGS = {
         "MessageSendTypeEnum": "messaging.message_parts.SEND_TYPES",
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
         "CampaignRecipientStatusEnum": "campaigns.models.CampaignRecipient.Status",
+        "FlowRunStatusEnum": "automation.models.flows.FlowRun.Status",
     },
 }
 

@@ -613,7 +613,7 @@ def _shape_errors(nodes: Any, edges: Any, errors: _Errors) -> tuple[list[dict], 
             errors.node(key, _("Two nodes have this id."))
             continue
         seen.add(key)
-        if node.get("type") not in NODE_TYPES:
+        if not isinstance(node.get("type"), str) or node["type"] not in NODE_TYPES:
             errors.node(key, _("type must be one of: %(types)s.") % {"types": ", ".join(NODE_TYPES)})
         if not isinstance(node.get("data", {}), dict):
             errors.node(key, _("data must be an object."))

@@ -22,6 +22,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
 from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, TeamMember, User
+from automation.models import CustomFunction, Flow, FlowRun, FlowRunStep, FlowVersion
 from campaigns.models import Campaign, CampaignRecipient
 from messaging.models import (
     CannedResponse,
@@ -35,6 +36,7 @@ from messaging.models import (
     WhatsAppNumber,
 )
 from templates.models import MessageTemplate, TemplateSync
+from tests.automation.flows_support import custom_function, flow_run_of, simple_flow
 from tests.campaigns.support import sandbox_campaign
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.messaging.factories import (
@@ -145,6 +147,13 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     TemplateSync: lambda org: TemplateSyncFactory(organization=org),
     Campaign: sandbox_campaign,
     CampaignRecipient: _campaign_recipient,
+    Flow: simple_flow,
+    FlowVersion: lambda org: simple_flow(org).versions.get(),
+    FlowRun: flow_run_of,
+    FlowRunStep: lambda org: FlowRunStep.objects.create(
+        organization=org, run=flow_run_of(org), step_no=1, node_id="start", node_type="trigger"
+    ),
+    CustomFunction: custom_function,
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)

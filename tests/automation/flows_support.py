@@ -98,3 +98,40 @@ def sent_texts(org) -> list[str]:
 
 def the_run(org) -> FlowRun:
     return FlowRun.objects.for_org(org).get()
+
+
+def simple_flow(org, *, kind: str = "flow") -> Flow:
+    """A saved flow (a keyword trigger and a text), inactive; `kind="workflow"` for one of workflows/."""
+    nodes = [keyword_trigger("hello"), text("hi", "Hi")]
+    flow = flow_services.flow_create(
+        organization=org, actor=None, name=f"Flow {Flow.objects.count()}", nodes=nodes, edges=chain(*nodes)
+    )
+    if kind != flow.kind:
+        flow.kind = kind
+        flow.save(update_fields=["kind"])
+    return flow
+
+
+def flow_run_of(org) -> FlowRun:
+    """A finished run of a saved flow (its contact and number made for it)."""
+    from automation.flows import engine
+    from tests.messaging.factories import ContactFactory
+
+    flow = simple_flow(org)
+    number = WhatsAppNumberFactory(organization=org, provider=Provider.SANDBOX)
+    return FlowRun.objects.create(
+        organization=org,
+        flow=flow,
+        flow_version=engine.current_version(flow),
+        number=number,
+        contact=ContactFactory(organization=org),
+        status=FlowRun.Status.COMPLETED,
+    )
+
+
+def custom_function(org, **fields):
+    """A saved custom function (a public URL, never called by the tests that use this)."""
+    from automation.models import CustomFunction
+
+    defaults = {"name": f"Function {CustomFunction.objects.count()}", "url": "https://public.example/x"}
+    return CustomFunction.objects.create(organization=org, **{**defaults, **fields})

@@ -2,12 +2,16 @@
 fault, or the graph (errors.graph); nothing is stored."""
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from automation.flows import schema
 from automation.models import Bot, CustomFunction, Flow
 from tests.automation.flows_support import chain, edge, keyword_trigger, node, text
 from tests.factories import MembershipFactory
 from tests.messaging.factories import MediaFactory
 from tests.templates.factories import MessageTemplateFactory
+from whatsapp_hub.errors import ServiceError
 
 URL = "/api/v1/flows"
 
@@ -366,3 +370,81 @@ def test_a_valid_node_of_every_type_is_accepted(admin_client, org, fake_dns):
 
     assert response.status_code == 201, response.content
     assert [n["type"] for n in response.json()["nodes"]] == [n["type"] for n in nodes]
+
+
+# --- the checks never fail with anything but a 400 ---------------------------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=6,
+)
+DATA_KEYS = sorted(
+    {
+        "on",
+        "keywords",
+        "match",
+        "type",
+        "text",
+        "template_id",
+        "parameters",
+        "media_id",
+        "interactive",
+        "question",
+        "validate",
+        "choices",
+        "attribute",
+        "variable",
+        "timeout_minutes",
+        "invalid_message",
+        "max_attempts",
+        "check",
+        "operator",
+        "value",
+        "tag",
+        "from",
+        "to",
+        "days",
+        "tags",
+        "action",
+        "user_id",
+        "team_id",
+        "bot_id",
+        "method",
+        "url",
+        "headers",
+        "body",
+        "response_map",
+        "save_to",
+        "timeout_seconds",
+        "function_id",
+        "amount",
+        "unit",
+    }
+)
+NODE = st.fixed_dictionaries(
+    {
+        "id": st.sampled_from(["a", "b", "start"]) | JSON,
+        "type": st.sampled_from(list(schema.NODE_TYPES)) | JSON,
+        "data": st.dictionaries(st.sampled_from(DATA_KEYS), JSON, max_size=4) | JSON,
+        "position": st.fixed_dictionaries({"x": JSON, "y": JSON}) | JSON,
+    }
+)
+EDGE = st.fixed_dictionaries(
+    {
+        "id": st.sampled_from(["e1", "e2"]) | JSON,
+        "source": st.sampled_from(["a", "b", "start"]) | JSON,
+        "target": st.sampled_from(["a", "b", "start"]) | JSON,
+        "source_handle": st.sampled_from([None, "yes", "no", "timeout"]) | JSON,
+    }
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(nodes=st.lists(NODE, max_size=4) | JSON, edges=st.lists(EDGE, max_size=4) | JSON)
+def test_any_json_is_either_a_valid_graph_or_a_400(org, fake_dns, nodes, edges):
+    try:
+        schema.validate_graph(nodes=nodes, edges=edges, organization=org)
+    except ServiceError as exc:
+        assert exc.status_code == 400
+        assert set(exc.errors) <= {"graph", "nodes", "edges"}
