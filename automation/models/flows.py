@@ -175,7 +175,7 @@ class CustomFunction(TenantModel):
     name = models.CharField(max_length=120)
     description = models.CharField(max_length=500, blank=True)
     method = models.CharField(max_length=8, choices=Method.choices, default=Method.POST)
-    url = models.URLField(max_length=2000)
+    url = models.CharField(max_length=2000, help_text="http(s); checked by the egress policy when saved and called")
     # JSON of {name: value}, encrypted at rest; the API shows each value masked.
     headers_encrypted = EncryptedTextField(blank=True)
     body_template = models.JSONField(null=True, blank=True)
