@@ -73,10 +73,14 @@ def current_version(flow: Flow) -> FlowVersion | None:
     return FlowVersion.objects.for_org(flow.organization_id).filter(flow=flow, version=flow.version).first()
 
 
-def _locked(run_id: int, **filters: Any) -> FlowRun | None:
-    """The run, its row locked until the transaction ends (must be called inside one)."""
-    runs = FlowRun.objects.select_for_update(of=("self",)).select_related(
-        "flow_version", "organization", "contact", "conversation", "conversation__number", "conversation__contact"
+def _locked(organization_id: int, run_id: int, **filters: Any) -> FlowRun | None:
+    """The organization's run, its row locked until the transaction ends (must be called inside one)."""
+    runs = (
+        FlowRun.objects.for_org(organization_id)
+        .select_for_update(of=("self",))
+        .select_related(
+            "flow_version", "organization", "contact", "conversation", "conversation__number", "conversation__contact"
+        )
     )
     return runs.filter(pk=run_id, **filters).first()
 
@@ -186,11 +190,11 @@ def _run_node(run: FlowRun, graph: Graph, node: dict, work) -> None:
 # --- stepping --------------------------------------------------------------------------------------------------------
 
 
-def _step(run_id: int) -> tuple[str, Any]:
+def _step(organization_id: int, run_id: int) -> tuple[str, Any]:
     """One step of a running run, in one transaction: ("next", None) to go on, ("stop", None) when it waits or
     ended (or someone else has it), ("network", (node, step_count)) for an HTTP node to call outside."""
     with transaction.atomic():
-        run = _locked(run_id)
+        run = _locked(organization_id, run_id)
         if run is None or run.status != Status.RUNNING:
             return "stop", None
         graph = Graph(run.flow_version)
@@ -227,12 +231,12 @@ def _call(run: FlowRun, node: dict) -> http.CallResult:
     )
 
 
-def _network_step(run_id: int, node: dict, step_count: int) -> None:
+def _network_step(organization_id: int, run_id: int, node: dict, step_count: int) -> None:
     """Make an HTTP node's call, then apply its result if the run is still at that step."""
-    run = FlowRun.objects.select_related("contact", "organization").get(pk=run_id)
+    run = FlowRun.objects.for_org(organization_id).select_related("contact", "organization").get(pk=run_id)
     result = _call(run, node)
     with transaction.atomic():
-        run = _locked(run_id)
+        run = _locked(organization_id, run_id)
         if (
             run is None
             or run.status != Status.RUNNING
@@ -252,17 +256,17 @@ def _network_step(run_id: int, node: dict, step_count: int) -> None:
         run.save()
 
 
-def advance(run_id: int) -> None:
+def advance(organization_id: int, run_id: int) -> None:
     """Run steps until the run waits or ends, at most MAX_STEPS (beyond: it fails, a runaway graph). Must be called
     outside a transaction (each step is its own; HTTP steps wait on the network between two)."""
     for _attempt in range(MAX_STEPS):
-        kind, payload = _step(run_id)
+        kind, payload = _step(organization_id, run_id)
         if kind == "stop":
             return
         if kind == "network":
-            _network_step(run_id, *payload)
+            _network_step(organization_id, run_id, *payload)
     with transaction.atomic():
-        run = _locked(run_id, status=Status.RUNNING)
+        run = _locked(organization_id, run_id, status=Status.RUNNING)
         if run is not None:
             _finish(run, Status.FAILED, error=_("Stopped after %(count)d steps in a row.") % {"count": MAX_STEPS})
             run.save()
@@ -298,7 +302,7 @@ def start(
             run.save()
     except IntegrityError:
         return None
-    advance(run.pk)
+    advance(run.organization_id, run.pk)
     return run
 
 
@@ -307,7 +311,7 @@ def receive(run_id: int, message: Message) -> bool:
     run; during a delay it is only noted. False when the run is no longer active (the message is then free for
     triggers and bots); True otherwise, also when this message was handled already."""
     with transaction.atomic():
-        run = _locked(run_id)
+        run = _locked(message.organization_id, run_id)
         if run is None or not run.is_active:
             return False
         if run.last_message_id is not None and message.pk <= run.last_message_id:
@@ -329,7 +333,7 @@ def receive(run_id: int, message: Message) -> bool:
         else:
             _run_node(run, graph, node, lambda step: nodes.reply_to_ask(step, message))
         run.save()
-    advance(run_id)
+    advance(message.organization_id, run_id)
     return True
 
 
@@ -360,12 +364,13 @@ def cancel_active(*, organization_id: int, number_id: int, contact_id: int) -> i
 # --- beat: delays, timeouts, expiry, stalled runs --------------------------------------------------------------------
 
 
-def _wake(run_id: int, now: datetime) -> bool:
+def _wake(organization_id: int, run_id: int, now: datetime) -> bool:
     """End the wait of a due run (a delay over: on; an ask timed out: by `timeout`), skipping one another worker
     holds. True when this call took it."""
     with transaction.atomic():
         run = (
-            FlowRun.objects.select_for_update(skip_locked=True, of=("self",))
+            FlowRun.objects.for_org(organization_id)
+            .select_for_update(skip_locked=True, of=("self",))
             .select_related("flow_version", "organization", "contact", "conversation")
             .filter(pk=run_id, status=Status.WAITING, wake_at__lte=now)
             .first()
@@ -391,16 +396,16 @@ def wake_due(*, limit: int = WAKE_BATCH) -> int:
     now = timezone.now()
     moved = 0
     due = FlowRun.objects.filter(status=Status.WAITING, wake_at__lte=now).order_by("wake_at")
-    for run_id in list(due.values_list("pk", flat=True)[:limit]):
-        if _wake(run_id, now):
-            advance(run_id)
+    for organization_id, run_id in list(due.values_list("organization_id", "pk")[:limit]):
+        if _wake(organization_id, run_id, now):
+            advance(organization_id, run_id)
             moved += 1
     expired = FlowRun.objects.filter(status=Status.WAITING, expires_at__lte=now)
     moved += expired.filter(pk__in=list(expired.values_list("pk", flat=True)[:limit])).update(
         status=Status.EXPIRED, finished_at=now, waiting_for=Wait.NONE, wake_at=None, expires_at=None, updated_at=now
     )
     stalled = FlowRun.objects.filter(status=Status.RUNNING, updated_at__lt=now - STALL_GRACE).order_by("updated_at")
-    for run_id in list(stalled.values_list("pk", flat=True)[:limit]):
-        advance(run_id)
+    for organization_id, run_id in list(stalled.values_list("organization_id", "pk")[:limit]):
+        advance(organization_id, run_id)
         moved += 1
     return moved

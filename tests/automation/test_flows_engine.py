@@ -602,8 +602,8 @@ def test_beat_skips_a_due_run_another_worker_holds(org, number, frozen):
     frozen.shift(timedelta(seconds=5))
     run = the_run(org)
 
-    assert engine._wake(run.pk, timezone.now()) is True
-    assert engine._wake(run.pk, timezone.now()) is False  # a second wake of the same due run does nothing
+    assert engine._wake(org.pk, run.pk, timezone.now()) is True
+    assert engine._wake(org.pk, run.pk, timezone.now()) is False  # a second wake of the same due run does nothing
 
 
 # --- the engine's guarantees ------------------------------------------------------------------------------------------
