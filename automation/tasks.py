@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from automation.flows.tasks import wake_flow_runs  # noqa: F401  (beat's task of flows, registered with the app)
+
 
 @shared_task
 def handle_inbound(organization_id: int, message_id: int) -> None:

@@ -1,6 +1,10 @@
 """The automation app's API routes, one list per area."""
 
-from automation.api import webhooks
+from automation.api import flows, functions, webhooks, workflows
 
-urlpatterns: list = []
-urlpatterns += webhooks.urlpatterns
+urlpatterns: list = [
+    *flows.urlpatterns,
+    *workflows.urlpatterns,
+    *functions.urlpatterns,
+    *webhooks.urlpatterns,
+]

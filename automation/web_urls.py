@@ -1,6 +1,8 @@
 """The automation app's pages, one list per area."""
 
-from automation.views import webhooks
+from automation.views import flows, webhooks
 
-urlpatterns: list = []
-urlpatterns += webhooks.urlpatterns
+urlpatterns: list = [
+    *flows.urlpatterns,
+    *webhooks.urlpatterns,
+]

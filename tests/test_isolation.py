@@ -16,6 +16,7 @@ from accounts.models import AuditLog, Invitation, Role, Team, hash_secret
 from messaging.models import Message, Provider
 from messaging.services import numbers as number_services
 from messaging.services import waha_sessions
+from tests.automation.flows_support import custom_function, flow_run_of, simple_flow
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.campaigns.support import sandbox_campaign
 from tests.conftest import client_for
@@ -187,6 +188,11 @@ RESOURCES = {
         make=lambda org: WebhookDeliveryFactory(endpoint=WebhookEndpointFactory(organization=org)),
         lookup=lambda delivery: {"pk": delivery.endpoint_id, "delivery_id": delivery.pk},
     ),
+    # Flows (admins): the graph, its test run on a sandbox number, its runs; workflows are flows too; functions.
+    "flow": Resource(make=simple_flow),
+    "flow-run": Resource(make=flow_run_of),
+    "workflow": Resource(make=lambda org: simple_flow(org, kind="workflow")),
+    "function": Resource(make=custom_function),
 }
 # The caller's own organization, whatever its id: answers about the caller's tenant only.
 SINGLETONS = {"organization"}

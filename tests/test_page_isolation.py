@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts import services as account_services
 from accounts.models import Role, Team
 from campaigns.models import Campaign
+from tests.automation.flows_support import simple_flow
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.conftest import signed_in
 from tests.factories import MembershipFactory
@@ -61,6 +62,7 @@ ROWS = {
     "template_id": RowMaker(lambda org: MessageTemplateFactory(organization=org)),
     "webhook_id": RowMaker(lambda org: WebhookEndpointFactory(organization=org)),
     "delivery_id": RowMaker(lambda org: WebhookDeliveryFactory(endpoint=WebhookEndpointFactory(organization=org))),
+    "flow_id": RowMaker(simple_flow),
     "campaign_id": RowMaker(
         lambda org: Campaign.objects.create(
             organization=org, number=_hidden_number(org), name="Spring", template_name="promo", language="en_US"

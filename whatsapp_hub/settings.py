@@ -287,6 +287,7 @@ SPECTACULAR_SETTINGS = {
         "WebhookDeliveryStatusEnum": "automation.models.WebhookDelivery.Status",
         "WebhookDeliveryErrorEnum": "automation.models.WebhookDelivery.Error",
         "WebhookEventTypeEnum": "automation.api.webhooks.EVENT_CHOICES",
+        "FlowRunStatusEnum": "automation.models.flows.FlowRun.Status",
     },
 }
 
@@ -350,6 +351,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "campaigns-sweeper": _beat_every(60, "campaigns.tasks.sweep_campaigns"),
     # Outbound webhook deliveries whose retry is due (or whose task was lost) queued again.
     "automation-webhook-sweeper": _beat_every(60, "automation.tasks.sweep_webhook_deliveries"),
+    # Flow runs: delays and ask timeouts that are due, runs that waited too long, runs whose worker died.
+    "automation-flow-runs": _beat_every(15, "automation.flows.tasks.wake_flow_runs"),
 }
 # Campaign sending: tasks per campaign (about one per worker process) and the threads each sends with (concurrent
 # HTTP over the one pooled session: at most messaging.providers.base.POOL_MAXSIZE).

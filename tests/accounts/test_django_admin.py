@@ -22,7 +22,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
 from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, TeamMember, User
-from automation.models import WebhookDelivery, WebhookEndpoint
+from automation.models import CustomFunction, Flow, FlowRun, FlowRunStep, FlowVersion, WebhookDelivery, WebhookEndpoint
 from campaigns.models import Campaign, CampaignRecipient
 from messaging.models import (
     CannedResponse,
@@ -36,6 +36,7 @@ from messaging.models import (
     WhatsAppNumber,
 )
 from templates.models import MessageTemplate, TemplateSync
+from tests.automation.flows_support import custom_function, flow_run_of, simple_flow
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.campaigns.support import sandbox_campaign
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
@@ -149,6 +150,13 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     CampaignRecipient: _campaign_recipient,
     WebhookEndpoint: lambda org: WebhookEndpointFactory(organization=org),
     WebhookDelivery: lambda org: WebhookDeliveryFactory(endpoint=WebhookEndpointFactory(organization=org)),
+    Flow: simple_flow,
+    FlowVersion: lambda org: simple_flow(org).versions.get(),
+    FlowRun: flow_run_of,
+    FlowRunStep: lambda org: FlowRunStep.objects.create(
+        organization=org, run=flow_run_of(org), step_no=1, node_id="start", node_type="trigger"
+    ),
+    CustomFunction: custom_function,
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
