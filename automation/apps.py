@@ -10,3 +10,8 @@ class AutomationConfig(AppConfig):
         from messaging import hooks
 
         hooks.message_received.connect(dispatch.inbound_dispatch_on_commit)
+        # Knowledge bases: an organization's document files go with it.
+        from accounts import hooks as account_hooks
+        from automation.services import knowledge as knowledge_services
+
+        account_hooks.organization_deleting.connect(knowledge_services.organization_documents_delete_on_commit)
