@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts import services as account_services
 from accounts.models import Role, Team
 from campaigns.models import Campaign
+from tests.automation.knowledge_support import knowledge_base, processed_document
 from tests.conftest import signed_in
 from tests.factories import MembershipFactory
 from tests.isolation import snapshot
@@ -58,6 +59,8 @@ ROWS = {
     ),
     "number_id": RowMaker(_hidden_number, hidden_by_number=True),
     "template_id": RowMaker(lambda org: MessageTemplateFactory(organization=org)),
+    "kb_id": RowMaker(knowledge_base),
+    "doc_id": RowMaker(lambda org: processed_document(knowledge_base(org), "page.txt", b"A passage.")),
     "campaign_id": RowMaker(
         lambda org: Campaign.objects.create(
             organization=org, number=_hidden_number(org), name="Spring", template_name="promo", language="en_US"
