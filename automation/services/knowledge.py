@@ -346,19 +346,6 @@ def _finish_failed(document: Document, reason: str) -> None:
     )
 
 
-def document_reprocess(*, document: Document, actor) -> Document:
-    """Process a failed (or ready) document again, e.g. after the AI settings changed."""
-    with transaction.atomic():
-        updated = Document.objects.filter(
-            pk=document.pk, status__in=[Document.Status.FAILED, Document.Status.READY]
-        ).update(status=Document.Status.PENDING, error="", warning="", attempts=0)
-        if not updated:
-            raise ServiceError(gettext("The document is being processed already."), status_code=409, code="busy")
-        _enqueue_processing(document)
-    document.refresh_from_db()
-    return document
-
-
 def documents_sweep() -> int:
     """Beat: documents left pending (the broker was down at commit) are queued again, and those whose processing
     died are taken again, up to MAX_ATTEMPTS, then failed. Returns how many were queued."""
