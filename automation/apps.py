@@ -28,3 +28,8 @@ class AutomationConfig(AppConfig):
         campaign_hooks.campaign_completed.connect(events.on_campaign_completed)
         hooks.contact_deleted.connect(webhook_deliveries_erase_contact)
         realtime.event_roles_declare(LIVE_EVENT, IsAdmin.roles)  # the webhooks page's delivery log
+        # Knowledge bases: an organization's document files go with it.
+        from accounts import hooks as account_hooks
+        from automation.services import knowledge as knowledge_services
+
+        account_hooks.organization_deleting.connect(knowledge_services.organization_documents_delete_on_commit)

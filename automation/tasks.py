@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from automation.flows.tasks import wake_flow_runs  # noqa: F401  (beat's task of flows, registered with the app)
+from automation.knowledge.tasks import process_document, sweep_documents  # noqa: F401
 
 
 @shared_task

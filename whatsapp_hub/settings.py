@@ -353,6 +353,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "automation-webhook-sweeper": _beat_every(60, "automation.tasks.sweep_webhook_deliveries"),
     # Flow runs: delays and ask timeouts that are due, runs that waited too long, runs whose worker died.
     "automation-flow-runs": _beat_every(15, "automation.flows.tasks.wake_flow_runs"),
+    # Knowledge base documents left pending (broker down at upload) or whose processing died, processed again.
+    "automation-knowledge-sweeper": _beat_every(60, "automation.knowledge.tasks.sweep_documents"),
 }
 # Campaign sending: tasks per campaign (about one per worker process) and the threads each sends with (concurrent
 # HTTP over the one pooled session: at most messaging.providers.base.POOL_MAXSIZE).

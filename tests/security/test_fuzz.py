@@ -38,6 +38,7 @@ from accounts.models import ApiKey, AuditLog, Role, Team, User, hash_secret
 from messaging.models import Provider, WhatsAppNumber
 from messaging.providers import SANDBOX_WABA_ID
 from tests.automation.flows_support import custom_function, flow_run_of, simple_flow
+from tests.automation.knowledge_support import knowledge_base, processed_document
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.campaigns.support import sandbox_campaign
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
@@ -140,6 +141,10 @@ def _rows(path: str, org, admin, fake_meta) -> list:
         return [plain.pk, CannedResponseFactory(organization=org, attachment=MediaFactory(organization=org)).pk]
     if path.startswith(("/api/v1/campaigns/", "/api/v1/broadcasts/")):
         return [sandbox_campaign(org).pk]
+    if path.startswith("/api/v1/knowledge-bases/"):
+        kb = knowledge_base(org, f"Fuzz {AuditLog.objects.count()}")
+        processed_document(kb, "fuzz.txt", b"Opening hours: nine to five.")
+        return [kb.pk]
     if path.startswith("/api/v1/contacts/"):
         return [ContactFactory(organization=org).pk]
     if path.startswith("/api/v1/conversations/"):
