@@ -65,7 +65,9 @@ def test_the_scan_reports_each_way_of_locking_a_big_table():
                 migrations.AddConstraint(
                     model_name="message", constraint=models.UniqueConstraint(fields=["text"], name="msg_text_unique")
                 ),
-                migrations.AddField(model_name="message", name="wamid", field=models.CharField(max_length=9, unique=True)),
+                migrations.AddField(
+                    model_name="message", name="wamid", field=models.CharField(max_length=9, unique=True)
+                ),
                 migrations.AlterField(model_name="message", name="text", field=models.TextField(db_index=True)),
                 migrations.RunSQL("CREATE INDEX msg_x ON messaging_message (id)"),
                 migrations.RunPython(create_index),
@@ -75,7 +77,8 @@ def test_the_scan_reports_each_way_of_locking_a_big_table():
 
     assert unsafe_operations(plan) == [
         "messaging.0002_fake: AddIndex msg_id_2 (use safe_migrations.AddIndexConcurrently) on messaging.message",
-        "messaging.0002_fake: RemoveIndex msg_text_1 (use safe_migrations.RemoveIndexConcurrently) on messaging.message",
+        "messaging.0002_fake: RemoveIndex msg_text_1 (use safe_migrations.RemoveIndexConcurrently) "
+        "on messaging.message",
         "messaging.0002_fake: AddConstraint msg_text_unique (a unique constraint: "
         "safe_migrations.AddUniqueConstraintConcurrently; a check: add it NOT VALID and validate apart) "
         "on messaging.message",
