@@ -1,10 +1,15 @@
 """A status Meta posts before the hub has stored the wamid of its send (the answer is slow, or the worker died
 mid-send) finds its message by `biz_opaque_callback_data` ("msg:<id>", set on every send)."""
 
-import pytest
+import threading
+import time
 
-from messaging.models import Message
+import pytest
+from django.db import connection, transaction
+
+from messaging.models import Message, WebhookEvent
 from messaging.services import conversations as services
+from messaging.services import ingest
 from tests.messaging.inbox_support import deliver_meta_webhooks, open_conversation, send
 from tests.messaging.ingest_support import post_meta, statuses
 
@@ -81,3 +86,64 @@ def test_a_message_that_has_its_wamid_keeps_it(client, agent_client, number, con
 
     message.refresh_from_db()
     assert (message.provider_message_id, message.status) == (wamid, "sent")
+
+
+def _waiting_for_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL")
+def test_a_status_whose_send_stores_its_wamid_meanwhile_still_moves_the_message(org, number, conversation):
+    """The race deploy/topology met under load: the status's ingest waits for the message's lock, held by the worker
+    recording the send's answer; once that commits the message has its wamid (so it is no longer one to link by the
+    callback data), and the status finds it by that wamid instead of being ignored as unknown."""
+    message = Message.objects.create(
+        organization=org, conversation=conversation, direction="outbound", type="text", status="queued"
+    )
+    payload = statuses(("wamid.RACE", "read", 1750000000), phone_number_id=number.phone_number_id)
+    payload["entry"][0]["changes"][0]["value"]["statuses"][0]["biz_opaque_callback_data"] = f"msg:{message.pk}"
+    locked, commit, failures = threading.Event(), threading.Event(), []
+
+    def record_the_answer():
+        try:
+            with transaction.atomic():
+                services.messages_mark_sent(organization_id=org.pk, sent={message.pk: "wamid.RACE"})
+                locked.set()
+                commit.wait(30)
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            connection.close()
+
+    def ingest_the_status():
+        try:
+            ingest.webhook_event_store(
+                organization_id=org.pk, source="meta", body=payload, dedupe_key="race", number_id=number.pk
+            )
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            connection.close()
+
+    sender = threading.Thread(target=record_the_answer)
+    sender.start()
+    assert locked.wait(30)
+    ingester = threading.Thread(target=ingest_the_status)
+    ingester.start()
+    deadline = time.monotonic() + 30
+    while not _waiting_for_a_lock():  # the ingest waits for the message's row
+        assert time.monotonic() < deadline, "the ingest never waited for the message's lock"
+        time.sleep(0.01)
+    commit.set()
+    sender.join(30)
+    ingester.join(30)
+
+    assert failures == []
+    message.refresh_from_db()
+    assert (message.provider_message_id, message.status) == ("wamid.RACE", "read")
+    assert WebhookEvent.objects.get(dedupe_key="race").status == "processed"

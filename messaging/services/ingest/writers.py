@@ -9,6 +9,7 @@ conversation, adds nothing twice (unread counts stay exact); a status only moves
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 from operator import attrgetter
 from typing import NamedTuple
@@ -455,16 +456,15 @@ def _apply_statuses(organization: Organization, updates: list[StatusUpdate]) -> 
         current = best.get(update.provider_message_id)
         if current is None or rank[update.status] > rank[current.status]:
             best[update.provider_message_id] = update
-    found = list(
-        Message.objects.for_org(organization)
-        .filter(provider_message_id__in=list(best), direction=Message.Direction.OUTBOUND)
-        .select_for_update()
-        .order_by("id")
-        .values("id", "provider_message_id", "status", "conversation_id")
-    )
+    found = _outbound_by_wamid(organization, best)
     unknown = set(best) - {row["provider_message_id"] for row in found}
     found += _link_unsent(organization, {wamid: best[wamid].message_id for wamid in unknown if best[wamid].message_id})
     unknown -= {row["provider_message_id"] for row in found}
+    if unknown:
+        # The send's answer may have stored the wamid while _link_unsent waited for the row's lock (its row then no
+        # longer matched): now committed, the message is found by its wamid (deploy/topology found the race).
+        found += _outbound_by_wamid(organization, unknown)
+        unknown -= {row["provider_message_id"] for row in found}
     if unknown:
         logger.info("statuses for unknown messages ignored: %s", sorted(unknown)[:20])
     # The rows are locked and their status was read under the lock: each moves forward from it.
@@ -481,6 +481,17 @@ def _apply_statuses(organization: Organization, updates: list[StatusUpdate]) -> 
     if failed:
         rows.update(Message, ["id", "status", "status_updated_at", "error_code", "error_title"], failed)
     return [(pk, status, error_code) for pk, status, _, error_code, _ in sorted(moved + failed)]
+
+
+def _outbound_by_wamid(organization: Organization, wamids: Iterable[str]) -> list[dict]:
+    """The outbound messages with these wamids, locked in id order, shaped as _apply_statuses reads them."""
+    return list(
+        Message.objects.for_org(organization)
+        .filter(provider_message_id__in=list(wamids), direction=Message.Direction.OUTBOUND)
+        .select_for_update()
+        .order_by("id")
+        .values("id", "provider_message_id", "status", "conversation_id")
+    )
 
 
 def _link_unsent(organization: Organization, message_ids: dict[str, int]) -> list[dict]:
