@@ -41,7 +41,7 @@ DEFAULTS = {
     "TLS_CERT": "/etc/letsencrypt/live/${SERVER_NAME}/fullchain.pem",
     "TLS_KEY": "/etc/letsencrypt/live/${SERVER_NAME}/privkey.pem",
     # Comma-separated upstream servers: host:port or unix:/path. gunicorn serves HTTP, daphne /ws/.
-    "GUNICORN": "127.0.0.1:8000",
+    "GUNICORN": "127.0.0.1:8000,127.0.0.1:8010",
     "DAPHNE": "127.0.0.1:8001,127.0.0.1:8002",
     # STATIC_ROOT of the hub (collectstatic's output).
     "STATIC_ROOT": "/srv/whatsapp-hub/static",
