@@ -7,7 +7,7 @@
         a whole nginx.conf around the site for an nginx run by any user with its own prefix directory (its
         temporary directories are created); start it with `nginx -p PREFIX -c PREFIX/nginx.conf -e PREFIX/error.log`
 
-Variables come from --set, else from the environment (NGINX_<NAME>), else the defaults below. Standard library
+Variables come from --set, else from the environment (NGINX_<NAME>), else DEFAULTS in this file. Standard library
 only: it runs without the hub's virtualenv. deploy/nginx/whatsapp-hub.conf is `render.py site` with the defaults
 (tests/deploy/test_nginx.py keeps the two equal).
 
