@@ -7,7 +7,7 @@
         a whole nginx.conf around the site for an nginx run by any user with its own prefix directory (its
         temporary directories are created); start it with `nginx -p PREFIX -c PREFIX/nginx.conf -e PREFIX/error.log`
 
-Variables come from --set, else from the environment (NGINX_<NAME>), else the defaults below. Standard library
+Variables come from --set, else from the environment (NGINX_<NAME>), else DEFAULTS in this file. Standard library
 only: it runs without the hub's virtualenv. deploy/nginx/whatsapp-hub.conf is `render.py site` with the defaults
 (tests/deploy/test_nginx.py keeps the two equal).
 
@@ -41,7 +41,7 @@ DEFAULTS = {
     "TLS_CERT": "/etc/letsencrypt/live/${SERVER_NAME}/fullchain.pem",
     "TLS_KEY": "/etc/letsencrypt/live/${SERVER_NAME}/privkey.pem",
     # Comma-separated upstream servers: host:port or unix:/path. gunicorn serves HTTP, daphne /ws/.
-    "GUNICORN": "127.0.0.1:8000",
+    "GUNICORN": "127.0.0.1:8000,127.0.0.1:8010",
     "DAPHNE": "127.0.0.1:8001,127.0.0.1:8002",
     # STATIC_ROOT of the hub (collectstatic's output).
     "STATIC_ROOT": "/srv/whatsapp-hub/static",

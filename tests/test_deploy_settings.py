@@ -94,6 +94,7 @@ HALF_SET = [
     ({"DATABASE_URL": "sqlite:////tmp/hub.sqlite3"}, "whatsapp_hub.E001"),
     ({"DATABASE_POOL_MIN_SIZE": "8", "DATABASE_POOL_MAX_SIZE": "4"}, "whatsapp_hub.E002"),
     ({"REDIS_URL": "http://127.0.0.1:6379/0"}, "whatsapp_hub.E003"),
+    ({"CHANNEL_LAYER_REDIS_URL": "127.0.0.1:6380"}, "whatsapp_hub.E003"),
     ({"CELERY_TASK_ALWAYS_EAGER": "1"}, "whatsapp_hub.E004"),
     ({"CELERY_TASK_SOFT_TIME_LIMIT": "300"}, "whatsapp_hub.E005"),
     ({"CELERY_VISIBILITY_TIMEOUT": "300"}, "whatsapp_hub.E006"),
@@ -140,3 +141,19 @@ def test_a_development_stand_in_is_a_warning(changes, check_id):
 
     assert result.returncode == 0, result.stderr
     assert _check_ids(result.stderr) == [check_id], result.stderr
+
+
+def test_the_cache_and_the_channel_layer_may_have_a_redis_of_their_own():
+    probe = (
+        "from django.conf import settings; "
+        "print(settings.CELERY_BROKER_URL, settings.CACHES['default']['LOCATION'], "
+        "settings.CHANNEL_LAYERS['default']['CONFIG']['hosts'][0]['address'])"
+    )
+    split = production_env(CACHE_REDIS_URL="redis://cache:6379/0", CHANNEL_LAYER_REDIS_URL="redis://push:6379/0")
+
+    assert manage("shell", "-c", probe, env=split).stdout.split()[-3:] == [
+        "redis://127.0.0.1:6379/0",
+        "redis://cache:6379/0",
+        "redis://push:6379/0",
+    ]
+    assert manage("shell", "-c", probe, env=production_env()).stdout.split()[-3:] == ["redis://127.0.0.1:6379/0"] * 3

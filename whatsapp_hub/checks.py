@@ -58,11 +58,13 @@ def _database() -> list:
                 "Raise DATABASE_POOL_MAX_SIZE or lower DATABASE_POOL_MIN_SIZE.",
             )
         )
-    scheme = urlsplit(settings.REDIS_URL or "").scheme
-    if scheme not in {"redis", "rediss", "unix"}:
-        problems.append(
-            _error(3, f"REDIS_URL is not a Redis URL (scheme {scheme!r}).", "e.g. redis://redis.internal:6379/0.")
-        )
+    for name in ("REDIS_URL", "CACHE_REDIS_URL", "CHANNEL_LAYER_REDIS_URL"):
+        value = settings.REDIS_URL if name == "REDIS_URL" else env(name)
+        scheme = urlsplit(value or "").scheme
+        if (value or name == "REDIS_URL") and scheme not in {"redis", "rediss", "unix"}:
+            problems.append(
+                _error(3, f"{name} is not a Redis URL (scheme {scheme!r}).", "e.g. redis://redis.internal:6379/0.")
+            )
     return problems
 
 

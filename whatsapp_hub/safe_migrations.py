@@ -41,7 +41,10 @@ def _ensure_not_in_transaction(schema_editor, operation: Operation) -> None:
 
 
 def index_validity(schema_editor, name: str) -> bool | None:
-    """True for a valid index called `name` in the current schema, False for an invalid one, None when none."""
+    """True for a valid index called `name` in the current schema, False for an invalid one, None when none (and
+    always None for `sqlmigrate`, which shows every statement)."""
+    if schema_editor.collect_sql:
+        return None
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(
             "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
@@ -53,6 +56,8 @@ def index_validity(schema_editor, name: str) -> bool | None:
 
 
 def _constraint_exists(schema_editor, table: str, name: str) -> bool:
+    if schema_editor.collect_sql:
+        return False
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(
             "SELECT 1 FROM pg_constraint WHERE conname = %s AND conrelid = %s::regclass",

@@ -110,6 +110,8 @@ TEMPLATES = [
 # persistent connections (CONN_MAX_AGE > 0) are never used: under ASGI they exhausted PostgreSQL.
 if DATABASE_URL:
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
+    # Behind PgBouncer in transaction pooling: no server-side cursors (a cursor would outlive its transaction).
+    _db["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", False)
     if _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POOL", True):
         _db["OPTIONS"] = {
             "pool": {
@@ -136,7 +138,8 @@ if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "whatsapp_hub.cache.PooledRedisCache",
-            "LOCATION": REDIS_URL,
+            # Past one Redis: the cache (and the campaign limiter, campaigns/pacing.py, on REDIS_URL) can move apart.
+            "LOCATION": env("CACHE_REDIS_URL", REDIS_URL),
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", "wh"),
         }
     }
@@ -147,7 +150,15 @@ if REDIS_URL:
             # daphne processes: row written -> socket p99 ~150 ms -> ~80 ms. At-most-once either way (seq catch-up).
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             # redis-py 8's async pool defaults to 100 connections, which broke at 100 sockets here.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "max_connections": env_int("REDIS_MAX_CONNECTIONS", 2000)}]},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        # The websocket pushes can have a Redis of their own (no persistence needed: at-most-once).
+                        "address": env("CHANNEL_LAYER_REDIS_URL", REDIS_URL),
+                        "max_connections": env_int("REDIS_MAX_CONNECTIONS", 2000),
+                    }
+                ]
+            },
         }
     }
 else:

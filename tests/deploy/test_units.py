@@ -15,7 +15,7 @@ LONG_RUNNING = [
     "whatsapp-hub-worker@.service",
     "whatsapp-hub-beat.service",
 ]
-CHECK = "ExecStartPre=/srv/whatsapp-hub/venv/bin/python manage.py check --deploy --fail-level ERROR"
+CHECK = "ExecStartPre=/srv/whatsapp-hub/app/.venv/bin/python manage.py check --deploy --fail-level ERROR"
 
 
 @pytest.mark.parametrize("unit", LONG_RUNNING)
@@ -36,6 +36,7 @@ def test_the_target_starts_one_beat_and_every_kind_of_process():
 
     assert wants == [
         "whatsapp-hub-gunicorn@8000.service",
+        "whatsapp-hub-gunicorn@8010.service",
         "whatsapp-hub-daphne@8001.service",
         "whatsapp-hub-daphne@8002.service",
         "whatsapp-hub-worker@1.service",
@@ -45,7 +46,7 @@ def test_the_target_starts_one_beat_and_every_kind_of_process():
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
 def test_systemd_accepts_the_units(tmp_path):
-    # The units name the production layout (/srv/whatsapp-hub/{app,venv}): point it at this checkout.
+    # The units name the production layout (/srv/whatsapp-hub/app, its .venv): point it at this checkout.
     venv = Path(sys.executable).parent.parent
     instances = {
         "whatsapp-hub-gunicorn@.service": "whatsapp-hub-gunicorn@8000.service",
@@ -54,7 +55,7 @@ def test_systemd_accepts_the_units(tmp_path):
     }
     names = []
     for unit in UNITS.iterdir():
-        text = unit.read_text().replace("/srv/whatsapp-hub/venv", str(venv))
+        text = unit.read_text().replace("/srv/whatsapp-hub/app/.venv", str(venv))
         (tmp_path / instances.get(unit.name, unit.name)).write_text(
             text.replace("/srv/whatsapp-hub/app", str(BASE_DIR))
         )
