@@ -363,6 +363,9 @@ class WebhookEvent(TenantModel):
     received_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # The id of the request that stored it (X-Request-ID): the drain's log lines and pushes name it. A default in the
+    # database too: processes of the previous release, which insert without it, keep working during an upgrade.
+    request_id = models.CharField(max_length=128, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [

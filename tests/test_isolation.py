@@ -201,6 +201,8 @@ NO_TENANT_DATA = {
     "super-admin-login",
     "schema",
     "docs",
+    "health",  # liveness and readiness for load balancers, no credential: tests/ops/test_health.py
+    "health-ready",
 }
 
 

@@ -52,6 +52,7 @@ from messaging.services.retries import (
 from messaging.tasks import delivery as delivery_tasks
 from whatsapp_hub.aftercommit import enqueue_after_commit
 from whatsapp_hub.errors import ServiceError
+from whatsapp_hub.ops import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -533,6 +534,7 @@ def message_deliver(*, organization_id: int, message_id: int, attempt: int = 1) 
     except ProviderError as exc:
         if exc.retryable and attempt < MAX_ATTEMPTS:
             logger.info("message %s: attempt %s failed (%r), retrying", message.pk, attempt, exc)
+            metrics.delivery_retried(exc.code)
             raise RetryLater(backoff_countdown(attempt)) from exc
         _mark_failed(message=message, code=exc.code, title=provider_error_title(exc))
         return
