@@ -21,6 +21,7 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from whatsapp_hub.ops import health, metrics
+from whatsapp_hub.query_params import KnownQueryParamsMixin
 
 
 class LivenessSerializer(serializers.Serializer):
@@ -67,8 +68,9 @@ class ReadinessSerializer(serializers.Serializer):
     checks = ReadinessChecksSerializer()
 
 
-class _Probe(APIView):
-    """No credential, no throttle (a load balancer probes every few seconds from a few addresses)."""
+class _Probe(KnownQueryParamsMixin, APIView):
+    """No credential, no throttle (a load balancer probes every few seconds from a few addresses); no query
+    parameter (a 400 names an unknown one, as on every route)."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
