@@ -1,3 +1,12 @@
 """The automation app's API routes, one list per area."""
 
-urlpatterns: list = []
+from automation.api import ai, flows, functions, knowledge, webhooks, workflows
+
+urlpatterns: list = [
+    *ai.urlpatterns,
+    *knowledge.urlpatterns,
+    *flows.urlpatterns,
+    *workflows.urlpatterns,
+    *functions.urlpatterns,
+    *webhooks.urlpatterns,
+]

@@ -24,6 +24,7 @@ from django.utils.translation import gettext, gettext_noop
 
 from accounts.models import Organization, User
 from accounts.services import audit_log_write
+from campaigns import hooks
 from campaigns.models import Campaign, CampaignRecipient
 from campaigns.tasks import push_campaign_progress, send_campaign
 from messaging import realtime
@@ -555,6 +556,7 @@ def campaign_start(*, campaign: Campaign, actor: User | None, allow_partial: boo
     campaign.status, campaign.started_at, campaign.activity_at = Status.RUNNING, now, now
     if total == skipped:
         campaign.status, campaign.finished_at = Status.COMPLETED, now
+        hooks.campaign_completed.send_on_commit(organization_id=campaign.organization_id, campaign_id=campaign.pk)
     campaign.save()
     audit_log_write(
         organization=campaign.organization,
@@ -758,13 +760,17 @@ def recipients_mark_replied(*, organization_id: int, message_ids: list[int]) -> 
 
 
 def campaign_complete_if_done(*, campaign_id: int) -> bool:
-    """A running campaign with no pending recipient left is completed (conditional: once)."""
+    """A running campaign with no pending recipient left is completed (conditional: once); subscribers are told
+    after commit (hooks.campaign_completed)."""
     pending = CampaignRecipient.objects.filter(campaign_id=OuterRef("pk"), status=RStatus.PENDING)
     done = (
         Campaign.objects.filter(pk=campaign_id, status=Status.RUNNING)
         .filter(~Exists(pending))
         .update(status=Status.COMPLETED, finished_at=timezone.now())
     )
+    if done:
+        organization_id = Campaign.objects.filter(pk=campaign_id).values_list("organization_id", flat=True).get()
+        hooks.campaign_completed.send_on_commit(organization_id=organization_id, campaign_id=campaign_id)
     return bool(done)
 
 

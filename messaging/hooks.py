@@ -39,3 +39,28 @@ template_status_changed = Hook(
     "template_status_changed", "organization_id, waba_id, event: a message_template_status_update arrived."
 )
 contact_opted_out = Hook("contact_opted_out", "organization_id, contact_id, opted_out: a contact opted out or back in.")
+conversation_created = Hook(
+    "conversation_created", "organization_id, conversation_ids: conversations were created (ingest, a first send)."
+)
+conversation_updated = Hook(
+    "conversation_updated",
+    "organization_id, conversation_ids, fields: these fields of the conversations changed (status, assigned_to, "
+    "team; an inbound message reopening a closed one: status).",
+)
+conversation_assigned = Hook(
+    "conversation_assigned",
+    "organization_id, conversation_id, assigned_to_id, team_id, actor_id: the assignee or the team changed (either "
+    "may be None: unassigned); actor_id is the member who did it (None: the platform, an API key, automation).",
+)
+contact_created = Hook(
+    "contact_created", "organization_id, contact_ids: contacts were created (by hand, an import, ingest, a send)."
+)
+contact_updated = Hook(
+    "contact_updated",
+    "organization_id, contact_ids, fields: these fields of the contacts changed (by hand or an import: name, phone, "
+    "tags, attributes, notes, is_active).",
+)
+contact_deleted = Hook(
+    "contact_deleted",
+    "organization_id, contact_id: a contact was deleted for good (erased): what the apps above keep of them goes too.",
+)

@@ -13,9 +13,14 @@ from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.models import AuditLog, Invitation, Role, Team, hash_secret
+from automation.models.ai import AIUsage
+from automation.services.ai import ai_settings_save
 from messaging.models import Message, Provider
 from messaging.services import numbers as number_services
 from messaging.services import waha_sessions
+from tests.automation.flows_support import custom_function, flow_run_of, simple_flow
+from tests.automation.knowledge_support import knowledge_base, processed_document
+from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.campaigns.support import sandbox_campaign
 from tests.conftest import client_for
 from tests.factories import MembershipFactory
@@ -180,6 +185,41 @@ RESOURCES = {
         make=lambda org: WhatsAppNumberFactory(organization=org), naming=lambda number: {"number_id": number.pk}
     ),
     "template-syncs": Resource(make=lambda org: TemplateSyncFactory(organization=org)),
+    # Outbound webhooks (admins): endpoints, their rotate-secret, test ping and delivery log; a delivery's redeliver.
+    "webhook": Resource(make=lambda org: WebhookEndpointFactory(organization=org)),
+    "webhook-delivery": Resource(
+        make=lambda org: WebhookDeliveryFactory(endpoint=WebhookEndpointFactory(organization=org)),
+        lookup=lambda delivery: {"pk": delivery.endpoint_id, "delivery_id": delivery.pk},
+    ),
+    # Flows (admins): the graph, its test run on a sandbox number, its runs; workflows are flows too; functions.
+    "flow": Resource(make=simple_flow),
+    "flow-run": Resource(make=flow_run_of),
+    "workflow": Resource(make=lambda org: simple_flow(org, kind="workflow")),
+    "function": Resource(make=custom_function),
+    # AI settings: one row per organization (each make gives it a model name and a key of its own).
+    "settings-ai": Resource(
+        make=lambda org: ai_settings_save(organization=org, actor=None, chat_model=f"model-{secrets.token_hex(4)}"),
+        list_ids=lambda body: [body["chat_model"]],
+        identity=lambda row: row.chat_model,
+    ),
+    "settings-ai-usage": Resource(
+        make=lambda org: AIUsage.objects.create(
+            organization=org, day=timezone.localdate(), model=f"model-{secrets.token_hex(4)}", requests=1
+        ),
+        list_ids=lambda body: [row["model"] for row in body["rows"]],
+        identity=lambda row: row.model,
+    ),
+    # Knowledge bases, their upload, documents, one document (GET, DELETE) and search.
+    "knowledge-base": Resource(make=lambda org: knowledge_base(org, f"kb-{secrets.token_hex(3)}")),
+    "knowledge-base-document": Resource(
+        make=lambda org: processed_document(knowledge_base(org), "walker.txt", b"The walker's own passage."),
+        lookup=lambda document: {"pk": document.knowledge_base_id, "doc_id": document.pk},
+    ),
+    "settings-openai": Resource(
+        make=lambda org: ai_settings_save(organization=org, actor=None, api_key=f"sk-{secrets.token_hex(8)}"),
+        list_ids=lambda body: [body["masked_key"]],
+        identity=lambda row: "..." + row.api_key[-4:],
+    ),
 }
 # The caller's own organization, whatever its id: answers about the caller's tenant only.
 SINGLETONS = {"organization"}

@@ -15,6 +15,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts import services as account_services
 from accounts.models import Role, Team
 from campaigns.models import Campaign
+from tests.automation.flows_support import simple_flow
+from tests.automation.knowledge_support import knowledge_base, processed_document
+from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.conftest import signed_in
 from tests.factories import MembershipFactory
 from tests.isolation import snapshot
@@ -58,6 +61,11 @@ ROWS = {
     ),
     "number_id": RowMaker(_hidden_number, hidden_by_number=True),
     "template_id": RowMaker(lambda org: MessageTemplateFactory(organization=org)),
+    "webhook_id": RowMaker(lambda org: WebhookEndpointFactory(organization=org)),
+    "delivery_id": RowMaker(lambda org: WebhookDeliveryFactory(endpoint=WebhookEndpointFactory(organization=org))),
+    "flow_id": RowMaker(simple_flow),
+    "kb_id": RowMaker(knowledge_base),
+    "doc_id": RowMaker(lambda org: processed_document(knowledge_base(org), "page.txt", b"A passage.")),
     "campaign_id": RowMaker(
         lambda org: Campaign.objects.create(
             organization=org, number=_hidden_number(org), name="Spring", template_name="promo", language="en_US"

@@ -287,6 +287,10 @@ SPECTACULAR_SETTINGS = {
         "MessageSendTypeEnum": "messaging.message_parts.SEND_TYPES",
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
         "CampaignRecipientStatusEnum": "campaigns.models.CampaignRecipient.Status",
+        "WebhookDeliveryStatusEnum": "automation.models.WebhookDelivery.Status",
+        "WebhookDeliveryErrorEnum": "automation.models.WebhookDelivery.Error",
+        "WebhookEventTypeEnum": "automation.api.webhooks.EVENT_CHOICES",
+        "FlowRunStatusEnum": "automation.models.flows.FlowRun.Status",
         "LivenessStatusEnum": "whatsapp_hub.ops.health.LIVENESS_STATUSES",
         "HealthCheckStatusEnum": "whatsapp_hub.ops.health.CHECK_STATUSES",
         "ReadinessStatusEnum": "whatsapp_hub.ops.health.READINESS_STATUSES",
@@ -351,6 +355,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "campaigns-start-due": _beat_every(60, "campaigns.tasks.start_due_campaigns"),
     # Batches of dead workers resolved; running campaigns whose sending tasks were lost sent again.
     "campaigns-sweeper": _beat_every(60, "campaigns.tasks.sweep_campaigns"),
+    # Outbound webhook deliveries whose retry is due (or whose task was lost) queued again.
+    "automation-webhook-sweeper": _beat_every(60, "automation.tasks.sweep_webhook_deliveries"),
+    # Flow runs: delays and ask timeouts that are due, runs that waited too long, runs whose worker died.
+    "automation-flow-runs": _beat_every(15, "automation.flows.tasks.wake_flow_runs"),
+    # Knowledge base documents left pending (broker down at upload) or whose processing died, processed again.
+    "automation-knowledge-sweeper": _beat_every(60, "automation.knowledge.tasks.sweep_documents"),
 }
 # Campaign sending: tasks per campaign (about one per worker process) and the threads each sends with (concurrent
 # HTTP over the one pooled session: at most messaging.providers.base.POOL_MAXSIZE).

@@ -1,7 +1,25 @@
-"""The automation app's tables, one module per area (knowledge bases, bots, flows, outbound webhooks)."""
+"""The automation app's tables, one module per area (AI settings, knowledge bases, bots, flows, outbound webhooks)."""
 
+from automation.models.ai import AISettings, AIUsage
 from automation.models.bots import Bot
-from automation.models.flows import Flow
+from automation.models.flows import CustomFunction, Flow, FlowRun, FlowRunStep, FlowVersion
+from automation.models.knowledge import Chunk, Document, KnowledgeBase
 from automation.models.numbers import NumberAutomation
+from automation.models.webhooks import WebhookDelivery, WebhookEndpoint
 
-__all__ = ["Bot", "Flow", "NumberAutomation"]
+__all__ = [
+    "AISettings",
+    "AIUsage",
+    "Bot",
+    "Chunk",
+    "CustomFunction",
+    "Document",
+    "Flow",
+    "FlowRun",
+    "FlowRunStep",
+    "FlowVersion",
+    "KnowledgeBase",
+    "NumberAutomation",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+]

@@ -69,9 +69,11 @@ def phone_or_error(raw: str, *, field: str = "phone") -> str:
 def contact_get_or_create(*, organization: Organization, phone: str, name: str = "") -> Contact:
     """The organization's contact for this phone number, created when missing."""
     e164 = phone_or_error(phone)
-    contact, _ = Contact.objects.for_org(organization).get_or_create(
+    contact, created = Contact.objects.for_org(organization).get_or_create(
         organization=organization, wa_id=wa_id_from_e164(e164), defaults={"phone": e164, "name": name.strip()}
     )
+    if created:
+        hooks.contact_created.send_on_commit(organization_id=organization.pk, contact_ids=[contact.pk])
     return contact
 
 
@@ -177,7 +179,8 @@ def contact_create(
     notes: str = "",
     is_active: bool = True,
 ) -> Contact:
-    """A new contact; a 400 naming `phone` when the number is invalid or already a contact here."""
+    """A new contact; a 400 naming `phone` when the number is invalid or already a contact here. Subscribers told
+    after commit (hooks.contact_created)."""
     e164 = phone_or_error(phone)
     wa_id = wa_id_from_e164(e164)
     tag_names = _clean_tag_names(tags)
@@ -198,6 +201,7 @@ def contact_create(
         raise _number_taken(e164) from None
     if tag_names:
         _contact_replace_tags(contact=contact, names=tag_names)
+    hooks.contact_created.send_on_commit(organization_id=organization.pk, contact_ids=[contact.pk])
     return contact
 
 
@@ -213,7 +217,8 @@ def contact_update(
     is_active: bool | None = None,
 ) -> Contact:
     """Change the fields given (None leaves a field as it is). `tags` replaces the contact's tags;
-    a new phone is normalised and refused (400) when another contact of the organization has it."""
+    a new phone is normalised and refused (400) when another contact of the organization has it. Subscribers told
+    of the fields given after commit (hooks.contact_updated)."""
     changed: list[str] = []
     if phone is not None:
         e164 = phone_or_error(phone)
@@ -242,6 +247,12 @@ def contact_update(
             raise _number_taken(contact.phone) from None
     if tag_names is not None:
         _contact_replace_tags(contact=contact, names=tag_names)
+        changed.append("tags")
+    if changed:
+        fields = sorted(set(changed) - {"wa_id"})
+        hooks.contact_updated.send_on_commit(
+            organization_id=contact.organization_id, contact_ids=[contact.pk], fields=fields
+        )
     return contact
 
 
@@ -369,6 +380,18 @@ def _import_flush(
     result.imported += len(batch) - len(existing)
     id_of = {contact.wa_id: contact.pk for contact in contacts}  # bulk_create sets them, inserted or updated
     result.contact_ids += [id_of[wa_id] for wa_id in batch]
+    new_ids = [id_of[wa_id] for wa_id in batch if wa_id not in existing]
+    if new_ids:
+        hooks.contact_created.send_on_commit(organization_id=organization.pk, contact_ids=new_ids)
+    renamed = {wa_id for wa_id, row in batch.items() if wa_id in existing and row.name and row.name != existing[wa_id]}
+    tagged = {wa_id for wa_id, row in batch.items() if wa_id in existing and row.tags}
+    if renamed or tagged:
+        fields = [name for name, touched in (("name", renamed), ("tags", tagged)) if touched]
+        hooks.contact_updated.send_on_commit(
+            organization_id=organization.pk,
+            contact_ids=[id_of[wa_id] for wa_id in sorted(renamed | tagged)],
+            fields=fields,
+        )
     ids = _tag_ids(organization=organization, names={tag for row in batch.values() for tag in row.tags}, known=tag_ids)
     ContactTag.objects.bulk_create(
         [

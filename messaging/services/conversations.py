@@ -131,7 +131,8 @@ def conversation_update(
     Admins assign anyone; agents may take an unassigned conversation or release their own (403 otherwise, 409
     when someone else took it first). The assignee must be an active admin or agent member and the team one of
     the organization's (400). Assignment changes are audited (`conversation.assign`); conversation.updated is
-    published after commit.
+    published after commit, and the hooks told (conversation_updated; conversation_assigned when the assignee or
+    the team changed).
     """
     organization = conversation.organization
     locked = Conversation.objects.for_org(organization).select_for_update().get(pk=conversation.pk)
@@ -158,8 +159,18 @@ def conversation_update(
     if changed:
         locked.save(update_fields=changed)
         publish_conversation_on_commit(conversation_id=locked.pk, organization_id=organization.pk)
+        hooks.conversation_updated.send_on_commit(
+            organization_id=organization.pk, conversation_ids=[locked.pk], fields=list(changed)
+        )
     if audit:
         audit_log_write(organization=organization, actor=actor, action="conversation.assign", target=locked, data=audit)
+        hooks.conversation_assigned.send_on_commit(
+            organization_id=organization.pk,
+            conversation_id=locked.pk,
+            assigned_to_id=locked.assigned_to_id,
+            team_id=locked.team_id,
+            actor_id=actor.pk if isinstance(actor, User) else None,
+        )
     return locked
 
 
@@ -372,9 +383,13 @@ def _sending_number(*, organization: Organization, number_id: int, number_ids: N
 def _conversation_get_or_create(*, number: WhatsAppNumber, contact: Contact) -> Conversation:
     """The one conversation of the contact on the number, created when missing; a concurrent creation is found
     (unique on organization, number, contact), so two first sends share it."""
-    conversation, _ = Conversation.objects.for_org(number.organization).get_or_create(
+    conversation, created = Conversation.objects.for_org(number.organization).get_or_create(
         organization=number.organization, number=number, contact=contact
     )
+    if created:
+        hooks.conversation_created.send_on_commit(
+            organization_id=number.organization_id, conversation_ids=[conversation.pk]
+        )
     return conversation
 
 
@@ -575,7 +590,8 @@ def messages_store_batch(*, number: WhatsAppNumber, parts: list[tuple[Contact, d
     `claimed_grace()`), with each contact's conversation got or created and its last-message fields set. The
     contacts are distinct (one message each). A fixed number of queries whatever the number of messages, each one
     statement of many rows (ingest.rows); no event is published (the caller publishes what it wants) and nothing is
-    queued. Returns the messages, in the order of `parts`. Must be called inside a transaction."""
+    queued (hooks.conversation_created is told of the conversations it created). Returns the messages, in the order
+    of `parts`. Must be called inside a transaction."""
     if not parts:
         return []
     organization = number.organization
@@ -583,13 +599,18 @@ def messages_store_batch(*, number: WhatsAppNumber, parts: list[tuple[Contact, d
     contact_ids = [contact.pk for contact, _ in parts]
     if len(set(contact_ids)) != len(contact_ids):
         raise ValueError("messages_store_batch takes one message per contact")
-    rows.insert(
+    created = rows.insert(
         Conversation,
         ["number_id", "contact_id", "last_message_at"],
         [(number.pk, pk, now) for pk in contact_ids],
         constants={"organization_id": organization.pk},
         conflict=["organization", "number", "contact"],  # an existing conversation is kept
+        returning=["id"],  # the new ones only
     )
+    if created:
+        hooks.conversation_created.send_on_commit(
+            organization_id=organization.pk, conversation_ids=[pk for (pk,) in created]
+        )
     conversation_of = dict(
         Conversation.objects.for_org(organization)
         .filter(number=number, contact_id__in=contact_ids)

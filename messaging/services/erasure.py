@@ -20,6 +20,7 @@ from django.db.models.functions import Cast
 
 from accounts.models import Organization
 from accounts.services import audit_log_write
+from messaging import hooks
 from messaging.models import Contact, Media, WebhookEvent
 from messaging.services.ingest.batch import as_dict, as_list, as_str
 from messaging.services.ingest.waha import _waha_chat
@@ -40,8 +41,8 @@ FILES_PER_TASK = 500
 @transaction.atomic
 def contact_delete(*, contact: Contact, actor=None) -> None:
     """Delete a contact for good, with their conversations and messages; delete or scrub the raw webhook events
-    that hold their data; after the commit, delete their media files that no other message uses. Audited, with
-    what was erased."""
+    that hold their data; after the commit, delete their media files that no other message uses, and tell the apps
+    above (hooks.contact_deleted: outbound webhook deliveries about them go). Audited, with what was erased."""
     organization = contact.organization
     files = contact_media_files(contact=contact)
     deleted, scrubbed = webhook_events_erase_contact(organization=organization, identities=contact_identities(contact))
@@ -52,8 +53,10 @@ def contact_delete(*, contact: Contact, actor=None) -> None:
         target=contact,
         data={"webhook_events_deleted": deleted, "webhook_events_scrubbed": scrubbed, "media_files": len(files)},
     )
+    contact_id = contact.pk
     contact.delete()
     media_files_delete_on_commit(organization_id=organization.pk, names=files)
+    hooks.contact_deleted.send_on_commit(organization_id=organization.pk, contact_id=contact_id)
 
 
 def contact_identities(contact: Contact) -> frozenset[str]:

@@ -38,7 +38,9 @@ export class CannedMenu {
     textarea.setAttribute("aria-expanded", "false");
     textarea.addEventListener("input", () => this.changed());
     textarea.addEventListener("click", () => this.changed());
-    textarea.addEventListener("blur", () => setTimeout(() => this.close(), 150));
+    // Closed once the focus has gone elsewhere (not when it came back to the composer meanwhile: a close then would
+    // drop the lookup of what was typed since).
+    textarea.addEventListener("blur", () => setTimeout(() => document.activeElement !== textarea && this.close(), 150));
     // Picking with the pointer must not take the focus away from the composer.
     this.list.addEventListener("mousedown", (event) => event.preventDefault());
     this.list.addEventListener("click", (event) => {

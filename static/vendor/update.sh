@@ -19,3 +19,4 @@ vendor() {  # vendor <npm package> <version> <file in the package>...
 }
 
 vendor chart.js 4.6.1 dist/chart.umd.min.js
+vendor drawflow 0.0.60 dist/drawflow.min.js dist/drawflow.min.css

@@ -22,6 +22,9 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
 from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, TeamMember, User
+from automation.models import CustomFunction, Flow, FlowRun, FlowRunStep, FlowVersion, WebhookDelivery, WebhookEndpoint
+from automation.models.ai import AISettings, AIUsage
+from automation.models.knowledge import Chunk, Document, KnowledgeBase
 from campaigns.models import Campaign, CampaignRecipient
 from messaging.models import (
     CannedResponse,
@@ -35,6 +38,9 @@ from messaging.models import (
     WhatsAppNumber,
 )
 from templates.models import MessageTemplate, TemplateSync
+from tests.automation.flows_support import custom_function, flow_run_of, simple_flow
+from tests.automation.knowledge_support import knowledge_base, processed_document
+from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.campaigns.support import sandbox_campaign
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.messaging.factories import (
@@ -145,6 +151,20 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     TemplateSync: lambda org: TemplateSyncFactory(organization=org),
     Campaign: sandbox_campaign,
     CampaignRecipient: _campaign_recipient,
+    WebhookEndpoint: lambda org: WebhookEndpointFactory(organization=org),
+    WebhookDelivery: lambda org: WebhookDeliveryFactory(endpoint=WebhookEndpointFactory(organization=org)),
+    Flow: simple_flow,
+    FlowVersion: lambda org: simple_flow(org).versions.get(),
+    FlowRun: flow_run_of,
+    FlowRunStep: lambda org: FlowRunStep.objects.create(
+        organization=org, run=flow_run_of(org), step_no=1, node_id="start", node_type="trigger"
+    ),
+    CustomFunction: custom_function,
+    AISettings: lambda org: AISettings.objects.create(organization=org, api_key="sk-admin-test"),
+    AIUsage: lambda org: AIUsage.objects.create(organization=org, day=timezone.localdate(), model="gpt-4o-mini"),
+    KnowledgeBase: knowledge_base,
+    Document: lambda org: processed_document(knowledge_base(org), "faq.txt", b"We open at nine."),
+    Chunk: lambda org: processed_document(knowledge_base(org), "faq.txt", b"We open at nine.").chunks.get(),
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)

@@ -13,8 +13,9 @@ creates are committed, so the server sees them. Fixtures:
 - `read_outbox()`: the e-mails the server sent during this test (`email.message.EmailMessage`, oldest first).
 - `screenshot(page, name)`: a PNG, into docs/screenshots/ with SAVE_SCREENSHOTS=1 (`make screenshots`).
 - `demo_org`: `make run`'s demo organization (tests/browser/harness.py, `DemoOrg`).
-- `fake_meta`, `fake_waha`: the fakes the server is pointed at (the only entries of its egress allow-list), shared
-  by the tests of this package and reset after each.
+- `fake_meta`, `fake_waha`: the fakes the server is pointed at (the only entries of its egress allow-list, with
+  `webhook_receiver`, where outbound webhooks may be posted), shared by the tests of this package and reset after
+  each.
 
 Code that publishes to the channel layer cannot run in the test's thread while Playwright runs: call it through
 `harness.run_outside_browser_loop`.
@@ -36,7 +37,7 @@ from accounts.models import User
 from tests.browser.harness import DaphneServer, DemoOrg, demo_org_create, outbox_messages, run_outside_browser_loop
 from tests.fakes.meta import FakeMetaServer
 from tests.fakes.pytest_plugin import allow_egress
-from tests.fakes.server import FakeServer
+from tests.fakes.server import FakeServer, WebhookReceiver
 from tests.fakes.waha import FakeWahaServer
 from whatsapp_hub.env import env, env_bool
 
@@ -127,12 +128,15 @@ def arabic_page(new_context: Callable[..., BrowserContext]) -> Page:
 
 
 class _ServerFakes:
-    """The fake Graph API and WAHA the live server is pointed at, shared by the tests of this package."""
+    """The fake Graph API and WAHA the live server is pointed at, and a receiver of outbound webhooks it may post to,
+    shared by the tests of this package."""
 
     def __init__(self) -> None:
         self.meta = FakeMetaServer().start()
         self.waha = FakeWahaServer().start()
-        self._settings = {fake: self._settings_of(fake) for fake in (self.meta, self.waha)}
+        self.receiver = WebhookReceiver().start()
+        self.all = (self.meta, self.waha, self.receiver)
+        self._settings = {fake: self._settings_of(fake) for fake in self.all}
 
     @staticmethod
     def _settings_of(fake: FakeServer) -> dict:
@@ -152,8 +156,8 @@ class _ServerFakes:
                 setattr(fake, name, value)
 
     def stop(self) -> None:
-        self.meta.stop()
-        self.waha.stop()
+        for fake in self.all:
+            fake.stop()
 
 
 @pytest.fixture(scope="package")
@@ -187,7 +191,7 @@ def daphne_server(
         WHATSAPP_GRAPH_URL=meta.base_url,
         WHATSAPP_APP_ID=meta.app_id,
         WAHA_URL=waha.base_url,
-        EGRESS_ALLOWED_HOSTS=",".join(f"{fake.host}:{fake.port}" for fake in (meta, waha)),
+        EGRESS_ALLOWED_HOSTS=",".join(f"{fake.host}:{fake.port}" for fake in _fakes.all),
         PYTHONUNBUFFERED="1",
     )
     server.start(env=environment)
@@ -218,6 +222,13 @@ def fake_waha(settings, _fakes: _ServerFakes) -> FakeWahaServer:
     settings.WAHA_URL = _fakes.waha.base_url
     allow_egress(settings, _fakes.waha)
     return _fakes.waha
+
+
+@pytest.fixture
+def webhook_receiver(settings, _fakes: _ServerFakes) -> WebhookReceiver:
+    """A receiver of outbound webhooks the live server (and this process) may post to; reset after the test."""
+    allow_egress(settings, _fakes.receiver)
+    return _fakes.receiver
 
 
 # --- helpers ----------------------------------------------------------------------------------------------------

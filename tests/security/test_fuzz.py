@@ -35,8 +35,11 @@ from schemathesis.specs.openapi.checks import ignored_auth
 
 from accounts import services as account_services
 from accounts.models import ApiKey, AuditLog, Role, Team, User, hash_secret
-from messaging.models import Provider
+from messaging.models import Provider, WhatsAppNumber
 from messaging.providers import SANDBOX_WABA_ID
+from tests.automation.flows_support import custom_function, flow_run_of, simple_flow
+from tests.automation.knowledge_support import knowledge_base, processed_document
+from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.campaigns.support import sandbox_campaign
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.messaging.factories import CannedResponseFactory, ContactFactory, MediaFactory, WhatsAppNumberFactory
@@ -138,6 +141,10 @@ def _rows(path: str, org, admin, fake_meta) -> list:
         return [plain.pk, CannedResponseFactory(organization=org, attachment=MediaFactory(organization=org)).pk]
     if path.startswith(("/api/v1/campaigns/", "/api/v1/broadcasts/")):
         return [sandbox_campaign(org).pk]
+    if path.startswith("/api/v1/knowledge-bases/"):
+        kb = knowledge_base(org, f"Fuzz {AuditLog.objects.count()}")
+        processed_document(kb, "fuzz.txt", b"Opening hours: nine to five.")
+        return [kb.pk]
     if path.startswith("/api/v1/contacts/"):
         return [ContactFactory(organization=org).pk]
     if path.startswith("/api/v1/conversations/"):
@@ -163,8 +170,23 @@ def _rows(path: str, org, admin, fake_meta) -> list:
             MessageTemplateFactory(organization=org, waba_id=cloud.waba_id).pk,
             MessageTemplateFactory(organization=org, waba_id=SANDBOX_WABA_ID).pk,
         ]
+    if path.startswith(("/api/v1/flows/", "/api/v1/workflows/")):
+        # A flow and a workflow (flows/{id}/test tries one on the organization's sandbox number).
+        numbers = WhatsAppNumber.objects.for_org(org).live()
+        if not numbers.filter(provider=Provider.SANDBOX).exists():
+            primary = not numbers.filter(is_primary=True).exists()
+            WhatsAppNumberFactory(organization=org, provider=Provider.SANDBOX, is_primary=primary, phone_number_id="")
+        return [simple_flow(org).pk, simple_flow(org, kind="workflow").pk]
+    if path.startswith("/api/v1/flow-runs/"):
+        return [flow_run_of(org).pk]
+    if path.startswith("/api/v1/functions/"):
+        return [custom_function(org).pk]
     if path.startswith("/api/v1/teams/"):
         return [Team.objects.create(organization=org, name=f"Team {Team.objects.count()}").pk]
+    if path.startswith("/api/v1/webhooks/"):
+        endpoint = WebhookEndpointFactory(organization=org)
+        WebhookDeliveryFactory(endpoint=endpoint)
+        return [endpoint.pk, WebhookEndpointFactory(organization=org, active=False).pk]
     return []
 
 

@@ -70,9 +70,12 @@ def _ingest_organization(organization: Organization, events: list[WebhookEvent])
     created: list[Message] = []
     conversations: list[Conversation] = []
     updated: list[Message] = []
+    new_contact_ids: list[int] = []
+    stored = Stored()
     if batch.items:
-        contacts = _upsert_contacts(organization, batch.items)
-        created, conversations, updated = _store_messages(organization, batch.items)
+        contacts, new_contact_ids = _upsert_contacts(organization, batch.items)
+        stored = _store_messages(organization, batch.items)
+        created, conversations, updated = stored.messages, stored.conversations, stored.reactions
         _apply_opt_keywords(organization, created, conversations)
         _load_for_push(organization, conversations, contacts)
     status_changes = _apply_statuses(organization, batch.statuses) if batch.statuses else []
@@ -84,7 +87,16 @@ def _ingest_organization(organization: Organization, events: list[WebhookEvent])
         numbers_meta_update(organization=organization, waba_id=waba_id, field=kind, value=value)
     for waba_id, value in batch.template_events:
         hooks.template_status_changed.send_on_commit(organization_id=organization.pk, waba_id=waba_id, event=value)
-    announce(organization, created=created, updated=updated, conversations=conversations, changes=status_changes)
+    announce(
+        organization,
+        created=created,
+        updated=updated,
+        conversations=conversations,
+        changes=status_changes,
+        new_contact_ids=new_contact_ids,
+        new_conversation_ids=stored.new_conversation_ids,
+        reopened_conversation_ids=stored.reopened_conversation_ids,
+    )
     return batch.notes
 
 
@@ -100,10 +112,10 @@ class _ContactRow(NamedTuple):
     name: str
 
 
-def _upsert_contacts(organization: Organization, items: list[Item]) -> dict[int, Contact]:
+def _upsert_contacts(organization: Organization, items: list[Item]) -> tuple[dict[int, Contact], list[int]]:
     """One row per sender, keyed on wa_id (or on Meta's user_id when the phone is withheld); sets
-    item.contact_id and returns the contacts by id (as the inbox shows them). One read and two bulk upserts,
-    whatever the number of senders."""
+    item.contact_id and returns the contacts by id (as the inbox shows them), and the ids of those that were new.
+    One read and two bulk upserts, whatever the number of senders."""
     # A sender seen with its phone elsewhere in the batch is keyed on the phone.
     key_of_user = {item.user_id: ("wa_id", item.wa_id) for item in items if item.wa_id and item.user_id}
 
@@ -132,6 +144,7 @@ def _upsert_contacts(organization: Organization, items: list[Item]) -> dict[int,
     # The contacts as they will be: keyed on wa_id, or on user_id (the key of their upsert).
     on_wa_id: dict[tuple[str, str], _ContactRow] = {}
     on_user_id: dict[tuple[str, str], _ContactRow] = {}
+    new_keys: list[tuple[str, str]] = []
     for entry_key, entry in sorted(wanted.items()):
         wa_id, user_id = entry["wa_id"], entry["user_id"]
         current = by_wa_id.get(wa_id) if wa_id else None
@@ -143,6 +156,8 @@ def _upsert_contacts(organization: Organization, items: list[Item]) -> dict[int,
             group = on_wa_id if wa_id else on_user_id
             if owner is not None and owner is not current:
                 user_id = None  # another contact has this user_id: never steal it
+        if current is None:
+            new_keys.append(entry_key)
         group[entry_key] = _ContactRow(
             wa_id,
             (current.user_id if current else None) or user_id,
@@ -180,17 +195,19 @@ def _upsert_contacts(organization: Organization, items: list[Item]) -> dict[int,
         contacts.update(zip(group, built, strict=True))
     for item in items:
         item.contact_id = contacts[key(item)].pk
-    return {contact.pk: contact for contact in contacts.values()}
+    return {contact.pk: contact for contact in contacts.values()}, [contacts[entry_key].pk for entry_key in new_keys]
 
 
 def _preview(message: Message) -> str:
     return (message.text or Type(message.type).label)[:200]
 
 
-def _lock_conversations(organization: Organization, items: list[Item]) -> dict[tuple[int, int], Conversation]:
+def _lock_conversations(
+    organization: Organization, items: list[Item]
+) -> tuple[dict[tuple[int, int], Conversation], list[int]]:
     """The conversation of each (number, contact) of the batch, created when missing, locked until the batch
-    commits (FOR UPDATE, in id order: no deadlock between workers). The caller inserts the messages after this,
-    so two workers holding the same message cannot both count it."""
+    commits (FOR UPDATE, in id order: no deadlock between workers), and the ids of those this batch created. The
+    caller inserts the messages after this, so two workers holding the same message cannot both count it."""
     newest: dict[tuple[int, int], datetime] = {}
     for item in items:
         pair = (item.number_id, item.contact_id)
@@ -207,16 +224,19 @@ def _lock_conversations(organization: Organization, items: list[Item]) -> dict[t
 
     conversations = locked(set(newest))
     missing = sorted(set(newest) - set(conversations))
+    new_ids: list[int] = []
     if missing:
-        rows.insert(
+        inserted = rows.insert(
             Conversation,
             ["number_id", "contact_id", "last_message_at"],
             [(number_id, contact_id, newest[(number_id, contact_id)]) for number_id, contact_id in missing],
             constants={"organization_id": organization.pk},
             conflict=["organization", "number", "contact"],
+            returning=["id"],  # those inserted: a conversation another worker created meanwhile is not returned
         )
+        new_ids = [pk for (pk,) in inserted]
         conversations |= locked(set(missing))
-    return conversations
+    return conversations, new_ids
 
 
 # What an inbound message's row is written with (the rest: the organization, created_at and defaults).
@@ -234,17 +254,25 @@ MESSAGE_FIELDS = (
 )
 
 
-def _store_messages(
-    organization: Organization, items: list[Item]
-) -> tuple[list[Message], list[Conversation], list[Message]]:
+class Stored(NamedTuple):
+    """What _store_messages wrote: the new messages, their conversations, the reactions changed in place, and the
+    ids of the conversations it created and of those it reopened."""
+
+    messages: list[Message] = []
+    conversations: list[Conversation] = []
+    reactions: list[Message] = []
+    new_conversation_ids: list[int] = []
+    reopened_conversation_ids: list[int] = []
+
+
+def _store_messages(organization: Organization, items: list[Item]) -> Stored:
     """Insert the messages not stored yet and update their conversations (reopened when closed, unread
-    counts, last message, 24-hour window). Returns (new messages, their conversations, reactions changed
-    in place). A fixed number of queries per batch.
+    counts, last message, 24-hour window). A fixed number of queries per batch.
 
     The conversations are locked first, so the insert, which skips the messages stored already (the unique
     (organization, provider_message_id)), finds every message another worker may be storing committed: each is
     inserted, and counted, by one batch only."""
-    conversations = _lock_conversations(organization, items)
+    conversations, new_conversation_ids = _lock_conversations(organization, items)
 
     unique: dict[str, Item] = {}
     for item in items:
@@ -289,10 +317,12 @@ def _store_messages(
         [item for wamid, item in unique.items() if item.type == Type.REACTION and wamid not in new_ids],
     )
     if not messages:
-        return [], [], updated
+        return Stored(reactions=updated, new_conversation_ids=new_conversation_ids)
     _store_media(organization, messages, unique, constants["created_at"])
+    closed = {c.pk for c in conversations.values() if c.status == Conversation.Status.CLOSED}
     touched = _update_conversations(conversations, messages)
-    return messages, touched, updated
+    reopened = [c.pk for c in touched if c.pk in closed and c.status == Conversation.Status.OPEN]
+    return Stored(messages, touched, updated, new_conversation_ids, reopened)
 
 
 def _store_media(organization: Organization, messages: list[Message], items: dict[str, Item], now: datetime) -> None:

@@ -1,0 +1,3 @@
+"""Django admin of automation, for platform staff: one module per area."""
+
+from automation.admin import ai, flows, knowledge, webhooks  # noqa: F401
