@@ -14,11 +14,15 @@ from django.test import TestCase
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
+from automation import events as automation_events
+from automation.models import WebhookDelivery
+from automation.services import webhooks as webhook_services
 from campaigns.models import Campaign
 from campaigns.sending import paced_rate
 from messaging.models import Conversation, Message, WebhookEvent
 from messaging.services import ingest
-from tests.fakes import django_client_target
+from tests.automation.webhooks_support import WebhookDeliveryFactory, receiving_endpoint
+from tests.fakes import Response, django_client_target
 from tests.fakes.meta import DEFAULT_PHONE_NUMBER_ID, DEFAULT_WABA_ID
 from tests.messaging.factories import WhatsAppNumberFactory
 from tests.messaging.inbox_support import committed, messages_url
@@ -26,6 +30,10 @@ from tests.messaging.socket_support import open_inbox, run, session_cookie
 from whatsapp_hub.ops import keys, metrics
 
 ROOT = Path(__file__).resolve().parents[2]
+OUTCOMES = metrics.OUTBOUND_WEBHOOK_OUTCOMES
+ATTEMPTS = "whatsapp_hub_outbound_webhook_attempts_total"
+GIVEN_UP = "whatsapp_hub_outbound_webhook_failures_total"
+DISABLED = "whatsapp_hub_outbound_webhook_endpoints_disabled_total"
 TOKEN = "scrape-me-7f3a"
 APP_SECRET = "metrics-app-secret"
 ALICE, BOB = "16505550101", "16505550102"
@@ -341,6 +349,61 @@ def test_with_redis_down_the_database_figures_are_still_scraped(client, db, scra
     }
     assert _value(scraped, "whatsapp_hub_ingest_lag_seconds") == 0
     assert _series(scraped, "whatsapp_hub_celery_queue_length") == {}
+
+
+# --- outbound webhooks ------------------------------------------------------------------------------------------
+
+
+def test_outbound_webhook_attempts_failures_and_disabled_endpoints_are_counted(
+    client, org, settings, scraper, webhook_receiver, scripted_server, frozen
+):
+    scripted_server.default = Response(500, b"down", "text/plain")
+    receiving_endpoint(settings, webhook_receiver, org)
+    failing = receiving_endpoint(settings, scripted_server, org, path="/failing")
+    # Failing for two days already: its next failure disables it.
+    doomed = receiving_endpoint(
+        settings,
+        scripted_server,
+        org,
+        path="/doomed",
+        consecutive_failures=5,
+        failing_since=timezone.now() - timedelta(days=2),
+    )
+    WebhookDeliveryFactory(  # its last try is due
+        endpoint=failing,
+        status="retrying",
+        attempts=webhook_services.MAX_ATTEMPTS - 1,
+        next_attempt_at=timezone.now(),
+        response_status=None,
+        error_code="",
+    )
+    before = _scrape(client)
+
+    committed(automation_events.emit, organization_id=org.pk, type="message.received", data={"message_id": 7})
+    committed(webhook_services.webhook_deliveries_sweep)
+
+    doomed.refresh_from_db()
+    assert (doomed.active, len(webhook_receiver.requests), len(scripted_server.requests)) == (False, 1, 3)
+    after = _scrape(client)
+    attempts = {
+        outcome: after[(ATTEMPTS, (("outcome", outcome),))] - before[(ATTEMPTS, (("outcome", outcome),))]
+        for outcome in OUTCOMES
+    }
+    assert attempts == {
+        "succeeded": 1,
+        "http_status": 3,
+        "timeout": 0,
+        "connection": 0,
+        "address_not_allowed": 0,
+        "redirect": 0,
+    }
+    assert [after[(name, ())] - before[(name, ())] for name in (GIVEN_UP, DISABLED)] == [1, 1]
+
+
+def test_the_outbound_webhook_outcomes_are_the_deliveries_errors():
+    errors = {error for error in WebhookDelivery.Error.values if error != WebhookDelivery.Error.ENDPOINT_DISABLED}
+
+    assert set(OUTCOMES) == {"succeeded", *errors}
 
 
 # --- websockets -------------------------------------------------------------------------------------------------

@@ -82,6 +82,20 @@ CAMPAIGN_SENDS = Counter(
 WEBSOCKETS = Gauge(
     "whatsapp_hub_websocket_connections", "Open live-inbox websockets (authenticated).", multiprocess_mode="livesum"
 )
+OUTBOUND_WEBHOOK_ATTEMPTS = Counter(
+    "whatsapp_hub_outbound_webhook_attempts",
+    "Outbound webhook POSTs to customers' endpoints (test pings aside), by outcome: succeeded, or why one failed.",
+    ["outcome"],
+)
+OUTBOUND_WEBHOOK_FAILURES = Counter(
+    "whatsapp_hub_outbound_webhook_failures", "Outbound webhook deliveries that failed for good (after their last try)."
+)
+OUTBOUND_WEBHOOKS_DISABLED = Counter(
+    "whatsapp_hub_outbound_webhook_endpoints_disabled", "Outbound webhook endpoints disabled for failing."
+)
+# automation.models.WebhookDelivery.Error's attempt errors (tests/ops/test_metrics.py keeps the two alike).
+OUTBOUND_WEBHOOK_OUTCOMES = ("succeeded", "http_status", "timeout", "connection", "address_not_allowed", "redirect")
+
 # The series known in advance start at 0 (a rate over a series that appears with its first event misses that event).
 for _source in ("meta", "waha", "sandbox"):
     WEBHOOKS_RECEIVED.labels(_source)
@@ -90,6 +104,8 @@ for _status in ("sent", "delivered", "read", "failed"):
     MESSAGE_STATUSES.labels(_status, NO_CODE)
 for _outcome in ("sent", "failed", "retry", "throttled", "unknown"):
     CAMPAIGN_SENDS.labels(_outcome)
+for _outcome in OUTBOUND_WEBHOOK_OUTCOMES:
+    OUTBOUND_WEBHOOK_ATTEMPTS.labels(_outcome)
 
 
 # --- instrumentation (cheap: called on the hot paths) --------------------------------------------------------------
@@ -123,6 +139,18 @@ def message_statuses_changed(*, organization_id: int, changes: list[tuple[int, s
 
 def delivery_retried(code: int | None) -> None:
     DELIVERY_RETRIES.labels(NO_CODE if code is None else str(code)).inc()
+
+
+def outbound_webhooks_attempted(*, errors: list[str], given_up: int) -> None:
+    """A run of outbound webhook POSTs: each one's error ("" when it succeeded), and the deliveries it ended failed."""
+    for error, count in Tally(error or "succeeded" for error in errors).items():
+        OUTBOUND_WEBHOOK_ATTEMPTS.labels(error).inc(count)
+    if given_up:
+        OUTBOUND_WEBHOOK_FAILURES.inc(given_up)
+
+
+def outbound_webhook_endpoint_disabled() -> None:
+    OUTBOUND_WEBHOOKS_DISABLED.inc()
 
 
 def websocket_opened() -> None:
