@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.utils import timezone
 
 from messaging.models import WebhookEvent
@@ -310,3 +311,19 @@ def test_the_readiness_checks_are_the_ones_the_settings_name():
     from whatsapp_hub.ops.config import CHECKS
 
     assert tuple(health._planned()) == CHECKS
+
+
+def test_under_asgi_the_probes_answer_and_return_the_request_id(async_client, settings, transactional_db):
+    """The embedded default serves HTTP with daphne: the async middleware path, the checks' loop inside its own."""
+    settings.REDIS_URL = None
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+    async def probe():
+        live = await async_client.get("/api/v1/health", headers={"X-Request-ID": "asgi-live-1"})
+        ready = await async_client.get("/api/v1/health/ready", headers={"X-Request-ID": "asgi-ready-1"})
+        return live, ready
+
+    live, ready = async_to_sync(probe)()
+
+    assert (live.status_code, live.json(), live["X-Request-ID"]) == (200, {"status": "ok"}, "asgi-live-1")
+    assert (ready.status_code, ready.json()["status"], ready["X-Request-ID"]) == (200, "ok", "asgi-ready-1")

@@ -3,11 +3,12 @@
 context     the request id: one per HTTP request, carried into the tasks, webhook events and pushes it causes
 logs        the request-id log filter and the JSON log formatter (LOG_FORMAT=json)
 middleware  the request-id middleware (X-Request-ID in, X-Request-ID out)
-celery      Celery's side: the request id across task messages, the worker heartbeat, beat's last run, logging
+config      the settings' checks (a malformed value stops start-up)
+celery_signals  Celery's side: the request id across task messages, the worker heartbeat, beat's last run, logging
 keys        the hub's operational keys in Redis (heartbeats, beat, queue lengths, campaign send rates)
 health      the liveness and readiness reports (django-health-check's checks, run and cached here)
 metrics     the Prometheus figures: counters kept by the processes, gauges read from the database and Redis
 views       GET /api/v1/health, GET /api/v1/health/ready, GET /metrics
 
-Nothing here is imported by the settings beyond `context`, `logs` and `access` (light modules, no models).
+The settings import `config` (and, through LOGGING, `logs` and `context`): light modules, no models.
 """
