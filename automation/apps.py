@@ -10,3 +10,6 @@ class AutomationConfig(AppConfig):
         from messaging import hooks
 
         hooks.message_received.connect(dispatch.inbound_dispatch_on_commit)
+        from automation.bots.wiring import connect as connect_bots  # bots: their hooks, numbers' bot_id, the inbox
+
+        connect_bots()

@@ -1,3 +1,4 @@
 """The automation app's API routes, one list per area."""
 
 urlpatterns: list = []
+urlpatterns += __import__("automation.api.bots", fromlist=["urlpatterns"]).urlpatterns

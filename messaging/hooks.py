@@ -39,3 +39,13 @@ template_status_changed = Hook(
     "template_status_changed", "organization_id, waba_id, event: a message_template_status_update arrived."
 )
 contact_opted_out = Hook("contact_opted_out", "organization_id, contact_id, opted_out: a contact opted out or back in.")
+outbound_message_created = Hook(
+    "outbound_message_created",
+    "organization_id, message_id, conversation_id, sent_by_id: message_send stored an outbound message (queued); "
+    "sent_by_id is the person who sent it, None for the hub's own senders (bots, flows, the API key of a service).",
+)
+conversation_assigned = Hook(
+    "conversation_assigned",
+    "organization_id, conversation_id, assigned_to_id, team_id, actor_id, changed: a conversation's assignee and/or "
+    "team changed (`changed` names which: assigned_to, team); actor_id None for the hub itself.",
+)

@@ -5,3 +5,4 @@ from automation.models.flows import Flow
 from automation.models.numbers import NumberAutomation
 
 __all__ = ["Bot", "Flow", "NumberAutomation"]
+from automation.models.bots import BotConversation, BotReply, BotScenario  # noqa: F401
