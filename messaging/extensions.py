@@ -16,7 +16,7 @@ fields) and on the number settings page (a group of inputs of its own). An exten
 - `save(number, actor, values)`: store `values` (the input fields given, validated by `input_fields`) inside the
   caller's transaction, under its lock of the organization's numbers; a refusal is a ServiceError whose `errors`
   name the field (a 400, nothing of the update is kept);
-- `form_fields(organization) -> {name: django.forms.Field}` and `form_legend`: the settings page's inputs (named as
+- `form_fields(organization_id) -> {name: django.forms.Field}` and `form_legend`: the settings page's inputs (named as
   the input fields, so a refusal lands next to its input).
 
 Inbox panel sections (`InboxPanelSection`): a template the inbox includes at the end of its contact panel and the
@@ -113,10 +113,10 @@ def number_values_save(*, number, actor, values: Mapping[str, Any]) -> None:
         del number.extension_values  # read again when shown
 
 
-def number_form_groups(organization) -> list[tuple[str | Promise, dict[str, Any]]]:
+def number_form_groups(organization_id: int) -> list[tuple[str | Promise, dict[str, Any]]]:
     """(legend, {name: form field}) of each extension with inputs on the number settings page."""
     return [
-        (ext.form_legend, ext.form_fields(organization=organization))
+        (ext.form_legend, ext.form_fields(organization_id=organization_id))
         for ext in _number_extensions.values()
         if ext.form_fields is not None
     ]

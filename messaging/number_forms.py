@@ -155,7 +155,7 @@ class NumberEditForm(forms.Form):
         # The apps' inputs (messaging/extensions.py), each group under its legend, with the values stored now.
         extensions.number_values_load([number])
         self.extension_groups_names = []
-        for legend, fields in extensions.number_form_groups(number.organization):
+        for legend, fields in extensions.number_form_groups(number.organization_id):
             for name, field in fields.items():
                 self.fields[name] = field
                 self.initial[name] = number.extension_values.get(name)

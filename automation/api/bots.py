@@ -151,9 +151,10 @@ class ScenarioViewSet(TenantScopedMixin, viewsets.ModelViewSet):
     @action(detail=False, methods=["post"])
     def reorder(self, request, bot_id=None):
         """The bot's scenarios in this order: `ids` lists each of them once."""
+        bot = self._bot()  # another organization's: 404 whatever the body
         serializer = ReorderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        ordered = services.scenarios_reorder(bot=self._bot(), actor=request.user, **serializer.validated_data)
+        ordered = services.scenarios_reorder(bot=bot, actor=request.user, **serializer.validated_data)
         return Response(ScenarioSerializer(ordered, many=True).data)
 
 

@@ -39,7 +39,7 @@ def _save(*, number, actor, values: dict) -> None:
     services.number_automation_set(number=number, actor=actor, values=values)
 
 
-def _form_fields(*, organization) -> dict:
+def _form_fields(*, organization_id: int) -> dict:
     from automation.selectors import bots as selectors
 
     def choice(label, none_label, rows, help_text):
@@ -56,13 +56,13 @@ def _form_fields(*, organization) -> dict:
         "bot_id": choice(
             _("Bot"),
             _("No bot"),
-            selectors.bot_choices(org=organization),
+            selectors.bot_choices(organization_id=organization_id),
             _("Answers the customers of this number when no flow does and no person holds the conversation."),
         ),
         "flow_id": choice(
             _("Flow"),
             _("No flow"),
-            selectors.flow_choices(org=organization),
+            selectors.flow_choices(organization_id=organization_id),
             _("Runs on this number's inbound messages before the bot."),
         ),
     }

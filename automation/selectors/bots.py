@@ -33,12 +33,12 @@ def active_scenarios(*, bot: Bot) -> list[BotScenario]:
     )
 
 
-def flow_choices(*, org: Organization) -> list[tuple[int, str]]:
-    return list(Flow.objects.for_org(org).order_by("name", "id").values_list("pk", "name"))
+def flow_choices(*, organization_id: int) -> list[tuple[int, str]]:
+    return list(Flow.objects.filter(organization_id=organization_id).order_by("name", "id").values_list("pk", "name"))
 
 
-def bot_choices(*, org: Organization) -> list[tuple[int, str]]:
-    return list(Bot.objects.for_org(org).order_by("name", "id").values_list("pk", "name"))
+def bot_choices(*, organization_id: int) -> list[tuple[int, str]]:
+    return list(Bot.objects.filter(organization_id=organization_id).order_by("name", "id").values_list("pk", "name"))
 
 
 def number_automation_values(*, organization_id: int, number_ids: list[int]) -> dict[int, dict[str, Any]]:
