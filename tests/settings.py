@@ -24,3 +24,4 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # No test reaches Meta: unless the environment names a fake (the browser tests' server), a test that forgets the
 # `fake_meta` fixture meets a closed port on loopback (the discard port), not graph.facebook.com.
 WHATSAPP_GRAPH_URL = os.environ.get("WHATSAPP_GRAPH_URL", "http://127.0.0.1:9/v23.0")
+OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # no test reaches OpenAI either

@@ -14,6 +14,8 @@ from rest_framework.test import APIClient
 from accounts import services as account_services
 from accounts.models import AuditLog, Invitation, Role, Team, hash_secret
 from automation.services import bots as bot_services
+from automation.models.ai import AIUsage
+from automation.services.ai import ai_settings_save
 from messaging.models import Message, Provider
 from messaging.services import numbers as number_services
 from messaging.services import waha_sessions
@@ -195,6 +197,24 @@ RESOURCES = {
     "bot-scenario": Resource(make=_scenario, lookup=lambda s: {"bot_id": s.bot_id, "pk": s.pk}),
     "bot-scenario-list": Resource(make=_scenario, lookup=lambda s: {"bot_id": s.bot_id}),
     "bot-scenario-reorder": Resource(make=_scenario, lookup=lambda s: {"bot_id": s.bot_id}),
+    # AI settings: one row per organization (each make gives it a model name and a key of its own).
+    "settings-ai": Resource(
+        make=lambda org: ai_settings_save(organization=org, actor=None, chat_model=f"model-{secrets.token_hex(4)}"),
+        list_ids=lambda body: [body["chat_model"]],
+        identity=lambda row: row.chat_model,
+    ),
+    "settings-ai-usage": Resource(
+        make=lambda org: AIUsage.objects.create(
+            organization=org, day=timezone.localdate(), model=f"model-{secrets.token_hex(4)}", requests=1
+        ),
+        list_ids=lambda body: [row["model"] for row in body["rows"]],
+        identity=lambda row: row.model,
+    ),
+    "settings-openai": Resource(
+        make=lambda org: ai_settings_save(organization=org, actor=None, api_key=f"sk-{secrets.token_hex(8)}"),
+        list_ids=lambda body: [body["masked_key"]],
+        identity=lambda row: "..." + row.api_key[-4:],
+    ),
 }
 # The caller's own organization, whatever its id: answers about the caller's tenant only.
 SINGLETONS = {"organization"}

@@ -7,6 +7,7 @@ Makes network calls (the LLM): never call it inside a transaction. Nothing here 
 import logging
 from dataclasses import dataclass, field
 
+from automation import llm
 from automation.bots import knowledge
 from automation.models import Bot
 from messaging.models import Message
@@ -95,8 +96,6 @@ def chat_messages(*, bot: Bot, question: str, hits: list, history: list[Message]
 def compose(*, bot: Bot, question: str, history: list[Message]) -> Answer:
     """The bot's answer to `question` (the customer's message), with `history` (the messages before it, oldest
     first) for context. Never raises for an LLM failure: the best passage stands in, else the turn is unanswered."""
-    from automation import llm  # TEMPORARY: until the kb branch (the LLM client) is merged
-
     organization = bot.organization
     has_knowledge = bool(knowledge.knowledge_base_ids(bot))
     hits = knowledge.search(bot=bot, query=question, limit=PASSAGES) if has_knowledge else []

@@ -22,6 +22,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
 from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, TeamMember, User
+from automation.models.ai import AISettings, AIUsage
 from campaigns.models import Campaign, CampaignRecipient
 from messaging.models import (
     CannedResponse,
@@ -145,6 +146,8 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     TemplateSync: lambda org: TemplateSyncFactory(organization=org),
     Campaign: sandbox_campaign,
     CampaignRecipient: _campaign_recipient,
+    AISettings: lambda org: AISettings.objects.create(organization=org, api_key="sk-admin-test"),
+    AIUsage: lambda org: AIUsage.objects.create(organization=org, day=timezone.localdate(), model="gpt-4o-mini"),
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)

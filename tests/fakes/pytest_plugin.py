@@ -1,4 +1,4 @@
-"""Fixtures that start the fake external servers (Meta Graph API, WAHA) on 127.0.0.1.
+"""Fixtures that start the fake external servers (Meta Graph API, WAHA, an OpenAI-compatible API) on 127.0.0.1.
 
 `fake_meta` / `fake_waha`: a fresh server per test, with `settings.WHATSAPP_GRAPH_URL` (and `WHATSAPP_APP_ID`) /
 `settings.WAHA_URL` pointing at it (through pytest-django's `settings` fixture, so the change is undone after the
@@ -14,6 +14,7 @@ import pytest
 
 from tests.fakes.dns import Resolver
 from tests.fakes.meta import FakeMetaServer
+from tests.fakes.openai import FakeOpenAIServer
 from tests.fakes.server import ScriptedServer, WebhookReceiver
 from tests.fakes.waha import FakeWahaServer
 
@@ -47,6 +48,20 @@ def fake_waha(settings) -> Iterator[FakeWahaServer]:
     server while `WAHA_URL` points elsewhere."""
     server = FakeWahaServer().start()
     settings.WAHA_URL = server.base_url
+    allow_egress(settings, server)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fake_openai(settings) -> Iterator[FakeOpenAIServer]:
+    """A fake OpenAI-compatible API (chat completions, embeddings): `settings.OPENAI_BASE_URL` points at it and the
+    egress policy allows it, so an organization may also name it as its own base URL. Any non-empty API key is
+    accepted unless `fake_openai.api_key` is set; `script(...)`, `fail_next(...)`, `delay_next(...)` drive it."""
+    server = FakeOpenAIServer().start()
+    settings.OPENAI_BASE_URL = server.base_url
     allow_egress(settings, server)
     try:
         yield server
