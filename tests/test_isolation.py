@@ -13,8 +13,8 @@ from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.models import AuditLog, Invitation, Role, Team, hash_secret
-from automation.services import bots as bot_services
 from automation.models.ai import AIUsage
+from automation.services import bots as bot_services
 from automation.services.ai import ai_settings_save
 from messaging.models import Message, Provider
 from messaging.services import numbers as number_services

@@ -5,5 +5,5 @@ from automation.models.flows import Flow
 from automation.models.numbers import NumberAutomation
 
 __all__ = ["Bot", "Flow", "NumberAutomation"]
-from automation.models.bots import BotConversation, BotReply, BotScenario  # noqa: F401
 from automation.models.ai import AISettings, AIUsage  # noqa: F401
+from automation.models.bots import BotConversation, BotReply, BotScenario  # noqa: F401
