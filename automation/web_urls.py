@@ -1,3 +1,4 @@
 """The automation app's pages, one list per area."""
 
 urlpatterns: list = []
+urlpatterns += __import__("automation.views.bots", fromlist=["urlpatterns"]).urlpatterns

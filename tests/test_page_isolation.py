@@ -14,6 +14,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts import services as account_services
 from accounts.models import Role, Team
+from automation.models import Bot
+from automation.services import bots as bot_services
 from campaigns.models import Campaign
 from tests.conftest import signed_in
 from tests.factories import MembershipFactory
@@ -58,6 +60,9 @@ ROWS = {
     ),
     "number_id": RowMaker(_hidden_number, hidden_by_number=True),
     "template_id": RowMaker(lambda org: MessageTemplateFactory(organization=org)),
+    "bot_id": RowMaker(
+        lambda org: bot_services.bot_create(organization=org, actor=None, name=f"Bot {Bot.objects.count()}")
+    ),
     "campaign_id": RowMaker(
         lambda org: Campaign.objects.create(
             organization=org, number=_hidden_number(org), name="Spring", template_name="promo", language="en_US"

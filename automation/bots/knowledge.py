@@ -34,3 +34,7 @@ def search(*, bot, query: str, limit: int = 5) -> list[Hit]:
 
 def knowledge_bases_set(*, bot, knowledge_bases: list) -> None:
     return None
+
+
+def knowledge_base_choices(*, organization) -> list[tuple[int, str]]:
+    return []

@@ -104,3 +104,17 @@ def recent_messages(*, conversation: Conversation, before_id: int, limit: int) -
         .order_by("-id")[:limit]
     )
     return list(reversed(rows))
+
+
+def bot_numbers(*, org: Organization) -> dict[int, list]:
+    """{bot id: the live numbers it answers on} (one query)."""
+    links = (
+        NumberAutomation.objects.for_org(org)
+        .filter(bot__isnull=False, number__deleted_at__isnull=True)
+        .select_related("number")
+        .order_by("number__display_name", "number_id")
+    )
+    numbers: dict[int, list] = {}
+    for link in links:
+        numbers.setdefault(link.bot_id, []).append(link.number)
+    return numbers
