@@ -17,3 +17,6 @@ def handle_inbound(organization_id: int, message_id: int) -> None:
     for path in dispatch.HANDLERS:
         if import_string(path)(message):
             return
+
+
+from automation.knowledge.tasks import process_document, sweep_documents  # noqa: E402, F401

@@ -3,3 +3,4 @@
 urlpatterns: list = []
 urlpatterns += __import__("automation.api.bots", fromlist=["urlpatterns"]).urlpatterns
 urlpatterns += __import__("automation.api.ai", fromlist=["urlpatterns"]).urlpatterns
+urlpatterns += __import__("automation.api.knowledge", fromlist=["urlpatterns"]).urlpatterns

@@ -20,6 +20,7 @@ def test_beat_runs_each_job_on_its_schedule_and_each_run_expires_before_the_next
         "accounts-token-flush": ("accounts.tasks.flush_expired_tokens", DAY),
         "campaigns-start-due": ("campaigns.tasks.start_due_campaigns", MINUTE),
         "campaigns-sweeper": ("campaigns.tasks.sweep_campaigns", MINUTE),
+        "automation-knowledge-sweeper": ("automation.knowledge.tasks.sweep_documents", MINUTE),
     }
     for entry in schedule.values():
         assert entry["task"] in celery_app.tasks

@@ -19,6 +19,7 @@ from automation.services.ai import ai_settings_save
 from messaging.models import Message, Provider
 from messaging.services import numbers as number_services
 from messaging.services import waha_sessions
+from tests.automation.knowledge_support import knowledge_base, processed_document
 from tests.campaigns.support import sandbox_campaign
 from tests.conftest import client_for
 from tests.factories import MembershipFactory
@@ -209,6 +210,12 @@ RESOURCES = {
         ),
         list_ids=lambda body: [row["model"] for row in body["rows"]],
         identity=lambda row: row.model,
+    ),
+    # Knowledge bases, their upload, documents, one document (GET, DELETE) and search.
+    "knowledge-base": Resource(make=lambda org: knowledge_base(org, f"kb-{secrets.token_hex(3)}")),
+    "knowledge-base-document": Resource(
+        make=lambda org: processed_document(knowledge_base(org), "walker.txt", b"The walker's own passage."),
+        lookup=lambda document: {"pk": document.knowledge_base_id, "doc_id": document.pk},
     ),
     "settings-openai": Resource(
         make=lambda org: ai_settings_save(organization=org, actor=None, api_key=f"sk-{secrets.token_hex(8)}"),

@@ -345,6 +345,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "campaigns-start-due": _beat_every(60, "campaigns.tasks.start_due_campaigns"),
     # Batches of dead workers resolved; running campaigns whose sending tasks were lost sent again.
     "campaigns-sweeper": _beat_every(60, "campaigns.tasks.sweep_campaigns"),
+    # Knowledge base documents left pending (broker down at upload) or whose processing died, processed again.
+    "automation-knowledge-sweeper": _beat_every(60, "automation.knowledge.tasks.sweep_documents"),
 }
 # Campaign sending: tasks per campaign (about one per worker process) and the threads each sends with (concurrent
 # HTTP over the one pooled session: at most messaging.providers.base.POOL_MAXSIZE).

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Team, TenantModel
+from automation.models.knowledge import KnowledgeBase
 from messaging.models import Conversation, Message
 
 
@@ -21,6 +22,7 @@ class Bot(TenantModel):
     temperature = models.FloatField(default=0.3)
     context_window = models.PositiveSmallIntegerField(default=10, help_text="How many recent messages the LLM sees.")
     is_active = models.BooleanField(default=True)
+    knowledge_bases = models.ManyToManyField(KnowledgeBase, blank=True, related_name="bots", through="BotKnowledgeBase")
     # Handoff: any of these words in a message, no passage scoring above the threshold, or this many turns in a row
     # the bot could not answer assign the conversation to the team and pause the bot there.
     handoff_keywords = models.JSONField(default=list, blank=True)
@@ -44,6 +46,19 @@ class Bot(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class BotKnowledgeBase(TenantModel):
+    """A knowledge base a bot answers from (both of the row's organization)."""
+
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="+")
+    knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["bot", "knowledge_base"], name="automation_bot_kb_unique")]
+
+    def __str__(self) -> str:
+        return f"bot {self.bot_id}: knowledge base {self.knowledge_base_id}"
 
 
 class BotScenario(TenantModel):

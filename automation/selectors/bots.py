@@ -14,13 +14,9 @@ def bot_list(*, org: Organization) -> QuerySet[Bot]:
     return (
         Bot.objects.for_org(org)
         .annotate(scenario_count=Count("scenarios", distinct=True))
-        .prefetch_related(*_knowledge_prefetch())
+        .prefetch_related("knowledge_bases")
         .order_by("name", "id")
     )
-
-
-def _knowledge_prefetch() -> list[str]:
-    return ["knowledge_bases"] if hasattr(Bot, "knowledge_bases") else []
 
 
 def scenario_list(*, org: Organization, bot_id: int) -> QuerySet[BotScenario]:

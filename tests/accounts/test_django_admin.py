@@ -23,6 +23,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts import services
 from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, TeamMember, User
 from automation.models.ai import AISettings, AIUsage
+from automation.models.knowledge import Chunk, Document, KnowledgeBase
 from campaigns.models import Campaign, CampaignRecipient
 from messaging.models import (
     CannedResponse,
@@ -36,6 +37,7 @@ from messaging.models import (
     WhatsAppNumber,
 )
 from templates.models import MessageTemplate, TemplateSync
+from tests.automation.knowledge_support import knowledge_base, processed_document
 from tests.campaigns.support import sandbox_campaign
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.messaging.factories import (
@@ -148,6 +150,9 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     CampaignRecipient: _campaign_recipient,
     AISettings: lambda org: AISettings.objects.create(organization=org, api_key="sk-admin-test"),
     AIUsage: lambda org: AIUsage.objects.create(organization=org, day=timezone.localdate(), model="gpt-4o-mini"),
+    KnowledgeBase: knowledge_base,
+    Document: lambda org: processed_document(knowledge_base(org), "faq.txt", b"We open at nine."),
+    Chunk: lambda org: processed_document(knowledge_base(org), "faq.txt", b"We open at nine.").chunks.get(),
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)

@@ -127,7 +127,8 @@ def test_the_list_is_a_page_of_the_organizations_bots(org, other_org, admin_clie
         bot=first, actor=None, trigger="keyword", values=["hi"], reply={"type": "text", "text": "Hi"}
     )
 
-    with django_assert_num_queries(4):  # the caller (2), the count, the page with its scenario counts
+    # the caller (2), the count, the page with its scenario counts, their knowledge bases
+    with django_assert_num_queries(5):
         body = admin_client.get(BOTS).json()
 
     assert body["count"] == 2

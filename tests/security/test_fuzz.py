@@ -39,6 +39,7 @@ from accounts.models import ApiKey, AuditLog, Role, Team, User, hash_secret
 from automation.services import bots as bot_services
 from messaging.models import Provider
 from messaging.providers import SANDBOX_WABA_ID
+from tests.automation.knowledge_support import knowledge_base, processed_document
 from tests.campaigns.support import sandbox_campaign
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.messaging.factories import CannedResponseFactory, ContactFactory, MediaFactory, WhatsAppNumberFactory
@@ -145,6 +146,10 @@ def _rows(path: str, org, admin, fake_meta) -> list:
         return [bot.pk]
     if path.startswith(("/api/v1/campaigns/", "/api/v1/broadcasts/")):
         return [sandbox_campaign(org).pk]
+    if path.startswith("/api/v1/knowledge-bases/"):
+        kb = knowledge_base(org, f"Fuzz {AuditLog.objects.count()}")
+        processed_document(kb, "fuzz.txt", b"Opening hours: nine to five.")
+        return [kb.pk]
     if path.startswith("/api/v1/contacts/"):
         return [ContactFactory(organization=org).pk]
     if path.startswith("/api/v1/conversations/"):
