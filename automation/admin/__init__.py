@@ -1,3 +1,3 @@
 """Django admin of automation, one module per area."""
 
-from automation.admin import ai, knowledge  # noqa: F401
+from automation.admin import ai, bots, knowledge  # noqa: F401
