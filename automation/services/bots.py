@@ -172,8 +172,9 @@ def _scenario_or_error(*, organization: Organization, values: dict[str, Any]) ->
         words = [" ".join(str(value).split()) for value in values.get("values") or []]
         words = list(dict.fromkeys(word for word in words if word))
         if not words:
-            what = gettext("keywords") if trigger == BotScenario.Trigger.KEYWORD else gettext("reply ids")
-            raise _field_error("values", gettext("Give at least one of the %(what)s.") % {"what": what})
+            if trigger == BotScenario.Trigger.KEYWORD:
+                raise _field_error("values", gettext("Give at least one keyword."))
+            raise _field_error("values", gettext("Give at least one reply id."))
         if trigger == BotScenario.Trigger.KEYWORD and any(len(word) > 100 for word in words):
             raise _field_error("values", gettext("A keyword has at most 100 characters."))
         if trigger == BotScenario.Trigger.LIST and any(len(word) > 200 for word in words):
@@ -261,13 +262,16 @@ def number_automation_set(*, number: WhatsAppNumber, actor, values: dict[str, in
     Called by messaging.services.numbers.number_update inside its transaction (messaging/extensions.py)."""
     organization = number.organization
     changes: dict[str, int | None] = {}
-    for field, model, label in (("bot_id", Bot, gettext("bot")), ("flow_id", Flow, gettext("flow"))):
+    missing = {
+        "bot_id": gettext("No bot of this organization has this id."),
+        "flow_id": gettext("No flow of this organization has this id."),
+    }
+    for field, model in (("bot_id", Bot), ("flow_id", Flow)):
         if field not in values:
             continue
         row_id = values[field]
         if row_id is not None and not model.objects.for_org(organization).filter(pk=row_id).exists():
-            message = gettext("No %(what)s of this organization has this id.") % {"what": label}
-            raise _field_error(field, message)
+            raise _field_error(field, missing[field])
         changes[field] = row_id
     link = NumberAutomation.objects.for_org(organization).select_for_update().filter(number=number).first()
     if link is None:
