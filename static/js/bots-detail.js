@@ -64,7 +64,7 @@ function renderScenarios() {
           el("span", { class: "badge", text: strings.triggers[scenario.trigger] ?? scenario.trigger }),
           scenario.is_active ? null : el("span", { class: "badge badge-warning", text: t("inactive") }),
           scenario.name ? el("strong", { dir: "auto", text: scenario.name }) : null,
-          el("span", { class: "scenario-trigger", dir: "auto", text: triggerText(scenario) }),
+          el("span", { class: "scenario-trigger", dir: scenario.trigger === "regex" ? "ltr" : "auto", text: triggerText(scenario) }),
           el("span", { class: "scenario-reply muted", dir: "auto", text: replyText(scenario.reply) }),
         ),
         el(
