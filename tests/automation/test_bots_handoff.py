@@ -311,3 +311,46 @@ def test_another_members_api_reply_needs_a_person(org, number, bot, client, fake
 
     assert state(conversation) == (True, "human_reply")
     assert BotConversation.objects.get(conversation=conversation).paused_by_id == colleague.user_id
+
+
+# --- a flow hands the conversation to a bot ---------------------------------------------------------------------
+
+
+def test_a_flow_hands_the_conversation_to_its_bot_which_answers_the_latest_message(org, number, bot, client, fake_meta):
+    helper = make_bot(org, name="Returns bot")
+    services.scenario_create(
+        bot=helper, actor=None, trigger="keyword", values=["refund"], reply={"type": "text", "text": "30 days."}
+    )
+    services.number_automation_set(number=number, actor=None, values={"bot_id": None})
+    customer_writes(fake_meta, client, org, number, "refund")  # no bot on the number: nobody answers
+    conversation = conversation_of(org, number)
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.bot_take_over(conversation=conversation, bot=helper)
+        services.bot_take_over(conversation=conversation, bot=helper)  # twice: still one answer
+    customer_writes(fake_meta, client, org, number, "refund")
+
+    assert bot_texts(fake_meta) == ["30 days.", "30 days."]
+    row = BotConversation.objects.get(conversation=conversation)
+    assert (row.bot_id, row.handed_over_by_flow, row.paused) == (helper.pk, True, False)
+    assert [label for _, label, _ in outbound(conversation)] == ["Returns bot", "Returns bot"]
+
+
+def test_a_flows_bot_leaves_a_conversation_people_hold_to_them(org, number, bot, client, fake_meta, agent_client):
+    customer_writes(fake_meta, client, org, number, "hi")
+    conversation = conversation_of(org, number)
+    committed(agent_client.post, f"/api/v1/conversations/{conversation.pk}/bot/pause")
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.bot_take_over(conversation=conversation, bot=bot)
+    customer_writes(fake_meta, client, org, number, "hi")
+
+    assert bot_texts(fake_meta) == ["Hello!"]
+    assert state(conversation) == (True, "agent")
+
+
+def test_a_bot_of_another_organization_cannot_take_over(org, other_org, number, bot, client, fake_meta):
+    customer_writes(fake_meta, client, org, number, "hi")
+
+    with pytest.raises(ValueError):
+        services.bot_take_over(conversation=conversation_of(org, number), bot=make_bot(other_org))
