@@ -46,6 +46,6 @@ outbound_message_created = Hook(
 )
 conversation_assigned = Hook(
     "conversation_assigned",
-    "organization_id, conversation_id, assigned_to_id, team_id, actor_id, changed: a conversation's assignee and/or "
-    "team changed (`changed` names which: assigned_to, team); actor_id None for the hub itself.",
+    "organization_id, conversation_id, assigned_to_id, team_id, actor_id: the assignee or the team changed (either "
+    "may be None: unassigned); actor_id is the member who did it (None: the platform, an API key, automation).",
 )

@@ -106,10 +106,11 @@ def on_outbound_message_created(*, organization_id: int, conversation_id: int, s
 
 
 def on_conversation_assigned(
-    *, organization_id: int, conversation_id: int, assigned_to_id: int | None, actor_id: int | None, changed, **_
+    *, organization_id: int, conversation_id: int, assigned_to_id: int | None, actor_id: int | None, **_
 ) -> None:
-    """The conversation was assigned to a person: its bot pauses there (a team alone does not pause it)."""
-    if "assigned_to" not in changed or assigned_to_id is None:
+    """The conversation's assignment changed and a person holds it: its bot pauses there (a team alone does not
+    pause it)."""
+    if assigned_to_id is None:
         return
     from automation.models import BotConversation
     from automation.services import bots as services

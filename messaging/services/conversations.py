@@ -165,8 +165,7 @@ def conversation_update(
             conversation_id=locked.pk,
             assigned_to_id=locked.assigned_to_id,
             team_id=locked.team_id,
-            actor_id=getattr(actor, "pk", None),
-            changed=sorted(audit),
+            actor_id=actor.pk if isinstance(actor, User) else None,
         )
     return locked
 
