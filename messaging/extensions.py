@@ -83,18 +83,21 @@ def number_output_fields() -> dict[str, Any]:
 
 
 def number_values_load(numbers: Iterable) -> None:
-    """Give each number (WhatsAppNumber rows of one organization) its `extension_values`: {field: value}."""
-    numbers = [number for number in numbers if not hasattr(number, "extension_values")]
-    if not numbers:
-        return
-    values: dict[int, dict[str, Any]] = {number.pk: {} for number in numbers}
-    for ext in _number_extensions.values():
-        names = list(ext.output_fields())
-        found = ext.read(organization_id=numbers[0].organization_id, number_ids=list(values))
-        for number_id, row in values.items():
-            row.update({name: found.get(number_id, {}).get(name) for name in names})
+    """Give each number (WhatsAppNumber rows) its `extension_values`: {field: value}; one read per extension and
+    organization."""
+    by_organization: dict[int, list] = {}
     for number in numbers:
-        number.extension_values = values[number.pk]
+        if not hasattr(number, "extension_values"):
+            by_organization.setdefault(number.organization_id, []).append(number)
+    for organization_id, rows in by_organization.items():
+        values: dict[int, dict[str, Any]] = {number.pk: {} for number in rows}
+        for ext in _number_extensions.values():
+            names = list(ext.output_fields())
+            found = ext.read(organization_id=organization_id, number_ids=list(values))
+            for number_id, row in values.items():
+                row.update({name: found.get(number_id, {}).get(name) for name in names})
+        for number in rows:
+            number.extension_values = values[number.pk]
 
 
 def number_values_pop(changes: dict[str, Any]) -> dict[str, Any]:
