@@ -17,6 +17,7 @@ from accounts.models import Role, Team
 from automation.models import Bot
 from automation.services import bots as bot_services
 from campaigns.models import Campaign
+from tests.automation.knowledge_support import knowledge_base, processed_document
 from tests.conftest import signed_in
 from tests.factories import MembershipFactory
 from tests.isolation import snapshot
@@ -63,6 +64,8 @@ ROWS = {
     "bot_id": RowMaker(
         lambda org: bot_services.bot_create(organization=org, actor=None, name=f"Bot {Bot.objects.count()}")
     ),
+    "kb_id": RowMaker(knowledge_base),
+    "doc_id": RowMaker(lambda org: processed_document(knowledge_base(org), "page.txt", b"A passage.")),
     "campaign_id": RowMaker(
         lambda org: Campaign.objects.create(
             organization=org, number=_hidden_number(org), name="Spring", template_name="promo", language="en_US"

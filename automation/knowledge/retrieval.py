@@ -37,6 +37,7 @@ K1, B = 1.2, 0.75
 RRF_K = 60
 CANDIDATES = 50  # per ranking, before fusion
 MAX_LIMIT = 50
+PROCLITICS = frozenset("لبوفك")
 MAX_CACHED_CHUNKS = 300_000  # over every cached index of the process (least recently used dropped first)
 
 
@@ -66,6 +67,15 @@ class Index:
     @property
     def size(self) -> int:
         return len(self.chunk_ids)
+
+    def resolve(self, token: str) -> str:
+        """A question's token as this index knows it: an Arabic word with a one-letter proclitic (ل ب و ف ك) the
+        stemmer kept ("لجودبدر", "بفجرزاد": a name it has no rule for) and that the documents never use is read
+        without it when the documents use that ("جودبدر"). The stemmer cannot know a proper noun's first letter
+        is not a preposition; the index's vocabulary does."""
+        if token in self.postings or len(token) < 4 or token[0] not in PROCLITICS:
+            return token
+        return token[1:] if token[1:] in self.postings else token
 
     def idf(self, token: str) -> float:
         """BM25's (Lucene's, never negative) IDF; a token absent from the knowledge base gets the highest."""
@@ -154,6 +164,7 @@ def _lexical(index: Index, query_tokens: list[str]) -> list[tuple[float, int]]:
     """(normalised BM25 score, chunk id) of the best CANDIDATES chunks with a score, best first."""
     if not query_tokens or not index.size:
         return []
+    query_tokens = list(dict.fromkeys(index.resolve(token) for token in query_tokens))
     ideal = sum(index.idf(token) for token in query_tokens)  # the score of a passage holding each word once
     scores = np.zeros(index.size, dtype=np.float32)
     for token in query_tokens:

@@ -33,6 +33,7 @@ def test_harakat_tatweel_hamza_and_letter_variants_make_the_same_tokens():
     assert tokens("المكتبة") == tokens("مكتبة") == tokens("مكتبه")
     assert tokens("المعلومات") == tokens("معلومات")
     assert tokens("الشحـــن") == tokens("الشحن")
+    assert tokens("طراز ٣٠٠ أو ۴۵") == tokens("طراز 300 او 45") == ["طراز", "300", "45"]
 
 
 def test_english_words_are_stemmed_and_question_words_dropped():
@@ -205,3 +206,13 @@ def test_a_document_is_still_searchable_when_its_vectors_cannot_be_made(embeddin
     )
     assert not Chunk.objects.filter(document=document, vector__isnull=False).exists()
     assert _search(kb, "PayPal", limit=1)[0].heading == "Payment methods"
+
+
+def test_a_name_with_a_preposition_attached_is_found_by_the_name(org):
+    kb = knowledge_base(org)
+    text = "# جودبدر\nيأتي جودبدر 270 بضمان لمدة سنتين.\n# سماريم\nيأتي سماريم 300 بضمان لمدة سنة."
+    processed_document(kb, "products.md", text.encode())
+
+    [hit] = _search(kb, "كم مدة الضمان لجودبدر؟", limit=1)
+
+    assert hit.text == "يأتي جودبدر 270 بضمان لمدة سنتين."
