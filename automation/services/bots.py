@@ -405,7 +405,7 @@ def bot_handle_inbound(message: Message) -> bool:
         .select_related("organization", "number", "contact")
         .first()
     )
-    if conversation is None or conversation.contact.opted_out:
+    if conversation is None or conversation.contact.opted_out or conversation.number.deleted_at is not None:
         return False
     bot = selectors.conversation_bot(conversation=conversation)
     if bot is None:

@@ -354,3 +354,14 @@ def test_a_bot_of_another_organization_cannot_take_over(org, other_org, number, 
 
     with pytest.raises(ValueError):
         services.bot_take_over(conversation=conversation_of(org, number), bot=make_bot(other_org))
+
+
+def test_a_deleted_numbers_bot_answers_nothing(org, number, bot, client, fake_meta):
+    customer_writes(fake_meta, client, org, number, "hi")
+    inbound = Message.objects.get(direction="inbound")
+    BotReply.objects.all().delete()
+    number.deleted_at = inbound.created_at
+    number.save(update_fields=["deleted_at"])
+
+    assert services.bot_handle_inbound(inbound) is False
+    assert not BotReply.objects.exists()
