@@ -288,6 +288,8 @@ SPECTACULAR_SETTINGS = {
         "WebhookDeliveryErrorEnum": "automation.models.WebhookDelivery.Error",
         "WebhookEventTypeEnum": "automation.api.webhooks.EVENT_CHOICES",
         "FlowRunStatusEnum": "automation.models.flows.FlowRun.Status",
+        "ScenarioMatchEnum": "automation.models.bots.BotScenario.Match",
+        "KeywordMatchEnum": "automation.flows.schema.MATCHES",
     },
 }
 
