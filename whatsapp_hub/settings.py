@@ -291,6 +291,8 @@ SPECTACULAR_SETTINGS = {
         "WebhookDeliveryErrorEnum": "automation.models.WebhookDelivery.Error",
         "WebhookEventTypeEnum": "automation.api.webhooks.EVENT_CHOICES",
         "FlowRunStatusEnum": "automation.models.flows.FlowRun.Status",
+        "ScenarioMatchEnum": "automation.models.bots.BotScenario.Match",
+        "KeywordMatchEnum": "automation.flows.schema.MATCHES",
         "LivenessStatusEnum": "whatsapp_hub.ops.health.LIVENESS_STATUSES",
         "HealthCheckStatusEnum": "whatsapp_hub.ops.health.CHECK_STATUSES",
         "ReadinessStatusEnum": "whatsapp_hub.ops.health.READINESS_STATUSES",
