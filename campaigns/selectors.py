@@ -3,6 +3,7 @@ log, an audience's preview."""
 
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 
 from django.db.models import QuerySet
 
@@ -81,3 +82,13 @@ def audience_preview(*, campaign: Campaign, sample: int = PREVIEW_SAMPLE) -> dic
         "skipped": [{"reason": reason, "count": count} for reason, count in skipped.most_common()],
         "sample": shown,
     }
+
+
+def running_campaigns() -> list[tuple[int, int, int, datetime | None]]:
+    """Platform-wide, for operators (ids and rates only): every running campaign's (id, number id, the number's
+    throughput, started_at). Reads the partial index of running campaigns."""
+    return list(
+        Campaign.objects.filter(status=Campaign.Status.RUNNING)
+        .order_by("pk")
+        .values_list("pk", "number_id", "number__throughput", "started_at")
+    )

@@ -68,6 +68,7 @@ from messaging.services.ingest import rows
 from messaging.services.retries import MAX_ATTEMPTS, backoff_countdown
 from templates import rendering
 from whatsapp_hub.errors import ServiceError
+from whatsapp_hub.ops import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -407,8 +408,12 @@ def _send_while_running(campaign: Campaign, pacer: Pacer, deadline: float | None
             batch = batches.pop(token)
             _record(campaign, token, batch.outcomes, unsent=batch.unsent, stopped_as=stopped_as)
         if not batches:
+            metrics.campaign_sends.flush()
             return exhausted, stopped_as
-        for item, outcome in _outcomes(pacer.done, timeout=STATUS_CHECK / 5):
+        arrived = _outcomes(pacer.done, timeout=STATUS_CHECK / 5)
+        if arrived:
+            metrics.campaign_sends.add(campaign.pk, [outcome.kind for _, outcome in arrived])
+        for item, outcome in arrived:
             if outcome.kind == "throttled" and stopped_as is None:
                 pacer.add([item])  # refused by Meta, so never sent: the same message again, slower
             elif outcome.kind == "throttled":

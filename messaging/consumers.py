@@ -14,6 +14,7 @@ reads go through the API's services with the API's permissions, checked again on
 import asyncio
 import contextlib
 import json
+import logging
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
@@ -36,6 +37,9 @@ from messaging.serializers.live_inbox import (
 )
 from messaging.services.conversations import conversation_mark_read, message_send
 from whatsapp_hub.errors import ServiceError, invalid_input
+from whatsapp_hub.ops import context, metrics
+
+logger = logging.getLogger(__name__)
 
 # Close codes: 4000 + the HTTP status the API would answer.
 CLOSE_UNAUTHENTICATED = 4401
@@ -128,6 +132,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         self.flushed_at = 0.0
         # Frames go out in the order they were made: the flush timer and the handlers take turns.
         self.sending = asyncio.Lock()
+        self.counted = False  # in the open-sockets gauge (whatsapp_hub/ops/metrics.py)
 
     async def dispatch(self, message):
         # Channels closes stale database connections before every handler, through its one shared thread: for a
@@ -159,10 +164,15 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         self.hello_seq = self.last = self.through = seq
         hello = {"type": "hello", "seq": seq, "organization_id": organization_id, "user_id": principal.user_id}
         await self._send(hello)
+        metrics.websocket_opened()
+        self.counted = True
 
     async def disconnect(self, code):
         if self.flush_task is not None:
             self.flush_task.cancel()
+        if self.counted:
+            self.counted = False
+            metrics.websocket_closed()
 
     async def _close(self, code: int) -> None:
         self.principal = None  # frames still queued are ignored
@@ -172,9 +182,14 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
     # --- from the organization (channel layer) ---------------------------------------------------------------
 
     async def inbox_events(self, message):
-        """A push's events (messaging.realtime.publish), in order. Its frames go out together, as one `events`
-        frame when there are several (an inbound message's message.created and conversation.updated: half the
-        frames for every socket); status changes wait to be merged (after the frames before them are out)."""
+        """A push's events (messaging.realtime.publish), in order, under the request id they came with. Its frames
+        go out together, as one `events` frame when there are several (an inbound message's message.created and
+        conversation.updated: half the frames for every socket); status changes wait to be merged (after the frames
+        before them are out)."""
+        with context.bound(message.get("request_id") or ""):
+            await self._forward(message)
+
+    async def _forward(self, message) -> None:
         bundle: list[dict] = []
         for event in message["events"]:
             if self.principal is None:
@@ -195,6 +210,9 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             else:
                 bundle.append({"type": event["event"], "seq": seq, "first_seq": first, "data": data})
         await self._send_frames(bundle)
+        if logger.isEnabledFor(logging.DEBUG):
+            seqs = [event["seq"] for event in message["events"]]
+            logger.debug("socket %s: events %d-%d received", self.channel_name, seqs[0], seqs[-1])
 
     async def _send_frames(self, frames: list[dict]) -> None:
         """The waiting status changes, then these frames in one websocket message."""

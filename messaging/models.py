@@ -271,6 +271,9 @@ class Message(TenantModel):
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Who sent an outbound message that no person sent (sent_by is null), as the inbox names it: e.g. a bot's name.
+    # Set by the app that sends (messaging.services.conversations.message_send's `sender_label`); blank for people.
+    sender_label = models.CharField(max_length=120, blank=True)
     provider_timestamp = models.DateTimeField(null=True, blank=True)
     status_updated_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -363,6 +366,9 @@ class WebhookEvent(TenantModel):
     received_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # The id of the request that stored it (X-Request-ID): the drain's log lines and pushes name it. A default in the
+    # database too: processes of the previous release, which insert without it, keep working during an upgrade.
+    request_id = models.CharField(max_length=128, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [

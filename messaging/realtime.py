@@ -17,6 +17,7 @@ from channels.layers import get_channel_layer
 from django.core.cache import cache
 
 from accounts.permissions import IsAgent
+from whatsapp_hub.ops import context
 
 logger = logging.getLogger(__name__)
 
@@ -98,11 +99,24 @@ def publish(organization_id: int, events: list[Event]) -> None:
             {"event": event_type, "seq": first + index, "data": data, "number_ids": number_ids}
             for index, (event_type, data, number_ids) in enumerate(events)
         ]
+        # The request id travels along: the sockets' log lines name the webhook or request the events came from.
+        request_id = context.current()
         messages = [
-            {"type": "inbox.events", "events": numbered[start : start + EVENTS_PER_LAYER_MESSAGE]}
+            {
+                "type": "inbox.events",
+                "events": numbered[start : start + EVENTS_PER_LAYER_MESSAGE],
+                "request_id": request_id,
+            }
             for start in range(0, len(numbered), EVENTS_PER_LAYER_MESSAGE)
         ]
         async_to_sync(_group_send_all)(layer, org_group(organization_id), messages)
+        logger.info(
+            "pushed %d events to %s (seq %d-%d)",
+            len(events),
+            org_group(organization_id),
+            first,
+            first + len(events) - 1,
+        )
     except Exception:
         kinds = sorted({event_type for event_type, _, _ in events})
         logger.exception("realtime publish %s failed for organization %s", kinds, organization_id)

@@ -6,6 +6,7 @@ the request (a client must not retry a send that is stored) and never cancels th
 Outside a transaction the work runs at once, with the same guarantee.
 """
 
+import contextvars
 import logging
 from collections.abc import Callable
 from functools import partial
@@ -17,8 +18,11 @@ logger = logging.getLogger(__name__)
 
 
 def run_after_commit(callback: Callable[[], object], *, what: str = "") -> None:
-    """Call `callback` once the current transaction commits (dropped if it rolls back). `what` names it in the log."""
-    transaction.on_commit(partial(_run, callback, what or getattr(callback, "__qualname__", repr(callback))))
+    """Call `callback` once the current transaction commits (dropped if it rolls back). `what` names it in the log.
+    It runs in the context of its caller as it is now (the request id of the work that wanted it: whatsapp_hub/ops),
+    whatever runs the commit."""
+    work = partial(_run, callback, what or getattr(callback, "__qualname__", repr(callback)))
+    transaction.on_commit(partial(contextvars.copy_context().run, work))
 
 
 def enqueue_after_commit(task: Any, *args: Any, **kwargs: Any) -> None:

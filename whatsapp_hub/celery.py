@@ -4,11 +4,15 @@ import os
 from celery import Celery
 from celery.signals import worker_process_init
 
+from whatsapp_hub.ops import celery_signals
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whatsapp_hub.settings")
 
 app = Celery("whatsapp_hub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The request id across task messages, the worker heartbeat, beat's last run, logging (whatsapp_hub/ops).
+celery_signals.install(app)
 
 
 @worker_process_init.connect

@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from whatsapp_hub.egress import allow_list as egress_allow_list
 from whatsapp_hub.embedded import local_hosts_only, local_keys
 from whatsapp_hub.env import env, env_bool, env_int, env_list, env_required
+from whatsapp_hub.ops import config as ops_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -70,7 +71,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Outermost: it sees every error response, including those of the middleware below.
+    # The request id (X-Request-ID) first: every log line of the request names it, every answer carries it.
+    "whatsapp_hub.ops.middleware.request_id",
+    # Outermost but for the request id: it sees every error response, including those of the middleware below.
     "whatsapp_hub.middleware.debug_pages_for_internal_clients_only",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -339,6 +342,11 @@ SPECTACULAR_SETTINGS = {
         "WebhookDeliveryErrorEnum": "automation.models.WebhookDelivery.Error",
         "WebhookEventTypeEnum": "automation.api.webhooks.EVENT_CHOICES",
         "FlowRunStatusEnum": "automation.models.flows.FlowRun.Status",
+        "ScenarioMatchEnum": "automation.models.bots.BotScenario.Match",
+        "KeywordMatchEnum": "automation.flows.schema.MATCHES",
+        "LivenessStatusEnum": "whatsapp_hub.ops.health.LIVENESS_STATUSES",
+        "HealthCheckStatusEnum": "whatsapp_hub.ops.health.CHECK_STATUSES",
+        "ReadinessStatusEnum": "whatsapp_hub.ops.health.READINESS_STATUSES",
     },
 }
 
@@ -448,11 +456,36 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Health and metrics (whatsapp_hub/ops; README "Health and metrics"). Readiness: checks kept this many seconds per
+# process, each given this long; the worker heartbeat, beat's last run and the ingest lag must be younger than these;
+# a failed check of HEALTH_REQUIRED_CHECKS answers 503 (the others: 200, "degraded").
+HEALTH_CACHE_SECONDS = env_int("HEALTH_CACHE_SECONDS", 5)
+HEALTH_TIMEOUT_SECONDS = env_int("HEALTH_TIMEOUT_SECONDS", 3)
+HEALTH_WORKER_MAX_AGE_SECONDS = env_int("HEALTH_WORKER_MAX_AGE_SECONDS", 60)
+HEALTH_BEAT_MAX_AGE_SECONDS = env_int("HEALTH_BEAT_MAX_AGE_SECONDS", 180)
+HEALTH_INGEST_LAG_SECONDS = env_int("HEALTH_INGEST_LAG_SECONDS", 120)
+HEALTH_REQUIRED_CHECKS = ops_config.required_checks(env_list("HEALTH_REQUIRED_CHECKS", ops_config.REQUIRED_BY_DEFAULT))
+# GET /metrics: off unless one is set; each one set must pass (a Bearer token; the client's address in a CIDR).
+METRICS_TOKEN = env("METRICS_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = ops_config.networks(env_list("METRICS_ALLOWED_NETWORKS", []))
+# Read by prometheus-client itself (the environment, before it is imported): checked here, not set.
+ops_config.multiprocess_directory(env("PROMETHEUS_MULTIPROC_DIR"))
+# Probes and scrapes over plain HTTP (a load balancer, Prometheus on the private network) get their answer, not a
+# redirect to HTTPS they may not follow.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health(/ready)?$", r"^metrics$"]
+
+# Logs: plain text lines, or JSON lines with LOG_FORMAT=json; each names its request id (whatsapp_hub/ops/logs.py).
+LOG_FORMAT = ops_config.log_format(env("LOG_FORMAT", "plain"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "whatsapp_hub.ops.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "whatsapp_hub.ops.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # django-health-check logs each failed check with its traceback: the readiness report logs one line instead.
+    "loggers": {"axes": {"level": "WARNING"}, "health_check": {"level": "ERROR"}},
 }

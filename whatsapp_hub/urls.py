@@ -4,6 +4,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from whatsapp_hub.errors import page_not_found
+from whatsapp_hub.ops.views import LivenessView, ReadinessView, metrics_view
 
 api_v1 = [
     path("", include("accounts.urls")),
@@ -11,6 +12,8 @@ api_v1 = [
     path("", include("templates.urls")),
     path("", include("campaigns.urls")),
     path("", include("automation.urls")),
+    path("health", LivenessView.as_view(), name="health"),
+    path("health/ready", ReadinessView.as_view(), name="health-ready"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # Unknown API paths answer JSON even with DEBUG on (Django's debug 404 page is HTML); csrf_exempt
@@ -21,6 +24,7 @@ api_v1 = [
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("webhooks/", include("messaging.webhook_urls")),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("", include("accounts.web_urls")),
     path("", include("messaging.web_urls")),

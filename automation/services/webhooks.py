@@ -64,6 +64,7 @@ from messaging import realtime
 from whatsapp_hub import egress
 from whatsapp_hub.aftercommit import enqueue_after_commit, run_after_commit
 from whatsapp_hub.errors import ServiceError
+from whatsapp_hub.ops import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -647,6 +648,12 @@ def _record(
             )
             _disable_if_failing(endpoints[endpoint_id], now)
         _push_on_commit(organization_id, {delivery.endpoint_id for delivery, _ in results})
+    attempts = [(delivery, outcome) for delivery, outcome in results if delivery.event_type != events.PING]
+    recorded = {delivery.pk for delivery in mine}
+    metrics.outbound_webhooks_attempted(
+        errors=[outcome.error_code for _, outcome in attempts],
+        given_up=sum(1 for delivery, _ in attempts if delivery.pk in recorded and delivery.status == Status.FAILED),
+    )
     return [delivery for delivery, _ in results]
 
 
@@ -682,6 +689,7 @@ def _disable_if_failing(endpoint: WebhookEndpoint, now: datetime) -> bool:
     )
     _subscriptions_changed_on_commit(endpoint.organization_id)
     enqueue_after_commit(send_webhook_disabled_email, endpoint.organization_id, endpoint.pk)
+    run_after_commit(metrics.outbound_webhook_endpoint_disabled)
     logger.warning("webhook endpoint %s of organization %s disabled (failing)", endpoint.pk, endpoint.organization_id)
     return True
 

@@ -1,14 +1,18 @@
-"""Read paths of the inbound webhooks: the secrets that authenticate a provider's POST or GET.
+"""Read paths of the inbound webhooks: the secrets that authenticate a provider's POST or GET; the backlog of events
+not processed yet (health and metrics).
 
 `None` means "no such organization (or number) here": the view answers 404.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from time import monotonic
 
+from django.db.models import Count, Min
+
 from accounts.models import Organization
-from messaging.models import Provider, WhatsAppNumber
+from messaging.models import Provider, WebhookEvent, WhatsAppNumber
 
 # The secrets of an organization's numbers (Cloud app secrets, WAHA webhook keys) are read on every webhook: each
 # process keeps them for this long (no round trip at all on the hot path). The views read the database again
@@ -112,3 +116,32 @@ def meta_webhook_verify_tokens(*, organization_id: int, phone_number_id: str | N
         exists = phone_number_id is None and _organization_exists(organization_id)
         return [] if exists else None
     return [token for token in tokens if token]
+
+
+# The events of the ingest's backlog (the sweeper takes up the failed ones), and the dead letters.
+BACKLOG_STATUSES = (
+    WebhookEvent.Status.PENDING,
+    WebhookEvent.Status.PROCESSING,
+    WebhookEvent.Status.FAILED,
+    WebhookEvent.Status.DEAD,
+)
+UNPROCESSED_STATUSES = BACKLOG_STATUSES[:3]
+
+
+def webhook_event_backlog() -> dict[str, tuple[int, datetime]]:
+    """Platform-wide, for operators (no tenant's data: counts and times): each status of BACKLOG_STATUSES that has
+    events -> (how many, when the oldest was received). One query over the queue index (status, received_at); the
+    processed events, the bulk of the table, are not read."""
+    rows = (
+        WebhookEvent.objects.filter(status__in=BACKLOG_STATUSES)
+        .order_by()
+        .values_list("status")
+        .annotate(count=Count("pk"), oldest=Min("received_at"))
+    )
+    return {status: (count, oldest) for status, count, oldest in rows}
+
+
+def ingest_lag(backlog: dict[str, tuple[int, datetime]], *, now: datetime) -> float:
+    """Seconds since the oldest event not processed yet was received (0 when none waits)."""
+    oldest = [backlog[status][1] for status in UNPROCESSED_STATUSES if status in backlog]
+    return max(0.0, (now - min(oldest)).total_seconds()) if oldest else 0.0

@@ -24,6 +24,7 @@ from messaging.models import WebhookEvent
 from messaging.services.ingest.writers import LAST_ERROR_MAX, ingest_events
 from messaging.tasks import ingest as ingest_tasks
 from whatsapp_hub.aftercommit import run_after_commit
+from whatsapp_hub.ops import context, metrics
 
 logger = logging.getLogger(__name__)
 
@@ -144,12 +145,16 @@ def webhook_events_process_batch(*, limit: int = BATCH_SIZE) -> int:
 
 
 def _ingest(events: list[WebhookEvent]) -> None:
-    """Ingest claimed events in one transaction; when that raises, each alone (within the same attempt)."""
+    """Ingest claimed events in one transaction; when that raises, each alone (within the same attempt). The work
+    and its pushes (after commit) run under the request ids of the webhooks the events came in with."""
     if not events:
         return
     try:
-        with transaction.atomic():
-            ingest_events(events)
+        with context.bound(context.joined(event.request_id for event in events)):
+            with transaction.atomic():
+                ingest_events(events)
+            logger.info("ingested %d webhook events", len(events))
+        metrics.webhooks_processed(len(events))
     except Exception as exc:
         if len(events) == 1:
             _record_failure(events[0], exc)
@@ -157,8 +162,9 @@ def _ingest(events: list[WebhookEvent]) -> None:
         logger.warning("webhook batch of %d events failed (%r); retrying them one by one", len(events), exc)
         for event in events:
             try:
-                with transaction.atomic():
+                with context.bound(event.request_id), transaction.atomic():
                     ingest_events([event])
+                metrics.webhooks_processed(1)
             except Exception as single_exc:
                 _record_failure(event, single_exc)
 
@@ -197,7 +203,9 @@ def _claim(limit: int) -> tuple[list[WebhookEvent], bool]:
 def _record_failure(event: WebhookEvent, exc: BaseException) -> None:
     """The claimed attempt failed: failed (the sweeper retries it), or dead once out of attempts."""
     status = EventStatus.DEAD if event.attempts >= WebhookEvent.MAX_ATTEMPTS else EventStatus.FAILED
-    logger.error("webhook event %s failed (attempt %d, now %s)", event.pk, event.attempts, status, exc_info=exc)
+    with context.bound(event.request_id):
+        logger.error("webhook event %s failed (attempt %d, now %s)", event.pk, event.attempts, status, exc_info=exc)
+    metrics.webhook_failed(dead=status == EventStatus.DEAD)
     text = "".join(traceback.format_exception(exc))
     WebhookEvent.objects.filter(pk=event.pk).update(
         status=status, last_error=text[-LAST_ERROR_MAX:], claimed_at=timezone.now()
@@ -230,6 +238,7 @@ def webhook_events_sweep(*, stale_after: timedelta = STALE_AFTER) -> int:
     )
     if dead:
         logger.error("webhook sweeper: %d events interrupted on their last attempt are dead", dead)
+        metrics.webhooks_dead(dead)
     revived = interrupted.update(status=EventStatus.PENDING, last_error=INTERRUPTED)
     revived += WebhookEvent.objects.filter(status=EventStatus.FAILED, claimed_at__lt=stale).update(
         status=EventStatus.PENDING

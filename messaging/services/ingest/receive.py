@@ -9,6 +9,7 @@ from django.db import transaction
 from messaging.models import WebhookEvent, WhatsAppNumber
 from messaging.services.ingest.processor import webhook_events_schedule
 from whatsapp_hub.aftercommit import run_after_commit
+from whatsapp_hub.ops import context, metrics
 
 WEBHOOK_MAX_BYTES = 3 * 1024 * 1024  # Meta: "Webhook payloads can be up to 3 MB."
 
@@ -23,11 +24,18 @@ def webhook_event_store(
 ) -> None:
     """Persist a verified raw event (a second one with the same dedupe_key is ignored) and queue its
     processing after commit. Called outside a transaction (the webhook views), it is one statement committed
-    on its own: the hot path of every webhook."""
+    on its own: the hot path of every webhook. The event keeps the id of the request storing it."""
     event = WebhookEvent(
-        organization_id=organization_id, source=source, number_id=number_id, body=body, dedupe_key=dedupe_key
+        organization_id=organization_id,
+        source=source,
+        number_id=number_id,
+        body=body,
+        dedupe_key=dedupe_key,
+        request_id=context.first(),
     )
-    if _insert_unless_duplicate(event):
+    stored = _insert_unless_duplicate(event)
+    metrics.webhook_stored(source, stored=stored)
+    if stored:
         run_after_commit(webhook_events_schedule)
 
 
