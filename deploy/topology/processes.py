@@ -33,8 +33,9 @@ from cryptography.fernet import Fernet
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 NGINX = shutil.which("nginx", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
-# What a process answers once it serves requests (gunicorn and daphne, directly; nginx, through them).
-LIVENESS_PATH = "/sign-in/"
+# What a process answers once it serves requests (gunicorn and daphne, directly; nginx, through them): the liveness
+# probe (no database, no Redis).
+LIVENESS_PATH = "/api/v1/health"
 
 
 def free_port() -> int:
@@ -124,6 +125,9 @@ class Topology:
         self.static_root = workdir / "static"
         self.logs = workdir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
+        self.metrics_directory = workdir / "prometheus"  # every process's counters (prometheus-client multiprocess)
+        self.metrics_directory.mkdir()
+        self.metrics_token = secrets.token_urlsafe(24)
         self._database_created = False
         self._celery: Celery | None = None
         for index in range(1, gunicorns + 1):
@@ -177,7 +181,11 @@ class Topology:
             "CELERY_TASK_TIME_LIMIT": "60",
             "CELERY_TASK_SOFT_TIME_LIMIT": "50",
             "WEB_CONCURRENCY": str(self.web_concurrency),
+            # GET /metrics with this token, summed over every process (the killed ones' counters included).
+            "METRICS_TOKEN": self.metrics_token,
+            "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_directory),
             "LOG_LEVEL": "INFO",
+            "LOG_FORMAT": "json",
             "PYTHONUNBUFFERED": "1",
         }
 

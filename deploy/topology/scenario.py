@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 import psycopg
+from prometheus_client.parser import text_string_to_metric_families
 
 from deploy.topology.clients import Api, InboxClient
 from deploy.topology.processes import Process, Topology, until
@@ -221,6 +222,7 @@ class Scenario:
         self._settle(campaign_id)
         settle_seconds = time.monotonic() - settle_began
         self._verify(campaign_id)
+        self._operations()
         self.outcome.figures["load (webhooks, campaign, replies, kills)"] = f"{load_seconds:.1f} s"
         self.outcome.figures["settling after the load"] = f"{settle_seconds:.1f} s"
         return self.outcome
@@ -624,6 +626,52 @@ class Scenario:
         )
         figures["PostgreSQL connections (peak, while settling)"] = self.peak_connections
 
+    def _operations(self) -> None:
+        """What an operator sees once it settled, through nginx: the readiness probe, the Prometheus figures (summed
+        over every process, the killed ones included), and a webhook's request id followed into the workers' logs."""
+        figures, check = self.outcome.figures, self.outcome.check
+        ready = Api(self.topology.url).call("GET", "/api/v1/health/ready")
+        report = ready.json()
+        checks = ", ".join(f"{name} {item['status']}" for name, item in report.get("checks", {}).items())
+        figures["readiness (GET /api/v1/health/ready)"] = f"{ready.status_code} {report.get('status')}: {checks}"
+        check((ready.status_code, report.get("status")) == (200, "ok"), f"readiness {ready.status_code}: {report}")
+
+        scraper = Api(self.topology.url, headers={"Authorization": f"Bearer {self.topology.metrics_token}"})
+        scrape = scraper.call("GET", "/metrics")
+        check(scrape.status_code == 200, f"GET /metrics answered {scrape.status_code}")
+        samples: dict[tuple[str, tuple], float] = {}
+        for family in text_string_to_metric_families(scrape.text if scrape.status_code == 200 else ""):
+            for sample in family.samples:
+                samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+
+        def total(name: str, **labels: str) -> int:
+            wanted = set(labels.items())
+            return int(
+                sum(value for (sample, found), value in samples.items() if sample == name and wanted <= set(found))
+            )
+
+        sockets = total("whatsapp_hub_websocket_connections")
+        figures["metrics (GET /metrics)"] = (
+            f"webhooks received {total('whatsapp_hub_webhooks_received_total', source='meta')},"
+            f" duplicates {total('whatsapp_hub_webhooks_duplicate_total', source='meta')},"
+            f" processed {total('whatsapp_hub_webhooks_processed_total')};"
+            f" campaign sends sent {total('whatsapp_hub_campaign_sends_total', outcome='sent')};"
+            f" statuses read {total('whatsapp_hub_message_statuses_total', status='read')};"
+            f" websocket connections {sockets}"
+        )
+        check(sockets == len(self.clients), f"{sockets} websocket connections in the metrics, not {len(self.clients)}")
+
+        # The last webhook nginx passed on (its $request_id) is named by the worker's log line of its ingest.
+        webhooks = re.compile(r'"POST /webhooks/meta/\S* HTTP/1\.1" 200 .* id=(?P<id>[0-9a-f]+) ')
+        ids = [m["id"] for line in self._access_log() if (m := webhooks.search(line))]
+        workers = self.topology.of_kind("worker")
+        named_in = [w.name for w in workers if ids and ids[-1] in w.log.read_text(errors="replace")]
+        figures["a webhook's request id, in the logs of"] = ", ".join(named_in) or "none"
+        check(bool(named_in), "the last webhook's request id is in no worker's log")
+
+    def _access_log(self) -> list[str]:
+        return (self.topology.prefix / "access.log").read_text(errors="replace").splitlines()
+
     def _server_errors(self) -> tuple[list[str], list[str]]:
         """nginx's 5xx answers, and those explained: answered within two seconds of a gunicorn's SIGKILL by that
         gunicorn (its in-flight requests: nginx never repeats a request already sent)."""
@@ -632,7 +680,7 @@ class Scenario:
         )
         killed = {process.address: process.kills for process in self.topology.of_kind("gunicorn") if process.kills}
         five, explained = [], []
-        for line in (self.topology.prefix / "access.log").read_text(errors="replace").splitlines():
+        for line in self._access_log():
             match = pattern.match(line)
             if not match or not match["status"].startswith("5"):
                 continue

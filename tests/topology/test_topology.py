@@ -2,9 +2,11 @@
 and Redis, loaded through nginx while one gunicorn, one daphne and one worker are killed with SIGKILL; nothing
 acknowledged is lost or doubled. About a minute and a half.
 
-It runs the processes on a database of its own beside the suite's (`test_<name>_topology`, created and dropped) and
-on this worker's Redis database (flushed before and after; TOPOLOGY_REDIS_URL names another), on free ports of
-127.0.0.1; it needs PostgreSQL, Redis and nginx (`apt-get install nginx-light`, as .ci/run does)."""
+It runs the processes on a database of its own beside the suite's (`test_<name>_topology_<xdist worker>`, created
+and dropped) and on a Redis database of its own, flushed before and after: TOPOLOGY_REDIS_URL, else database 11 of
+REDIS_URL's server (10 for the second xdist worker). Never the suite's: the hub's cache keys, channel-layer groups
+(`org.1`) and Celery queues would meet the browser tests' live server. Ports are free ones on 127.0.0.1. It needs
+PostgreSQL, Redis and nginx (`apt-get install nginx-light`, as .ci/run does)."""
 
 import os
 from urllib.parse import urlsplit
@@ -14,8 +16,17 @@ from django.conf import settings
 
 from deploy.topology.processes import NGINX
 from deploy.topology.run import report, run
+from tests.xdist import own_redis_db
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
+
+
+def topology_redis_url() -> str:
+    if os.environ.get("TOPOLOGY_REDIS_URL"):
+        return os.environ["TOPOLOGY_REDIS_URL"]
+    server = settings.REDIS_URL.rpartition("/")[0]
+    return own_redis_db(f"{server}/11")
+
 
 pytestmark = [
     pytest.mark.skipif(
@@ -34,7 +45,7 @@ def test_the_topology_loses_and_doubles_nothing_while_a_gunicorn_a_daphne_and_a_
     outcome = run(
         database_url=DATABASE_URL,
         database=f"test_{name}_topology_{worker}",
-        redis_url=os.environ.get("TOPOLOGY_REDIS_URL") or settings.REDIS_URL,
+        redis_url=topology_redis_url(),
         say=lines.append,
     )
 
