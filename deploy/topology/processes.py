@@ -10,6 +10,7 @@ environment (`env()`), with the repository's deploy artefacts (deploy/render.py'
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import pwd
 import secrets
@@ -36,6 +37,13 @@ NGINX = shutil.which("nginx", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbi
 # What a process answers once it serves requests (gunicorn and daphne, directly; nginx, through them): the liveness
 # probe (no database, no Redis).
 LIVENESS_PATH = "/api/v1/health"
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGKILL when the process that started it dies, even by SIGKILL (Linux's
+    PR_SET_PDEATHSIG), so that nothing outlives a runner killed without its finally blocks."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
 
 
 def free_port() -> int:
@@ -316,6 +324,7 @@ class Topology:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: killed whole, never another's
+                preexec_fn=_die_with_parent,  # started from the main thread only (the signal follows the thread)
             )
         process.starts += 1
 

@@ -344,7 +344,7 @@ class Scenario:
             conversations = self._conversations()
             return conversations if all(wa_id in conversations for wa_id in wanted) else None
 
-        conversations = until(found, timeout=60, what="the first customers' conversations", interval=0.5)
+        conversations = until(found, timeout=120, what="the first customers' conversations", interval=0.5)
         self.replies: dict[str, str] = {}
         for index, wa_id in enumerate(wanted[:-1]):
             text = f"Agent reply {index}"
@@ -613,7 +613,7 @@ class Scenario:
 
         # 5xx: nginx's access log, each explained by a killed process.
         five, explained = self._server_errors()
-        figures["5xx answered by nginx"] = f"{len(five)} ({len(explained)} in flight in a killed gunicorn)"
+        figures["5xx answered by nginx"] = f"{len(five)} ({len(explained)} in flight in a killed process)"
         unexplained = [line for line in five if line not in explained]
         check(not unexplained, f"{len(unexplained)} 5xx not explained by a kill: {unexplained[:5]}")
         figures["API answers to the scenario's clients"] = dict(
@@ -673,12 +673,12 @@ class Scenario:
         return (self.topology.prefix / "access.log").read_text(errors="replace").splitlines()
 
     def _server_errors(self) -> tuple[list[str], list[str]]:
-        """nginx's 5xx answers, and those explained: answered within two seconds of a gunicorn's SIGKILL by that
-        gunicorn (its in-flight requests: nginx never repeats a request already sent)."""
+        """nginx's 5xx answers, and those explained: answered within two seconds of a SIGKILL by the upstream killed
+        (its in-flight requests: nginx never repeats a request already sent)."""
         pattern = re.compile(
             r'^\S+ - \[(?P<time>[^\]]+)\] "(?P<request>[^"]*)" (?P<status>\d{3}) .* up=(?P<up>.*?) id='
         )
-        killed = {process.address: process.kills for process in self.topology.of_kind("gunicorn") if process.kills}
+        killed = {process.address: process.kills for process in self.topology.processes.values() if process.kills}
         five, explained = [], []
         for line in self._access_log():
             match = pattern.match(line)
