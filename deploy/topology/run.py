@@ -11,7 +11,8 @@ receives the hub's sends and posts signed webhooks to nginx, retrying any answer
 
 It prints its figures, exits 0 when every check held (1 otherwise), and stops every process it started, also when
 something fails or it is interrupted; the servers' logs are kept (their folder printed) when a check failed.
-tests/topology/test_topology.py runs it in the test suite.
+tests/topology/test_topology.py runs it in the test suite. It needs requirements-dev.txt (the websocket client) and
+Debian's nginx (nginx-light).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ but those of requests in flight in a killed gunicorn, which Meta retried.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 import time
@@ -228,8 +229,6 @@ class Scenario:
         return self.outcome
 
     def _seed(self, seed_plan: dict) -> dict:
-        import json
-
         output = self.topology.manage(module="deploy.topology.seed", stdin=json.dumps(seed_plan))
         return json.loads(output.strip().splitlines()[-1])
 
