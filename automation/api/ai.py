@@ -35,7 +35,7 @@ class AISettingsSerializer(AdminOnlyFieldsMixin, serializers.Serializer):
     api_key = serializers.CharField(allow_null=True, help_text="Masked ('...abcd'), null when unset")
     chat_model = serializers.CharField()
     embedding_model = serializers.CharField(
-        help_text="Blank: no embeddings of the provider (BM25 retrieval only, or the offline model when LOCAL_EMBEDDINGS)"
+        help_text="Blank: no provider embeddings (BM25 only, or the offline model with LOCAL_EMBEDDINGS)"
     )
     updated_at = serializers.DateTimeField(allow_null=True)
 
