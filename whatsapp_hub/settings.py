@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "templates",
     "campaigns",
     "automation",
+    "crm",
 ]
 
 MIDDLEWARE = [
@@ -288,6 +289,8 @@ SPECTACULAR_SETTINGS = {
         "WebhookDeliveryErrorEnum": "automation.models.WebhookDelivery.Error",
         "WebhookEventTypeEnum": "automation.api.webhooks.EVENT_CHOICES",
         "FlowRunStatusEnum": "automation.models.flows.FlowRun.Status",
+        "DealStatusEnum": "crm.models.Outcome",
+        "DealSourceEnum": "crm.models.Deal.Source",
     },
 }
 

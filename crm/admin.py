@@ -1,0 +1,49 @@
+from django.contrib import admin
+
+from crm.models import Business, ContactBusiness, Deal, DealHistory, Pipeline, SalesMember, Stage
+
+
+@admin.register(Business)
+class BusinessAdmin(admin.ModelAdmin):
+    list_display = ("name", "organization", "industry", "owner", "created_at")
+    list_filter = ("organization",)
+    search_fields = ("name",)
+    raw_id_fields = ("organization", "owner")
+
+
+@admin.register(ContactBusiness)
+class ContactBusinessAdmin(admin.ModelAdmin):
+    list_display = ("contact", "business", "organization")
+    raw_id_fields = ("organization", "contact", "business")
+
+
+@admin.register(Pipeline)
+class PipelineAdmin(admin.ModelAdmin):
+    list_display = ("name", "organization", "is_default")
+    raw_id_fields = ("organization",)
+
+
+@admin.register(Stage)
+class StageAdmin(admin.ModelAdmin):
+    list_display = ("name", "pipeline", "position", "outcome")
+    raw_id_fields = ("organization", "pipeline")
+
+
+@admin.register(Deal)
+class DealAdmin(admin.ModelAdmin):
+    list_display = ("title", "organization", "value", "currency", "stage", "status", "owner")
+    list_filter = ("status",)
+    search_fields = ("title",)
+    raw_id_fields = ("organization", "pipeline", "stage", "owner", "contact", "business", "conversation", "created_by")
+
+
+@admin.register(DealHistory)
+class DealHistoryAdmin(admin.ModelAdmin):
+    list_display = ("deal", "from_stage_name", "to_stage_name", "from_status", "to_status", "actor", "at")
+    raw_id_fields = ("organization", "deal", "actor", "from_stage", "to_stage")
+
+
+@admin.register(SalesMember)
+class SalesMemberAdmin(admin.ModelAdmin):
+    list_display = ("name", "email", "phone", "organization")
+    raw_id_fields = ("organization", "invitation")
