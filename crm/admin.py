@@ -14,25 +14,28 @@ class BusinessAdmin(admin.ModelAdmin):
 @admin.register(ContactBusiness)
 class ContactBusinessAdmin(admin.ModelAdmin):
     list_display = ("contact", "business", "organization")
+    list_filter = ("organization",)
     raw_id_fields = ("organization", "contact", "business")
 
 
 @admin.register(Pipeline)
 class PipelineAdmin(admin.ModelAdmin):
     list_display = ("name", "organization", "is_default")
+    list_filter = ("organization",)
     raw_id_fields = ("organization",)
 
 
 @admin.register(Stage)
 class StageAdmin(admin.ModelAdmin):
     list_display = ("name", "pipeline", "position", "outcome")
+    list_filter = ("organization",)
     raw_id_fields = ("organization", "pipeline")
 
 
 @admin.register(Deal)
 class DealAdmin(admin.ModelAdmin):
     list_display = ("title", "organization", "value", "currency", "stage", "status", "owner")
-    list_filter = ("status",)
+    list_filter = ("organization",)
     search_fields = ("title",)
     raw_id_fields = ("organization", "pipeline", "stage", "owner", "contact", "business", "conversation", "created_by")
 
@@ -40,10 +43,12 @@ class DealAdmin(admin.ModelAdmin):
 @admin.register(DealHistory)
 class DealHistoryAdmin(admin.ModelAdmin):
     list_display = ("deal", "from_stage_name", "to_stage_name", "from_status", "to_status", "actor", "at")
+    list_filter = ("organization",)
     raw_id_fields = ("organization", "deal", "actor", "from_stage", "to_stage")
 
 
 @admin.register(SalesMember)
 class SalesMemberAdmin(admin.ModelAdmin):
     list_display = ("name", "email", "phone", "organization")
+    list_filter = ("organization",)
     raw_id_fields = ("organization", "invitation")

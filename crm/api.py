@@ -148,7 +148,8 @@ class BusinessViewSet(TenantScopedMixin, viewsets.ModelViewSet):
         return self._detail(business, status.HTTP_201_CREATED)
 
     def update(self, request, pk=None, partial=False):
-        business = services.business_update(business=self.get_object(), actor=request.user, **self._input(partial=True))
+        business = self.get_object()
+        business = services.business_update(business=business, actor=request.user, **self._input(partial=True))
         return self._detail(business)
 
     def perform_destroy(self, instance):
@@ -235,13 +236,12 @@ class PipelineViewSet(
         return self._shown(pipeline, status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
+        pipeline = self.get_object()
         serializer = PipelineInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         if "stages" in serializer.validated_data:
             raise ServiceError(gettext("Change stages through stages/ and reorder."), errors={"stages": ["Read only."]})
-        return self._shown(
-            services.pipeline_update(pipeline=self.get_object(), actor=request.user, **serializer.validated_data)
-        )
+        return self._shown(services.pipeline_update(pipeline=pipeline, actor=request.user, **serializer.validated_data))
 
     def perform_destroy(self, instance):
         services.pipeline_delete(pipeline=instance, actor=self.request.user)
@@ -250,18 +250,20 @@ class PipelineViewSet(
     @action(detail=True, methods=["post"])
     def stages(self, request, pk=None):
         """Add a stage at the end of the pipeline."""
+        pipeline = self.get_object()
         serializer = StageInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        stage = services.stage_create(pipeline=self.get_object(), actor=request.user, **serializer.validated_data)
+        stage = services.stage_create(pipeline=pipeline, actor=request.user, **serializer.validated_data)
         return Response(StageSerializer(stage).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=StageReorderSerializer, responses={200: PipelineSerializer, **ERRORS})
     @action(detail=True, methods=["post"])
     def reorder(self, request, pk=None):
         """Put the pipeline's stages in this order (`stage_ids`: each of its stages once)."""
+        pipeline = self.get_object()
         serializer = StageReorderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        pipeline = services.stages_reorder(pipeline=self.get_object(), actor=request.user, **serializer.validated_data)
+        pipeline = services.stages_reorder(pipeline=pipeline, actor=request.user, **serializer.validated_data)
         return self._shown(pipeline)
 
 
@@ -286,9 +288,10 @@ class StageViewSet(TenantScopedMixin, mixins.RetrieveModelMixin, mixins.DestroyM
     selector = staticmethod(selectors.stage_list)
 
     def partial_update(self, request, pk=None):
+        stage = self.get_object()
         serializer = StageInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        stage = services.stage_update(stage=self.get_object(), actor=request.user, **serializer.validated_data)
+        stage = services.stage_update(stage=stage, actor=request.user, **serializer.validated_data)
         return Response(StageSerializer(stage).data)
 
     def destroy(self, request, pk=None):
@@ -431,12 +434,13 @@ class DealViewSet(TenantScopedMixin, viewsets.ModelViewSet):
         return self._shown(deal, status.HTTP_201_CREATED)
 
     def update(self, request, pk=None, partial=False):
+        deal = self.get_object()
         fields = self._input(partial=True)
         if "conversation" in fields:
             raise ServiceError(
                 gettext("A deal's conversation is set when it is created."), errors={"conversation_id": ["Read only."]}
             )
-        return self._shown(services.deal_update(deal=self.get_object(), actor=request.user, **fields))
+        return self._shown(services.deal_update(deal=deal, actor=request.user, **fields))
 
     def perform_destroy(self, instance):
         services.deal_delete(deal=instance, actor=self.request.user)
@@ -484,9 +488,10 @@ class SalesTeamViewSet(
         return Response(SalesMemberCreatedSerializer(row).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
+        member = self.get_object()
         serializer = SalesMemberUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        member = services.sales_member_update(member=self.get_object(), actor=request.user, **serializer.validated_data)
+        member = services.sales_member_update(member=member, actor=request.user, **serializer.validated_data)
         return Response(SalesMemberSerializer(self.get_queryset().get(pk=member.pk)).data)
 
     def perform_destroy(self, instance):

@@ -21,6 +21,7 @@ def business_list(*, org: Organization) -> QuerySet[Business]:
             contacts_count=Count("contact_links", distinct=True),
             open_deals_count=Count("deals", filter=_open_deal, distinct=True),
         )
+        .order_by("name", "id")
     )
 
 
