@@ -5,3 +5,10 @@ class CrmConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "crm"
     verbose_name = "CRM"
+
+    def ready(self) -> None:
+        # Deal moves are pushed to every role's sockets (every member works the board).
+        from accounts.models import Role
+        from messaging import realtime
+
+        realtime.event_roles_declare("deal.updated", frozenset({Role.ADMIN, Role.AGENT, Role.MARKETING}))

@@ -1,1 +1,3 @@
-urlpatterns = []
+from crm.views import urlpatterns
+
+__all__ = ["urlpatterns"]
