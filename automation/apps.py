@@ -28,6 +28,9 @@ class AutomationConfig(AppConfig):
         campaign_hooks.campaign_completed.connect(events.on_campaign_completed)
         hooks.contact_deleted.connect(webhook_deliveries_erase_contact)
         realtime.event_roles_declare(LIVE_EVENT, IsAdmin.roles)  # the webhooks page's delivery log
+        from automation.bots.wiring import connect as connect_bots  # bots: their hooks, numbers' bot_id, the inbox
+
+        connect_bots()
         # Knowledge bases: an organization's document files go with it.
         from accounts import hooks as account_hooks
         from automation.services import knowledge as knowledge_services

@@ -9,14 +9,13 @@ in this order, and the first handler that takes it stops the rest:
 
 from __future__ import annotations
 
-HANDLERS: tuple[str, ...] = (  # dotted paths of `handler(message) -> bool`, in order (filled in by each area)
+HANDLERS: tuple[str, ...] = (  # dotted paths of `handler(message) -> bool`, in order
     "automation.services.flows.flow_handle_inbound",
+    "automation.services.bots.bot_handle_inbound",
 )
 
 
 def inbound_dispatch_on_commit(*, organization_id: int, message_ids: list[int], **_) -> None:
-    if not HANDLERS:
-        return
     from automation import tasks
 
     for message_id in message_ids:

@@ -1,10 +1,11 @@
 """The automation app's API routes, one list per area."""
 
-from automation.api import ai, flows, functions, knowledge, webhooks, workflows
+from automation.api import ai, bots, flows, functions, knowledge, webhooks, workflows
 
 urlpatterns: list = [
     *ai.urlpatterns,
     *knowledge.urlpatterns,
+    *bots.urlpatterns,
     *flows.urlpatterns,
     *workflows.urlpatterns,
     *functions.urlpatterns,

@@ -1,10 +1,11 @@
 """The automation app's pages, one list per area."""
 
-from automation.views import ai, flows, knowledge, webhooks
+from automation.views import ai, bots, flows, knowledge, webhooks
 
 urlpatterns: list = [
     *knowledge.urlpatterns,
     *ai.urlpatterns,
+    *bots.urlpatterns,
     *flows.urlpatterns,
     *webhooks.urlpatterns,
 ]

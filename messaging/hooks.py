@@ -47,6 +47,11 @@ conversation_updated = Hook(
     "organization_id, conversation_ids, fields: these fields of the conversations changed (status, assigned_to, "
     "team; an inbound message reopening a closed one: status).",
 )
+outbound_message_created = Hook(
+    "outbound_message_created",
+    "organization_id, message_id, conversation_id, sent_by_id: message_send stored an outbound message (queued); "
+    "sent_by_id is the person who sent it, None for the hub's own senders (bots, flows, the API key of a service).",
+)
 conversation_assigned = Hook(
     "conversation_assigned",
     "organization_id, conversation_id, assigned_to_id, team_id, actor_id: the assignee or the team changed (either "

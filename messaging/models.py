@@ -271,6 +271,9 @@ class Message(TenantModel):
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Who sent an outbound message that no person sent (sent_by is null), as the inbox names it: e.g. a bot's name.
+    # Set by the app that sends (messaging.services.conversations.message_send's `sender_label`); blank for people.
+    sender_label = models.CharField(max_length=120, blank=True)
     provider_timestamp = models.DateTimeField(null=True, blank=True)
     status_updated_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -7,6 +7,7 @@ import secrets
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from messaging import extensions
 from messaging.models import WhatsAppNumber
 from messaging.number_fields import SECRET_MAX_LENGTH
 from whatsapp_hub.encryption import mask
@@ -151,6 +152,14 @@ class NumberEditForm(forms.Form):
             "waha_base_url": number.waha_base_url,
         }
         super().__init__(*args, initial=initial, **kwargs)
+        # The apps' inputs (messaging/extensions.py), each group under its legend, with the values stored now.
+        extensions.number_values_load([number])
+        self.extension_groups_names = []
+        for legend, fields in extensions.number_form_groups(number.organization_id):
+            for name, field in fields.items():
+                self.fields[name] = field
+                self.initial[name] = number.extension_values.get(name)
+            self.extension_groups_names.append((legend, list(fields)))
         own = self.PROVIDER_FIELDS[number.provider]
         for name in {name for fields in self.PROVIDER_FIELDS.values() for name in fields} - set(own):
             del self.fields[name]
@@ -173,7 +182,12 @@ class NumberEditForm(forms.Form):
         return [(self[name], mask(getattr(self.number, name))) for name in REPLACEABLE_SECRETS if name in self.fields]
 
     def plain_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in self.fields if name not in REPLACEABLE_SECRETS]
+        extended = {name for _, names in self.extension_groups_names for name in names}
+        return [self[name] for name in self.fields if name not in REPLACEABLE_SECRETS and name not in extended]
+
+    def extension_groups(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """The apps' inputs: (legend, bound fields) per extension."""
+        return [(legend, [self[name] for name in names]) for legend, names in self.extension_groups_names]
 
 
 def _member_label(membership) -> str:

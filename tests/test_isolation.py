@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from accounts import services as account_services
 from accounts.models import AuditLog, Invitation, Role, Team, hash_secret
 from automation.models.ai import AIUsage
+from automation.services import bots as bot_services
 from automation.services.ai import ai_settings_save
 from messaging.models import Message, Provider
 from messaging.services import numbers as number_services
@@ -93,6 +94,15 @@ def _message_in_open_window(org):
         conversation__number__provider=Provider.SANDBOX,
         conversation__last_inbound_at=timezone.now() - timedelta(hours=1),
     )
+
+
+def _bot(org):
+    return bot_services.bot_create(organization=org, actor=None, name=f"bot-{secrets.token_hex(3)}")
+
+
+def _scenario(org):
+    reply = {"type": "text", "text": "walker probe"}
+    return bot_services.scenario_create(bot=_bot(org), actor=None, trigger="keyword", values=["hi"], reply=reply)
 
 
 def _days_with_messages(days) -> list[str]:
@@ -210,6 +220,11 @@ RESOURCES = {
     "flow-run": Resource(make=flow_run_of),
     "workflow": Resource(make=lambda org: simple_flow(org, kind="workflow")),
     "function": Resource(make=custom_function),
+    # Bots (admins) and their scenarios; a conversation's bot (conversations/{id}/bot...) is the conversation's.
+    "bot": Resource(make=_bot),
+    "bot-scenario": Resource(make=_scenario, lookup=lambda s: {"bot_id": s.bot_id, "pk": s.pk}),
+    "bot-scenario-list": Resource(make=_scenario, lookup=lambda s: {"bot_id": s.bot_id}),
+    "bot-scenario-reorder": Resource(make=_scenario, lookup=lambda s: {"bot_id": s.bot_id}),
     # AI settings: one row per organization (each make gives it a model name and a key of its own).
     "settings-ai": Resource(
         make=lambda org: ai_settings_save(organization=org, actor=None, chat_model=f"model-{secrets.token_hex(4)}"),
@@ -353,4 +368,7 @@ def test_no_route_shows_or_touches_a_number_hidden_from_the_caller(credential, o
         "sandbox-inbound",
         "settings-whatsapp",
         "template-sync",
+        "conversation-bot",
+        "conversation-bot-pause",
+        "conversation-bot-resume",
     }

@@ -14,6 +14,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts import services as account_services
 from accounts.models import Role, Team
+from automation.models import Bot
+from automation.services import bots as bot_services
 from campaigns.models import Campaign
 from tests.automation.flows_support import simple_flow
 from tests.automation.knowledge_support import knowledge_base, processed_document
@@ -65,6 +67,9 @@ ROWS = {
     "webhook_id": RowMaker(lambda org: WebhookEndpointFactory(organization=org)),
     "delivery_id": RowMaker(lambda org: WebhookDeliveryFactory(endpoint=WebhookEndpointFactory(organization=org))),
     "flow_id": RowMaker(simple_flow),
+    "bot_id": RowMaker(
+        lambda org: bot_services.bot_create(organization=org, actor=None, name=f"Bot {Bot.objects.count()}")
+    ),
     "kb_id": RowMaker(knowledge_base),
     "doc_id": RowMaker(lambda org: processed_document(knowledge_base(org), "page.txt", b"A passage.")),
     "pipeline_id": RowMaker(lambda org: crm_support.stage(org).pipeline),

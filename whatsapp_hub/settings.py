@@ -291,6 +291,8 @@ SPECTACULAR_SETTINGS = {
         "FlowRunStatusEnum": "automation.models.flows.FlowRun.Status",
         "DealStatusEnum": "crm.models.Outcome",
         "DealSourceEnum": "crm.models.Deal.Source",
+        "ScenarioMatchEnum": "automation.models.bots.BotScenario.Match",
+        "KeywordMatchEnum": "automation.flows.schema.MATCHES",
     },
 }
 

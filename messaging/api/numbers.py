@@ -20,6 +20,7 @@ from messaging.selectors.access import request_visible_numbers
 from messaging.serializers.numbers import (
     AssignSerializer,
     NumberSerializer,
+    NumberUpdateSerializer,
     PairingCodeInputSerializer,
     PairingCodeSerializer,
     SavedSerializer,
@@ -62,7 +63,8 @@ class NumberFilter(filters.FilterSet):
     list=extend_schema(responses={200: NumberSerializer(many=True), **ERRORS}),
     retrieve=extend_schema(responses={200: NumberSerializer, **ERRORS}),
     create=extend_schema(request=NumberInputSerializer, responses={201: NumberSerializer, **ERRORS}),
-    partial_update=extend_schema(request=NumberInputSerializer, responses={200: NumberSerializer, **ERRORS}),
+    update=extend_schema(request=NumberUpdateSerializer, responses={200: NumberSerializer, **ERRORS}),
+    partial_update=extend_schema(request=NumberUpdateSerializer, responses={200: NumberSerializer, **ERRORS}),
     destroy=extend_schema(responses={204: None, **ERRORS}),
 )
 @extend_schema(tags=["numbers"])
@@ -111,9 +113,16 @@ class NumberViewSet(
         number = services.number_create(organization=request.org, actor=request.user, **self._input(partial=False))
         return Response(self.get_serializer(number).data, status=status.HTTP_201_CREATED)
 
-    def partial_update(self, request, pk=None):
-        number = services.number_update(number=self.get_object(), actor=request.user, **self._input(partial=True))
+    def update(self, request, pk=None):
+        """Change the fields given (PUT and PATCH alike), the number's own and those the apps built on messaging add
+        (`bot_id`, `flow_id`: a bot and a flow of the organization, null to unset)."""
+        serializer = NumberUpdateSerializer(data=self.request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        number = services.number_update(number=self.get_object(), actor=request.user, **serializer.validated_data)
         return Response(self.get_serializer(number).data)
+
+    def partial_update(self, request, pk=None):
+        return self.update(request, pk=pk)
 
     def perform_destroy(self, instance):
         services.number_delete(number=instance, actor=self.request.user)

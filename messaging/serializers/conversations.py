@@ -130,6 +130,7 @@ def message_data(message: Message, *, reply_ids: dict[str, int], request=None, t
         "reply_to": {"id": reply_ids.get(quoted), "provider_message_id": quoted} if quoted else None,
         "media": None if media is None else media_data(media, request=request, tz=tz),
         "sent_by": message.sent_by_id,
+        "sender_label": message.sender_label,
         "created_at": datetime_data(message.created_at, tz),
     }
     if message.type in TYPE_FIELDS and isinstance(message.payload, dict):
@@ -233,6 +234,10 @@ class MessageSerializer(serializers.ModelSerializer):
     reply_to = ReplyToSerializer(read_only=True, allow_null=True)
     media = MediaSerializer(read_only=True, allow_null=True)
     sent_by = serializers.IntegerField(source="sent_by_id", read_only=True, allow_null=True)
+    sender_label = serializers.CharField(
+        read_only=True,
+        help_text="Who sent an outbound message no person sent (sent_by null), e.g. a bot's name; blank otherwise.",
+    )
 
     class Meta:
         model = Message
@@ -250,6 +255,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "reply_to",
             "media",
             "sent_by",
+            "sender_label",
             "created_at",
         ]
         read_only_fields = fields

@@ -4,8 +4,9 @@ The create and PATCH body of a number is messaging.number_fields.NumberInputSeri
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from messaging import extensions
 from messaging.models import WhatsAppNumber
-from messaging.number_fields import meta_id_field, secret_field
+from messaging.number_fields import NumberInputSerializer, meta_id_field, secret_field
 from messaging.selectors.numbers import number_webhook_url
 from whatsapp_hub.encryption import mask
 from whatsapp_hub.serializers import MAX_ID, AdminOnlyFieldsMixin, StrictSerializer
@@ -22,8 +23,16 @@ class _Masked(serializers.Field):
         return mask(value)
 
 
+class _NumberListSerializer(serializers.ListSerializer):
+    def to_representation(self, data):
+        numbers = list(data.all() if hasattr(data, "all") else data)
+        extensions.number_values_load(numbers)  # the apps' fields of the whole page at once
+        return super().to_representation(numbers)
+
+
 class NumberSerializer(AdminOnlyFieldsMixin, serializers.ModelSerializer):
-    """A number as members see it; admins (`context["admin"]`) also see its masked secrets and WAHA server."""
+    """A number as members see it; admins (`context["admin"]`) also see its masked secrets and WAHA server. The
+    apps built on messaging add fields of their own (messaging/extensions.py: automation's `bot_id`, `flow_id`)."""
 
     admin_only_fields = (
         "access_token",
@@ -73,9 +82,29 @@ class NumberSerializer(AdminOnlyFieldsMixin, serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+        list_serializer_class = _NumberListSerializer
+
+    def get_fields(self):
+        return {**super().get_fields(), **extensions.number_output_fields()}
+
+    def to_representation(self, number: WhatsAppNumber) -> dict:
+        extensions.number_values_load([number])
+        return super().to_representation(number)
 
     def get_webhook_url(self, number: WhatsAppNumber) -> str | None:
         return number_webhook_url(number)
+
+
+class NumberUpdateSerializer(NumberInputSerializer):
+    """PUT and PATCH body: both change only the fields given (PUT takes the seed's `{bot_id, flow_id,
+    display_name}`). Besides the number's own fields, those the apps built on messaging add (messaging/extensions.py:
+    automation's `bot_id` and `flow_id`, null to unset)."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for field in fields.values():
+            field.required = False
+        return {**fields, **extensions.number_input_fields()}
 
 
 class AssignSerializer(StrictSerializer):

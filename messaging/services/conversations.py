@@ -57,6 +57,7 @@ logger = logging.getLogger(__name__)
 
 PREVIEW_LENGTH = Conversation._meta.get_field("last_message_preview").max_length
 ERROR_TITLE_LENGTH = Message._meta.get_field("error_title").max_length
+SENDER_LABEL_LENGTH = Message._meta.get_field("sender_label").max_length
 INBOX_ROLES = (Role.ADMIN, Role.AGENT)
 # Marketing and utility templates look alike here (their category lives in the templates app): none goes to a
 # contact who opted out.
@@ -278,7 +279,12 @@ def _media_attach(*, media: Media, message: Message) -> None:
 
 
 def message_send(
-    *, conversation: Conversation, sent_by: User | None, content: Mapping, number_ids: NumberIds = None
+    *,
+    conversation: Conversation,
+    sent_by: User | None,
+    content: Mapping,
+    number_ids: NumberIds = None,
+    sender_label: str = "",
 ) -> Message:
     """Store an outbound message `queued` and deliver it through the number's provider after commit.
 
@@ -293,7 +299,9 @@ def message_send(
     free-form message outside the 24-hour window (409 window_closed, not for WAHA numbers), a template to a contact
     who opted out (409 opted_out), a type the number's provider cannot send, media WhatsApp would refuse (400).
     One transaction: the message, its media, the conversation's last-message fields; then, on commit,
-    message.created and conversation.updated are published and `deliver_message` is enqueued.
+    message.created and conversation.updated are published, `deliver_message` is enqueued and
+    hooks.outbound_message_created is announced. `sender_label` names a sender that is not a person (`sent_by`
+    None), e.g. a bot: the inbox shows it on the message.
     """
     outbound = message_parts.parse(content)
     part = outbound.part
@@ -324,7 +332,11 @@ def message_send(
             part[mtype]["filename"] = media.filename
     with transaction.atomic():
         message = _message_store(
-            conversation=conversation, sent_by=sent_by, part=part, reply_to_provider_id=reply_to_provider_id
+            conversation=conversation,
+            sent_by=sent_by,
+            part=part,
+            reply_to_provider_id=reply_to_provider_id,
+            sender_label=sender_label,
         )
         if media is not None:
             _media_attach(media=media, message=message)
@@ -332,7 +344,7 @@ def message_send(
 
 
 def _message_store(
-    *, conversation: Conversation, sent_by: User | None, part: dict, reply_to_provider_id: str
+    *, conversation: Conversation, sent_by: User | None, part: dict, reply_to_provider_id: str, sender_label: str = ""
 ) -> Message:
     """The queued Message and the conversation's last-message fields; events and delivery on commit.
 
@@ -350,6 +362,7 @@ def _message_store(
         payload=part,
         status=Message.Status.QUEUED,
         sent_by=sent_by if isinstance(sent_by, User) else None,
+        sender_label=sender_label[:SENDER_LABEL_LENGTH],
         reply_to_provider_id=reply_to_provider_id,
         created_at=now,
     )
@@ -363,6 +376,12 @@ def _message_store(
     publish_message_on_commit(message_id=message.pk, organization_id=organization.pk, event="message.created")
     publish_conversation_on_commit(conversation_id=conversation.pk, organization_id=organization.pk)
     enqueue_after_commit(delivery_tasks.deliver_message, organization.pk, message.pk)
+    hooks.outbound_message_created.send_on_commit(
+        organization_id=organization.pk,
+        message_id=message.pk,
+        conversation_id=conversation.pk,
+        sent_by_id=message.sent_by_id,
+    )
     return message
 
 

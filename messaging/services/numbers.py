@@ -20,7 +20,7 @@ from django.utils.translation import gettext
 
 from accounts.models import Membership, Organization, Team
 from accounts.services import audit_log_write
-from messaging import number_fields
+from messaging import extensions, number_fields
 from messaging.models import MessagingLimitTier, Provider, WhatsAppNumber
 from messaging.selectors import ingest as ingest_selectors
 from messaging.selectors import numbers as selectors
@@ -291,17 +291,21 @@ def _number_update(*, number: WhatsAppNumber, actor, changes: dict[str, Any]) ->
 def number_update(*, number: WhatsAppNumber, actor, **changes: Any) -> WhatsAppNumber:
     """Change the fields given (display_name, phone_number, is_primary, throughput, messaging_limit_tier, status, the
     provider's
-    fields); a secret omitted, or sent back in its masked form, stays as it is. The provider cannot change.
+    fields, and those the apps built on messaging add: messaging/extensions.py, saved by their extension in this
+    transaction); a secret omitted, or sent back in its masked form, stays as it is. The provider cannot change.
     A changed WAHA field syncs the number's session on WAHA after commit (see `waha_session_sync`); a new
     `waha_base_url` must pass the egress policy (whatsapp_hub/egress.py)."""
     if "provider" in changes:
         raise _field_error("provider", "The provider of a number cannot change: connect a new number instead.")
+    extended = extensions.number_values_pop(changes)
     changes = number_fields.check(changes)
     if changes.get("waha_base_url", number.waha_base_url) != number.waha_base_url:
         _check_waha_base_url(number.provider, changes["waha_base_url"])
     with transaction.atomic():
         _lock_numbers(number.organization)
-        return _number_update(number=number, actor=actor, changes=changes)
+        number = _number_update(number=number, actor=actor, changes=changes)
+        extensions.number_values_save(number=number, actor=actor, values=extended)
+        return number
 
 
 @transaction.atomic

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Role
 from accounts.selectors import team_members, teams
 from accounts.web import member_required, permission_denied
+from messaging import extensions
 from messaging.models import Conversation, Provider
 from messaging.selectors.access import request_visible_numbers
 from messaging.selectors.conversations import conversation_list
@@ -224,6 +225,7 @@ def inbox(request, conversation_id: int | None = None):
         "teams": data["teams"],
         "is_admin": request.role == Role.ADMIN,
         "notes_max_length": NOTES_MAX_LENGTH,
+        "panel_sections": extensions.inbox_panel_sections(),
     }
     return render(request, "messaging/inbox.html", context)
 

@@ -306,7 +306,7 @@ export function renderMessage(message, ctx) {
   const item = el("li", { class: classes.join(" "), id: message.id ? `message-${message.id}` : null, dataset: { id: message.id ?? "", client: message.client_id ?? "" } });
   const bubble = el("div", { class: "bubble" });
   if (ctx.showSender) {
-    bubble.append(el("span", { class: "msg-sender", dir: "auto", text: ctx.people.get(message.sent_by) || "" }));
+    bubble.append(el("span", { class: "msg-sender", dir: "auto", text: ctx.people.get(message.sent_by) || message.sender_label || "" }));
   }
   if (message.reply_to) bubble.append(quote(message, ctx));
   bubble.append(...contentOf(message).filter(Boolean));

@@ -454,10 +454,10 @@ export class Thread {
       }
       const newDay = separate(message.timestamp);
       if (message.id === this.markerBefore) add("new-marker", () => el("li", { class: "new-marker", role: "separator" }, el("span", { text: t("new_messages") })));
-      // A colleague's name heads each run of their messages.
-      const sender = message.direction === "outbound" && message.sent_by && message.sent_by !== data.me.id ? message.sent_by : null;
+      // A colleague's name heads each run of their messages; so does the label of a sender that is no person (a bot).
+      const sender = message.direction !== "outbound" ? null : message.sent_by ? (message.sent_by !== data.me.id ? message.sent_by : null) : message.sender_label ? `label:${message.sender_label}` : null;
       const named = sender !== null && (newDay || previousSender !== sender);
-      previousSender = message.direction === "outbound" ? message.sent_by : undefined;
+      previousSender = message.direction === "outbound" ? sender ?? message.sent_by : undefined;
       add(named ? `m${message.id}+sender` : `m${message.id}`, () => renderMessage(message, { ...context, showSender: named }));
     }
     for (const message of this.pending.values()) {

@@ -161,6 +161,8 @@ async function openConversation(conversation, { push }) {
     thread.open(conversation);
   }
   if (!$("contact-panel").hidden) panel.show(conversation.contact.id);
+  // The panel's sections from other apps (messaging/extensions.py) follow the conversation shown.
+  document.dispatchEvent(new CustomEvent("inbox:conversation", { detail: conversation }));
 }
 
 async function openById(id, { push = false } = {}) {
@@ -179,6 +181,7 @@ function closeConversation() {
   thread.close();
   list.markOpen(null);
   setView("list");
+  document.dispatchEvent(new CustomEvent("inbox:conversation", { detail: null }));
 }
 
 window.addEventListener("popstate", () => {

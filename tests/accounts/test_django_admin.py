@@ -22,9 +22,24 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
 from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, TeamMember, User
-from automation.models import CustomFunction, Flow, FlowRun, FlowRunStep, FlowVersion, WebhookDelivery, WebhookEndpoint
+from automation.models import (
+    Bot,
+    BotConversation,
+    BotKnowledgeBase,
+    BotReply,
+    BotScenario,
+    CustomFunction,
+    Flow,
+    FlowRun,
+    FlowRunStep,
+    FlowVersion,
+    NumberAutomation,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from automation.models.ai import AISettings, AIUsage
 from automation.models.knowledge import Chunk, Document, KnowledgeBase
+from automation.services import bots as bot_services
 from campaigns.models import Campaign, CampaignRecipient
 from crm.models import Business, ContactBusiness, Deal, DealHistory, Pipeline, SalesMember, Stage
 from messaging.models import (
@@ -120,6 +135,17 @@ def _campaign_recipient(org):
     return CampaignRecipient.objects.create(organization=org, campaign=campaign, contact_id=campaign.contact_ids[0])
 
 
+def _bot(org, **fields):
+    return bot_services.bot_create(organization=org, actor=None, name=f"bot-{secrets.token_hex(3)}", **fields)
+
+
+def _bot_reply(org):
+    inbound = MessageFactory(organization=org)
+    return BotReply.objects.create(
+        organization=org, bot=_bot(org), conversation=inbound.conversation, inbound=inbound, outcome="answered"
+    )
+
+
 # model -> a function making one row of it, given a fresh organization.
 MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     Organization: lambda org: org,
@@ -180,6 +206,20 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     KnowledgeBase: knowledge_base,
     Document: lambda org: processed_document(knowledge_base(org), "faq.txt", b"We open at nine."),
     Chunk: lambda org: processed_document(knowledge_base(org), "faq.txt", b"We open at nine.").chunks.get(),
+    Bot: lambda org: _bot(org),
+    BotKnowledgeBase: lambda org: BotKnowledgeBase.objects.get(
+        bot=_bot(org, knowledge_base_ids=[knowledge_base(org).pk])
+    ),
+    BotScenario: lambda org: bot_services.scenario_create(
+        bot=_bot(org), actor=None, trigger="keyword", values=["hours"], reply={"type": "text", "text": "9-5"}
+    ),
+    BotConversation: lambda org: BotConversation.objects.create(
+        organization=org, conversation=ConversationFactory(organization=org), bot=_bot(org), paused=True
+    ),
+    BotReply: _bot_reply,
+    NumberAutomation: lambda org: bot_services.number_automation_set(
+        number=WhatsAppNumberFactory(organization=org), actor=None, values={"bot_id": _bot(org).pk}
+    ),
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)

@@ -500,6 +500,7 @@ def test_a_message_shows_its_type_fields_reply_and_sender(org, agent_membership,
         "reply_to": {"id": quoted.pk, "provider_message_id": "wamid.QUOTED"},
         "media": None,
         "sent_by": agent_membership.user_id,
+        "sender_label": "",
         "created_at": message.created_at.isoformat().replace("+00:00", "Z"),
         "location": location,
     }

@@ -82,6 +82,9 @@ def test_it_creates_a_cloud_number_with_masked_secrets_and_its_webhook_url(
         "assigned_user": None,
         "assigned_team": None,
         "created_at": "2026-03-01T10:00:00Z",
+        # Added by automation (messaging/extensions.py): the number's bot and flow.
+        "bot_id": None,
+        "flow_id": None,
     }
     assert_no_secret_in(response)
     assert (number.organization, number.access_token, number.app_secret, number.verify_token) == (

@@ -293,15 +293,16 @@ def test_only_waha_numbers_have_a_session_page(org, admin):
 def test_a_number_s_page_reads_people_and_teams_in_a_fixed_number_of_queries(org, admin, django_assert_num_queries):
     number = WhatsAppNumberFactory(organization=org)
     team = Team.objects.create(organization=org, name="Support")
-    # session, user, membership, number, the switcher's memberships, members, teams, teams' members
-    with django_assert_num_queries(8):
+    # session, user, membership, number, the switcher's memberships, members, teams, teams' members; and the fields
+    # automation adds (messaging/extensions.py): the number's bot and flow, the bots and flows to choose from
+    with django_assert_num_queries(11):
         admin.get(page(number))
 
     for _ in range(3):
         member = MembershipFactory(organization=org)
         team.members.add(member.user, through_defaults={"organization": org})
         Team.objects.create(organization=org, name=f"Team of {member.user.name}")
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(11):
         response = admin.get(page(number))
     assert options(response, "user_id") == 1 + 4  # nobody, the admin and 3 members
     assert options(response, "team_id") == 1 + 4  # no team, and 4

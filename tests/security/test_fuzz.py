@@ -16,6 +16,7 @@ refused). Webhooks are outside /api/v1 and its schema; tests/messaging/test_webh
 """
 
 import json
+import secrets
 import socket
 from datetime import timedelta
 
@@ -35,6 +36,7 @@ from schemathesis.specs.openapi.checks import ignored_auth
 
 from accounts import services as account_services
 from accounts.models import ApiKey, AuditLog, Role, Team, User, hash_secret
+from automation.services import bots as bot_services
 from messaging.models import Provider, WhatsAppNumber
 from messaging.providers import SANDBOX_WABA_ID
 from tests.automation.flows_support import custom_function, flow_run_of, simple_flow
@@ -140,6 +142,11 @@ def _rows(path: str, org, admin, fake_meta) -> list:
     if path.startswith("/api/v1/canned-responses/"):
         plain = CannedResponseFactory(organization=org)
         return [plain.pk, CannedResponseFactory(organization=org, attachment=MediaFactory(organization=org)).pk]
+    if path.startswith("/api/v1/bots/"):
+        bot = bot_services.bot_create(organization=org, actor=None, name=f"Bot {secrets.token_hex(4)}")
+        reply = {"type": "text", "text": "Hello"}
+        bot_services.scenario_create(bot=bot, actor=None, trigger="keyword", values=["hi"], reply=reply)
+        return [bot.pk]
     if path.startswith(("/api/v1/campaigns/", "/api/v1/broadcasts/")):
         return [sandbox_campaign(org).pk]
     if path.startswith("/api/v1/knowledge-bases/"):
