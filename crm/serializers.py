@@ -1,6 +1,5 @@
 """API shapes of the CRM: businesses, pipelines and stages, deals (+ history and totals per stage), sales team."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -12,7 +11,7 @@ from whatsapp_hub.serializers import StrictSerializer, id_field
 NOTES_MAX = 10000
 
 
-@extend_schema_field(OpenApiTypes.DECIMAL)
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$"})
 class MoneyField(serializers.Field):
     """A deal's value as a decimal string with its currency's minor units ("1250.00" USD, "1250" JPY, "1.500" KWD)."""
 
@@ -32,6 +31,7 @@ class UserBriefSerializer(serializers.Serializer):
 
 
 class BusinessSerializer(serializers.ModelSerializer):
+    website = serializers.CharField(read_only=True, help_text="A URL, or empty")
     owner = UserBriefSerializer(read_only=True, allow_null=True)
     contacts_count = serializers.IntegerField(read_only=True)
     open_deals_count = serializers.IntegerField(read_only=True)
