@@ -1,3 +1,4 @@
-from crm.views import urlpatterns
+from crm.business_views import urlpatterns as business_urlpatterns
+from crm.views import urlpatterns as deal_urlpatterns
 
-__all__ = ["urlpatterns"]
+urlpatterns = [*deal_urlpatterns, *business_urlpatterns]

@@ -74,6 +74,7 @@ ROWS = {
     "doc_id": RowMaker(lambda org: processed_document(knowledge_base(org), "page.txt", b"A passage.")),
     "pipeline_id": RowMaker(lambda org: crm_support.stage(org).pipeline),
     "deal_id": RowMaker(crm_support.deal),
+    "business_id": RowMaker(crm_support.business),
     "campaign_id": RowMaker(
         lambda org: Campaign.objects.create(
             organization=org, number=_hidden_number(org), name="Spring", template_name="promo", language="en_US"
