@@ -1,6 +1,6 @@
 // The pipeline board: a column per stage with its deals and totals (count, value per currency), from the deals
 // API. A card moves by HTML5 drag and drop or by its "Move to" select (the keyboard way); both PATCH the deal's
-// stage. A move to a "lost" stage asks for the reason. Refreshed on `deal.updated` pushes.
+// stage. A move to a "lost" stage asks for the reason in a dialog. Refreshed on `deal.updated` pushes.
 import { api } from "./app.js";
 import { LiveSocket } from "./live.js";
 
@@ -28,11 +28,28 @@ function showError(error) {
   errorBox.hidden = !error;
 }
 
+const lostDialog = document.getElementById("crm-lost");
+const lostReason = document.getElementById("crm-lost-reason");
+
+// The reason a deal was lost, asked in a dialog: resolves to the text, or null when cancelled (Esc or Cancel).
+function askLostReason() {
+  lostReason.value = "";
+  lostDialog.returnValue = "";
+  lostDialog.showModal();
+  return new Promise((resolve) => {
+    lostDialog.addEventListener(
+      "close",
+      () => resolve(lostDialog.returnValue === "lost" && lostReason.value.trim() ? lostReason.value.trim() : null),
+      { once: true },
+    );
+  });
+}
+
 async function move(dealId, stageId) {
   const stage = pipeline.stages.find((s) => s.id === stageId);
   const body = { stage_id: stageId };
   if (stage.outcome === "lost") {
-    const reason = window.prompt(strings.reason);
+    const reason = await askLostReason();
     if (!reason) return reload();
     body.lost_reason = reason;
   }
