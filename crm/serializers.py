@@ -11,17 +11,27 @@ from whatsapp_hub.serializers import StrictSerializer, id_field
 NOTES_MAX = 10000
 
 
-@extend_schema_field({"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$"})
+MONEY_SCHEMA = {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$"}
+
+
+def money(value, currency: str) -> str:
+    """A value as a decimal string with its currency's minor units ("1250.00" USD, "1250" JPY, "1.500" KWD)."""
+    if currency in currencies.MINOR_UNITS:
+        return str(currencies.quantize(value, currency))
+    return str(value)
+
+
+@extend_schema_field(MONEY_SCHEMA)
 class MoneyField(serializers.Field):
-    """A deal's value as a decimal string with its currency's minor units ("1250.00" USD, "1250" JPY, "1.500" KWD)."""
+    """A value (a deal, or a total: `value` and `currency`) as a decimal string with its currency's minor units."""
 
     def __init__(self, **kwargs):
         super().__init__(source="*", read_only=True, **kwargs)
 
-    def to_representation(self, deal: Deal) -> str:
-        if deal.currency in currencies.MINOR_UNITS:
-            return str(currencies.quantize(deal.value, deal.currency))
-        return str(deal.value)
+    def to_representation(self, row) -> str:
+        if isinstance(row, dict):
+            return money(row["value"], row["currency"])
+        return money(row.value, row.currency)
 
 
 class UserBriefSerializer(serializers.Serializer):
@@ -162,7 +172,7 @@ class DealInputSerializer(StrictSerializer):
 
 class StageTotalValueSerializer(serializers.Serializer):
     currency = serializers.CharField()
-    value = serializers.DecimalField(max_digits=22, decimal_places=4)
+    value = MoneyField()
 
 
 class StageTotalSerializer(serializers.Serializer):

@@ -135,5 +135,18 @@ root.querySelector("[data-new-deal]").addEventListener("submit", async (event) =
   await reload();
 });
 
-new LiveSocket(root.dataset.ws, { event: () => reload(), hello: () => reload(), gap: () => reload() }, { events: ["deal.updated"] }).connect();
+new LiveSocket(
+  root.dataset.ws,
+  {
+    event: () => reload(),
+    reply() {},
+    hello({ first }) {
+      if (!first) reload(); // back after a break: what changed meanwhile
+    },
+    gap: () => reload(),
+    state() {},
+    ended() {},
+  },
+  { events: ["deal.updated"] },
+).connect();
 reload();

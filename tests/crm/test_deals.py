@@ -166,9 +166,9 @@ def test_the_list_filters_and_totals_per_stage_per_currency(admin_client, org, a
         {
             "stage_id": stages["New"].pk,
             "count": 3,
-            "values": [{"currency": "JPY", "value": "1000.0000"}, {"currency": "USD", "value": "150.2500"}],
+            "values": [{"currency": "JPY", "value": "1000"}, {"currency": "USD", "value": "150.25"}],
         },
-        {"stage_id": stages["Qualified"].pk, "count": 1, "values": [{"currency": "EUR", "value": "70.0000"}]},
+        {"stage_id": stages["Qualified"].pk, "count": 1, "values": [{"currency": "EUR", "value": "70.00"}]},
     ]
     assert admin_client.get("/api/v1/deals", {"value_min": "60", "value_max": "100"}).json()["count"] == 2
     assert admin_client.get("/api/v1/deals", {"owner_id": admin_membership.user_id}).json()["count"] == 1
