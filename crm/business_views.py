@@ -15,6 +15,7 @@ from accounts.permissions import IsAgent
 from accounts.web import member_required
 from crm import selectors, services
 from crm.models import Business
+from crm.serializers import money
 from messaging.selectors.access import visible_number_ids
 from whatsapp_hub.errors import ServiceError
 from whatsapp_hub.forms import show_service_error
@@ -112,12 +113,15 @@ def business_detail(request, business_id: int):
         conversations = selectors.business_conversations(business=business, number_ids=number_ids).select_related(
             "contact", "number"
         )[:DETAIL_LIMIT]
+    deals = list(selectors.deal_list(org=request.org).filter(business=business)[:DETAIL_LIMIT])
+    for deal in deals:
+        deal.value_shown = money(deal.value, deal.currency)
     context = {
         "business": business,
         "form": form,
         "contacts": selectors.business_contacts(business=business)[:DETAIL_LIMIT],
         "conversations": conversations,
-        "deals": selectors.deal_list(org=request.org).filter(business=business)[:DETAIL_LIMIT],
+        "deals": deals,
         "can_open_inbox": can_open_inbox,
     }
     return render(request, "crm/business.html", context)

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_safe
 
 from accounts.web import member_required
 from crm import selectors, services
+from crm.models import Outcome
 from crm.serializers import DealSerializer, PipelineSerializer
 
 
@@ -37,10 +38,13 @@ def deal_detail(request, deal_id: int):
     deal = selectors.deal_list(org=request.org).filter(pk=deal_id).first()
     if deal is None:
         raise Http404
+    history = list(selectors.deal_history(deal=deal))
+    for entry in history:
+        entry.to_status_label = Outcome(entry.to_status).label if entry.to_status in Outcome.values else entry.to_status
     return render(
         request,
         "crm/deal.html",
-        {"deal": deal, "data": DealSerializer(deal).data, "history": selectors.deal_history(deal=deal)},
+        {"deal": deal, "data": DealSerializer(deal).data, "history": history},
     )
 
 
