@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin
+from django.db import models
 
 from crm.models import Business, ContactBusiness, Deal, DealHistory, Pipeline, SalesMember, Stage
 
@@ -9,6 +11,7 @@ class BusinessAdmin(admin.ModelAdmin):
     list_filter = ("organization",)
     search_fields = ("name",)
     raw_id_fields = ("organization", "owner")
+    formfield_overrides = {models.URLField: {"form_class": forms.URLField, "assume_scheme": "https"}}
 
 
 @admin.register(ContactBusiness)
