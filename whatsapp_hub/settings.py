@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "templates",
     "campaigns",
     "automation",
+    "crm",
 ]
 
 MIDDLEWARE = [
@@ -339,6 +340,8 @@ SPECTACULAR_SETTINGS = {
         "WebhookDeliveryErrorEnum": "automation.models.WebhookDelivery.Error",
         "WebhookEventTypeEnum": "automation.api.webhooks.EVENT_CHOICES",
         "FlowRunStatusEnum": "automation.models.flows.FlowRun.Status",
+        "DealStatusEnum": "crm.models.Outcome",
+        "DealSourceEnum": "crm.models.Deal.Source",
         "ScenarioMatchEnum": "automation.models.bots.BotScenario.Match",
         "KeywordMatchEnum": "automation.flows.schema.MATCHES",
     },

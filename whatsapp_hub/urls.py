@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("templates.urls")),
     path("", include("campaigns.urls")),
     path("", include("automation.urls")),
+    path("", include("crm.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # Unknown API paths answer JSON even with DEBUG on (Django's debug 404 page is HTML); csrf_exempt
@@ -27,6 +28,7 @@ urlpatterns = [
     path("", include("templates.web_urls")),
     path("", include("campaigns.web_urls")),
     path("", include("automation.web_urls")),
+    path("", include("crm.web_urls")),
 ]
 
 handler400 = "whatsapp_hub.errors.bad_request"
