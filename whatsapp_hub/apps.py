@@ -7,6 +7,7 @@ class WhatsAppHubConfig(AppConfig):
 
     def ready(self) -> None:
         from messaging import hooks as messaging_hooks
+        from whatsapp_hub import checks  # noqa: F401  (registers the production checks of `check --deploy`)
         from whatsapp_hub.converters import RowIdConverter
         from whatsapp_hub.ops import metrics
 

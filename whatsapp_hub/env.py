@@ -10,10 +10,10 @@ def env(name: str, default: str | None = None) -> str | None:
     return default if value is None or value == "" else value
 
 
-def env_required(name: str) -> str:
+def env_required(name: str, when: str = "in production (DEBUG=0)") -> str:
     value = env(name)
     if value is None:
-        raise ImproperlyConfigured(f"The environment variable {name} is required in production (DEBUG=0).")
+        raise ImproperlyConfigured(f"The environment variable {name} is required {when}.")
     return value
 
 

