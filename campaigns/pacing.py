@@ -8,8 +8,9 @@ slot and answers how long to wait for it (workers sleep that long, then send): n
 (nothing reserved) past `max_wait`, so a worker that waits is never committed to sending far in the future (it
 looks at its campaign's status meanwhile: a pause stops it within a second).
 
-A send that leaves late (a busy machine) pushes the number's next slot back as much (`postpone`): it took a later
-slot than its own, and the sends after it must not bunch up with it.
+A send that leaves later after its slot than the pacing allows for (a busy machine) pushes the number's next slot
+back by the difference (`postpone`): it took a later slot than its own, and the sends after it must not bunch up
+with it.
 
 A 130429 slows the number down: its rate is halved (down to 1/16) for SLOWDOWN_SECONDS and the next slot is pushed
 THROTTLE_PAUSE seconds away, then the full rate comes back.

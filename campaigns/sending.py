@@ -272,8 +272,8 @@ def _parts(campaign: Campaign, recipients: list[CampaignRecipient]) -> tuple[dic
 
 def _send_one(pacer: Pacer, item: Item, slot: float) -> Outcome:
     late = time.monotonic() - slot
-    if late > JITTER:
-        pacer.report_late(late)
+    if late > JITTER:  # the pacing leaves room for JITTER of lateness; the rest pushes the next slots back
+        pacer.report_late(late - JITTER)
     try:
         result = message_provider_send(message=item.message, provider=pacer.provider, contact=item.contact)
     except ProviderError as exc:

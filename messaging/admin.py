@@ -192,7 +192,16 @@ class WebhookEventAdmin(TenantAdmin):
     list_filter = ("status", "source", "organization")
     search_fields = ("=dedupe_key",)
     raw_id_fields = ("organization", "number")
-    readonly_fields = ("received_at", "claimed_at", "processed_at", "attempts", "last_error", "dedupe_key")
+    # request_id: the X-Request-ID of the webhook's POST, which the log lines about the event name.
+    readonly_fields = (
+        "received_at",
+        "claimed_at",
+        "processed_at",
+        "attempts",
+        "last_error",
+        "dedupe_key",
+        "request_id",
+    )
     show_full_result_count = False
     actions = ["replay"]
 

@@ -24,6 +24,7 @@ from tests.automation.knowledge_support import knowledge_base, processed_documen
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.campaigns.support import sandbox_campaign
 from tests.conftest import client_for
+from tests.crm.support import business, deal, sales_member, stage
 from tests.factories import MembershipFactory
 from tests.isolation import Resource, api_routes, check_hidden_number, check_resource
 from tests.messaging.factories import (
@@ -121,6 +122,19 @@ RESOURCES = {
         list_ids=lambda rows: [row["number"] for row in rows],
         identity=lambda contact: contact.wa_id,
     ),
+    # CRM: customers are the contacts under the seed's name; businesses, pipelines, stages, deals, the sales team.
+    "customer": Resource(make=lambda org: ContactFactory(organization=org)),
+    "customer-export": Resource(
+        make=lambda org: ContactFactory(organization=org),
+        read=_csv_rows,
+        list_ids=lambda rows: [row["number"] for row in rows],
+        identity=lambda contact: contact.wa_id,
+    ),
+    "business": Resource(make=business),
+    "pipeline": Resource(make=lambda org: stage(org).pipeline, list_ids=lambda body: [row["id"] for row in body]),
+    "stage": Resource(make=stage),
+    "deal": Resource(make=deal, bodies={"PATCH": {"title": "Taken"}, "PUT": {"title": "Taken"}}),
+    "sales-team": Resource(make=sales_member),
     "team": Resource(make=lambda org: Team.objects.create(organization=org, name=f"team-{secrets.token_hex(3)}")),
     "api-key": Resource(make=_api_key),
     "member": Resource(

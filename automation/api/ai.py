@@ -34,7 +34,9 @@ class AISettingsSerializer(AdminOnlyFieldsMixin, serializers.Serializer):
     default_base_url = serializers.CharField(help_text="The hub's OPENAI_BASE_URL")
     api_key = serializers.CharField(allow_null=True, help_text="Masked ('...abcd'), null when unset")
     chat_model = serializers.CharField()
-    embedding_model = serializers.CharField(help_text="Blank: no embeddings (BM25 retrieval only)")
+    embedding_model = serializers.CharField(
+        help_text="Blank: no provider embeddings (BM25 only, or the offline model with LOCAL_EMBEDDINGS)"
+    )
     updated_at = serializers.DateTimeField(allow_null=True)
 
 

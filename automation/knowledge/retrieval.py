@@ -227,8 +227,7 @@ def search(
     versions = list(bases.values_list("pk", "version"))
     if not versions:
         return []
-    provider = llm.provider_for(_Org(organization_id))
-    model = provider.embedding_model if provider.configured else ""
+    model = llm.embedding_model_for(_Org(organization_id))
     indexes = [cache.get(knowledge_base_id=pk, version=version, embedding_model=model) for pk, version in versions]
     query_tokens = list(dict.fromkeys(tokenize(query)))
 

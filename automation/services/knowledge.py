@@ -271,7 +271,7 @@ def _vectors(document: Document, texts: list[str]) -> tuple[list[bytes | None], 
     organization = document.organization
     if not llm.embeddings_configured(organization):
         return [None] * len(texts), "", ""
-    model = llm.provider_for(organization).embedding_model
+    model = llm.embedding_model_for(organization)
     try:
         vectors = llm.embed(organization=organization, texts=texts)
     except llm.LLMError as exc:

@@ -41,6 +41,7 @@ from automation.models.ai import AISettings, AIUsage
 from automation.models.knowledge import Chunk, Document, KnowledgeBase
 from automation.services import bots as bot_services
 from campaigns.models import Campaign, CampaignRecipient
+from crm.models import Business, ContactBusiness, Deal, DealHistory, Pipeline, SalesMember, Stage
 from messaging.models import (
     CannedResponse,
     Contact,
@@ -57,6 +58,9 @@ from tests.automation.flows_support import custom_function, flow_run_of, simple_
 from tests.automation.knowledge_support import knowledge_base, processed_document
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.campaigns.support import sandbox_campaign
+from tests.crm.support import business as crm_business
+from tests.crm.support import deal as crm_deal
+from tests.crm.support import sales_member as crm_sales_member
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.messaging.factories import (
     CannedResponseFactory,
@@ -176,6 +180,17 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     MessageTemplate: lambda org: MessageTemplateFactory(organization=org),
     TemplateSync: lambda org: TemplateSyncFactory(organization=org),
     Campaign: sandbox_campaign,
+    Business: crm_business,
+    ContactBusiness: lambda org: ContactBusiness.objects.create(
+        organization=org, contact=ContactFactory(organization=org), business=crm_business(org)
+    ),
+    Pipeline: lambda org: Pipeline.objects.create(organization=org, name="Partners"),
+    Stage: lambda org: Stage.objects.create(
+        organization=org, pipeline=Pipeline.objects.create(organization=org, name="Bare"), name="Only"
+    ),
+    Deal: crm_deal,
+    DealHistory: lambda org: crm_deal(org).history.get(),
+    SalesMember: crm_sales_member,
     CampaignRecipient: _campaign_recipient,
     WebhookEndpoint: lambda org: WebhookEndpointFactory(organization=org),
     WebhookDelivery: lambda org: WebhookDeliveryFactory(endpoint=WebhookEndpointFactory(organization=org)),

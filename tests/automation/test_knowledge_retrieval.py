@@ -216,3 +216,50 @@ def test_a_name_with_a_preposition_attached_is_found_by_the_name(org):
     [hit] = _search(kb, "كم مدة الضمان لجودبدر؟", limit=1)
 
     assert hit.text == "يأتي جودبدر 270 بضمان لمدة سنتين."
+
+
+# --- the offline model (LOCAL_EMBEDDINGS) --------------------------------------------------------------------------
+
+ARABIC_ONLY = """# الشحن
+
+نشحن الطلبات إلى جميع مدن المملكة خلال ثلاثة أيام عمل، والشحن مجاني للطلبات فوق مئتي ريال.
+
+# الإرجاع
+
+يمكن إرجاع المنتج خلال أربعة عشر يوماً من الاستلام بشرط أن يكون في حالته الأصلية.
+"""
+
+
+def test_the_offline_model_finds_an_arabic_passage_for_an_english_question(org, settings):
+    from automation import llm
+
+    settings.LOCAL_EMBEDDINGS = True
+    kb = knowledge_base(org)
+    document = processed_document(kb, "faq-ar.md", ARABIC_ONLY.encode())
+
+    assert llm.embedding_model_for(org) == llm.LOCAL_EMBEDDING_MODEL
+    chunks = Chunk.objects.filter(document=document)
+    assert {chunk.embedding_model for chunk in chunks} == {llm.LOCAL_EMBEDDING_MODEL}
+    assert {len(np.frombuffer(bytes(chunk.vector), dtype=np.float32)) for chunk in chunks} == {512}
+    # No word in common: only the vectors can match these.
+    assert _search(kb, "How many days do I have to return a product?", limit=1)[0].heading == "الإرجاع"
+    assert _search(kb, "Is delivery free?", limit=1)[0].heading == "الشحن"
+
+
+def test_an_organizations_own_embedding_model_wins_over_the_offline_one(embedding_org, settings):
+    from automation import llm
+
+    settings.LOCAL_EMBEDDINGS = True
+
+    assert llm.embedding_model_for(embedding_org) == "text-embedding-3-small"
+
+
+def test_without_the_setting_there_are_no_vectors(org, settings):
+    from automation import llm
+
+    settings.LOCAL_EMBEDDINGS = False
+    kb = knowledge_base(org)
+    document = processed_document(kb, "faq-ar.md", ARABIC_ONLY.encode())
+
+    assert (llm.embeddings_configured(org), llm.embedding_model_for(org)) == (False, "")
+    assert set(Chunk.objects.filter(document=document).values_list("embedding_model", flat=True)) == {""}

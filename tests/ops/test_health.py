@@ -327,3 +327,13 @@ def test_under_asgi_the_probes_answer_and_return_the_request_id(async_client, se
 
     assert (live.status_code, live.json(), live["X-Request-ID"]) == (200, {"status": "ok"}, "asgi-live-1")
     assert (ready.status_code, ready.json()["status"], ready["X-Request-ID"]) == (200, "ok", "asgi-ready-1")
+
+
+def test_probes_over_plain_http_are_answered_not_redirected_to_https(client, db, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.REDIS_URL = None
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+    statuses = [client.get(path).status_code for path in ("/api/v1/health", "/api/v1/health/ready", "/api/v1/auth/me")]
+
+    assert statuses == [200, 200, 301]

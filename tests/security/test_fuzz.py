@@ -43,6 +43,7 @@ from tests.automation.flows_support import custom_function, flow_run_of, simple_
 from tests.automation.knowledge_support import knowledge_base, processed_document
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.campaigns.support import sandbox_campaign
+from tests.crm import support as crm_support
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.messaging.factories import CannedResponseFactory, ContactFactory, MediaFactory, WhatsAppNumberFactory
 from tests.messaging.inbox_support import open_conversation, waha_number
@@ -152,6 +153,18 @@ def _rows(path: str, org, admin, fake_meta) -> list:
         kb = knowledge_base(org, f"Fuzz {AuditLog.objects.count()}")
         processed_document(kb, "fuzz.txt", b"Opening hours: nine to five.")
         return [kb.pk]
+    if path.startswith("/api/v1/businesses/"):
+        return [crm_support.business(org).pk]
+    if path.startswith("/api/v1/customers/"):
+        return [ContactFactory(organization=org).pk]
+    if path.startswith("/api/v1/pipelines/"):
+        return [crm_support.stage(org).pipeline_id]
+    if path.startswith("/api/v1/stages/"):
+        return [crm_support.stage(org).pk]
+    if path.startswith("/api/v1/deals/"):
+        return [crm_support.deal(org).pk]
+    if path.startswith("/api/v1/sales-team/"):
+        return [crm_support.sales_member(org).pk]
     if path.startswith("/api/v1/contacts/"):
         return [ContactFactory(organization=org).pk]
     if path.startswith("/api/v1/conversations/"):

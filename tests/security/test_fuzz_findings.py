@@ -46,6 +46,7 @@ def test_the_schema_lists_json_bodies_and_multipart_only_for_files(openapi):
         ("post", "/api/v1/broadcasts/{id}/audience/"): ["multipart/form-data"],
         ("post", "/api/v1/campaigns/{id}/audience/"): ["multipart/form-data"],
         ("post", "/api/v1/contacts/import/"): ["multipart/form-data"],
+        ("post", "/api/v1/customers/import/"): ["multipart/form-data"],
         ("post", "/api/v1/knowledge-bases/{id}/upload/"): ["multipart/form-data"],
         ("post", "/api/v1/conversations/{id}/messages/"): ["application/json", "multipart/form-data"],
         ("post", "/api/v1/media/"): ["multipart/form-data"],

@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class CrmConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "crm"
+    verbose_name = "CRM"
+
+    def ready(self) -> None:
+        # Deal moves are pushed to every role's sockets (every member works the board).
+        from accounts.models import Role
+        from messaging import extensions, realtime
+
+        realtime.event_roles_declare("deal.updated", frozenset({Role.ADMIN, Role.AGENT, Role.MARKETING}))
+        # The inbox's contact panel: the contact's business and open deals, a new deal from the conversation.
+        extensions.register_inbox_panel_section(
+            extensions.InboxPanelSection(template="crm/inbox_panel.html", script="js/crm-inbox.js")
+        )

@@ -1,0 +1,3 @@
+from crm.api import urlpatterns
+
+__all__ = ["urlpatterns"]
