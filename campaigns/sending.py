@@ -408,11 +408,10 @@ def _send_while_running(campaign: Campaign, pacer: Pacer, deadline: float | None
             batch = batches.pop(token)
             _record(campaign, token, batch.outcomes, unsent=batch.unsent, stopped_as=stopped_as)
         if not batches:
-            metrics.campaign_sends.flush()
             return exhausted, stopped_as
         arrived = _outcomes(pacer.done, timeout=STATUS_CHECK / 5)
         if arrived:
-            metrics.campaign_sends.add(campaign.pk, [outcome.kind for _, outcome in arrived])
+            metrics.campaign_sends(campaign.pk, [outcome.kind for _, outcome in arrived])
         for item, outcome in arrived:
             if outcome.kind == "throttled" and stopped_as is None:
                 pacer.add([item])  # refused by Meta, so never sent: the same message again, slower

@@ -474,8 +474,6 @@ HEALTH_REQUIRED_CHECKS = ops_config.required_checks(env_list("HEALTH_REQUIRED_CH
 # GET /metrics: off unless one is set; each one set must pass (a Bearer token; the client's address in a CIDR).
 METRICS_TOKEN = env("METRICS_TOKEN", "")
 METRICS_ALLOWED_NETWORKS = ops_config.networks(env_list("METRICS_ALLOWED_NETWORKS", []))
-# Read by prometheus-client itself (the environment, before it is imported): checked here, not set.
-ops_config.multiprocess_directory(env("PROMETHEUS_MULTIPROC_DIR"))
 # Probes and scrapes over plain HTTP (a load balancer, Prometheus on the private network) get their answer, not a
 # redirect to HTTPS they may not follow.
 SECURE_REDIRECT_EXEMPT = [r"^api/v1/health(/ready)?$", r"^metrics$"]

@@ -22,10 +22,3 @@ def test_required_checks_must_be_known_checks():
     assert config.required_checks(["database", "worker"]) == ["database", "worker"]
     with pytest.raises(ImproperlyConfigured, match=r"^HEALTH_REQUIRED_CHECKS: unknown checks \['celery'\]; the checks"):
         config.required_checks(["database", "celery"])
-
-
-def test_the_multiprocess_directory_must_be_a_writable_directory(tmp_path):
-    assert config.multiprocess_directory(str(tmp_path)) == str(tmp_path)
-    assert config.multiprocess_directory(None) is None
-    with pytest.raises(ImproperlyConfigured, match=r"^PROMETHEUS_MULTIPROC_DIR: '.*/missing' is not a directory"):
-        config.multiprocess_directory(str(tmp_path / "missing"))

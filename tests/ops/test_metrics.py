@@ -26,6 +26,7 @@ from tests.fakes import Response, django_client_target
 from tests.fakes.meta import DEFAULT_PHONE_NUMBER_ID, DEFAULT_WABA_ID
 from tests.messaging.factories import WhatsAppNumberFactory
 from tests.messaging.inbox_support import committed, messages_url
+from tests.messaging.socket_support import db as in_test_thread
 from tests.messaging.socket_support import open_inbox, run, session_cookie
 from whatsapp_hub.ops import keys, metrics
 
@@ -263,9 +264,8 @@ def test_each_running_campaign_shows_its_send_rate_against_its_numbers_throughpu
     Campaign.objects.create(organization=org, number=number, name="Draft", template_name="promo", language="en_US")
     before = _scrape(client)
 
-    metrics.campaign_sends.add(running.pk, ["sent"] * 40 + ["failed"] * 2 + ["throttled"] * 3)
-    metrics.campaign_sends.add(young.pk, ["sent"] * 20)
-    metrics.campaign_sends.flush()
+    metrics.campaign_sends(running.pk, ["sent"] * 40 + ["failed"] * 2 + ["throttled"] * 3)
+    metrics.campaign_sends(young.pk, ["sent"] * 20)
     after = _scrape(client)
 
     labels = {
@@ -299,8 +299,7 @@ def test_campaign_send_rates_without_redis_are_this_processs_own(client, org, sc
         started_at=timezone.now() - timedelta(hours=1),
     )
 
-    metrics.campaign_sends.add(campaign.pk, ["sent"] * 30)
-    metrics.campaign_sends.flush()
+    metrics.campaign_sends(campaign.pk, ["sent"] * 30)
 
     scraped = _scrape(client)
     assert _series(scraped, "whatsapp_hub_campaign_send_rate") == {
@@ -409,80 +408,104 @@ def test_the_outbound_webhook_outcomes_are_the_deliveries_errors():
 # --- websockets -------------------------------------------------------------------------------------------------
 
 
+def _open_sockets() -> int:
+    metrics.tallies.flush()
+    return metrics.tallies.open_sockets()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_open_websockets_are_counted_while_open(client, admin_membership, scraper):
     cookie = session_cookie(admin_membership.user)
-    gauge = ("whatsapp_hub_websocket_connections", ())
-    base = _scrape(client)[gauge]
 
     async def scenario():
         first, _ = await open_inbox(cookie=cookie)
         second, _ = await open_inbox(cookie=cookie)
-        both = metrics.WEBSOCKETS._value.get()
+        both = await in_test_thread(_open_sockets)()
         await first.disconnect()
-        one = metrics.WEBSOCKETS._value.get()
+        one = await in_test_thread(_open_sockets)()
         await second.disconnect()
         return both, one
 
-    both, one = run(scenario)
+    assert run(scenario) == (2, 1)
+    assert _value(_scrape(client), "whatsapp_hub_websocket_connections") == 0
 
-    assert (both - base, one - base, _scrape(client)[gauge] - base) == (2, 1, 0)
 
-
-# --- several processes (prometheus-client's multiprocess mode) -------------------------------------------------
+# --- several processes, on any machine -------------------------------------------------------------------------
 
 CHILD = """
-import os, sys, time
+import sys, time
 import django
 django.setup()
 from whatsapp_hub.ops import metrics
-webhooks, sockets = int(sys.argv[1]), int(sys.argv[2])
+webhooks, sockets, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+metrics.FLUSH_INTERVAL = 0.1
 for _ in range(webhooks):
     metrics.webhook_stored("meta", stored=True)
 for _ in range(sockets):
     metrics.websocket_opened()
+metrics.tallies.flush()
 print("ready", flush=True)
-if sys.argv[3] == "stay":
+if mode == "stay":
     time.sleep(120)
 """
 
 
-def test_several_processes_sum_their_counters_and_a_killed_ones_sockets_are_forgotten(
-    client, db, scraper, tmp_path, monkeypatch
-):
-    directory = tmp_path / "prometheus"
-    directory.mkdir()
-    environment = {**os.environ, metrics.MULTIPROC_ENV: str(directory)}
+def _until(condition, *, timeout: float = 20, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_processes_share_their_counters_and_a_dead_ones_sockets_drop_out(client, db, scraper, ops_redis, monkeypatch):
+    """Two processes (gunicorn's, daphne's, on any machine) count into the same Redis; one ends with sockets still
+    counted (killed), the other stays: its count is written again and again, the ended one's goes stale."""
+    monkeypatch.setattr(metrics, "SOCKETS_STALE_AFTER", 1.0)
+    received = ("whatsapp_hub_webhooks_received_total", (("source", "meta"),))
+    before = _scrape(client)[received]
 
     def start(webhooks: int, sockets: int, mode: str) -> subprocess.Popen:
         child = subprocess.Popen(
             [sys.executable, "-c", CHILD, str(webhooks), str(sockets), mode],
             cwd=ROOT,
-            env=environment,
             stdout=subprocess.PIPE,
             text=True,
         )
         assert child.stdout.readline().strip() == "ready"
         return child
 
-    exited = start(3, 2, "exit")  # a gunicorn or daphne process that ended
-    exited.wait(timeout=30)
+    ended = start(3, 2, "exit")
+    ended.wait(timeout=30)
     alive = start(2, 1, "stay")
-    monkeypatch.setenv(metrics.MULTIPROC_ENV, str(directory))
     try:
-        while_alive = _scrape(client)
+        assert _scrape(client)[received] - before == 5
+        _until(lambda: _open_sockets() == 1, what="the ended process's sockets to drop out")
         alive.send_signal(signal.SIGKILL)
         alive.wait(timeout=30)
-        after_kill = _scrape(client)
+        _until(lambda: _open_sockets() == 0, what="the killed process's socket to drop out")
     finally:
         if alive.poll() is None:
             alive.kill()
+    assert _scrape(client)[received] - before == 5
 
-    received = ("whatsapp_hub_webhooks_received_total", (("source", "meta"),))
-    sockets = ("whatsapp_hub_websocket_connections", ())
-    assert (while_alive[received], while_alive[sockets]) == (5, 1)
-    # No live process holds a socket: the series is gone here (a scraping process in multiprocess mode, gunicorn in
-    # production, keeps it at 0 with its own file).
-    assert (after_kill[received], after_kill.get(sockets)) == (5, None)
-    assert ("process_cpu_seconds_total", ()) not in while_alive  # one process's own figures mean nothing here
-    assert _value(while_alive, "whatsapp_hub_ingest_lag_seconds") == 0
+
+def test_a_forked_process_flushes_its_own_counts_not_its_parents(db, ops_redis):
+    """Celery's pool processes and gunicorn's workers are forked: a child must not count again what its parent has
+    not flushed yet."""
+    field = metrics.WEBHOOKS_RECEIVED.field(("waha",))
+    metrics.tallies.flush()
+    before = metrics.tallies.totals().get(field, 0)
+    metrics.webhook_stored("waha", stored=True)  # this process's, not flushed yet
+
+    child = os.fork()
+    if child == 0:
+        try:
+            metrics.webhook_stored("waha", stored=True)
+            metrics.webhook_stored("waha", stored=True)
+            metrics.tallies.flush()
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+    metrics.tallies.flush()
+
+    assert metrics.tallies.totals()[field] - before == 3

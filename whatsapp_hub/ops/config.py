@@ -1,7 +1,6 @@
 """Settings of health and metrics read at start-up (settings.py): a malformed value stops start-up, naming it."""
 
 import ipaddress
-import os
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -37,11 +36,3 @@ def log_format(value: str) -> str:
     if value not in ("plain", "json"):
         raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {value!r}.")
     return value
-
-
-def multiprocess_directory(path: str | None) -> str | None:
-    """PROMETHEUS_MULTIPROC_DIR, when set, must be a directory this process may write to (prometheus-client keeps
-    each process's figures there)."""
-    if path and not (os.path.isdir(path) and os.access(path, os.W_OK)):
-        raise ImproperlyConfigured(f"PROMETHEUS_MULTIPROC_DIR: {path!r} is not a directory this process may write to.")
-    return path or None

@@ -1,5 +1,6 @@
 """The hub's operational keys in Redis (REDIS_URL's database, under CACHE_KEY_PREFIX): the workers' heartbeats,
-beat's last run, the campaigns' sends per second; and the Celery queues' lengths (the broker's own keys).
+beat's last run, the metrics' counters, the daphne processes' open sockets and the campaigns' sends per second; and
+the Celery queues' lengths (the broker's own keys).
 
 One small client per process (re-made after a fork or when REDIS_URL changes), with short timeouts: these calls
 serve health probes and scrapes, which must answer quickly when Redis does not. Without REDIS_URL there is no
@@ -103,19 +104,50 @@ def unacked() -> int:
     return client().hlen(_UNACKED)
 
 
-# --- campaign sends per second ------------------------------------------------------------------------------------
+# --- metrics: the processes' tallies, the daphne processes' sockets, the campaigns' sends per second ------------
+
+# A daphne process that has not written its socket count for this long is forgotten (its entries deleted).
+FORGET_SOCKETS_AFTER = 86400
 
 
 def _sends_key(campaign_id: int, second: int) -> str:
     return key(f"campaign-sends:{campaign_id}:{second}")
 
 
-def campaign_sends_add(campaign_id: int, count: int, *, now: float | None = None) -> None:
-    second = int(time.time() if now is None else now)
+def metrics_flush(
+    counts: dict[str, int], sends: dict[int, int], *, process: str, sockets: int | None, now: float
+) -> None:
+    """Add a process's tallies to the counters, its campaign sends to this second's, and write its open sockets
+    (None: it never had any). One round trip."""
     pipe = client().pipeline(transaction=False)
-    pipe.incrby(_sends_key(campaign_id, second), count)
-    pipe.expire(_sends_key(campaign_id, second), SENDS_TTL)
+    for field, amount in counts.items():
+        if amount:
+            pipe.hincrby(key("counters"), field, int(amount))
+    second = int(now)
+    for campaign_id, count in sends.items():
+        pipe.incrby(_sends_key(campaign_id, second), count)
+        pipe.expire(_sends_key(campaign_id, second), SENDS_TTL)
+    if sockets is not None:
+        pipe.hset(key("sockets"), process, sockets)
+        pipe.zadd(key("sockets-seen"), {process: now})
     pipe.execute()
+
+
+def metrics_counters() -> dict[str, float]:
+    return {field.decode(): float(total) for field, total in client().hgetall(key("counters")).items()}
+
+
+def metrics_sockets(*, since: float) -> int:
+    """The open sockets of the daphne processes that wrote their count since `since` (unix time)."""
+    redis_client = client()
+    gone = redis_client.zrangebyscore(key("sockets-seen"), "-inf", since - FORGET_SOCKETS_AFTER)
+    if gone:
+        pipe = redis_client.pipeline(transaction=False)
+        pipe.hdel(key("sockets"), *gone)
+        pipe.zrem(key("sockets-seen"), *gone)
+        pipe.execute()
+    live = redis_client.zrangebyscore(key("sockets-seen"), since, "+inf")
+    return sum(int(count or 0) for count in redis_client.hmget(key("sockets"), live)) if live else 0
 
 
 def campaign_sends(campaign_ids: list[int], *, until: float, window: int) -> dict[int, int]:
