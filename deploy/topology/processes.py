@@ -133,8 +133,6 @@ class Topology:
         self.static_root = workdir / "static"
         self.logs = workdir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
-        self.metrics_directory = workdir / "prometheus"  # every process's counters (prometheus-client multiprocess)
-        self.metrics_directory.mkdir()
         self.metrics_token = secrets.token_urlsafe(24)
         self._database_created = False
         self._celery: Celery | None = None
@@ -189,9 +187,8 @@ class Topology:
             "CELERY_TASK_TIME_LIMIT": "60",
             "CELERY_TASK_SOFT_TIME_LIMIT": "50",
             "WEB_CONCURRENCY": str(self.web_concurrency),
-            # GET /metrics with this token, summed over every process (the killed ones' counters included).
+            # GET /metrics with this token: what every process counted (flushed to Redis every second).
             "METRICS_TOKEN": self.metrics_token,
-            "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_directory),
             "LOG_LEVEL": "INFO",
             "LOG_FORMAT": "json",
             "PYTHONUNBUFFERED": "1",

@@ -644,8 +644,9 @@ class Scenario:
         figures["PostgreSQL connections (peak, while settling)"] = self.peak_connections
 
     def _operations(self) -> None:
-        """What an operator sees once it settled, through nginx: the readiness probe, the Prometheus figures (summed
-        over every process, the killed ones included), and a webhook's request id followed into the workers' logs."""
+        """What an operator sees once it settled, through nginx: the readiness probe, the Prometheus figures (what
+        every process counted, shared in Redis: a killed process's last second is lost), and a webhook's request id
+        followed into the workers' logs."""
         figures, check = self.outcome.figures, self.outcome.check
         ready = Api(self.topology.url).call("GET", "/api/v1/health/ready")
         report = ready.json()
