@@ -173,3 +173,13 @@ def staff_browser(client, db):
     superuser = UserFactory(is_staff=True, is_superuser=True, email="root@platform.example")
     client.force_login(superuser)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _celery_joins_allowed():
+    """Celery's process-wide "result.get() would block" flag, as in a process that runs no worker. Something in the
+    suite leaves it set in its xdist process (a worker's pool component sets it; not found yet), and a later test
+    calling `.delay().get()` on an eager task then fails with "Never call result.get() within a task"."""
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)

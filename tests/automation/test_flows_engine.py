@@ -543,17 +543,17 @@ def test_assign_to_someone_who_left_ends_the_run_failed(org, number):
 
 
 def test_the_bot_node_hands_the_conversation_to_the_bot_and_ends_the_run(org, number):
-    """Needs automation.services.bots.bot_take_over (the bots' area)."""
-    from automation.services.bots import bot_take_over  # noqa: F401  (fails until the bots' area is merged)
+    from automation.models.bots import BotConversation
 
     bot = Bot.objects.create(organization=org, name="Helper")
-    linked_flow(org, number, [keyword_trigger("bot"), node("b", "bot", {"bot_id": bot.pk}), text("never", "never")])
+    linked_flow(org, number, [keyword_trigger("bot"), node("b", "bot", {"bot_id": bot.pk})])
 
     writes(org, number, "bot")
 
     run = the_run(org)
     assert (run.status, steps(run)) == (Status.COMPLETED, [("start", None), ("b", None)])
     assert FlowRunStep.objects.get(node_id="b").outcome == {"handle": None, "bot_id": bot.pk}
+    assert BotConversation.objects.filter(organization=org, bot=bot, conversation=run.conversation).exists()
 
 
 def test_end_ends_the_run(org, number):
