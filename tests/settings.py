@@ -10,8 +10,11 @@ from cryptography.fernet import Fernet
 
 from tests.xdist import own_redis_db
 
-# Set in the environment, so that the servers and workers the tests start (daphne, Celery) inherit it.
-os.environ["REDIS_URL"] = own_redis_db(os.environ.get("REDIS_URL", ""))
+# Set in the environment, so that the servers and workers the tests start (daphne, Celery) inherit it. The URL the
+# suite was given is kept beside it: a process a test starts loads these settings again and must land on the same
+# database, not on the next one down.
+os.environ.setdefault("SUITE_REDIS_URL", os.environ.get("REDIS_URL", ""))
+os.environ["REDIS_URL"] = own_redis_db(os.environ["SUITE_REDIS_URL"])
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 os.environ.setdefault("JWT_SIGNING_KEY", secrets.token_urlsafe(50))
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
