@@ -177,9 +177,10 @@ def staff_browser(client, db):
 
 @pytest.fixture(autouse=True)
 def _celery_joins_allowed():
-    """Celery's process-wide "result.get() would block" flag, as in a process that runs no worker. Something in the
-    suite leaves it set in its xdist process (a worker's pool component sets it; not found yet), and a later test
-    calling `.delay().get()` on an eager task then fails with "Never call result.get() within a task"."""
+    """Celery's "result.get() would block" flag, as in a process that runs no worker. It is one global of the process
+    (celery._state), which every eager `apply_async` sets and restores around the task: two threads running eager
+    tasks at once (a live server's and the test's, or the campaign sender's pool) restore each other's value and can
+    leave it set, and a later test calling `.delay().get()` then fails with "Never call result.get() within a task"."""
     from celery._state import _set_task_join_will_block
 
     _set_task_join_will_block(False)
