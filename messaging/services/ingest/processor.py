@@ -42,10 +42,11 @@ LINGER_AFTER = 8
 # Pending or failed for longer than this: the sweeper queues the event again (processing: see interrupted_after).
 STALE_AFTER = timedelta(minutes=1)
 SCHEDULED_KEY = "messaging:ingest:scheduled"
-# Set while a processor is queued or running (a running one renews it at every batch). Longer than a queued task
-# usually waits; if the task is lost (or its worker dies), the flag expires and the next webhook queues a new one
-# (the sweeper too).
-SCHEDULED_TTL = 30
+# Set while a processor is queued or running (a running one renews it at every batch, well under a second apart).
+# If the task is lost (or its worker is killed), the flag expires and the next webhook queues a new one (the sweeper
+# too): this long, the inbox may stand still. A queued task that waits longer (every worker busy) only lets the
+# next webhook queue a second drain, which finds the first one's rows locked or taken.
+SCHEDULED_TTL = 10
 # What an event left in processing by a dead worker keeps in last_error (a killed process leaves no traceback).
 INTERRUPTED = "Interrupted: the worker processing it stopped (killed, out of memory or past its time limit)."
 
