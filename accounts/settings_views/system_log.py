@@ -6,9 +6,8 @@ language (their template translated, its details filled in); those API clients a
 from django import forms
 from django.shortcuts import render
 from django.urls import path
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 from django.views.decorators.cache import never_cache
 
 from accounts import selectors
