@@ -6,7 +6,7 @@ from datetime import timedelta
 from accounts.models import SystemLog
 from automation.models import FlowRun
 from tests.automation.flows_support import keyword_trigger, linked_flow, node, sandbox_number, text, the_run, writes
-from tests.automation.test_webhooks_delivery import emit, failing, sweep
+from tests.automation.test_webhooks_delivery import emit, fail_for_almost_a_day, failing
 from tests.templates.factories import MessageTemplateFactory
 
 
@@ -37,12 +37,7 @@ def test_a_flow_run_stopping_with_an_error_is_logged(org):
 
 def test_a_webhook_endpoint_disabled_for_failing_is_logged_once(org, settings, scripted_server, frozen):
     endpoint = failing(settings, scripted_server, org)
-    for _ in range(4):
-        emit(org)
-    frozen.shift(timedelta(hours=23))
-    for _ in range(5):
-        frozen.shift(timedelta(minutes=10))
-        sweep()
+    fail_for_almost_a_day(org, frozen)
     assert not SystemLog.objects.exists()  # failing, still on
 
     frozen.shift(timedelta(hours=1))
