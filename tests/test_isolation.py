@@ -151,6 +151,9 @@ RESOURCES = {
     "audit-log": Resource(
         make=lambda org: AuditLog.objects.create(organization=org, action="test.event"),
     ),
+    "system-log": Resource(
+        make=lambda org: account_services.system_log_add(organization=org, level="error", message="walker probe"),
+    ),
     "conversation": Resource(make=lambda org: ConversationFactory(organization=org)),
     "conversation-start": Resource(
         make=lambda org: ConversationFactory(organization=org),

@@ -36,7 +36,7 @@ from messaging.providers.waha import SENDABLE_TYPES as WAHA_SENDABLE_TYPES
 from messaging.selectors.access import NumberIds, visible_number_ids
 from messaging.selectors.conversations import media_list
 from messaging.selectors.numbers import number_list
-from messaging.services import ingest
+from messaging.services import ingest, system_log
 from messaging.services.contacts import contact_get_or_create, phone_or_error
 from messaging.services.events import publish_conversation_on_commit, publish_message_on_commit
 from messaging.services.ingest import rows
@@ -702,6 +702,7 @@ def messages_mark_failed(
         )
     changes = [(pk, Message.Status.FAILED, failed[pk][0]) for pk in moved]
     hooks.message_status_changed.send_on_commit(organization_id=organization_id, changes=changes)
+    system_log.messages_failed(organization_id=organization_id, failed=[(pk, *failed[pk]) for pk in moved])
     return changes
 
 

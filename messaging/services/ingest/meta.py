@@ -17,8 +17,9 @@ TEMPLATE_FIELDS = frozenset(
         "template_category_update",
     }
 )
-# Changes of the numbers' messaging limit and throughput (reference §6.1, §6.2).
-NUMBER_FIELDS = frozenset({"business_capability_update", "phone_number_quality_update"})
+# Changes of the numbers' messaging limit, throughput and quality (reference §6.1, §6.2), and of the account (its
+# events go to the system log).
+NUMBER_FIELDS = frozenset({"business_capability_update", "phone_number_quality_update", "account_update"})
 META_STATUSES = {
     "sent": Status.SENT,
     "delivered": Status.DELIVERED,

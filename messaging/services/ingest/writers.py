@@ -22,6 +22,7 @@ from messaging import hooks
 from messaging.models import Contact, Conversation, Media, Message, WebhookEvent, WhatsAppNumber
 from messaging.phones import e164_from_wa_id
 from messaging.services import media as media_services
+from messaging.services import system_log
 from messaging.services.contacts import contact_set_opted_out, opt_keyword_reader
 from messaging.services.ingest import rows
 from messaging.services.ingest.announce import announce
@@ -480,6 +481,9 @@ def _apply_statuses(organization: Organization, updates: list[StatusUpdate]) -> 
         rows.update(Message, ["id", "status", "status_updated_at"], [row[:3] for row in moved])
     if failed:
         rows.update(Message, ["id", "status", "status_updated_at", "error_code", "error_title"], failed)
+        system_log.messages_failed(
+            organization_id=organization.pk, failed=[(pk, code, title) for pk, _, _, code, title in failed]
+        )
     return [(pk, status, error_code) for pk, status, _, error_code, _ in sorted(moved + failed)]
 
 
