@@ -43,7 +43,6 @@ def test_an_admin_filters_the_log_and_sees_a_new_entry_arrive(page: Page, login_
     expect(rows.first).to_contain_text("Nightly CRM sync skipped 3 rows")
     expect(rows.first).to_contain_text("API")
     screenshot(page, "system-log-en", full_page=True)
-    page.screenshot(path="/tmp/shots/syslogs-en.png", full_page=True)
 
     page.get_by_label("Level").select_option("error")
     page.get_by_role("button", name="Filter").click()
@@ -76,7 +75,5 @@ def test_in_arabic_the_log_speaks_arabic_right_to_left(arabic_page: Page, login_
     expect(rows.nth(1)).to_contain_text("تعذّر توصيل رسالة: Message Undeliverable")
     expect(rows.nth(0)).to_contain_text("Sync done")  # an integration's words, as written
     screenshot(page, "system-log-ar", full_page=True)
-    page.screenshot(path="/tmp/shots/syslogs-ar.png", full_page=True)
     page.set_viewport_size({"width": 768, "height": 900})
     screenshot(page, "system-log-ar-narrow", full_page=True)
-    page.screenshot(path="/tmp/shots/syslogs-ar-narrow.png", full_page=True)
