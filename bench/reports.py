@@ -149,9 +149,20 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=20_000)
     parser.add_argument("--per-conversation", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--reuse", action="store_true", help="time the database a previous run seeded")
     args = parser.parse_args()
-    setup()
-    org_id, copy_seconds = seed(conversations=args.conversations, per_conversation=args.per_conversation)
+    if args.reuse:
+        os.environ["DATABASE_URL"] = f"{server()}/{DB_NAME}"
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whatsapp_hub.settings")
+        import django
+
+        django.setup()
+        from accounts.models import Organization
+
+        org_id, copy_seconds = Organization.objects.get(slug="bench").pk, float("nan")
+    else:
+        setup()
+        org_id, copy_seconds = seed(conversations=args.conversations, per_conversation=args.per_conversation)
 
     from accounts.models import Organization
     from messaging.models import Message, WhatsAppNumber
@@ -159,7 +170,10 @@ def main() -> None:
 
     org = Organization.objects.get(pk=org_id)
     total = Message.objects.for_org(org).count()
-    print(f"seeded {total:,} messages with COPY in {copy_seconds:.1f} s ({total / copy_seconds:,.0f} rows/s)")
+    if args.reuse:
+        print(f"{total:,} messages, seeded by an earlier run")
+    else:
+        print(f"seeded {total:,} messages with COPY in {copy_seconds:.1f} s ({total / copy_seconds:,.0f} rows/s)")
     start, end = date(2026, 1, 1), date(2026, 1, 1) + timedelta(days=DAYS - 1)
     since, until, _ = dashboard.day_bounds(org=org, start=start, end=end)
     scope = reports.ReportScope(org=org, start=start, end=end)

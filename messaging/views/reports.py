@@ -16,6 +16,7 @@ from messaging.selectors.access import request_visible_numbers
 from messaging.selectors.dashboard import message_analytics, organization_today
 from messaging.selectors.numbers import number_list
 from messaging.serializers.dashboard import ReportQuerySerializer
+from messaging.views.dashboard import chart_of
 from whatsapp_hub.errors import ServiceError
 
 SECTIONS = (
@@ -91,18 +92,13 @@ def reports_page(request):
             ]
         export = f"{reverse(f'reports-{grouping}-export')}?{urlencode(query)}"
         sections.append({"key": grouping, "title": title, "column": column, "rows": rows, "export": export})
-    chart = {
-        "labels": [day["date"].isoformat() for day in days],
-        "sent": [day["sent"] for day in days],
-        "received": [day["received"] for day in days],
-    }
     context = {
         "scope": scope,
         "numbers": numbers,
         "teams": teams,
         "errors": errors,
         "sections": sections,
-        "chart": chart,
+        "chart": chart_of(days),
         "days": days,
         "analytics_export": f"{reverse('analytics-export')}?{urlencode(query | {'metrics': 'messages'})}"
         if "number" not in query and "team" not in query
