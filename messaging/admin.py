@@ -11,6 +11,7 @@ from messaging.models import (
     Contact,
     ContactTag,
     Conversation,
+    ConversationResolution,
     Media,
     Message,
     Tag,
@@ -163,6 +164,16 @@ class ConversationAdmin(HistoryAdmin):
     search_fields = ("=contact__wa_id", "contact__name", "contact__phone")
     raw_id_fields = ("organization", "number", "contact", "assigned_to", "team")
     readonly_fields = ("created_at",)
+    show_full_result_count = False
+
+
+@admin.register(ConversationResolution)
+class ConversationResolutionAdmin(HistoryAdmin):
+    list_display = ("id", "organization", "conversation_id", "assigned_to", "team", "opened_at", "closed_at")
+    list_filter = ("organization",)
+    list_select_related = ("organization", "assigned_to", "team")
+    search_fields = ("=conversation__contact__wa_id",)
+    raw_id_fields = ("organization", "conversation", "number", "assigned_to", "team", "closed_by")
     show_full_result_count = False
 
 

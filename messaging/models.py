@@ -223,6 +223,36 @@ class Conversation(TenantModel):
         return self.last_inbound_at is not None and timezone.now() - self.last_inbound_at < CUSTOMER_SERVICE_WINDOW
 
 
+class ConversationResolution(TenantModel):
+    """A conversation closed: one row each time (a closed conversation reopens on the customer's next message, and
+    may be closed again). Who held it and in which team when it was closed, and when its cycle began: the first
+    message after the previous close (the conversation's first message, or its creation, for the first cycle).
+    Written by messaging.services.conversations.conversation_update; the reports' resolution times read it."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="resolutions")
+    number = models.ForeignKey(WhatsAppNumber, on_delete=models.CASCADE, related_name="+")
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # The reports: resolutions closed in a date range; the cycle start of a conversation's next close.
+            models.Index(fields=["organization", "closed_at"], name="messaging_resolution_closed"),
+            models.Index(fields=["conversation", "closed_at"], name="messaging_resolution_conv"),
+        ]
+        ordering = ["-closed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"conversation {self.conversation_id} closed at {self.closed_at:%Y-%m-%d %H:%M}"
+
+
 class Message(TenantModel):
     class Direction(models.TextChoices):
         INBOUND = "inbound", "Inbound"
@@ -293,6 +323,12 @@ class Message(TenantModel):
             # The delivery sweeper's scan: only the few outbound messages still waiting to be sent.
             models.Index(
                 fields=["id"], condition=Q(direction="outbound", status="queued"), name="messaging_msg_undelivered"
+            ),
+            # The reports: replies by people (not bots nor broadcasts) in a date range, a small part of all messages.
+            models.Index(
+                fields=["organization", "created_at"],
+                condition=Q(direction="outbound", sent_by__isnull=False),
+                name="messaging_msg_human_replies",
             ),
         ]
         ordering = ["-id"]

@@ -1,4 +1,4 @@
-from messaging.views import canned, contacts, dashboard, inbox, numbers
+from messaging.views import canned, contacts, dashboard, inbox, numbers, reports
 
 urlpatterns = [
     *canned.urlpatterns,
@@ -6,4 +6,5 @@ urlpatterns = [
     *dashboard.urlpatterns,
     *inbox.urlpatterns,
     *numbers.urlpatterns,
+    *reports.urlpatterns,
 ]

@@ -113,6 +113,32 @@ def _message_day(message) -> str:
     return timezone.localdate(message.created_at).isoformat()
 
 
+def _reply_by_a_named_agent(org):
+    """Today's reply by a new agent of `org` (the reports list agents, teams and numbers by name)."""
+    agent = MembershipFactory(organization=org, role=Role.AGENT, user__name=f"agent-{secrets.token_hex(3)}")
+    team = Team.objects.create(organization=org, name=f"team-{secrets.token_hex(3)}")
+    conversation = ConversationFactory(organization=org, team=team)
+    return MessageFactory(
+        organization=org, conversation=conversation, direction="outbound", status="sent", sent_by=agent.user
+    )
+
+
+def _report_resource(name_of, *, csv_export: bool = False) -> Resource:
+    return Resource(
+        make=_reply_by_a_named_agent,
+        read=_csv_rows if csv_export else (lambda response: response.json()),
+        list_ids=lambda rows: [row["name"] for row in rows],
+        identity=name_of,
+    )
+
+
+REPORT_NAMES = {
+    "agents": lambda message: message.sent_by.name,
+    "teams": lambda message: message.conversation.team.name,
+    "numbers": lambda message: message.conversation.number.display_name,
+}
+
+
 # Tenant-owned resources, keyed by router basename or by route name.
 RESOURCES = {
     "contact": Resource(make=lambda org: ContactFactory(organization=org)),
@@ -192,6 +218,14 @@ RESOURCES = {
         identity=_message_day,
     ),
     "analytics": Resource(make=_message_on_a_day_of_its_own, list_ids=_days_with_messages, identity=_message_day),
+    "analytics-export": Resource(
+        make=_message_on_a_day_of_its_own,
+        read=_csv_rows,
+        list_ids=lambda rows: [row["date"] for row in rows if row["received"] != "0"],
+        identity=_message_day,
+    ),
+    **{f"reports-{kind}": _report_resource(name_of) for kind, name_of in REPORT_NAMES.items()},
+    **{f"reports-{kind}-export": _report_resource(name_of, csv_export=True) for kind, name_of in REPORT_NAMES.items()},
     "canned-response": Resource(make=lambda org: CannedResponseFactory(organization=org)),
     # Campaigns and their broadcasts/ aliases (marketing and admins; a campaign belongs to its number). The routes
     # naming rows in their body (send, audience-preview) are refused for other organizations' numbers and contacts
@@ -370,6 +404,9 @@ def test_no_route_shows_or_touches_a_number_hidden_from_the_caller(credential, o
         "media-content",
         "dashboard-stats",
         "analytics",
+        "analytics-export",
+        "reports-agents",
+        "reports-numbers-export",
         "sandbox-inbound",
         "settings-whatsapp",
         "template-sync",

@@ -58,6 +58,7 @@ from messaging.models import (
     Contact,
     ContactTag,
     Conversation,
+    ConversationResolution,
     Media,
     Message,
     Tag,
@@ -158,6 +159,13 @@ def _bot_reply(org):
 
 
 # model -> a function making one row of it, given a fresh organization.
+def _resolution(org):
+    conversation = ConversationFactory(organization=org)
+    return ConversationResolution.objects.create(
+        organization=org, conversation=conversation, number=conversation.number, opened_at=conversation.created_at
+    )
+
+
 MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     Organization: lambda org: org,
     User: lambda org: _membership(org).user,
@@ -182,6 +190,7 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     ContactTag: lambda org: ContactTag.objects.get(contact=ContactFactory(organization=org, tags=["vip"])),
     Conversation: lambda org: ConversationFactory(organization=org),
     Message: lambda org: MessageFactory(organization=org),
+    ConversationResolution: _resolution,
     Media: lambda org: Media.objects.create(
         organization=org, message=MessageFactory(organization=org, type="image"), mime_type="image/jpeg"
     ),
