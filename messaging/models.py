@@ -446,7 +446,9 @@ class Call(TenantModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["organization", "provider_call_id"], name="messaging_call_provider_id_unique")
+            models.UniqueConstraint(
+                fields=["organization", "provider_call_id"], name="messaging_call_provider_id_unique"
+            )
         ]
         indexes = [
             models.Index(fields=["organization", "-started_at", "-id"], name="messaging_call_org_started"),

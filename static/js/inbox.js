@@ -44,6 +44,10 @@ const live = new LiveSocket(root.dataset.ws, {
       conversationsUpdated(payload.conversations || []);
       return;
     }
+    if (type === "call.created" || type === "call.updated") {
+      thread.receiveCalls(payload.calls || []);
+      return;
+    }
     const messages = payload.messages || [];
     thread.receive(messages);
     if (type === "message.created") messagesArrived(messages);

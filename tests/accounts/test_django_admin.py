@@ -43,6 +43,7 @@ from automation.services import bots as bot_services
 from campaigns.models import Campaign, CampaignRecipient
 from crm.models import Business, ContactBusiness, Deal, DealHistory, Pipeline, SalesMember, Stage
 from messaging.models import (
+    Call,
     CannedResponse,
     Contact,
     ContactTag,
@@ -63,6 +64,7 @@ from tests.crm.support import deal as crm_deal
 from tests.crm.support import sales_member as crm_sales_member
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.messaging.factories import (
+    CallFactory,
     CannedResponseFactory,
     ContactFactory,
     ConversationFactory,
@@ -170,6 +172,7 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     ContactTag: lambda org: ContactTag.objects.get(contact=ContactFactory(organization=org, tags=["vip"])),
     Conversation: lambda org: ConversationFactory(organization=org),
     Message: lambda org: MessageFactory(organization=org),
+    Call: lambda org: CallFactory(organization=org),
     Media: lambda org: Media.objects.create(
         organization=org, message=MessageFactory(organization=org, type="image"), mime_type="image/jpeg"
     ),

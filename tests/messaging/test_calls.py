@@ -15,8 +15,8 @@ from accounts.models import Role
 from messaging import realtime
 from messaging.models import Call, Contact, Conversation, Message, WebhookEvent
 from messaging.services import ingest
-from messaging.services.ingest import receive
 from messaging.services import numbers as number_services
+from messaging.services.ingest import receive
 from tests.conftest import client_for
 from tests.factories import MembershipFactory
 from tests.messaging.factories import ContactFactory, ConversationFactory
@@ -174,7 +174,12 @@ def test_the_pushes_are_call_created_then_call_updated_in_the_apis_shape(client,
     assert updated == [{"calls": [shown]}]
     assert created[0]["calls"][0]["status"] == "ringing"
     assert created[0]["calls"][0]["conversation_id"] == conversation.pk
-    assert shown["contact"] == {"id": call.contact_id, "name": "Kerry Fisher", "phone": "+16505551234", "wa_id": CUSTOMER}
+    assert shown["contact"] == {
+        "id": call.contact_id,
+        "name": "Kerry Fisher",
+        "phone": "+16505551234",
+        "wa_id": CUSTOMER,
+    }
     assert (shown["status"], shown["duration"], shown["direction"]) == ("completed", 192, "inbound")
 
 

@@ -84,7 +84,9 @@ def _ingest_organization(organization: Organization, events: list[WebhookEvent])
         new_conversations, new_call_contact_ids = _store_calls(organization, batch.calls)
         conversations = [*conversations, *new_conversations]
         new_contact_ids = [*new_contact_ids, *new_call_contact_ids]
-        stored = stored._replace(new_conversation_ids=[*stored.new_conversation_ids, *(c.pk for c in new_conversations)])
+        stored = stored._replace(
+            new_conversation_ids=[*stored.new_conversation_ids, *(c.pk for c in new_conversations)]
+        )
     status_changes = _apply_statuses(organization, batch.statuses) if batch.statuses else []
     if batch.sessions:
         for number in WhatsAppNumber.objects.for_org(organization).filter(pk__in=list(batch.sessions)):
@@ -130,7 +132,9 @@ class _ContactRow(NamedTuple):
     name: str
 
 
-def _upsert_contacts(organization: Organization, items: list[Item] | list[CallEvent]) -> tuple[dict[int, Contact], list[int]]:
+def _upsert_contacts(
+    organization: Organization, items: list[Item] | list[CallEvent]
+) -> tuple[dict[int, Contact], list[int]]:
     """One row per sender, keyed on wa_id (or on Meta's user_id when the phone is withheld); sets
     item.contact_id and returns the contacts by id (as the inbox shows them), and the ids of those that were new.
     One read and two bulk upserts, whatever the number of senders."""
