@@ -74,7 +74,7 @@ const live = new LiveSocket(root.dataset.ws, {
     banner.textContent = reason || t("access_removed");
     banner.hidden = false;
   },
-});
+}, { events: ["message.created", "message.updated", "conversation.updated", "call.created", "call.updated"] });
 
 const thread = new Thread({
   send: (frame) => live.send(frame),
