@@ -97,7 +97,9 @@ def test_calls_show_live_in_the_thread_between_messages(
     customer_writes(fake_meta, "Sorry, I missed you. Call me later?")
     expect(thread.locator(".msg-in")).to_have_count(2)
     # In time order: the message, the two calls, the message.
-    kinds = thread.locator("> li:not(.day-separator):not(.new-marker)").evaluate_all("items => items.map(item => item.className)")
+    kinds = thread.locator("> li:not(.day-separator):not(.new-marker)").evaluate_all(
+        "items => items.map(item => item.className)"
+    )
     assert [kind.split()[0] for kind in kinds] == ["msg", "call-event", "call-event", "msg"]
     assert Call.objects.count() == 2
 
