@@ -1,6 +1,7 @@
-from messaging.views import canned, contacts, dashboard, inbox, numbers, reports
+from messaging.views import calls, canned, contacts, dashboard, inbox, numbers, reports
 
 urlpatterns = [
+    *calls.urlpatterns,
     *canned.urlpatterns,
     *contacts.urlpatterns,
     *dashboard.urlpatterns,

@@ -28,6 +28,7 @@ from tests.crm.support import business, deal, sales_member, stage
 from tests.factories import MembershipFactory
 from tests.isolation import Resource, api_routes, check_hidden_number, check_resource
 from tests.messaging.factories import (
+    CallFactory,
     CannedResponseFactory,
     ContactFactory,
     ConversationFactory,
@@ -181,6 +182,7 @@ RESOURCES = {
         make=lambda org: account_services.system_log_add(organization=org, level="error", message="walker probe"),
     ),
     "conversation": Resource(make=lambda org: ConversationFactory(organization=org)),
+    "call": Resource(make=lambda org: CallFactory(organization=org)),
     "conversation-start": Resource(
         make=lambda org: ConversationFactory(organization=org),
         naming=lambda conversation: {
@@ -396,6 +398,8 @@ def test_no_route_shows_or_touches_a_number_hidden_from_the_caller(credential, o
         "conversation-list",
         "conversation-detail",
         "conversation-messages",
+        "call-list",
+        "call-detail",
         "conversation-read",
         "conversation-start",
         "message-list",

@@ -54,6 +54,7 @@ from automation.services import bots as bot_services
 from campaigns.models import Campaign, CampaignRecipient
 from crm.models import Business, ContactBusiness, Deal, DealHistory, Pipeline, SalesMember, Stage
 from messaging.models import (
+    Call,
     CannedResponse,
     Contact,
     ContactTag,
@@ -75,6 +76,7 @@ from tests.crm.support import deal as crm_deal
 from tests.crm.support import sales_member as crm_sales_member
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.messaging.factories import (
+    CallFactory,
     CannedResponseFactory,
     ContactFactory,
     ConversationFactory,
@@ -191,6 +193,7 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     Conversation: lambda org: ConversationFactory(organization=org),
     Message: lambda org: MessageFactory(organization=org),
     ConversationResolution: _resolution,
+    Call: lambda org: CallFactory(organization=org),
     Media: lambda org: Media.objects.create(
         organization=org, message=MessageFactory(organization=org, type="image"), mime_type="image/jpeg"
     ),
