@@ -34,9 +34,8 @@ class Percentile(Aggregate):
         expression, *_, condition = self.get_source_expressions()
         clone = self.copy()
         clone.set_source_expressions([expression, Value(self.fraction, FloatField()), condition])
-        return super(Percentile, clone).as_sql(
-            compiler, connection, template="%(function)s(%(expressions)s)", **extra_context
-        )
+        clone.template = "%(function)s(%(expressions)s)"
+        return super(Percentile, clone).as_sql(compiler, connection, **extra_context)
 
 
 class Median(Percentile):
