@@ -80,7 +80,7 @@ class AdAdmin(admin.ModelAdmin):
 class AdReferralAdmin(admin.ModelAdmin):
     list_display = ("ad", "message", "contact", "at", "starts_conversation", "new_contact", "organization")
     list_filter = ("organization", "starts_conversation", "new_contact")
-    list_select_related = ("ad", "message", "contact")
+    list_select_related = ("ad", "message", "contact", "organization")
     search_fields = ("ad__source_id", "ctwa_clid")
     raw_id_fields = ("organization", "ad", "message", "conversation", "contact")
     show_full_result_count = False

@@ -1,6 +1,6 @@
 """API shapes of the ad registry and its figures."""
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from crm.ads.models import Ad
@@ -83,6 +83,7 @@ class AdRangeSerializer(serializers.Serializer):
     time_zone = serializers.CharField(help_text="The organization's time zone: the days' boundaries")
 
 
+@extend_schema_serializer(many=False)  # the list route answers one object: the range and its results
 class AdReportSerializer(AdRangeSerializer):
     results = AdFiguresSerializer(many=True)
 
