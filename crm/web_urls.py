@@ -1,4 +1,5 @@
+from crm.ads.views import urlpatterns as ad_urlpatterns
 from crm.business_views import urlpatterns as business_urlpatterns
 from crm.views import urlpatterns as deal_urlpatterns
 
-urlpatterns = [*deal_urlpatterns, *business_urlpatterns]
+urlpatterns = [*ad_urlpatterns, *deal_urlpatterns, *business_urlpatterns]

@@ -24,6 +24,7 @@ from tests.automation.knowledge_support import knowledge_base, processed_documen
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.campaigns.support import sandbox_campaign
 from tests.conftest import client_for
+from tests.crm.ads_support import ad
 from tests.crm.support import business, deal, sales_member, stage
 from tests.factories import MembershipFactory
 from tests.isolation import Resource, api_routes, check_hidden_number, check_resource
@@ -162,6 +163,8 @@ RESOURCES = {
     "stage": Resource(make=stage),
     "deal": Resource(make=deal, bodies={"PATCH": {"title": "Taken"}, "PUT": {"title": "Taken"}}),
     "sales-team": Resource(make=sales_member),
+    # Click-to-WhatsApp ads: the list names the ads with something in the range (by default the last 30 days).
+    "ad": Resource(make=ad),
     "team": Resource(make=lambda org: Team.objects.create(organization=org, name=f"team-{secrets.token_hex(3)}")),
     "api-key": Resource(make=_api_key),
     "member": Resource(

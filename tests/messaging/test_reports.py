@@ -17,7 +17,7 @@ from messaging.services.conversations import conversation_update
 from tests.conftest import client_for
 from tests.factories import MembershipFactory
 from tests.messaging.factories import ContactFactory, ConversationFactory, MessageFactory, WhatsAppNumberFactory
-from whatsapp_hub.aggregates import grouped_percentiles_sql
+from whatsapp_hub.aggregates import grouped_percentiles_sql, sqlite_register
 
 IN, OUT = Message.Direction.INBOUND, Message.Direction.OUTBOUND
 DAY = {"start_date": "2026-03-08", "end_date": "2026-03-08"}  # New York, 23 hours
@@ -284,8 +284,9 @@ def test_an_agent_sees_only_the_numbers_they_may(floor):
     [([600, 660, 1200], 660.0, 1092.0), ([10], 10.0, 10.0), ([4, 1, 3, 2], 2.5, 3.7), ([5, 5], 5.0, 5.0)],
 )
 def test_the_percentile_fallback_interpolates_as_percentile_cont(values, median, p90):
-    """The SQL for databases without percentile_cont (SQLite), run on SQLite."""
+    """The SQL for SQLite (the percentile_cont aggregate the hub registers on its connections), run on SQLite."""
     database = sqlite3.connect(":memory:")
+    sqlite_register(database)
     database.execute("CREATE TABLE t (key INTEGER, value REAL)")
     database.executemany("INSERT INTO t VALUES (?, ?)", [(1, v) for v in values] + [(None, 7.0)])
     sql = grouped_percentiles_sql(
