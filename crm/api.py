@@ -105,14 +105,14 @@ class BusinessViewSet(TenantScopedMixin, viewsets.ModelViewSet):
         search = filters.CharFilter(field_name="name", lookup_expr="icontains", help_text="Name contains")
         industry = filters.CharFilter(lookup_expr="iexact")
         owner_id = filters.NumberFilter()
-        tag = filters.CharFilter(field_name="tags", lookup_expr="contains", method="filter_tag")
+        tag = filters.CharFilter(method="filter_tag", help_text="Has this tag")
 
         class Meta:
             model = Business
             fields = ["search", "industry", "owner_id", "tag"]
 
         def filter_tag(self, queryset, name, value):
-            return queryset.filter(tags__contains=[value])
+            return queryset.filter(tags__has_element=value)
 
     filterset_class = Filter
     filter_backends = [filters.DjangoFilterBackend]

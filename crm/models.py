@@ -3,7 +3,6 @@ history, and the sales team. Contacts are messaging's; a contact's business is a
 imports crm)."""
 
 from django.conf import settings
-from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -18,7 +17,7 @@ class Business(TenantModel):
     industry = models.CharField(max_length=120, blank=True)
     phone = models.CharField(max_length=32, blank=True)
     address = models.TextField(max_length=1000, blank=True)
-    tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
+    tags = models.JSONField(default=list, blank=True)  # names (crm.services checks them: up to 50, 50 long)
     notes = models.TextField(max_length=10000, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

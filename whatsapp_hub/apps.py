@@ -10,6 +10,7 @@ class WhatsAppHubConfig(AppConfig):
         from whatsapp_hub import (
             aggregates,
             checks,  # noqa: F401  (registers the production checks of `check --deploy`)
+            lookups,  # noqa: F401  (registers JSONField's has_element)
         )
         from whatsapp_hub.converters import RowIdConverter
         from whatsapp_hub.ops import metrics

@@ -91,3 +91,15 @@ def test_adding_a_member_to_the_sales_team_invites_nobody(admin_client, org, age
     assert Invitation.objects.filter(organization=org).count() == 0
     again = admin_client.post("/api/v1/sales-team", {"name": "A", "email": email}, format="json")
     assert again.status_code == 400
+
+
+def test_businesses_filter_by_one_of_their_tags(admin_client, org, other_org):
+    tagged = business(org, name="Acme", tags=["vip", "retail"])
+    business(org, name="Bolt", tags=["vipx"])
+    business(org, name="Cove")
+    business(other_org, name="Elsewhere", tags=["vip"])
+
+    listed = admin_client.get("/api/v1/businesses", {"tag": "vip"}).json()
+
+    assert [row["id"] for row in listed["results"]] == [tagged.pk]
+    assert admin_client.get("/api/v1/businesses", {"tag": "vi"}).json()["results"] == []
