@@ -11,7 +11,17 @@ from django.contrib.messages import SUCCESS
 from django.db import models, transaction
 
 from accounts import services
-from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Team, TeamMember, User
+from accounts.models import (
+    ApiKey,
+    AuditLog,
+    Invitation,
+    MagicLink,
+    Membership,
+    Organization,
+    Team,
+    TeamMember,
+    User,
+)
 from whatsapp_hub.errors import ServiceError
 
 
@@ -327,4 +337,23 @@ class AuditLogAdmin(TenantAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(MagicLink)
+class MagicLinkAdmin(admin.ModelAdmin):
+    """E-mail sign-in links, for support ("did the link go out, was it used?"): read-only, the token is not stored.
+    Deleting one revokes it."""
+
+    list_display = ("user", "created_at", "expires_at", "used_at")
+    list_select_related = ("user",)
+    search_fields = ("user__email",)
+    raw_id_fields = ("user",)
+    readonly_fields = ("user", "token_hash", "created_at", "expires_at", "used_at")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

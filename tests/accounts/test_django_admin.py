@@ -21,7 +21,18 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
-from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, TeamMember, User
+from accounts.models import (
+    ApiKey,
+    AuditLog,
+    Invitation,
+    MagicLink,
+    Membership,
+    Organization,
+    Role,
+    Team,
+    TeamMember,
+    User,
+)
 from automation.models import (
     Bot,
     BotConversation,
@@ -156,6 +167,11 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     TeamMember: _team_member,
     ApiKey: _api_key,
     AuditLog: _audit_log,
+    MagicLink: lambda org: MagicLink.objects.create(
+        user=_membership(org).user,
+        token_hash=secrets.token_hex(32),
+        expires_at=timezone.now() + timedelta(minutes=15),
+    ),
     Group: lambda org: Group.objects.create(name=f"group-{secrets.token_hex(3)}"),
     OutstandingToken: _outstanding_token,
     BlacklistedToken: _blacklisted_token,
