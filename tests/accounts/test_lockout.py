@@ -146,7 +146,7 @@ def test_a_lockout_is_audited_and_the_owner_told_once(member, clock):
 def test_an_unknown_address_is_locked_too_but_nothing_is_audited_or_sent(member, clock):
     client = APIClient(REMOTE_ADDR=ATTACKER)
     for _ in range(5):
-        r = attempt(client, email="ghost@example.com")
+        attempt(client, email="ghost@example.com")
         clock.shift(timedelta(seconds=60))
 
     assert attempt(client, email="ghost@example.com").json()["code"] == "account_locked"
