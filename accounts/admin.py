@@ -15,6 +15,7 @@ from accounts.models import (
     ApiKey,
     AuditLog,
     Invitation,
+    MagicLink,
     Membership,
     Organization,
     SystemLog,
@@ -353,3 +354,22 @@ class SystemLogAdmin(ReadOnlyTenantAdmin):
     list_filter = ("level", "category", "organization")
     search_fields = ("message", "related_id")
     date_hierarchy = "created_at"
+
+
+@admin.register(MagicLink)
+class MagicLinkAdmin(admin.ModelAdmin):
+    """E-mail sign-in links, for support ("did the link go out, was it used?"): read-only, the token is not stored.
+    Deleting one revokes it."""
+
+    list_display = ("user", "created_at", "expires_at", "used_at")
+    list_select_related = ("user",)
+    search_fields = ("user__email",)
+    raw_id_fields = ("user",)
+    readonly_fields = ("user", "token_hash", "created_at", "expires_at", "used_at")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -12,7 +12,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import selectors, services
+from accounts import lockout, magic_links, selectors, services
 from accounts.models import ApiKey, AuditLog, SystemLog, Team
 from accounts.permissions import IsAdmin, IsSuperAdmin, IsUser
 from accounts.serializers import (
@@ -20,9 +20,12 @@ from accounts.serializers import (
     ApiKeySerializer,
     AuditLogSerializer,
     DetailSerializer,
+    GoogleLoginSerializer,
     InvitationCreateSerializer,
     InvitationSerializer,
     LoginSerializer,
+    MagicLinkRequestSerializer,
+    MagicLinkVerifySerializer,
     MeSerializer,
     OrganizationCreateSerializer,
     OrganizationSerializer,
@@ -59,6 +62,10 @@ ERRORS = error_responses(
 )
 
 
+ERRORS_429 = error_responses([(429, "Too many requests (Retry-After)")])[429]
+ERRORS_503 = error_responses([(503, "Google's keys could not be fetched")])[503]
+
+
 def _errors(*codes: int) -> dict:
     return {code: ERRORS[code] for code in codes}
 
@@ -85,14 +92,64 @@ class RegisterView(AnonymousAuthView):
         return Response({"user_id": user.pk, "organization_id": organization.pk}, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(tags=["auth"], responses={200: SessionSerializer, **_errors(400, 401)})
+@extend_schema(tags=["auth"], responses={200: SessionSerializer, **_errors(400, 401, 403), 429: ERRORS_429})
 class LoginView(AnonymousAuthView):
     serializer_class = LoginSerializer
     staff_only = False
 
     def post(self, request):
         session = services.auth_login(request=request._request, staff_only=self.staff_only, **self.validated(request))
-        return Response(SessionSerializer(session).data)
+        return signed_in(request, session)
+
+
+def signed_in(request, session: services.Session) -> Response:
+    """The login answer; the browser that made the call becomes a known device of the account (accounts.lockout)."""
+    response = Response(SessionSerializer(session).data)
+    lockout.remember_device(request, response, session.user.email)
+    return response
+
+
+@extend_schema(
+    tags=["auth"],
+    responses={200: SessionSerializer, **_errors(400, 401, 403, 404), 503: ERRORS_503},
+    description="Sign in (or sign up) with a Google ID token: its signature (Google's published keys), audience (this "
+    "server's Google client id), issuer, expiry and verified e-mail are checked. The account with that e-mail signs "
+    "in; a new e-mail gets an account and an organization of its own (unless sign-up is closed: 403). Organizations "
+    "may require Google or limit their members to their domains (403). 404 when Google sign-in is not configured.",
+)
+class GoogleLoginView(AnonymousAuthView):
+    serializer_class = GoogleLoginSerializer
+
+    def post(self, request):
+        return signed_in(request, services.auth_google(request=request._request, **self.validated(request)))
+
+
+@extend_schema(
+    tags=["auth"],
+    responses={202: DetailSerializer, **_errors(400), 429: ERRORS_429},
+    description="E-mail a single-use sign-in link, valid for 15 minutes, to this address if an account has it. The "
+    "answer is the same either way. Limited per address and per client (429).",
+)
+class MagicLinkRequestView(AnonymousAuthView):
+    serializer_class = MagicLinkRequestSerializer
+
+    def post(self, request):
+        magic_links.magic_link_request(request=request._request, **self.validated(request))
+        detail = "If an account exists for this e-mail, a sign-in link has been sent to it."
+        return Response({"detail": detail}, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(
+    tags=["auth"],
+    responses={200: SessionSerializer, **_errors(400, 401, 403)},
+    description="Exchange the token of an e-mailed sign-in link (once) for a token pair, as auth/login answers.",
+)
+class MagicLinkVerifyView(AnonymousAuthView):
+    serializer_class = MagicLinkVerifySerializer
+
+    def post(self, request):
+        user, membership = magic_links.auth_magic_link(request=request._request, **self.validated(request))
+        return signed_in(request, services.session_issue(user=user, membership=membership))
 
 
 @extend_schema(tags=["auth"], responses={200: SessionSerializer, **_errors(400, 401)})
@@ -430,7 +487,7 @@ class SystemLogView(TenantScopedMixin, ListCreateAPIView):
 # --- super admin -------------------------------------------------------------------------------------
 
 
-@extend_schema(tags=["super admin"], responses={200: SessionSerializer, **_errors(400, 401, 403)})
+@extend_schema(tags=["super admin"], responses={200: SessionSerializer, **_errors(400, 401, 403), 429: ERRORS_429})
 class SuperAdminLoginView(LoginView):
     serializer_class = SuperAdminLoginSerializer
     staff_only = True

@@ -283,3 +283,25 @@ class SystemLog(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.level} {self.category}: {self.message[:60]}"
+
+
+class MagicLink(models.Model):
+    """A passwordless sign-in link (accounts.magic_links): single use, short-lived, only its digest stored. A person's,
+    not a tenant's: it signs them in to their account, in whichever organization a password sign-in would."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="magic_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="accounts_magiclink_user")]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"magic link of {self.user_id} ({'used' if self.used_at else 'unused'})"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.used_at is None and self.expires_at > timezone.now()

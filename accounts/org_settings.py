@@ -4,12 +4,15 @@
     locale             a language of the product ("en", "ar")
     opt_out_keywords   words that, as a whole inbound message, opt a contact out of marketing
     opt_in_keywords    words that opt a contact back in
+    sign_in            how members sign in: {"require_google": bool (password and magic-link sign-in refused),
+                       "allowed_domains": [e-mail domains] (members and invitations outside them refused; [] = any)}
 
 The readers are defensive: a row written before the schema (or by hand) must not break ingest, so a value of the
 wrong shape reads as the default. The opt-out floor (STOP, UNSUBSCRIBE and their Arabic equivalents) cannot be
 removed: it is added to any list an organization sets, and applied at ingest whatever a row holds.
 """
 
+import re
 import unicodedata
 from collections.abc import Callable
 from functools import cache
@@ -105,11 +108,50 @@ def _opt_out_keywords(value: Any) -> list[str]:
     return [*(word for word in OPT_OUT_FLOOR if fold_keyword(word) not in given), *words]
 
 
+DOMAINS_MAX = 20
+DOMAIN = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+def _domains(value: Any) -> list[str]:
+    if not isinstance(value, list) or len(value) > DOMAINS_MAX:
+        raise _Invalid(
+            gettext("allowed_domains: must be a list of at most %(count)d domains.") % {"count": DOMAINS_MAX}
+        )
+    domains: list[str] = []
+    for position, domain in enumerate(value, 1):
+        domain = domain.strip().lower().lstrip("@") if isinstance(domain, str) else ""
+        if not DOMAIN.fullmatch(domain):
+            raise _Invalid(
+                gettext("allowed_domains: item %(position)d must be an e-mail domain, e.g. example.com.")
+                % {"position": position}
+            )
+        if domain not in domains:
+            domains.append(domain)
+    return domains
+
+
+SIGN_IN_KEYS = {"require_google": "bool", "allowed_domains": "domains"}
+
+
+def _sign_in(value: Any) -> dict:
+    if not isinstance(value, dict) or set(value) - set(SIGN_IN_KEYS):
+        raise _Invalid(gettext("Must be an object with require_google and allowed_domains only."))
+    result: dict = {}
+    if "require_google" in value:
+        if not isinstance(value["require_google"], bool):
+            raise _Invalid(gettext("require_google: must be true or false."))
+        result["require_google"] = value["require_google"]
+    if "allowed_domains" in value:
+        result["allowed_domains"] = _domains(value["allowed_domains"])
+    return result
+
+
 SCHEMA: dict[str, Callable[[Any], Any]] = {
     "timezone": _timezone,
     "locale": _locale,
     "opt_out_keywords": _opt_out_keywords,
     "opt_in_keywords": _keywords,
+    "sign_in": _sign_in,
 }
 
 
@@ -166,3 +208,19 @@ def opt_out_words(settings: Any) -> frozenset[str]:
 def opt_in_words(settings: Any) -> frozenset[str]:
     """The folded words that opt a contact back in: the organization's list (the defaults without one)."""
     return _keyword_set(settings, "opt_in_keywords", DEFAULT_OPT_IN_KEYWORDS)
+
+
+def sign_in_policy(settings: Any) -> tuple[bool, tuple[str, ...]]:
+    """(require_google, allowed_domains) of an organization's settings; (False, ()) for a row of another shape."""
+    value = settings.get("sign_in") if isinstance(settings, dict) else None
+    try:
+        policy = _sign_in(value) if value is not None else {}
+    except _Invalid:
+        policy = {}
+    return policy.get("require_google", False), tuple(policy.get("allowed_domains", ()))
+
+
+def email_domain_allowed(settings: Any, email: str) -> bool:
+    """True when `email` may be a member under the organization's allowed_domains (any, without a list)."""
+    _, domains = sign_in_policy(settings)
+    return not domains or email.rpartition("@")[2].lower() in domains

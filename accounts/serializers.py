@@ -48,6 +48,24 @@ def _keywords_schema(description: str) -> dict:
                 "equivalents always apply: they are added when missing."
             ),
             "opt_in_keywords": _keywords_schema("Whole inbound messages that opt a contact back in."),
+            "sign_in": {
+                "type": "object",
+                "nullable": True,
+                "additionalProperties": False,
+                "description": "How members sign in.",
+                "properties": {
+                    "require_google": {
+                        "type": "boolean",
+                        "description": "Members sign in with Google only (password and e-mail link refused).",
+                    },
+                    "allowed_domains": {
+                        "type": "array",
+                        "maxItems": org_settings.DOMAINS_MAX,
+                        "items": {"type": "string", "maxLength": 253},
+                        "description": "E-mail domains members and invitations must have ([]: any).",
+                    },
+                },
+            },
         },
     }
 )
@@ -88,6 +106,20 @@ class RegisterResponseSerializer(serializers.Serializer):
 class LoginSerializer(StrictSerializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+    organization_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID)
+
+
+class GoogleLoginSerializer(StrictSerializer):
+    token = serializers.CharField(max_length=8192, help_text="A Google ID token (a JWT from Google Sign-In)")
+    organization_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID)
+
+
+class MagicLinkRequestSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class MagicLinkVerifySerializer(StrictSerializer):
+    token = serializers.CharField(max_length=200, help_text="The `token` of the e-mailed link")
     organization_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID)
 
 

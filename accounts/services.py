@@ -25,7 +25,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import hooks, org_settings, selectors
+from accounts import google, hooks, lockout, org_settings, selectors
 from accounts import tasks as account_tasks
 from accounts.models import (
     ApiKey,
@@ -138,6 +138,12 @@ def user_set_language(*, user: User, language: str) -> None:
 def user_register(*, email: str, password: str, name: str, organization_name: str) -> tuple[User, Organization]:
     """Sign-up: a new organization with this user as its admin. 400 for an e-mail that already has an account
     (telling them to sign in instead), also when a concurrent sign-up takes it between the check and the insert."""
+    if not settings.SIGNUP_OPEN:
+        raise ServiceError(
+            gettext("Sign-up is by invitation only: ask an admin of your organization to invite you."),
+            status_code=403,
+            code="signup_closed",
+        )
     email = normalize_email(email)
     if User.objects.filter(email=email).exists():
         raise _email_taken()
@@ -185,29 +191,46 @@ def auth_switch_organization(*, user: User, organization_id: int) -> Session:
     return session_issue(user=user, membership=membership)
 
 
-def auth_authenticate(
-    *, request, email: str, password: str, organization_id: int | None = None, staff_only: bool = False
-) -> tuple[User, Membership | None]:
-    """Check credentials (with django-axes' lockout) and choose the organization to act in; audited. The API then
-    issues tokens (auth_login), the web app opens a browser session.
+class SignInMethod:
+    PASSWORD = "password"
+    GOOGLE = "google"
+    MAGIC_LINK = "magic_link"
 
-    `request` is the Django HttpRequest (axes keys its records on it). Staff may act in no organization
-    (`staff_only` logins always do); everyone else needs an active membership in an active organization.
-    """
-    email = normalize_email(email)
-    user = authenticate(request=request, username=email, password=password)
-    if getattr(request, "axes_locked_out", False):
-        minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-        raise _unauthorized(
-            gettext("Too many failed sign-in attempts: this account is locked for %(minutes)d minutes.")
-            % {"minutes": minutes},
-            "account_locked",
+
+def _sign_in_refusal(*, user: User, membership: Membership | None, method: str) -> ServiceError | None:
+    """What an organization's sign-in policy (settings "sign_in", accounts.org_settings) says against this sign-in:
+    an organization of the person's that requires Google refuses every other method (for all of the person's
+    organizations: a session could switch into it), and the organization signed in to refuses an address outside its
+    allowed domains."""
+    if method != SignInMethod.GOOGLE:
+        memberships = Membership.objects.select_related("organization").filter(
+            user=user, is_active=True, organization__status=Organization.Status.ACTIVE
         )
-    if user is None:
-        raise _unauthorized(gettext("Invalid e-mail or password."), "invalid_credentials")
+        for other in memberships:
+            if org_settings.sign_in_policy(other.organization.settings)[0]:
+                detail = gettext("%(org)s requires its members to sign in with Google.") % {
+                    "org": other.organization.name
+                }
+                return ServiceError(detail, status_code=403, code="google_required")
+    if membership is not None and not org_settings.email_domain_allowed(membership.organization.settings, user.email):
+        detail = gettext("%(org)s accepts only members whose e-mail address is in one of its domains.") % {
+            "org": membership.organization.name
+        }
+        return ServiceError(detail, status_code=403, code="domain_not_allowed")
+    return None
+
+
+def auth_sign_in_complete(
+    *, request, user: User, method: str, organization_id: int | None = None, staff_only: bool = False
+) -> Membership | None:
+    """The person proved who they are (`method`: a password, Google, an e-mail link): choose the organization to act
+    in, apply the organizations' sign-in policies, record the sign-in (audited as auth.login with its method) and
+    return the membership (None: staff outside every tenant).
+
+    Staff may act in no organization (`staff_only` logins always do); everyone else needs an active membership in an
+    active organization."""
     if staff_only and not user.is_staff:
         raise ServiceError("Super admin access required.", status_code=403, code="permission_denied")
-
     if staff_only:
         membership = None  # the super-admin session acts on the platform, outside every tenant
     elif organization_id is not None:
@@ -220,10 +243,107 @@ def auth_authenticate(
         problem = selectors.membership_problem(membership)
         if problem:
             raise _unauthorized(problem, "membership_inactive")
+    refusal = _sign_in_refusal(user=user, membership=membership, method=method)
+    if refusal is not None:
+        raise refusal
 
     user_logged_in.send(sender=User, request=request, user=user)  # resets axes, sets last_login
     if membership is not None:
-        audit_log_write(organization=membership.organization, actor=user, action="auth.login", target=user)
+        audit_log_write(
+            organization=membership.organization,
+            actor=user,
+            action="auth.login",
+            target=user,
+            data={} if method == SignInMethod.PASSWORD else {"method": method},
+        )
+    return membership
+
+
+def auth_authenticate(
+    *, request, email: str, password: str, organization_id: int | None = None, staff_only: bool = False
+) -> tuple[User, Membership | None]:
+    """Check credentials under the lockout (accounts.lockout: counted per e-mail and client, slowed down, then
+    locked) and complete the sign-in (auth_sign_in_complete). The API then issues tokens (auth_login), the web app
+    opens a browser session.
+
+    `request` is the Django HttpRequest (axes keys its records on it)."""
+    email = normalize_email(email)
+    wait = lockout.retry_after(request, email)
+    if wait:
+        raise ServiceError(
+            gettext("Too many failed sign-in attempts: wait %(seconds)d seconds before trying again.")
+            % {"seconds": wait},
+            status_code=429,
+            code="too_many_attempts",
+            headers={"Retry-After": str(wait)},
+        )
+    user = authenticate(request=request, username=email, password=password)
+    if getattr(request, "axes_locked_out", False):
+        minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+        error = _unauthorized(
+            gettext(
+                "Too many failed sign-in attempts: this account is locked for %(minutes)d minutes on this device. "
+                "A sign-in link sent by e-mail still works."
+            )
+            % {"minutes": minutes},
+            "account_locked",
+        )
+        error.headers = {"Retry-After": str(lockout.lock_remaining(request, email) or 1)}
+        raise error
+    if user is None:
+        raise _unauthorized(gettext("Invalid e-mail or password."), "invalid_credentials")
+    membership = auth_sign_in_complete(
+        request=request,
+        user=user,
+        method=SignInMethod.PASSWORD,
+        organization_id=organization_id,
+        staff_only=staff_only,
+    )
+    return user, membership
+
+
+def _google_sign_up(*, identity) -> User:
+    """A first Google sign-in: a new account (no password: Google, an e-mail link or a password reset sign it in)
+    with a new organization of which it is the admin, as registration makes. Refused while sign-up is closed
+    (SIGNUP_OPEN off): people then join by invitation."""
+    if not settings.SIGNUP_OPEN:
+        raise ServiceError(
+            gettext("Sign-up is by invitation only: ask an admin of your organization to invite you."),
+            status_code=403,
+            code="signup_closed",
+        )
+    email = normalize_email(identity.email)
+    name = identity.name.strip() or email.split("@", 1)[0]
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email, None, name=name)
+    except IntegrityError:  # a concurrent first sign-in created it: use that one
+        return User.objects.get(email=email)
+    organization_create_for_user(user=user, name=gettext("%(name)s's organization") % {"name": name[:150]})
+    return user
+
+
+def auth_google(*, request, token: str, organization_id: int | None = None) -> Session:
+    """Sign in with a Google ID token (accounts.google.verify_id_token, outside any transaction: it may fetch Google's
+    keys), then auth_google_identity; a token pair acting in the chosen organization."""
+    identity = google.verify_id_token(token)
+    user, membership = auth_google_identity(request=request, identity=identity, organization_id=organization_id)
+    access, refresh = _issue_tokens(user=user, membership=membership)
+    return Session(access, refresh, user, membership)
+
+
+@transaction.atomic
+def auth_google_identity(
+    *, request, identity: google.GoogleIdentity, organization_id: int | None = None
+) -> tuple[User, Membership | None]:
+    """Sign in the account with the e-mail Google verified, or a new one with its own organization (_google_sign_up);
+    then auth_sign_in_complete (method google)."""
+    user = User.objects.filter(email=normalize_email(identity.email)).first() or _google_sign_up(identity=identity)
+    if not user.is_active:
+        raise _unauthorized(gettext("This account is deactivated."), "account_inactive")
+    membership = auth_sign_in_complete(
+        request=request, user=user, method=SignInMethod.GOOGLE, organization_id=organization_id
+    )
     return user, membership
 
 
@@ -419,6 +539,9 @@ def invitation_create(*, organization: Organization, email: str, role: str, invi
     """Add an e-mail to the access list; the single-use token goes out by e-mail only, from a task after commit."""
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
     email = normalize_email(email)
+    if not org_settings.email_domain_allowed(organization.settings, email):
+        message = gettext("This organization accepts only addresses of its own domains (settings: sign_in).")
+        raise ServiceError(message, errors={"email": [message]})
     if Membership.objects.for_org(organization).filter(user__email=email, is_active=True).exists():
         raise ServiceError(
             gettext("%(email)s is already a member.") % {"email": email},

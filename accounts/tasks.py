@@ -1,5 +1,5 @@
-"""Celery tasks of accounts: the e-mails (password reset, invitation), sent by a worker and never in the request,
-the daily flush of expired refresh tokens and the hourly pruning of the system log.
+"""Celery tasks of accounts: the e-mails (password reset, invitation, sign-in link, lockout notice), sent by a worker
+and never in the request, the daily flush of expired refresh tokens and the hourly pruning of the system log.
 
 No secret travels through the broker: a reset token is made in the task from the account, and an invitation token
 is issued in the task (only its hash is stored). A mail server that fails is retried with backoff. Services are
@@ -42,3 +42,19 @@ def prune_system_logs() -> int:
     from accounts import services
 
     return services.system_logs_prune()
+
+
+@shared_task(**MAIL_RETRY)
+def send_magic_link(email: str) -> None:
+    """E-mail a sign-in link (made now) to the active account with this e-mail, if there is one."""
+    from accounts import magic_links
+
+    magic_links.magic_link_send(email=email)
+
+
+@shared_task(**MAIL_RETRY)
+def send_lockout_notice(user_id: int, ip_address: str) -> None:
+    """Tell an account's owner that a client was locked out of it."""
+    from accounts import lockout
+
+    lockout.lockout_notice_send(user_id=user_id, ip_address=ip_address)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
-from accounts import selectors, services
+from accounts import google, lockout, magic_links, selectors, services
 from accounts.forms import (
     InvitationSignInForm,
     InvitationSignUpForm,
@@ -53,6 +53,15 @@ def _open_session(request, user, organization_id: int | None) -> None:
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     if organization_id is not None:
         request.session[selectors.SESSION_ORGANIZATION_KEY] = organization_id
+
+
+def _signed_in(request, user, membership, target: str):
+    """Opens the browser session and goes to `target`; this browser becomes a known device of the account (its
+    failed sign-ins are counted apart from other clients': accounts.lockout)."""
+    _open_session(request, user, membership.organization_id if membership else None)
+    response = redirect(target)
+    lockout.remember_device(request, response, user.email)
+    return response
 
 
 def _notice(request, *, title: str, text: str, link: tuple[str, str] | None = None, status: int = 200):
@@ -93,10 +102,88 @@ def sign_in(request):
         except ServiceError as refused:
             error = refused.detail
         else:
-            _open_session(request, user, membership.organization_id if membership else None)
-            return redirect(_safe_next(request, _landing(membership)))
-    context = {"form": form, "error": error, "next": _safe_next(request, ""), "demo_credentials": demo.sign_in_hint()}
+            return _signed_in(request, user, membership, _safe_next(request, _landing(membership)))
+    context = {
+        "form": form,
+        "error": error,
+        "next": _safe_next(request, ""),
+        "demo_credentials": demo.sign_in_hint(),
+        "google_enabled": google.web_configured(),
+    }
     return render(request, "accounts/sign_in.html", context)
+
+
+@throttled_posts
+def magic_link_request(request):
+    """Asks for a sign-in link by e-mail. The same answer whether an account has the address or not (the service's)."""
+    form = PasswordForgotForm(request.POST or None, initial={"email": request.GET.get("email", "")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            magic_links.magic_link_request(request=request, email=form.cleaned_data["email"])
+        except ServiceError as refused:
+            return _notice(request, title=_("Too many attempts"), text=refused.detail, status=refused.status_code)
+        context = {
+            "sent_to": form.cleaned_data["email"],
+            "valid_minutes": int(settings.MAGIC_LINK_TTL.total_seconds() // 60),
+        }
+        return render(request, "accounts/magic_link_request.html", context)
+    return render(request, "accounts/magic_link_request.html", {"form": form})
+
+
+def _link_expired(request):
+    text = _("This sign-in link is invalid, has expired or was already used. Ask for a new one.")
+    return _link_not_working(request, text=text, link=(reverse("magic-link-request"), _("Ask for a new link")))
+
+
+@throttled_posts
+def magic_link(request):
+    """The link of the sign-in e-mail (`/magic-link?token=...`). Opening it only shows a button: the POST uses the
+    link, so a mail scanner that fetches links does not burn it."""
+    token = request.GET.get("token", "")
+    account = magic_links.magic_link_usable(token=token)
+    if account is None:
+        return _link_expired(request)
+    if request.method == "POST":
+        try:
+            user, membership = magic_links.auth_magic_link(request=request, token=token)
+        except ServiceError as refused:
+            if refused.code == "invalid_magic_link":
+                return _link_expired(request)
+            return _notice(request, title=_("You can't sign in this way"), text=refused.detail, status=403)
+        return _signed_in(request, user, membership, _landing(membership))
+    return render(request, "accounts/magic_link.html", {"account": account})
+
+
+def _google_redirect_uri(request) -> str:
+    return request.build_absolute_uri(reverse("google-callback"))
+
+
+def google_start(request):
+    """The "Sign in with Google" button: off to Google's consent page (authorization-code flow, accounts.google)."""
+    if not google.web_configured():
+        return redirect("sign-in")
+    return redirect(google.authorization_url(session=request.session, redirect_uri=_google_redirect_uri(request)))
+
+
+def google_callback(request):
+    """Google's redirect back: the code is exchanged and its ID token verified, then the account signs in (or is
+    created with its organization) as the API's auth/google does."""
+    if not google.web_configured():
+        return redirect("sign-in")
+    back = (reverse("sign-in"), _("Back to sign-in"))
+    if request.GET.get("error"):  # the person cancelled on Google's page
+        return redirect("sign-in")
+    try:
+        identity = google.identity_from_callback(
+            session=request.session,
+            state=request.GET.get("state", ""),
+            code=request.GET.get("code", ""),
+            redirect_uri=_google_redirect_uri(request),
+        )
+        user, membership = services.auth_google_identity(request=request, identity=identity)
+    except ServiceError as refused:
+        return _notice(request, title=_("Google sign-in failed"), text=refused.detail, link=back, status=403)
+    return _signed_in(request, user, membership, _landing(membership))
 
 
 @require_POST

@@ -5,6 +5,11 @@ from accounts import settings_views, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("sign-in/", views.sign_in, name="sign-in"),
+    path("sign-in/link/", views.magic_link_request, name="magic-link-request"),
+    path("sign-in/google/", views.google_start, name="google-sign-in"),
+    path("sign-in/google/callback", views.google_callback, name="google-callback"),
+    # The link the sign-in e-mail carries (accounts.magic_links.magic_link_send), without a slash.
+    path("magic-link", views.magic_link, name="magic-link"),
     path("sign-out/", views.sign_out, name="sign-out"),
     path("sign-up/", views.sign_up, name="sign-up"),
     path("forgot-password/", views.password_forgot, name="password-forgot"),

@@ -305,6 +305,9 @@ NO_TENANT_DATA = {
     "auth-me",
     "auth-password-reset-request",
     "auth-password-reset",
+    "auth-google",  # signs a person in: tests/accounts/test_google_sign_in.py
+    "auth-magic-link",  # e-mails a person a link: tests/accounts/test_magic_links.py
+    "auth-magic-link-verify",
     "auth-register-with-invite",
     "auth-ws-ticket",  # the ticket acts in the caller's organization: tests/messaging/test_consumer_auth.py
     "auth-switch-organization",  # names an organization: tests/accounts/test_organizations.py

@@ -15,11 +15,21 @@ from whatsapp_hub.parsers import RequestTooLarge
 class ServiceError(Exception):
     """A refused action or a user mistake raised by a service; the API answers it as a 4xx.
 
-    `errors` maps field names to messages when the mistake belongs to an input field.
+    `errors` maps field names to messages when the mistake belongs to an input field; `headers` go on the answer
+    (Retry-After).
     """
 
-    def __init__(self, detail: str, *, status_code: int = 400, code: str = "invalid", errors: dict | None = None):
+    def __init__(
+        self,
+        detail: str,
+        *,
+        status_code: int = 400,
+        code: str = "invalid",
+        errors: dict | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(detail)
+        self.headers = headers or {}
         self.detail = detail
         self.status_code = status_code
         self.code = code
@@ -64,7 +74,7 @@ def api_exception_handler(exc, context):
         body = {"detail": exc.detail, "code": exc.code}
         if exc.errors:
             body["errors"] = exc.errors
-        return Response(body, status=exc.status_code)
+        return Response(body, status=exc.status_code, headers=exc.headers)
     if isinstance(exc, RequestDataTooBig):
         # DRF reads JSON and form bodies through request.body, so Django's own limit trips
         # before LimitedJSONParser sees the stream: the same 413, not Django's generic 400.

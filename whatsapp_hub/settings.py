@@ -183,19 +183,23 @@ AUTH_PASSWORD_VALIDATORS = [
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_SECONDS", 60 * 60)
 INVITATION_TTL = timedelta(days=env_int("INVITATION_TTL_DAYS", 7))
 
-# Login lockout (django-axes): 5 failures for one email within 15 minutes lock it for 15 minutes.
+# Login lockout (django-axes, accounts/lockout.py): failures are counted per e-mail *and* client (its address, or its
+# known-device cookie), so that nobody can lock an owner out by failing with their address from elsewhere. From the
+# 2nd failure a client waits 2, 4, 8... seconds between attempts (429, Retry-After); the 5th within 15 minutes locks
+# that address for that client for 15 minutes. A browser that signed in before (the signed known-device cookie) has a
+# counter of its own, and an e-mail sign-in link always works.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+LOGIN_SLOWDOWN_AFTER = env_int("LOGIN_SLOWDOWN_AFTER", 2)
 # authenticate() receives the e-mail as `username` (axes would look for USERNAME_FIELD, "email", and
-# find nothing, so nothing was ever counted); the callable also lower-cases it, one counter per e-mail.
+# find nothing, so nothing was ever counted); the callable also lower-cases it and adds the known device, if any.
 AXES_USERNAME_FORM_FIELD = "username"
-AXES_USERNAME_CALLABLE = "accounts.authentication.axes_username"
+AXES_USERNAME_CALLABLE = "accounts.lockout.axes_username"
 AXES_RESET_ON_SUCCESS = True
 # Locked for 15 minutes from the 5th failure, as the 401 says: attempts during the lock do not extend it.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_VERBOSE = False
-# The lockout is per e-mail by design; per-IP abuse is limited by the auth endpoints' throttle.
 # No AxesMiddleware (axes.W002): auth_login answers a lockout itself (401 JSON); the middleware would
 # replace that with its own HTML 429 (and its async path passes the wrong arguments to the handler).
 SILENCED_SYSTEM_CHECKS = ["axes.W006", "axes.W002"]
@@ -285,6 +289,19 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "WhatsApp Hub <no-reply@localhost>")
+# Anyone may create an account and organization (sign-up, or a first Google sign-in); off: people join by invitation.
+SIGNUP_OPEN = env_bool("SIGNUP_OPEN", True)
+# Passwordless sign-in links (accounts/magic_links.py).
+MAGIC_LINK_TTL = timedelta(minutes=env_int("MAGIC_LINK_MINUTES", 15))
+# Google sign-in (accounts/google.py): on with a client id (the API's auth/google); the web app's button also needs the
+# client secret (authorization-code flow). The URLs are Google's unless pointed elsewhere (tests: a fake).
+GOOGLE_CLIENT_ID = env("GOOGLE_CLIENT_ID", "")
+GOOGLE_CLIENT_SECRET = env("GOOGLE_CLIENT_SECRET", "")
+GOOGLE_JWKS_URL = env("GOOGLE_JWKS_URL", "https://www.googleapis.com/oauth2/v3/certs")
+GOOGLE_AUTH_URL = env("GOOGLE_AUTH_URL", "https://accounts.google.com/o/oauth2/v2/auth")
+GOOGLE_TOKEN_URL = env("GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token")
+# An unknown key id fetches Google's keys again, at most this often.
+GOOGLE_JWKS_REFRESH_FLOOR_SECONDS = env_int("GOOGLE_JWKS_REFRESH_FLOOR_SECONDS", 60)
 # Base of the links put in e-mails (password reset, invitations).
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 
@@ -310,6 +327,9 @@ REST_FRAMEWORK = {
         "auth": env("THROTTLE_AUTH_RATE", "60/min"),
         # Entries an organization's API clients add to its system log (POST logs), all of its keys and people together.
         "system_log": env("THROTTLE_SYSTEM_LOG_RATE", "60/min"),
+        # Sign-in links asked for one address, and by one client (accounts/magic_links.py).
+        "magic_link_address": env("THROTTLE_MAGIC_LINK_ADDRESS_RATE", "5/hour"),
+        "magic_link_client": env("THROTTLE_MAGIC_LINK_CLIENT_RATE", "30/hour"),
     },
     # 0 unless set: the socket address. DRF's None would trust any X-Forwarded-For a client sends,
     # giving every forged value a fresh throttle bucket. Behind N proxies set NUM_PROXIES=N.

@@ -47,3 +47,19 @@ class OrganizationRateThrottle(_SettingsRate, SimpleRateThrottle):
 
 class SystemLogRateThrottle(OrganizationRateThrottle):
     scope = "system_log"
+
+
+class KeyedRateThrottle(_SettingsRate, SimpleRateThrottle):
+    """A bucket named by the caller (an e-mail address's digest, a client), checked with `allow(request)` outside
+    DRF's view machinery (a service's own limit)."""
+
+    def __init__(self, scope: str, key: str):
+        self.scope = scope
+        self.key = key
+        super().__init__()
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.key}
+
+    def allow(self, request) -> bool:
+        return self.allow_request(request, None)

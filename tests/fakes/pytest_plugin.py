@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.dns import Resolver
+from tests.fakes.google import FakeGoogleServer
 from tests.fakes.meta import FakeMetaServer
 from tests.fakes.openai import FakeOpenAIServer
 from tests.fakes.server import ScriptedServer, WebhookReceiver
@@ -66,6 +67,25 @@ def fake_openai(settings) -> Iterator[FakeOpenAIServer]:
     try:
         yield server
     finally:
+        server.stop()
+
+
+@pytest.fixture
+def fake_google(settings) -> Iterator[FakeGoogleServer]:
+    """A fake of Google's key set and token endpoint (tests/fakes/google.py): GOOGLE_JWKS_URL and GOOGLE_TOKEN_URL
+    point at it, the client id and secret are set, the egress policy allows it, and the hub's cached keys are
+    forgotten before and after."""
+    from accounts import google
+
+    server = FakeGoogleServer().start()
+    settings.GOOGLE_JWKS_URL, settings.GOOGLE_TOKEN_URL = server.jwks_url, server.token_url
+    settings.GOOGLE_CLIENT_ID, settings.GOOGLE_CLIENT_SECRET = server.client_id, server.client_secret
+    allow_egress(settings, server)
+    google.KEYS.clear()
+    try:
+        yield server
+    finally:
+        google.KEYS.clear()
         server.stop()
 
 
