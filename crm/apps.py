@@ -16,3 +16,9 @@ class CrmConfig(AppConfig):
         extensions.register_inbox_panel_section(
             extensions.InboxPanelSection(template="crm/inbox_panel.html", script="js/crm-inbox.js")
         )
+        # Lead routing deals new conversations, and a team's queue when a conversation closes (crm/routing/).
+        from crm.routing import services as routing
+        from messaging import hooks
+
+        hooks.conversation_created.connect(routing.on_conversation_created)
+        hooks.conversation_updated.connect(routing.on_conversation_updated)

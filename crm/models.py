@@ -165,3 +165,8 @@ class SalesMember(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+from crm.routing.models import LeadRoutingRule  # noqa: E402  (its own module: crm/routing/)
+
+__all__ = ["LeadRoutingRule"]
