@@ -55,3 +55,6 @@ class SalesMemberAdmin(admin.ModelAdmin):
     list_display = ("name", "email", "phone", "organization")
     list_filter = ("organization",)
     raw_id_fields = ("organization", "invitation")
+
+
+from crm.routing import admin as routing_admin  # noqa: E402, F401  (registers the lead-routing rule's admin)

@@ -6,7 +6,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Team, TenantModel
-from messaging.models import WhatsAppNumber
+from messaging.models import Conversation, WhatsAppNumber
+
+# A member's open conversations, counted against a rule's cap: those not closed.
+OPEN_STATUSES = (Conversation.Status.OPEN, Conversation.Status.PENDING)
 
 
 class LeadRoutingRule(TenantModel):

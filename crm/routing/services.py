@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 
 from accounts import services as account_services
 from accounts.models import Membership, Organization, Role, Team, TeamMember
-from crm.routing.models import LeadRoutingRule
+from crm.routing.models import OPEN_STATUSES, LeadRoutingRule
 from messaging.models import Conversation, WhatsAppNumber
 from messaging.selectors.access import visible_number_ids
 from messaging.services.conversations import INBOX_ROLES, UNCHANGED, conversation_update
@@ -27,8 +27,6 @@ from whatsapp_hub.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 
-# A member's open conversations, counted against the cap: those not closed.
-OPEN_STATUSES = (Conversation.Status.OPEN, Conversation.Status.PENDING)
 # Conversations of a team's queue dealt per trigger (a member back from away, a conversation closed).
 BACKLOG_BATCH = 100
 RULE_FIELDS = ("number", "team", "enabled", "max_open_per_member")
@@ -311,7 +309,7 @@ def lead_routing_backlog_route(*, organization_id: int, limit: int = BACKLOG_BAT
     return assigned
 
 
-# --- Hook subscribers (messaging/hooks.py, connected in CrmConfig.ready()) ---------------------------------------------
+# --- Hook subscribers (messaging/hooks.py, connected in CrmConfig.ready()) ----------------------------------------
 
 
 def _routes(organization_id: int) -> bool:

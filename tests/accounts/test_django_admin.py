@@ -41,7 +41,7 @@ from automation.models.ai import AISettings, AIUsage
 from automation.models.knowledge import Chunk, Document, KnowledgeBase
 from automation.services import bots as bot_services
 from campaigns.models import Campaign, CampaignRecipient
-from crm.models import Business, ContactBusiness, Deal, DealHistory, Pipeline, SalesMember, Stage
+from crm.models import Business, ContactBusiness, Deal, DealHistory, LeadRoutingRule, Pipeline, SalesMember, Stage
 from messaging.models import (
     CannedResponse,
     Contact,
@@ -58,6 +58,7 @@ from tests.automation.flows_support import custom_function, flow_run_of, simple_
 from tests.automation.knowledge_support import knowledge_base, processed_document
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.campaigns.support import sandbox_campaign
+from tests.crm.routing_support import number_rule as crm_routing_rule
 from tests.crm.support import business as crm_business
 from tests.crm.support import deal as crm_deal
 from tests.crm.support import sales_member as crm_sales_member
@@ -191,6 +192,7 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     Deal: crm_deal,
     DealHistory: lambda org: crm_deal(org).history.get(),
     SalesMember: crm_sales_member,
+    LeadRoutingRule: crm_routing_rule,
     CampaignRecipient: _campaign_recipient,
     WebhookEndpoint: lambda org: WebhookEndpointFactory(organization=org),
     WebhookDelivery: lambda org: WebhookDeliveryFactory(endpoint=WebhookEndpointFactory(organization=org)),

@@ -23,3 +23,10 @@ def rule(org, *, team_=None, number=None, **fields) -> LeadRoutingRule:
     return LeadRoutingRule.objects.create(
         organization=org, team=team_ or team(org, *agents(org, "Omar")), number=number, **fields
     )
+
+
+def number_rule(org) -> LeadRoutingRule:
+    """A rule of a number of its own (an organization has many: the walker, the fuzzer, the admin test)."""
+    from tests.messaging.factories import WhatsAppNumberFactory
+
+    return rule(org, number=WhatsAppNumberFactory(organization=org), max_open_per_member=3)

@@ -56,7 +56,7 @@ def test_new_conversations_go_round_robin_starting_after_the_last_member_chosen(
 
 
 def test_the_cursor_of_a_member_who_left_the_team_still_moves_on(org, sales):
-    routing_rule, (omar, lina, sami) = sales
+    routing_rule, (_, lina, sami) = sales
     routing_rule.team.memberships.filter(user=lina.user).delete()
     routing_rule.last_assigned_id = lina.user_id
     routing_rule.save()
@@ -78,7 +78,6 @@ def test_the_number_s_own_rule_wins_over_the_rule_for_every_number_and_a_disable
 
 
 def test_only_new_leads_nobody_holds_are_dealt(org, sales, admin_membership):
-    _, (omar, _, _) = sales
     other_team = team(org, name="Support")
     started_by_us = open_conversation(org, last_inbound_at=None)  # a broadcast or a first template
     held = open_conversation(org, assigned_to=admin_membership.user)
@@ -86,7 +85,12 @@ def test_only_new_leads_nobody_holds_are_dealt(org, sales, admin_membership):
     elsewhere = open_conversation(org, team=other_team)
 
     assert [route(c).outcome for c in (started_by_us, held, closed, elsewhere)] == ["skipped"] * 4
-    assert [assignee(c) for c in (started_by_us, held, closed, elsewhere)] == [None, admin_membership.user_id, None, None]
+    assert [assignee(c) for c in (started_by_us, held, closed, elsewhere)] == [
+        None,
+        admin_membership.user_id,
+        None,
+        None,
+    ]
     assert not AuditLog.objects.filter(action="conversation.assign").exists()
 
 
@@ -234,7 +238,11 @@ def test_a_customer_s_first_message_is_assigned_audited_and_pushed_live(client, 
         None,
         None,
         str(conversation.pk),
-        {"assigned_to": [None, omar.user_id], "team": [None, routing_rule.team_id], "lead_routing_rule": routing_rule.pk},
+        {
+            "assigned_to": [None, omar.user_id],
+            "team": [None, routing_rule.team_id],
+            "lead_routing_rule": routing_rule.pk,
+        },
     )
     updates = [data["conversations"][0] for event, data in published if event == "conversation.updated"]
     assert (updates[-1]["id"], updates[-1]["assigned_to"], updates[-1]["team"]) == (
