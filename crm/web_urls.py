@@ -1,4 +1,5 @@
 from crm.business_views import urlpatterns as business_urlpatterns
+from crm.routing.views import urlpatterns as routing_urlpatterns
 from crm.views import urlpatterns as deal_urlpatterns
 
-urlpatterns = [*deal_urlpatterns, *business_urlpatterns]
+urlpatterns = [*deal_urlpatterns, *business_urlpatterns, *routing_urlpatterns]
