@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
@@ -90,7 +91,9 @@ def lead_routing_delete(request, rule_id: int):
 
 
 @require_POST
-@member_required(roles=frozenset({Role.ADMIN, Role.AGENT}), reason=_("Only admins and agents take conversations."))
+@member_required(
+    roles=frozenset({Role.ADMIN, Role.AGENT}), reason=gettext_lazy("Only admins and agents take conversations.")
+)
 def availability(request):
     """The person's menu: away (no new conversations from lead routing) or available again."""
     is_away = request.POST.get("is_away") == "1"

@@ -104,6 +104,8 @@ def test_marketers_have_no_away_toggle(org, marketing_membership):
     browser = signed_in(marketing_membership)
 
     assert "Set yourself away" not in browser.get("/contacts/").content.decode()
-    assert browser.post("/availability/", {"is_away": "1"}).status_code == 403
+    refused = browser.post("/availability/", {"is_away": "1"})
+    assert refused.status_code == 403
+    assert "Only admins and agents take conversations." in refused.content.decode()
     marketing_membership.refresh_from_db()
     assert not marketing_membership.is_away
