@@ -11,7 +11,17 @@ from django.contrib.messages import SUCCESS
 from django.db import models, transaction
 
 from accounts import services
-from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Team, TeamMember, User
+from accounts.models import (
+    ApiKey,
+    AuditLog,
+    Invitation,
+    Membership,
+    Organization,
+    SystemLog,
+    Team,
+    TeamMember,
+    User,
+)
 from whatsapp_hub.errors import ServiceError
 
 
@@ -308,16 +318,9 @@ class ApiKeyAdmin(TenantAdmin):
     readonly_fields = ("prefix", "key_hash", "last_used_at")
 
 
-@admin.register(AuditLog)
-class AuditLogAdmin(TenantAdmin):
-    """Read-only: the record of who did what is never added, edited or deleted by hand."""
+class ReadOnlyTenantAdmin(TenantAdmin):
+    """A record the services write, never added, edited or deleted by hand (retention deletes it)."""
 
-    list_display = ("at", "organization", "action", "actor", "target_type", "target_id")
-    list_filter = ("action", "organization")
-    list_select_related = ("organization", "actor")
-    search_fields = ("action", "actor__email", "target_id")
-    raw_id_fields = ("organization", "actor", "api_key")
-    date_hierarchy = "at"
     show_full_result_count = False
 
     def has_add_permission(self, request) -> bool:
@@ -328,3 +331,25 @@ class AuditLogAdmin(TenantAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(ReadOnlyTenantAdmin):
+    """Read-only: the record of who did what."""
+
+    list_display = ("at", "organization", "action", "actor", "target_type", "target_id")
+    list_filter = ("action", "organization")
+    list_select_related = ("organization", "actor")
+    search_fields = ("action", "actor__email", "target_id")
+    raw_id_fields = ("organization", "actor", "api_key")
+    date_hierarchy = "at"
+
+
+@admin.register(SystemLog)
+class SystemLogAdmin(ReadOnlyTenantAdmin):
+    """Read-only: what the organizations' admins see in Settings > Logs."""
+
+    list_display = ("created_at", "organization", "level", "category", "message", "related_type", "related_id")
+    list_filter = ("level", "category", "organization")
+    search_fields = ("message", "related_id")
+    date_hierarchy = "created_at"

@@ -7,13 +7,13 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.generics import GenericAPIView, ListAPIView
+from rest_framework.generics import GenericAPIView, ListAPIView, ListCreateAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors, services
-from accounts.models import ApiKey, AuditLog, Team
+from accounts.models import ApiKey, AuditLog, SystemLog, Team
 from accounts.permissions import IsAdmin, IsSuperAdmin, IsUser
 from accounts.serializers import (
     ApiKeyCreatedSerializer,
@@ -41,6 +41,8 @@ from accounts.serializers import (
     SessionSerializer,
     SuperAdminLoginSerializer,
     SwitchOrganizationSerializer,
+    SystemLogCreateSerializer,
+    SystemLogSerializer,
     TeamMemberSerializer,
     TeamSerializer,
     WsTicketSerializer,
@@ -50,7 +52,7 @@ from whatsapp_hub.filters import IsoDateTimeFilter
 from whatsapp_hub.query_params import KnownQueryParamsMixin
 from whatsapp_hub.schema import error_responses
 from whatsapp_hub.serializers import MAX_ID
-from whatsapp_hub.throttling import AuthRateThrottle
+from whatsapp_hub.throttling import AuthRateThrottle, SystemLogRateThrottle
 
 ERRORS = error_responses(
     [(400, "Invalid input ({detail, errors})"), (401, "Not authenticated"), (403, "Not allowed"), (404, "Not found")]
@@ -381,6 +383,48 @@ class AuditLogView(TenantScopedMixin, ListAPIView):
     filter_backends = [filters.DjangoFilterBackend]
 
     selector = staticmethod(selectors.audit_log)
+
+
+class SystemLogFilter(filters.FilterSet):
+    level = filters.ChoiceFilter(choices=SystemLog.Level.choices)
+    category = filters.ChoiceFilter(choices=SystemLog.Category.choices)
+    since = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+
+    class Meta:
+        model = SystemLog
+        fields = ["level", "category", "since"]
+
+
+@extend_schema_view(
+    get=extend_schema(responses={200: SystemLogSerializer(many=True), **_errors(400, 401, 403)}),
+    post=extend_schema(
+        request=SystemLogCreateSerializer, responses={201: SystemLogSerializer, **_errors(400, 401, 403)}
+    ),
+)
+@extend_schema(tags=["organization admin"])
+class SystemLogView(TenantScopedMixin, ListCreateAPIView):
+    """The organization's system log, newest first: what its admins should know happened (a webhook event that could
+    not be processed, a message that could not be delivered, a flow run that failed, an outbound webhook disabled, a
+    number's status or quality changed, a template rejected), and the entries its API clients add (POST: category
+    `api`, throttled per organization). Entries are kept SYSTEM_LOG_RETENTION_DAYS days. New entries are pushed to
+    the admins' live sockets as `system_log.created`."""
+
+    permission_classes = [IsAdmin]
+    serializer_class = SystemLogSerializer
+    filterset_class = SystemLogFilter
+    filter_backends = [filters.DjangoFilterBackend]
+
+    selector = staticmethod(selectors.system_log)
+
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        return [*throttles, SystemLogRateThrottle()] if self.request.method == "POST" else throttles
+
+    def create(self, request, *args, **kwargs):
+        serializer = SystemLogCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        log = services.system_log_add(organization=request.org, **serializer.validated_data)
+        return Response(SystemLogSerializer(log).data, status=status.HTTP_201_CREATED)
 
 
 # --- super admin -------------------------------------------------------------------------------------

@@ -29,3 +29,10 @@ access_changed = Hook(
     "access_changed",
     "organization_id: a member's role or a team's members changed, so who sees which numbers may have.",
 )
+
+# Unlike the hooks above, called after the commit of the entries (by accounts.services' system log writers), with
+# failures logged: the live push of new entries to the organization's admins subscribes here.
+system_logs_written = Hook(
+    "system_logs_written",
+    "organization_id, logs: these SystemLog rows of the organization were just stored (committed), oldest first.",
+)

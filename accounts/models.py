@@ -239,3 +239,50 @@ class AuditLog(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_type}:{self.target_id}"
+
+
+class SystemLog(TenantModel):
+    """What an organization's admins should know happened, written by the services (accounts.services.
+    system_log_write): a webhook event dead-lettered, a message that could not be delivered, a flow run that failed,
+    an outbound webhook disabled, a number's status or quality changed, a template rejected; and the entries API
+    clients add themselves (category `api`). `message` is in the product's words (never an upstream body beyond a
+    bounded excerpt); `details` is bounded (SYSTEM_LOG_DETAILS_MAX characters of JSON). Deleted after
+    SYSTEM_LOG_RETENTION_DAYS (beat)."""
+
+    class Level(models.TextChoices):
+        INFO = "info", "Info"
+        WARNING = "warning", "Warning"
+        ERROR = "error", "Error"
+
+    class Category(models.TextChoices):
+        WEBHOOK = "webhook", "Webhook"
+        API = "api", "API"
+        WORKFLOW = "workflow", "Workflow"
+        CAMPAIGN = "campaign", "Campaign"
+        DELIVERY = "delivery", "Delivery"
+        INTEGRATION = "integration", "Integration"
+
+    MESSAGE_MAX = 500
+    DETAILS_MAX = 4000
+
+    level = models.CharField(max_length=8, choices=Level.choices)
+    category = models.CharField(max_length=16, choices=Category.choices)
+    message = models.CharField(max_length=MESSAGE_MAX)
+    # The message's wording before `details` filled it in (a msgid: the pages show it translated); blank for the
+    # entries API clients add, whose message is shown as written.
+    template = models.CharField(max_length=MESSAGE_MAX, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    # What it is about, when it is about one row: e.g. ("message", "42"), ("webhook_endpoint", "7").
+    related_type = models.CharField(max_length=64, blank=True)
+    related_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "-created_at", "-id"], name="accounts_syslog_org_created"),
+            models.Index(fields=["created_at"], name="accounts_syslog_created"),  # retention
+        ]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.level} {self.category}: {self.message[:60]}"

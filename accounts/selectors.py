@@ -8,7 +8,18 @@ from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from django.utils.translation import gettext
 
-from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, User, hash_secret
+from accounts.models import (
+    ApiKey,
+    AuditLog,
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+    SystemLog,
+    Team,
+    User,
+    hash_secret,
+)
 from whatsapp_hub.errors import ServiceError
 
 
@@ -175,6 +186,18 @@ def api_keys(*, org: Organization) -> QuerySet[ApiKey]:
 
 def audit_log(*, org: Organization) -> QuerySet[AuditLog]:
     return AuditLog.objects.for_org(org).select_related("actor", "api_key")
+
+
+def system_log(*, org: Organization, level: str = "", category: str = "", since=None) -> QuerySet[SystemLog]:
+    """The organization's system log, newest first, of one level and category when given, from `since` on."""
+    logs = SystemLog.objects.for_org(org).order_by("-created_at", "-id")
+    if level:
+        logs = logs.filter(level=level)
+    if category:
+        logs = logs.filter(category=category)
+    if since is not None:
+        logs = logs.filter(created_at__gte=since)
+    return logs
 
 
 def organizations_with_counts() -> QuerySet[Organization]:

@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts import org_settings
-from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, User
+from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, SystemLog, Team, User
 from whatsapp_hub.schema import DetailSerializer  # noqa: F401  (the API's error shape, re-exported)
 from whatsapp_hub.serializers import MAX_ID, StrictModelSerializer, StrictSerializer
 
@@ -242,6 +242,45 @@ class AuditLogSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditLog
         fields = ["id", "at", "action", "actor", "api_key", "target_type", "target_id", "data"]
+
+
+class SystemLogSerializer(serializers.ModelSerializer):
+    related_type = serializers.CharField(help_text="What the entry is about (e.g. message, flow, template), or blank.")
+    related_id = serializers.CharField(help_text="The id of what it is about, or blank.")
+
+    class Meta:
+        model = SystemLog
+        fields = ["id", "created_at", "level", "category", "message", "details", "related_type", "related_id"]
+        read_only_fields = fields
+
+
+def system_logs_data(logs) -> list[dict]:
+    """The entries as the API shows them (also the live push's `logs`)."""
+    return SystemLogSerializer(logs, many=True).data
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": True,
+        "description": f"Anything JSON, at most {SystemLog.DETAILS_MAX} characters of it.",
+    }
+)
+class SystemLogDetailsField(serializers.JSONField):
+    pass
+
+
+class SystemLogCreateSerializer(StrictSerializer):
+    """An entry an API client adds: its category is always `api`."""
+
+    level = serializers.ChoiceField(choices=SystemLog.Level.choices, default=SystemLog.Level.INFO)
+    message = serializers.CharField(max_length=SystemLog.MESSAGE_MAX)
+    details = SystemLogDetailsField(required=False, default=dict)
+
+    def validate_details(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be an object.")
+        return value
 
 
 # --- super admin -----------------------------------------------------------------------------------

@@ -1,9 +1,12 @@
 """Every write path of tenants and people. Keyword-only arguments, one transaction each,
 e-mails and other side effects after commit."""
 
+import json
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import authenticate, password_validation, user_logged_in
@@ -31,14 +34,18 @@ from accounts.models import (
     Membership,
     Organization,
     Role,
+    SystemLog,
     Team,
     TeamMember,
     User,
     hash_secret,
     normalize_email,
 )
-from whatsapp_hub.aftercommit import enqueue_after_commit
+from whatsapp_hub.aftercommit import enqueue_after_commit, run_after_commit
 from whatsapp_hub.errors import ServiceError, invalid_input
+from whatsapp_hub.retention import delete_in_batches
+
+logger = logging.getLogger(__name__)
 
 # Tries at a free slug when concurrent sign-ups of the same name keep taking the one just checked.
 SLUG_ATTEMPTS = 3
@@ -746,3 +753,158 @@ def organization_delete(*, organization: Organization) -> None:
     after the commit."""
     hooks.organization_deleting.send(organization=organization)
     organization.delete()
+
+
+# --- system log -------------------------------------------------------------------------------------------------------
+#
+# What an organization's admins should know happened (accounts.models.SystemLog), written by the services of every app
+# at their failure points. Writing one is cheap and never raises into the caller: a log that cannot be written is
+# logged and dropped, never the reason a delivery or an ingest fails. Inside a transaction the entries are written
+# after its commit (dropped on rollback): a log never tells of something that did not happen, and its insert is never
+# part of (or the failure of) the caller's transaction. Outside one they are written at once. New entries are
+# announced after they are stored (hooks.system_logs_written: the live push to the admins' logs page).
+
+
+@dataclass(frozen=True)
+class SystemLogEntry:
+    """One entry for system_logs_write. `message` is a template in the product's words (mark it with gettext_noop:
+    the pages show it translated) whose %(name)s placeholders `details` fills in; `related` names the row it is
+    about, (type, id)."""
+
+    organization_id: int
+    level: str
+    category: str
+    message: str
+    details: dict | None = None
+    related: tuple[str, object] | None = None
+
+
+# A detail value shown in a message is cut to this many characters (e.g. a provider's error title).
+SYSTEM_LOG_VALUE_MAX = 300
+
+
+def _bounded_details(details: dict | None) -> dict:
+    """`details` as JSON data: strings cut to SYSTEM_LOG_VALUE_MAX, the whole at most SystemLog.DETAILS_MAX characters
+    of JSON (else an excerpt of it, marked truncated)."""
+    if not details:
+        return {}
+
+    def bound(value):
+        if isinstance(value, dict):
+            return {str(key)[:64]: bound(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [bound(item) for item in value]
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        return str(value)[:SYSTEM_LOG_VALUE_MAX]
+
+    data = bound(details)
+    text = json.dumps(data, ensure_ascii=False)
+    if len(text) <= SystemLog.DETAILS_MAX:
+        return data
+    return {"excerpt": text[: SystemLog.DETAILS_MAX - 100], "truncated": True}
+
+
+def _system_log_row(entry: SystemLogEntry, now) -> SystemLog:
+    if entry.level not in SystemLog.Level.values or entry.category not in SystemLog.Category.values:
+        raise ValueError(f"system log: unknown level {entry.level!r} or category {entry.category!r}")
+    details = _bounded_details(entry.details)
+    try:
+        message = entry.message % details if "%(" in entry.message else entry.message
+    except (KeyError, TypeError, ValueError):
+        message = entry.message
+    related_type, related_id = entry.related or ("", "")
+    return SystemLog(
+        organization_id=entry.organization_id,
+        level=entry.level,
+        category=entry.category,
+        message=message[: SystemLog.MESSAGE_MAX],
+        template=entry.message[: SystemLog.MESSAGE_MAX],
+        details=details,
+        related_type=str(related_type)[:64],
+        related_id=str(related_id)[:64] if related_id is not None else "",
+        created_at=now,
+    )
+
+
+def system_logs_write(*, entries: list[SystemLogEntry]) -> None:
+    """Store these entries (one statement however many), after the commit when called inside a transaction, then
+    announce them. Never raises: a failure is logged (whatsapp_hub.aftercommit) and the entries are dropped."""
+    if not entries:
+        return
+    try:
+        entries = list(entries)
+    except Exception:  # an iterable that fails is the caller's bug: logged, never raised into its flow
+        logger.exception("system log entries not written")
+        return
+    run_after_commit(partial(_system_logs_store, entries), what="system log write")
+
+
+def system_log_write(
+    *,
+    organization_id: int,
+    level: str,
+    category: str,
+    message: str,
+    details: dict | None = None,
+    related: tuple[str, object] | None = None,
+) -> None:
+    """One entry (see SystemLogEntry and system_logs_write): after the commit, never raising."""
+    system_logs_write(
+        entries=[SystemLogEntry(organization_id, level, category, message, details=details, related=related)]
+    )
+
+
+def _system_logs_store(entries: list[SystemLogEntry]) -> None:
+    now = timezone.now()
+    logs = SystemLog.objects.bulk_create([_system_log_row(entry, now) for entry in entries])
+    _system_logs_announce(logs)
+
+
+def _system_logs_announce(logs: list[SystemLog]) -> None:
+    by_org: dict[int, list[SystemLog]] = {}
+    for log in logs:
+        by_org.setdefault(log.organization_id, []).append(log)
+    for organization_id, rows in by_org.items():
+        hooks.system_logs_written.send(organization_id=organization_id, logs=rows)
+
+
+def system_log_add(*, organization: Organization, level: str, message: str, details: dict | None = None) -> SystemLog:
+    """An entry an API client adds to its organization's log (POST logs): category `api`, its message as written
+    (bounded, never a template), announced after the commit. 400 for a level or message the log does not take."""
+    if level not in SystemLog.Level.values:
+        raise invalid_input({"level": [gettext("Choose info, warning or error.")]})
+    message = (message or "").strip()
+    if not message or len(message) > SystemLog.MESSAGE_MAX:
+        text = gettext("Write a message of 1 to %(max)d characters.") % {"max": SystemLog.MESSAGE_MAX}
+        raise invalid_input({"message": [text]})
+    details = details or {}
+    if len(json.dumps(details, ensure_ascii=False, default=str)) > SystemLog.DETAILS_MAX:
+        text = gettext("At most %(max)d characters of JSON.") % {"max": SystemLog.DETAILS_MAX}
+        raise invalid_input({"details": [text]})
+    with transaction.atomic():
+        log = SystemLog.objects.create(
+            organization=organization,
+            level=level,
+            category=SystemLog.Category.API,
+            message=message,
+            details=details,
+        )
+        run_after_commit(partial(_system_logs_announce, [log]), what="system log announce")
+    return log
+
+
+# A run deletes at most this many batches (the next run goes on), so it stays well inside the task time limit.
+SYSTEM_LOG_PRUNE_BATCH = 1000
+SYSTEM_LOG_PRUNE_MAX_BATCHES = 200
+
+
+def system_logs_prune(
+    *, batch_size: int = SYSTEM_LOG_PRUNE_BATCH, max_batches: int = SYSTEM_LOG_PRUNE_MAX_BATCHES
+) -> int:
+    """Delete the entries older than SYSTEM_LOG_RETENTION_DAYS, of every organization, in short batches (the beat
+    task's work). Returns how many. Safe to run twice at once."""
+    cutoff = timezone.now() - timedelta(days=settings.SYSTEM_LOG_RETENTION_DAYS)
+    return delete_in_batches(
+        SystemLog.objects.filter(created_at__lt=cutoff), batch_size=batch_size, max_batches=max_batches
+    )

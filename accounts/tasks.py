@@ -1,5 +1,5 @@
 """Celery tasks of accounts: the e-mails (password reset, invitation), sent by a worker and never in the request,
-and the daily flush of expired refresh tokens.
+the daily flush of expired refresh tokens and the hourly pruning of the system log.
 
 No secret travels through the broker: a reset token is made in the task from the account, and an invitation token
 is issued in the task (only its hash is stored). A mail server that fails is retried with backoff. Services are
@@ -34,3 +34,11 @@ def flush_expired_tokens() -> int:
     from accounts import services
 
     return services.auth_tokens_flush_expired()
+
+
+@shared_task
+def prune_system_logs() -> int:
+    """Delete the system log entries older than SYSTEM_LOG_RETENTION_DAYS; returns how many."""
+    from accounts import services
+
+    return services.system_logs_prune()

@@ -23,6 +23,7 @@ urlpatterns = [
     api_path("admin/team", api.TeamListView.as_view(), "admin-team"),
     api_path("organization", api.OrganizationView.as_view(), "organization"),
     api_path("audit-log", api.AuditLogView.as_view(), "audit-log"),
+    api_path("logs", api.SystemLogView.as_view(), "system-log"),
     api_path("super-admin/login", api.SuperAdminLoginView.as_view(), "super-admin-login"),
     api_path("super-admin/dashboard", api.SuperAdminDashboardView.as_view(), "super-admin-dashboard"),
     *router.urls,

@@ -7,10 +7,13 @@ class CampaignsConfig(AppConfig):
     def ready(self) -> None:
         # Subscriptions to messaging's announcements (messaging never imports campaigns).
         from accounts.permissions import IsMarketing
-        from campaigns import services
-        from messaging import hooks, realtime
+        from campaigns import selectors, services
+        from messaging import extensions, hooks, realtime
 
         hooks.message_status_changed.connect(services.recipients_follow_messages)
         hooks.message_received.connect(services.recipients_mark_replied)
+        extensions.register_daily_figures(
+            extensions.DailyFigures(metric="broadcasts", read=selectors.broadcast_daily_figures)
+        )
         # Campaign progress is for the campaigns' roles (the API's), not the inbox's.
         realtime.event_roles_declare("campaign.updated", IsMarketing.roles)

@@ -1,16 +1,18 @@
 """Read paths of campaigns: the organization's campaigns (on the numbers the caller sees), a campaign's recipient
-log, an audience's preview."""
+log, an audience's preview, the broadcasts' figures per day (the analytics endpoint's metrics=broadcasts)."""
 
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts.models import Organization
 from campaigns.models import Campaign, CampaignRecipient
 from campaigns.services import audience_contacts, audience_verdicts, campaign_values
 from messaging.selectors.access import NumberIds, only_visible_numbers
+from messaging.selectors.dashboard import per_day
 from templates import rendering
 from whatsapp_hub.errors import ServiceError
 
@@ -21,6 +23,30 @@ def campaign_list(*, org: Organization, number_ids: NumberIds = None) -> QuerySe
     """The organization's campaigns on `number_ids` (selectors.access; None: every number), newest first; a
     campaign on a number the caller may not see reads like another organization's."""
     return only_visible_numbers(Campaign.objects.for_org(org), number_ids).select_related("tag")
+
+
+def broadcast_daily_figures(
+    *, org: Organization, since: datetime, until: datetime, tz: ZoneInfo, number_ids: NumberIds = None
+) -> dict:
+    """Per day in `tz` (messaging.extensions.DailyFigures): broadcasts started, and their messages accepted by
+    WhatsApp that day (`sent`), those of them delivered (or read) and read, by their status now. Two GROUP BYs."""
+    campaigns = campaign_list(org=org, number_ids=number_ids)
+    started = per_day(campaigns, field="started_at", since=since, until=until, tz=tz, counts={"started": Count("id")})
+    recipients = CampaignRecipient.objects.for_org(org).filter(campaign__in=campaigns.values("pk"))
+    statuses = CampaignRecipient.Status
+    sent = per_day(
+        recipients,
+        field="sent_at",
+        since=since,
+        until=until,
+        tz=tz,
+        counts={
+            "sent": Count("id", filter=Q(status__in=(statuses.SENT, statuses.DELIVERED, statuses.READ))),
+            "delivered": Count("id", filter=Q(status__in=(statuses.DELIVERED, statuses.READ))),
+            "read": Count("id", filter=Q(status=statuses.READ)),
+        },
+    )
+    return {day: {**started.get(day, {}), **sent.get(day, {})} for day in started.keys() | sent.keys()}
 
 
 def recipient_log(*, campaign: Campaign) -> QuerySet[CampaignRecipient]:

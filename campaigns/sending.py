@@ -9,6 +9,8 @@ claim: attempts 1): a message row exists only for a send that is being made or w
 - refused for good (a permanent error): the message fails with Meta's code and title, and so does the recipient; a
   template refused as a whole (132001, 132015, 132016) stops the campaign (failed, with the reason);
 - 130429 (throughput): the number's limiter slows down and the same message is sent again in the batch;
+- a send whose thread starts more than JITTER after its slot is not made: it takes a new slot, and the pacing is
+  pushed back as far (a stalled process must not send a bunch at once);
 - refused for now (131056 pair limit, Meta's retryable errors): the message, which never reached WhatsApp, is
   deleted and the recipient goes back to pending, not before `retry_at` (backoff 4^attempts seconds, jittered), and
   fails after MAX_ATTEMPTS;
@@ -80,7 +82,8 @@ STATUS_CHECK = 0.25  # seconds between two looks at the campaign's status (pause
 HEARTBEAT = 10  # seconds between two renewals of a batch's claim
 BUDGET = 30  # seconds of sending per task run, then it queues itself again (other tasks get the worker)
 # The pacing leaves room for this much lateness of a send after its slot (threads, the network, a busy machine):
-# sends that leave late bunch up with the next ones, and no one-second window may hold more than the throughput.
+# a send whose slot passed longer ago waits for a new slot (it would bunch up with the next ones), so no one-second
+# window holds more than the throughput.
 JITTER = 0.05
 SLOT_SECONDS = 0.02  # a worker takes sends from the pacing about this much at a time (sends_per_take)
 THROTTLED = 130429
@@ -103,7 +106,7 @@ class Item:
 
 @dataclass(frozen=True)
 class Outcome:
-    kind: str  # sent | throttled | retry | failed | unknown
+    kind: str  # sent | throttled | retry | failed | unknown | late (not sent: its slot had passed)
     wamid: str | None = None
     code: int | None = None
     title: str = ""
@@ -272,8 +275,11 @@ def _parts(campaign: Campaign, recipients: list[CampaignRecipient]) -> tuple[dic
 
 def _send_one(pacer: Pacer, item: Item, slot: float) -> Outcome:
     late = time.monotonic() - slot
-    if late > JITTER:  # the pacing leaves room for JITTER of lateness; the rest pushes the next slots back
+    if late > JITTER:
+        # The pacing leaves room for JITTER of lateness only: sent now, this one would bunch up with the sends of the
+        # next slots (a stalled process, a busy machine). It takes a new slot instead, and the pacing is pushed back.
         pacer.report_late(late - JITTER)
+        return Outcome("late")
     try:
         result = message_provider_send(message=item.message, provider=pacer.provider, contact=item.contact)
     except ProviderError as exc:
@@ -410,12 +416,12 @@ def _send_while_running(campaign: Campaign, pacer: Pacer, deadline: float | None
         if not batches:
             return exhausted, stopped_as
         arrived = _outcomes(pacer.done, timeout=STATUS_CHECK / 5)
-        if arrived:
-            metrics.campaign_sends(campaign.pk, [outcome.kind for _, outcome in arrived])
+        if made := [outcome.kind for _, outcome in arrived if outcome.kind != "late"]:
+            metrics.campaign_sends(campaign.pk, made)
         for item, outcome in arrived:
-            if outcome.kind == "throttled" and stopped_as is None:
-                pacer.add([item])  # refused by Meta, so never sent: the same message again, slower
-            elif outcome.kind == "throttled":
+            if outcome.kind in ("throttled", "late") and stopped_as is None:
+                pacer.add([item])  # never sent (refused by Meta, or its slot passed): the same message again, later
+            elif outcome.kind in ("throttled", "late"):
                 batches[item.token].unsent.append(item)
             else:
                 batches[item.token].outcomes[item.message.pk] = (item, outcome)

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.db import models
 
-from crm.models import Business, ContactBusiness, Deal, DealHistory, Pipeline, SalesMember, Stage
+from crm.models import Ad, AdReferral, Business, ContactBusiness, Deal, DealHistory, Pipeline, SalesMember, Stage
 
 
 @admin.register(Business)
@@ -40,7 +40,17 @@ class DealAdmin(admin.ModelAdmin):
     list_display = ("title", "organization", "value", "currency", "stage", "status", "owner")
     list_filter = ("organization",)
     search_fields = ("title",)
-    raw_id_fields = ("organization", "pipeline", "stage", "owner", "contact", "business", "conversation", "created_by")
+    raw_id_fields = (
+        "organization",
+        "pipeline",
+        "stage",
+        "owner",
+        "contact",
+        "business",
+        "conversation",
+        "created_by",
+        "ad",
+    )
 
 
 @admin.register(DealHistory)
@@ -55,6 +65,25 @@ class SalesMemberAdmin(admin.ModelAdmin):
     list_display = ("name", "email", "phone", "organization")
     list_filter = ("organization",)
     raw_id_fields = ("organization", "invitation")
+
+
+@admin.register(Ad)
+class AdAdmin(admin.ModelAdmin):
+    list_display = ("headline", "source_type", "source_id", "organization", "first_seen_at", "last_seen_at")
+    list_filter = ("organization", "source_type")
+    search_fields = ("headline", "source_id")
+    raw_id_fields = ("organization",)
+    formfield_overrides = {models.URLField: {"form_class": forms.URLField, "assume_scheme": "https"}}
+
+
+@admin.register(AdReferral)
+class AdReferralAdmin(admin.ModelAdmin):
+    list_display = ("ad", "message", "contact", "at", "starts_conversation", "new_contact", "organization")
+    list_filter = ("organization", "starts_conversation", "new_contact")
+    list_select_related = ("ad", "message", "contact", "organization")
+    search_fields = ("ad__source_id", "ctwa_clid")
+    raw_id_fields = ("organization", "ad", "message", "conversation", "contact")
+    show_full_result_count = False
 
 
 from crm.routing import admin as routing_admin  # noqa: E402, F401  (registers the lead-routing rule's admin)

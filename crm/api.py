@@ -13,7 +13,8 @@ from accounts.models import User
 from accounts.permissions import IsAdmin, IsOrgMember
 from accounts.viewsets import TenantScopedMixin
 from crm import selectors, services
-from crm.models import Business, Deal, Outcome, Pipeline, Stage
+from crm.ads.api import AdViewSet
+from crm.models import Ad, Business, Deal, Outcome, Pipeline, Stage
 from crm.serializers import (
     BusinessDetailSerializer,
     BusinessInputSerializer,
@@ -394,7 +395,8 @@ class DealPagination(PageNumberPagination):
 class DealViewSet(TenantScopedMixin, viewsets.ModelViewSet):
     """Deals (seed `deals/`): title, value and currency (ISO 4217; no more decimals than the currency has), pipeline
     and stage, status (open, won, lost with `lost_reason`), owner (a member), contact and/or business, expected close
-    date, source (conversation, campaign, ad, manual), notes. Without a pipeline a deal goes to the default one; from
+    date, source (conversation, campaign, ad, manual) and `ad_id` (the Click-to-WhatsApp ad it came from: from a
+    conversation an ad started, that ad), notes. Without a pipeline a deal goes to the default one; from
     a `conversation_id` it takes the conversation's contact and that contact's business. PUT and PATCH change only
     the fields sent. Every stage or status change is kept (`deals/{id}/history`) and pushed live as `deal.updated`.
     The list carries `totals` per stage of all the deals matching its filters."""
@@ -423,6 +425,7 @@ class DealViewSet(TenantScopedMixin, viewsets.ModelViewSet):
             "contact": Contact.objects.for_org(org),
             "business": Business.objects.for_org(org),
             "conversation": conversation_list(org=org, number_ids=request_visible_numbers(self.request)),
+            "ad": Ad.objects.for_org(org),
         }
         return _resolve(self.request, serializer.validated_data, links)
 
@@ -505,4 +508,5 @@ router.register("pipelines", PipelineViewSet, basename="pipeline")
 router.register("stages", StageViewSet, basename="stage")
 router.register("deals", DealViewSet, basename="deal")
 router.register("sales-team", SalesTeamViewSet, basename="sales-team")
+router.register("ads", AdViewSet, basename="ad")
 urlpatterns = router.urls

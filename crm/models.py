@@ -109,6 +109,8 @@ class Deal(TenantModel):
     conversation = models.ForeignKey(Conversation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     expected_close_date = models.DateField(null=True, blank=True)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.MANUAL)
+    # The Click-to-WhatsApp ad the deal came from (source "ad"): set from the conversation an ad started, or given.
+    ad = models.ForeignKey("crm.Ad", null=True, blank=True, on_delete=models.SET_NULL, related_name="deals")
     notes = models.TextField(max_length=10000, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -167,6 +169,20 @@ class SalesMember(TenantModel):
         return self.name
 
 
+# The ad registry's models live in crm/ads/ (Django finds an app's models through this module).
+from crm.ads.models import Ad, AdReferral  # noqa: E402
 from crm.routing.models import LeadRoutingRule  # noqa: E402  (its own module: crm/routing/)
 
-__all__ = ["LeadRoutingRule"]
+__all__ = [
+    "Ad",
+    "AdReferral",
+    "Business",
+    "ContactBusiness",
+    "Deal",
+    "DealHistory",
+    "LeadRoutingRule",
+    "Outcome",
+    "Pipeline",
+    "SalesMember",
+    "Stage",
+]

@@ -138,6 +138,7 @@ class DealSerializer(serializers.ModelSerializer):
             "conversation_id",
             "expected_close_date",
             "source",
+            "ad_id",
             "notes",
             "created_at",
             "updated_at",
@@ -164,6 +165,7 @@ class DealInputSerializer(StrictSerializer):
     conversation_id = id_field(allow_null=True, required=False)
     expected_close_date = serializers.DateField(allow_null=True, required=False)
     source = serializers.ChoiceField(choices=Deal.Source.choices, required=False)
+    ad_id = id_field(allow_null=True, required=False)
     notes = serializers.CharField(max_length=NOTES_MAX, allow_blank=True, required=False)
 
     def validate_currency(self, value: str) -> str:

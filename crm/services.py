@@ -12,7 +12,8 @@ from django.utils.translation import gettext, gettext_noop
 from accounts import services as account_services
 from accounts.models import Membership, Organization, Role, User
 from crm import currencies
-from crm.models import Business, ContactBusiness, Deal, DealHistory, Outcome, Pipeline, SalesMember, Stage
+from crm.ads import selectors as ad_selectors
+from crm.models import Ad, Business, ContactBusiness, Deal, DealHistory, Outcome, Pipeline, SalesMember, Stage
 from messaging import realtime
 from messaging.models import Contact, Conversation
 from whatsapp_hub.aftercommit import run_after_commit
@@ -298,9 +299,10 @@ def _deal_move(deal: Deal, *, actor, stage: Stage | None = None, status: str | N
         _history(deal, actor=actor, from_stage=from_stage, from_status=from_status)
 
 
-def _check_links(*, organization: Organization, owner, contact, business, conversation) -> None:
+def _check_links(*, organization: Organization, owner, contact, business, conversation, ad=None) -> None:
     _check_owner(organization=organization, owner=owner)
-    for field, row in (("contact_id", contact), ("business_id", business), ("conversation_id", conversation)):
+    links = (("contact_id", contact), ("business_id", business), ("conversation_id", conversation), ("ad_id", ad))
+    for field, row in links:
         if row is not None and row.organization_id != organization.pk:
             raise _invalid(field, gettext("Not found."))
 
@@ -324,10 +326,16 @@ def deal_create(
     expected_close_date: date | None = None,
     source: str = Deal.Source.MANUAL,
     notes: str = "",
+    ad: Ad | None = None,
 ) -> Deal:
     """A new deal, in `stage` (else its pipeline's first stage; the pipeline defaults to the organization's default
-    one). From a conversation, its contact comes along, and that contact's business."""
+    one). From a conversation, its contact comes along, and that contact's business, and the ad that started the
+    conversation (source "ad" unless another source is given)."""
     value = _check_value(value=value, currency=currency)
+    if ad is None and conversation is not None:
+        ad = ad_selectors.ad_of_conversation(conversation=conversation)
+    if ad is not None and source in (Deal.Source.MANUAL, Deal.Source.CONVERSATION):
+        source = Deal.Source.AD
     if pipeline is None:
         pipeline = stage.pipeline if stage is not None else pipeline_default(organization=organization)
     if conversation is not None and contact is None:
@@ -335,7 +343,9 @@ def deal_create(
     if contact is not None and business is None:
         link = ContactBusiness.objects.for_org(organization).filter(contact=contact).select_related("business").first()
         business = link.business if link else None
-    _check_links(organization=organization, owner=owner, contact=contact, business=business, conversation=conversation)
+    _check_links(
+        organization=organization, owner=owner, contact=contact, business=business, conversation=conversation, ad=ad
+    )
     first = Stage.objects.for_org(organization).filter(pipeline=pipeline).first()
     if first is None:
         raise _invalid("pipeline_id", gettext("This pipeline has no stages."))
@@ -352,6 +362,7 @@ def deal_create(
         conversation=conversation,
         expected_close_date=expected_close_date,
         source=Deal.Source.CONVERSATION if conversation is not None and source == Deal.Source.MANUAL else source,
+        ad=ad,
         notes=notes,
         created_by=actor if isinstance(actor, User) else None,
     )
@@ -381,6 +392,7 @@ def deal_update(*, deal: Deal, actor, **fields) -> Deal:
         contact=fields.get("contact"),
         business=fields.get("business"),
         conversation=None,
+        ad=fields.get("ad"),
     )
     for name, value in fields.items():
         setattr(deal, name, value)

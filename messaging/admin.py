@@ -7,10 +7,12 @@ from django.contrib import admin, messages
 
 from accounts.admin import ServiceAdmin, ServiceModelForm, TenantAdmin
 from messaging.models import (
+    Call,
     CannedResponse,
     Contact,
     ContactTag,
     Conversation,
+    ConversationResolution,
     Media,
     Message,
     Tag,
@@ -166,6 +168,16 @@ class ConversationAdmin(HistoryAdmin):
     show_full_result_count = False
 
 
+@admin.register(ConversationResolution)
+class ConversationResolutionAdmin(HistoryAdmin):
+    list_display = ("id", "organization", "conversation_id", "assigned_to", "team", "opened_at", "closed_at")
+    list_filter = ("organization",)
+    list_select_related = ("organization", "assigned_to", "team")
+    search_fields = ("=conversation__contact__wa_id",)
+    raw_id_fields = ("organization", "conversation", "number", "assigned_to", "team", "closed_by")
+    show_full_result_count = False
+
+
 @admin.register(Message)
 class MessageAdmin(HistoryAdmin):
     list_display = ("id", "organization", "conversation_id", "direction", "type", "status", "error_code", "created_at")
@@ -174,6 +186,24 @@ class MessageAdmin(HistoryAdmin):
     raw_id_fields = ("organization", "conversation", "sent_by")
     readonly_fields = ("created_at", "status_updated_at", "provider_timestamp", "attempts", "attempted_at")
     show_full_result_count = False
+
+
+@admin.register(Call)
+class CallAdmin(HistoryAdmin):
+    """Read only: a call is what the provider's webhooks reported (ingest/calls.py writes it)."""
+
+    list_display = ("id", "organization", "number", "contact", "direction", "status", "duration", "started_at")
+    list_filter = ("direction", "status", "is_video", "organization")
+    list_select_related = ("organization", "number", "contact")
+    search_fields = ("=provider_call_id", "=contact__wa_id", "contact__name")
+    raw_id_fields = ("organization", "number", "contact", "conversation")
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Media)

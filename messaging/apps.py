@@ -15,3 +15,9 @@ class MessagingConfig(AppConfig):
         account_hooks.member_deactivated.connect(events.sockets_close_on_commit)
         account_hooks.api_key_revoked.connect(events.sockets_close_on_commit)
         account_hooks.access_changed.connect(events.access_changed_on_commit)
+        # The system log: new entries pushed to the admins' sockets (the logs page).
+        from accounts.permissions import IsAdmin
+        from messaging import realtime
+
+        account_hooks.system_logs_written.connect(events.system_logs_publish)
+        realtime.event_roles_declare(events.SYSTEM_LOG_EVENT, IsAdmin.roles)

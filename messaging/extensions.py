@@ -19,6 +19,13 @@ fields) and on the number settings page (a group of inputs of its own). An exten
 - `form_fields(organization_id) -> {name: django.forms.Field}` and `form_legend`: the settings page's inputs (named as
   the input fields, so a refusal lands next to its input).
 
+Daily figures (`DailyFigures`): what an app counts per day for the analytics endpoint's `metrics` (campaigns: the
+`broadcasts` figures). `read(org, since, until, tz, number_ids) -> {date: {field: count}}` counts the organization's
+rows between the aware datetimes `since` and `until` (excluded), per calendar day in `tz`, on the numbers
+`number_ids` (messaging.selectors.access; None: all), in the database; days without rows may be left out. Messaging
+declares the fields of each metric (messaging.selectors.dashboard.DAILY_FIELDS): a metric nobody registered counts
+0 every day.
+
 Inbox panel sections (`InboxPanelSection`): a template the inbox includes at the end of its contact panel and the
 script module the page loads with it. The inbox announces the conversation it shows with a DOM event on `document`:
 `inbox:conversation` (`detail`: the conversation in the API's shape, or null when none is open).
@@ -48,7 +55,24 @@ class InboxPanelSection:
     script: str
 
 
+@dataclass(frozen=True)
+class DailyFigures:
+    metric: str
+    read: Callable[..., Mapping[Any, Mapping[str, int]]]
+
+
 _number_extensions: dict[str, NumberExtension] = {}
+_daily_figures: dict[str, DailyFigures] = {}
+
+
+def register_daily_figures(figures: DailyFigures) -> None:
+    _daily_figures[figures.metric] = figures
+
+
+def daily_figures(metric: str) -> DailyFigures | None:
+    return _daily_figures.get(metric)
+
+
 _inbox_panel_sections: dict[str, InboxPanelSection] = {}
 
 

@@ -32,6 +32,11 @@ class Hook(hooks.Hook):
 
 
 message_received = Hook("message_received", "organization_id, message_ids: inbound messages were stored.")
+referral_received = Hook(
+    "referral_received",
+    "organization_id, message_ids: inbound messages carrying a Click-to-WhatsApp ad referral were stored (some of "
+    "message_received's; not sent for a batch without one).",
+)
 message_status_changed = Hook(
     "message_status_changed", "organization_id, changes: [(message_id, status, error_code)] moved forward."
 )

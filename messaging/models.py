@@ -223,6 +223,36 @@ class Conversation(TenantModel):
         return self.last_inbound_at is not None and timezone.now() - self.last_inbound_at < CUSTOMER_SERVICE_WINDOW
 
 
+class ConversationResolution(TenantModel):
+    """A conversation closed: one row each time (a closed conversation reopens on the customer's next message, and
+    may be closed again). Who held it and in which team when it was closed, and when its cycle began: the first
+    message after the previous close (the conversation's first message, or its creation, for the first cycle).
+    Written by messaging.services.conversations.conversation_update; the reports' resolution times read it."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="resolutions")
+    number = models.ForeignKey(WhatsAppNumber, on_delete=models.CASCADE, related_name="+")
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # The reports: resolutions closed in a date range; the cycle start of a conversation's next close.
+            models.Index(fields=["organization", "closed_at"], name="messaging_resolution_closed"),
+            models.Index(fields=["conversation", "closed_at"], name="messaging_resolution_conv"),
+        ]
+        ordering = ["-closed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"conversation {self.conversation_id} closed at {self.closed_at:%Y-%m-%d %H:%M}"
+
+
 class Message(TenantModel):
     class Direction(models.TextChoices):
         INBOUND = "inbound", "Inbound"
@@ -293,6 +323,12 @@ class Message(TenantModel):
             # The delivery sweeper's scan: only the few outbound messages still waiting to be sent.
             models.Index(
                 fields=["id"], condition=Q(direction="outbound", status="queued"), name="messaging_msg_undelivered"
+            ),
+            # The reports: replies by people (not bots nor broadcasts) in a date range, a small part of all messages.
+            models.Index(
+                fields=["organization", "created_at"],
+                condition=Q(direction="outbound", sent_by__isnull=False),
+                name="messaging_msg_human_replies",
             ),
         ]
         ordering = ["-id"]
@@ -405,3 +441,56 @@ class CannedResponse(TenantModel):
 
     def __str__(self) -> str:
         return f"/{self.shortcut}"
+
+
+class Call(TenantModel):
+    """A WhatsApp call of a number with a contact, from the provider's call webhooks (Meta's `calls` field: connect,
+    terminate; WAHA's call.received, call.accepted, call.rejected). One row per call (unique provider call id per
+    organization): each later event of the call moves the same row forward along STATUS_RANK, a replayed one
+    changes nothing."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", "Outbound"
+
+    class Status(models.TextChoices):
+        RINGING = "ringing", "Ringing"
+        ANSWERED = "answered", "Answered"
+        COMPLETED = "completed", "Completed"
+        MISSED = "missed", "Missed"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Failed"
+
+    # A call's status only moves forward: ringing, then answered, then how it ended (the first end reported wins).
+    STATUS_RANK = {"ringing": 0, "answered": 1, "completed": 2, "missed": 2, "rejected": 2, "failed": 2}
+
+    number = models.ForeignKey(WhatsAppNumber, on_delete=models.CASCADE, related_name="calls")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="calls")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="calls")
+    provider_call_id = models.CharField(max_length=255)
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RINGING)
+    is_video = models.BooleanField(default=False)
+    started_at = models.DateTimeField(help_text="When the call began (rang)")
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration = models.PositiveIntegerField(null=True, blank=True, help_text="Seconds talked, as the provider counts")
+    error_code = models.IntegerField(null=True, blank=True)
+    error_title = models.CharField(max_length=500, blank=True)
+    payload = models.JSONField(default=dict, blank=True, help_text="The provider's latest event of the call")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "provider_call_id"], name="messaging_call_provider_id_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-started_at", "-id"], name="messaging_call_org_started"),
+            models.Index(fields=["conversation", "-started_at"], name="messaging_call_conv_started"),
+        ]
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.direction} call {self.provider_call_id} ({self.status})"

@@ -1,4 +1,4 @@
-from messaging.api import canned, contacts, conversations, dashboard, numbers, sandbox
+from messaging.api import calls, canned, contacts, conversations, dashboard, numbers, sandbox
 
 urlpatterns = [
     *numbers.urlpatterns,
@@ -7,4 +7,5 @@ urlpatterns = [
     *dashboard.urlpatterns,
     *canned.urlpatterns,
     *sandbox.urlpatterns,
+    *calls.urlpatterns,
 ]

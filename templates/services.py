@@ -16,10 +16,10 @@ from typing import Any
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
-from accounts.models import Organization, User
-from accounts.services import audit_log_write
+from accounts.models import Organization, SystemLog, User
+from accounts.services import SystemLogEntry, audit_log_write, system_logs_write
 from messaging import realtime
 from messaging.models import Conversation, Media, Message, Provider, WhatsAppNumber
 from messaging.providers import SANDBOX_WABA_ID, ProviderError, provider_for, template_status_webhook_for
@@ -250,6 +250,32 @@ def _sync_fail(sync: TemplateSync, error: str) -> None:
         )
 
 
+TEMPLATE_REJECTED = gettext_noop("Meta rejected the template %(name)s (%(language)s): %(reason)s")
+NO_REASON = gettext_noop("no reason given")
+
+
+def _log_rejected(organization_id: int, templates: Iterable[MessageTemplate]) -> None:
+    """The system log tells the admins of templates that became rejected (after the commit)."""
+    system_logs_write(
+        entries=[
+            SystemLogEntry(
+                organization_id,
+                SystemLog.Level.WARNING,
+                SystemLog.Category.INTEGRATION,
+                TEMPLATE_REJECTED,
+                details={
+                    "name": template.name,
+                    "language": template.language,
+                    "reason": template.rejected_reason or NO_REASON,
+                    "template_id": template.pk,
+                },
+                related=("message_template", template.pk),
+            )
+            for template in templates
+        ]
+    )
+
+
 def _sync_apply(sync: TemplateSync, rows: dict[str, MessageTemplate]) -> None:
     """Write Meta's listing in one transaction: upsert on (organization, meta_id) (ON CONFLICT: a concurrent sync
     cannot duplicate a row), then mark the WABA's templates Meta no longer lists as deleted. A template created
@@ -304,6 +330,15 @@ def _sync_apply(sync: TemplateSync, rows: dict[str, MessageTemplate]) -> None:
                     "deleted": sync.deleted,
                 },
             )
+        status_at = SYNCED_FIELDS.index("status")
+        rejected = [
+            meta_id
+            for meta_id, row in rows.items()
+            if row.status == Status.REJECTED
+            and (meta_id not in before or before[meta_id][status_at] != Status.REJECTED)
+        ]
+        if rejected:
+            _log_rejected(organization.pk, scoped.filter(meta_id__in=rejected).order_by("pk"))
         changed = set(created) | set(updated)
         changed_ids = list(scoped.filter(meta_id__in=list(changed)).values_list("pk", flat=True)) if changed else []
         publish_templates_on_commit(organization_id=organization.pk, template_ids=[*changed_ids, *gone_ids])
@@ -709,6 +744,8 @@ def template_event_apply(*, organization_id: int, waba_id: str, event: Mapping[s
         for field, value in changes.items():
             setattr(template, field, value)
         template.save(update_fields=[*changes, "updated_at"])
+        if changes.get("status") == Status.REJECTED:
+            _log_rejected(organization.pk, [template])
         if "status" in changes:
             audit_log_write(
                 organization=organization,

@@ -24,11 +24,13 @@ from tests.automation.knowledge_support import knowledge_base, processed_documen
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.campaigns.support import sandbox_campaign
 from tests.conftest import client_for
+from tests.crm.ads_support import ad
 from tests.crm.routing_support import number_rule
 from tests.crm.support import business, deal, sales_member, stage
 from tests.factories import MembershipFactory
 from tests.isolation import Resource, api_routes, check_hidden_number, check_resource
 from tests.messaging.factories import (
+    CallFactory,
     CannedResponseFactory,
     ContactFactory,
     ConversationFactory,
@@ -114,6 +116,32 @@ def _message_day(message) -> str:
     return timezone.localdate(message.created_at).isoformat()
 
 
+def _reply_by_a_named_agent(org):
+    """Today's reply by a new agent of `org` (the reports list agents, teams and numbers by name)."""
+    agent = MembershipFactory(organization=org, role=Role.AGENT, user__name=f"agent-{secrets.token_hex(3)}")
+    team = Team.objects.create(organization=org, name=f"team-{secrets.token_hex(3)}")
+    conversation = ConversationFactory(organization=org, team=team)
+    return MessageFactory(
+        organization=org, conversation=conversation, direction="outbound", status="sent", sent_by=agent.user
+    )
+
+
+def _report_resource(name_of, *, csv_export: bool = False) -> Resource:
+    return Resource(
+        make=_reply_by_a_named_agent,
+        read=_csv_rows if csv_export else (lambda response: response.json()),
+        list_ids=lambda rows: [row["name"] for row in rows],
+        identity=name_of,
+    )
+
+
+REPORT_NAMES = {
+    "agents": lambda message: message.sent_by.name,
+    "teams": lambda message: message.conversation.team.name,
+    "numbers": lambda message: message.conversation.number.display_name,
+}
+
+
 # Tenant-owned resources, keyed by router basename or by route name.
 RESOURCES = {
     "contact": Resource(make=lambda org: ContactFactory(organization=org)),
@@ -136,6 +164,8 @@ RESOURCES = {
     "stage": Resource(make=stage),
     "deal": Resource(make=deal, bodies={"PATCH": {"title": "Taken"}, "PUT": {"title": "Taken"}}),
     "sales-team": Resource(make=sales_member),
+    # Click-to-WhatsApp ads: the list names the ads with something in the range (by default the last 30 days).
+    "ad": Resource(make=ad),
     # Lead-routing rules (admins only, reads included): each of a number of its own.
     "lead-routing": Resource(make=number_rule, bodies={"PATCH": {"max_open_per_member": 9}, "PUT": {"enabled": False}}),
     "team": Resource(make=lambda org: Team.objects.create(organization=org, name=f"team-{secrets.token_hex(3)}")),
@@ -154,7 +184,11 @@ RESOURCES = {
     "audit-log": Resource(
         make=lambda org: AuditLog.objects.create(organization=org, action="test.event"),
     ),
+    "system-log": Resource(
+        make=lambda org: account_services.system_log_add(organization=org, level="error", message="walker probe"),
+    ),
     "conversation": Resource(make=lambda org: ConversationFactory(organization=org)),
+    "call": Resource(make=lambda org: CallFactory(organization=org)),
     "conversation-start": Resource(
         make=lambda org: ConversationFactory(organization=org),
         naming=lambda conversation: {
@@ -192,6 +226,14 @@ RESOURCES = {
         identity=_message_day,
     ),
     "analytics": Resource(make=_message_on_a_day_of_its_own, list_ids=_days_with_messages, identity=_message_day),
+    "analytics-export": Resource(
+        make=_message_on_a_day_of_its_own,
+        read=_csv_rows,
+        list_ids=lambda rows: [row["date"] for row in rows if row["received"] != "0"],
+        identity=_message_day,
+    ),
+    **{f"reports-{kind}": _report_resource(name_of) for kind, name_of in REPORT_NAMES.items()},
+    **{f"reports-{kind}-export": _report_resource(name_of, csv_export=True) for kind, name_of in REPORT_NAMES.items()},
     "canned-response": Resource(make=lambda org: CannedResponseFactory(organization=org)),
     # Campaigns and their broadcasts/ aliases (marketing and admins; a campaign belongs to its number). The routes
     # naming rows in their body (send, audience-preview) are refused for other organizations' numbers and contacts
@@ -363,6 +405,8 @@ def test_no_route_shows_or_touches_a_number_hidden_from_the_caller(credential, o
         "conversation-list",
         "conversation-detail",
         "conversation-messages",
+        "call-list",
+        "call-detail",
         "conversation-read",
         "conversation-start",
         "message-list",
@@ -371,6 +415,9 @@ def test_no_route_shows_or_touches_a_number_hidden_from_the_caller(credential, o
         "media-content",
         "dashboard-stats",
         "analytics",
+        "analytics-export",
+        "reports-agents",
+        "reports-numbers-export",
         "sandbox-inbound",
         "settings-whatsapp",
         "template-sync",

@@ -21,6 +21,7 @@ from tests.automation.flows_support import simple_flow
 from tests.automation.knowledge_support import knowledge_base, processed_document
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.conftest import signed_in
+from tests.crm import ads_support as ad_support
 from tests.crm import routing_support
 from tests.crm import support as crm_support
 from tests.factories import MembershipFactory
@@ -76,6 +77,7 @@ ROWS = {
     "pipeline_id": RowMaker(lambda org: crm_support.stage(org).pipeline),
     "deal_id": RowMaker(crm_support.deal),
     "business_id": RowMaker(crm_support.business),
+    "ad_id": RowMaker(ad_support.ad),
     "rule_id": RowMaker(routing_support.number_rule),
     "campaign_id": RowMaker(
         lambda org: Campaign.objects.create(

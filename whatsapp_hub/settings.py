@@ -308,6 +308,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "principal": env("THROTTLE_USER_RATE", "600/min"),
         "auth": env("THROTTLE_AUTH_RATE", "60/min"),
+        # Entries an organization's API clients add to its system log (POST logs), all of its keys and people together.
+        "system_log": env("THROTTLE_SYSTEM_LOG_RATE", "60/min"),
     },
     # 0 unless set: the socket address. DRF's None would trust any X-Forwarded-For a client sends,
     # giving every forged value a fresh throttle bucket. Behind N proxies set NUM_PROXIES=N.
@@ -405,6 +407,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "messaging-webhook-event-retention": _beat_every(3600, "messaging.tasks.retention.prune_webhook_events"),
     # Every organization's message templates synced from Meta, one task per WhatsApp Business Account.
     "templates-sync": _beat_every(15 * 60, "templates.tasks.schedule_template_syncs"),
+    # System log entries older than SYSTEM_LOG_RETENTION_DAYS deleted.
+    "accounts-system-log-retention": _beat_every(3600, "accounts.tasks.prune_system_logs"),
     # Refresh tokens past their expiry (outstanding and blacklisted) deleted.
     "accounts-token-flush": _beat_every(86400, "accounts.tasks.flush_expired_tokens"),
     # Scheduled campaigns whose time has come started (within a minute of it).
@@ -424,6 +428,8 @@ CAMPAIGN_SENDERS = env_int("CAMPAIGN_SENDERS", 2)
 CAMPAIGN_SEND_THREADS = env_int("CAMPAIGN_SEND_THREADS", 32)
 # Raw webhook events are personal data: kept this long once processed (their content lives on in the messages).
 WEBHOOK_EVENT_RETENTION_DAYS = env_int("WEBHOOK_EVENT_RETENTION_DAYS", 30)
+# The organizations' system logs (Settings > Logs, GET logs) keep their entries this long.
+SYSTEM_LOG_RETENTION_DAYS = env_int("SYSTEM_LOG_RETENTION_DAYS", 30)
 # How many webhook-ingest drains may run at once under a backlog (each takes a worker process): the worker's
 # concurrency, so that every process ingests while a backlog lasts.
 INGEST_DRAINS = env_int("INGEST_DRAINS", 2)

@@ -31,3 +31,19 @@ class AuthRateThrottle(_SettingsRate, SimpleRateThrottle):
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class OrganizationRateThrottle(_SettingsRate, SimpleRateThrottle):
+    """One bucket per organization, whoever calls (its people and its API keys together): for writes an organization
+    must not flood, on top of the per-principal throttle. Subclasses set `scope` (its rate in
+    DEFAULT_THROTTLE_RATES)."""
+
+    def get_cache_key(self, request, view):
+        organization = getattr(request, "org", None)
+        if organization is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": f"org:{organization.pk}"}
+
+
+class SystemLogRateThrottle(OrganizationRateThrottle):
+    scope = "system_log"

@@ -1,8 +1,8 @@
-"""The organization admin's settings pages (admins only): team, invitations, teams, API keys, organization. One
+"""The organization admin's settings pages (admins only): team, invitations, teams, API keys, organization, logs. One
 module per page, each exporting `urlpatterns`; they read through accounts.selectors and write through
 accounts.services, like the API. (The WhatsApp numbers page is messaging's.)"""
 
-from accounts.settings_views import api_keys, invitations, organization, team, teams
+from accounts.settings_views import api_keys, invitations, organization, system_log, team, teams
 
 urlpatterns = [
     *team.urlpatterns,
@@ -10,4 +10,5 @@ urlpatterns = [
     *teams.urlpatterns,
     *api_keys.urlpatterns,
     *organization.urlpatterns,
+    *system_log.urlpatterns,
 ]

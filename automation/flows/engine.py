@@ -25,7 +25,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from accounts.models import SystemLog
+from accounts.services import system_log_write
 from automation.flows import http, nodes, schema, templating
 from automation.models import CustomFunction, Flow, FlowRun, FlowRunStep, FlowVersion
 from messaging.models import Contact, Message, WhatsAppNumber
@@ -110,6 +113,34 @@ def _finish(run: FlowRun, status: str, *, error: str = "") -> None:
     _stop_waiting(run)
     if status == Status.COMPLETED:
         _announce_completed(run)
+    elif status == Status.FAILED:
+        _log_failed(run)
+
+
+RUN_FAILED = gettext_noop("The flow %(flow)s stopped with an error at step %(step)s (%(node)s): %(reason)s")
+TEST_RUN_FAILED = gettext_noop(
+    "A test run of the flow %(flow)s stopped with an error at step %(step)s (%(node)s): %(reason)s"
+)
+
+
+def _log_failed(run: FlowRun) -> None:
+    """The organization's system log says so (after the commit of the step that failed)."""
+    flow_name = Flow.objects.for_org(run.organization_id).filter(pk=run.flow_id).values_list("name", flat=True).first()
+    system_log_write(
+        organization_id=run.organization_id,
+        level=SystemLog.Level.WARNING if run.is_test else SystemLog.Level.ERROR,
+        category=SystemLog.Category.WORKFLOW,
+        message=TEST_RUN_FAILED if run.is_test else RUN_FAILED,
+        details={
+            "flow": flow_name or run.flow_id,
+            "step": run.step_count,
+            "node": run.current_node,
+            "reason": run.last_error,
+            "flow_id": run.flow_id,
+            "run_id": run.pk,
+        },
+        related=("flow", run.flow_id),
+    )
 
 
 def _announce_completed(run: FlowRun) -> None:

@@ -51,10 +51,10 @@ from django.db import transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
-from django.utils.translation import gettext, gettext_lazy, ngettext
+from django.utils.translation import gettext, gettext_lazy, gettext_noop, ngettext
 
-from accounts.models import Membership, Organization, Role, User
-from accounts.services import audit_log_write
+from accounts.models import Membership, Organization, Role, SystemLog, User
+from accounts.services import audit_log_write, system_log_write
 from automation import events
 from automation.models import WebhookDelivery, WebhookEndpoint
 from automation.models.webhooks import EXCERPT_LENGTH, URL_MAX_LENGTH
@@ -657,6 +657,12 @@ def _record(
     return [delivery for delivery, _ in results]
 
 
+ENDPOINT_DISABLED_LOG = gettext_noop(
+    "The webhook %(url)s was disabled: every delivery attempt failed for more than a day (%(failures)s in a row). Fix "
+    "it, then activate it again."
+)
+
+
 def _disable_if_failing(endpoint: WebhookEndpoint, now: datetime) -> bool:
     """Disable the endpoint when all its attempts have failed for AUTO_DISABLE_AFTER (once: a conditional update),
     with its waiting deliveries failed, an audit entry and an e-mail to the admins. Inside a transaction."""
@@ -686,6 +692,19 @@ def _disable_if_failing(endpoint: WebhookEndpoint, now: datetime) -> bool:
             "failing_since": iso(endpoint.failing_since),
             "deliveries_failed": failed,
         },
+    )
+    system_log_write(
+        organization_id=endpoint.organization_id,
+        level=SystemLog.Level.ERROR,
+        category=SystemLog.Category.WEBHOOK,
+        message=ENDPOINT_DISABLED_LOG,
+        details={
+            "url": endpoint.url,
+            "failures": endpoint.consecutive_failures,
+            "deliveries_failed": failed,
+            "endpoint_id": endpoint.pk,
+        },
+        related=("webhook_endpoint", endpoint.pk),
     )
     _subscriptions_changed_on_commit(endpoint.organization_id)
     enqueue_after_commit(send_webhook_disabled_email, endpoint.organization_id, endpoint.pk)

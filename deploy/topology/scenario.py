@@ -36,6 +36,7 @@ from deploy.topology.clients import Api, InboxClient
 from deploy.topology.processes import Process, Topology, until
 from tests.fakes.meta import DEFAULT_WABA_ID, FakeMetaServer
 from tests.fakes.server import Webhook
+from whatsapp_hub.ops import metrics
 
 APP_SECRET = "topology-app-secret"
 INBOX_PHONE_NUMBER_ID = "106540352242922"
@@ -60,10 +61,10 @@ class Plan:
     customers: int = 25
     rate: float = 10.0  # customers' webhooks per second
     # Customers keep writing this long after the Celery worker's kill, as they would: the ingest drain the worker
-    # held keeps its "queued" flag for up to 30 s (messaging.services.ingest.processor.SCHEDULED_TTL), after which
+    # held keeps its "queued" flag for up to 10 s (messaging.services.ingest.processor.SCHEDULED_TTL), after which
     # the next webhook queues a new one; with no webhook after that, only the sweeper (beat, every minute, for
     # events pending over a minute) would take them up: up to two minutes.
-    after_worker_kill: float = 40.0
+    after_worker_kill: float = 20.0
     offline_messages: int = 10  # stored while a dropped websocket client stays away (it catches up over REST)
     recipients: int = 200  # the campaign's
     throughput: int = 80  # the campaign number's messages per second
@@ -655,12 +656,7 @@ class Scenario:
         check((ready.status_code, report.get("status")) == (200, "ok"), f"readiness {ready.status_code}: {report}")
 
         scraper = Api(self.topology.url, headers={"Authorization": f"Bearer {self.topology.metrics_token}"})
-        scrape = scraper.call("GET", "/metrics")
-        check(scrape.status_code == 200, f"GET /metrics answered {scrape.status_code}")
         samples: dict[tuple[str, tuple], float] = {}
-        for family in text_string_to_metric_families(scrape.text if scrape.status_code == 200 else ""):
-            for sample in family.samples:
-                samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
 
         def total(name: str, **labels: str) -> int:
             wanted = set(labels.items())
@@ -668,7 +664,20 @@ class Scenario:
                 sum(value for (sample, found), value in samples.items() if sample == name and wanted <= set(found))
             )
 
-        sockets = total("whatsapp_hub_websocket_connections")
+        # The killed daphne's sockets stay counted until its last count goes stale (SOCKETS_STALE_AFTER): scrape
+        # until they have dropped out, or that long and a margin.
+        deadline = time.monotonic() + metrics.SOCKETS_STALE_AFTER + 10
+        while True:
+            scrape = scraper.call("GET", "/metrics")
+            samples.clear()
+            for family in text_string_to_metric_families(scrape.text if scrape.status_code == 200 else ""):
+                for sample in family.samples:
+                    samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+            sockets = total("whatsapp_hub_websocket_connections")
+            if scrape.status_code != 200 or sockets == len(self.clients) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        check(scrape.status_code == 200, f"GET /metrics answered {scrape.status_code}")
         figures["metrics (GET /metrics)"] = (
             f"webhooks received {total('whatsapp_hub_webhooks_received_total', source='meta')},"
             f" duplicates {total('whatsapp_hub_webhooks_duplicate_total', source='meta')},"

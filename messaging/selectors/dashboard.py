@@ -1,18 +1,23 @@
 """Read paths of the dashboard: the organization's headline figures and its messages per day.
 
 Every figure is an aggregate query (COUNT with FILTER, grouped by TruncDate): no loop runs over messages.
-Days are calendar days in the hub's time zone (settings.TIME_ZONE). Messages, conversations and numbers are counted
-on `number_ids`, the numbers the reader may see (selectors.access; None: all); contacts belong to the whole
-organization (one may write to several numbers) and are all counted.
+Days are calendar days in the organization's time zone (its "timezone" setting, else UTC), grouped in the database
+(`AT TIME ZONE` on PostgreSQL): a day on a daylight-saving change has 23 or 25 hours. Messages, conversations and
+numbers are counted on `number_ids`, the numbers the reader may see (selectors.access; None: all); contacts belong to
+the whole organization (one may write to several numbers) and are all counted.
 """
 
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import Organization
+from accounts.web import organization_time_zone
+from messaging import extensions
 from messaging.models import Contact, Conversation, Message, WhatsAppNumber
 from messaging.selectors.access import NumberIds, only_visible_numbers
 from messaging.selectors.numbers import number_list
@@ -37,8 +42,47 @@ def broadcasts_sent_count(*, org: Organization) -> int:
     return 0
 
 
-def _start_of(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
+# The fields of each day of the analytics endpoint's metrics (messages is the default, and the dashboard's).
+DAILY_FIELDS = {
+    "messages": tuple(DAY_COUNTS),
+    "contacts": ("created", "opted_out"),
+    "broadcasts": ("started", "sent", "delivered", "read"),
+}
+
+
+def organization_today(org: Organization) -> date:
+    return timezone.localdate(timezone.now(), organization_time_zone(org))
+
+
+def day_bounds(*, org: Organization, start: date, end: date) -> tuple[datetime, datetime, ZoneInfo]:
+    """The instants the days `start` to `end` (inclusive) of the organization's time zone begin and end, and the
+    zone. Aware datetimes built in the zone: midnight to midnight, 23 or 25 hours on a daylight-saving change."""
+    tz = organization_time_zone(org)
+    return (
+        datetime.combine(start, time.min, tzinfo=tz),
+        datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz),
+        tz,
+    )
+
+
+def per_day(
+    queryset: QuerySet, *, field: str, since: datetime, until: datetime, tz: ZoneInfo, counts: dict[str, Count]
+) -> dict[date, dict[str, int]]:
+    """`counts` of the rows of `queryset` whose `field` falls between `since` and `until` (excluded), per calendar
+    day in `tz` ({day: {name: count}}, days without rows left out): one GROUP BY in the database."""
+    rows = (
+        queryset.filter(**{f"{field}__gte": since, f"{field}__lt": until})
+        .annotate(day=TruncDate(field, tzinfo=tz))
+        .order_by()  # a default ordering would join the GROUP BY
+        .values("day")
+        .annotate(**counts)
+    )
+    return {row.pop("day"): row for row in rows}
+
+
+def _every_day(start: date, end: date, by_day: Mapping[date, Mapping[str, int]], fields: tuple[str, ...]) -> list[dict]:
+    days = (start + timedelta(days=offset) for offset in range((end - start).days + 1))
+    return [{"date": day, **{name: by_day.get(day, {}).get(name, 0) for name in fields}} for day in days]
 
 
 def _messages(*, org: Organization, number_ids: NumberIds) -> QuerySet[Message]:
@@ -46,25 +90,56 @@ def _messages(*, org: Organization, number_ids: NumberIds) -> QuerySet[Message]:
 
 
 def message_analytics(*, org: Organization, start: date, end: date, number_ids: NumberIds = None) -> list[dict]:
-    """One row per day from `start` to `end` (inclusive), days without messages included:
-    `{date, sent, received, delivered, read, failed}`, each day's messages counted by when they were created.
+    """One row per day from `start` to `end` (inclusive) in the organization's time zone, days without messages
+    included: `{date, sent, received, delivered, read, failed}`, each day's messages counted by when they were
+    created.
 
     Outbound messages count by the status they have now: `sent` is every one the provider accepted (sent,
     delivered or read), `delivered` those delivered or read, `read` those read, `failed` those that failed
     (queued ones count nowhere yet); `received` is the inbound messages.
     """
-    rows = (
-        _messages(org=org, number_ids=number_ids)
-        .filter(created_at__gte=_start_of(start), created_at__lt=_start_of(end + timedelta(days=1)))
-        .annotate(day=TruncDate("created_at"))
-        .order_by()  # Message's default ordering would join the GROUP BY
-        .values("day")
-        .annotate(**{name: Count("id", filter=condition) for name, condition in DAY_COUNTS.items()})
+    since, until, tz = day_bounds(org=org, start=start, end=end)
+    counts = {name: Count("id", filter=condition) for name, condition in DAY_COUNTS.items()}
+    by_day = per_day(
+        _messages(org=org, number_ids=number_ids), field="created_at", since=since, until=until, tz=tz, counts=counts
     )
-    by_day = {row.pop("day"): row for row in rows}
-    zero = dict.fromkeys(DAY_COUNTS, 0)
-    days = (start + timedelta(days=offset) for offset in range((end - start).days + 1))
-    return [{"date": day, **by_day.get(day, zero)} for day in days]
+    return _every_day(start, end, by_day, DAILY_FIELDS["messages"])
+
+
+def contact_analytics(*, org: Organization, start: date, end: date) -> list[dict]:
+    """One row per day (as message_analytics): `{date, created, opted_out}`, the contacts created that day and
+    those who opted out of marketing that day (and have not opted back in). Contacts of the whole organization."""
+    since, until, tz = day_bounds(org=org, start=start, end=end)
+    contacts = Contact.objects.for_org(org)
+    created = per_day(contacts, field="created_at", since=since, until=until, tz=tz, counts={"created": Count("id")})
+    opted_out = per_day(
+        contacts.filter(opted_out=True),
+        field="opted_out_at",
+        since=since,
+        until=until,
+        tz=tz,
+        counts={"opted_out": Count("id")},
+    )
+    merged = {day: {**created.get(day, {}), **opted_out.get(day, {})} for day in created.keys() | opted_out.keys()}
+    return _every_day(start, end, merged, DAILY_FIELDS["contacts"])
+
+
+def broadcast_analytics(*, org: Organization, start: date, end: date, number_ids: NumberIds = None) -> list[dict]:
+    """One row per day (as message_analytics): `{date, started, sent, delivered, read}`, counted by the app that
+    sends broadcasts (campaigns registers them: messaging.extensions.DailyFigures); 0 every day without it."""
+    since, until, tz = day_bounds(org=org, start=start, end=end)
+    figures = extensions.daily_figures("broadcasts")
+    by_day = {} if figures is None else figures.read(org=org, since=since, until=until, tz=tz, number_ids=number_ids)
+    return _every_day(start, end, by_day, DAILY_FIELDS["broadcasts"])
+
+
+def analytics(*, org: Organization, metric: str, start: date, end: date, number_ids: NumberIds = None) -> list[dict]:
+    """The analytics endpoint's days of one metric (DAILY_FIELDS)."""
+    if metric == "contacts":
+        return contact_analytics(org=org, start=start, end=end)
+    if metric == "broadcasts":
+        return broadcast_analytics(org=org, start=start, end=end, number_ids=number_ids)
+    return message_analytics(org=org, start=start, end=end, number_ids=number_ids)
 
 
 def dashboard_stats(*, org: Organization, number_ids: NumberIds = None) -> dict:
@@ -73,7 +148,7 @@ def dashboard_stats(*, org: Organization, number_ids: NumberIds = None) -> dict:
     messages = _messages(org=org, number_ids=number_ids).aggregate(
         total=Count("id"), last_24h=Count("id", filter=Q(created_at__gte=now - timedelta(hours=24)))
     )
-    today = timezone.localdate(now)
+    today = organization_today(org)
     analytics = message_analytics(
         org=org, start=today - timedelta(days=STATS_DAYS - 1), end=today, number_ids=number_ids
     )

@@ -24,6 +24,7 @@ from messaging.models import (
     CannedResponse,
     Contact,
     Conversation,
+    ConversationResolution,
     Media,
     Message,
     Provider,
@@ -36,7 +37,7 @@ from messaging.providers.waha import SENDABLE_TYPES as WAHA_SENDABLE_TYPES
 from messaging.selectors.access import NumberIds, visible_number_ids
 from messaging.selectors.conversations import media_list
 from messaging.selectors.numbers import number_list
-from messaging.services import ingest
+from messaging.services import ingest, system_log
 from messaging.services.contacts import contact_get_or_create, phone_or_error
 from messaging.services.events import publish_conversation_on_commit, publish_message_on_commit
 from messaging.services.ingest import rows
@@ -134,7 +135,8 @@ def conversation_update(
     when someone else took it first). The assignee must be an active admin or agent member and the team one of
     the organization's (400). Assignment changes are audited (`conversation.assign`); conversation.updated is
     published after commit, and the hooks told (conversation_updated; conversation_assigned when the assignee or
-    the team changed). `audit_data` adds to the audit entry (e.g. the lead-routing rule that chose the assignee).
+    the team changed). Closing records a ConversationResolution (the reports' resolution times). `audit_data` adds
+    to the audit entry (e.g. the lead-routing rule that chose the assignee).
     """
     organization = conversation.organization
     locked = Conversation.objects.for_org(organization).select_for_update().get(pk=conversation.pk)
@@ -160,6 +162,8 @@ def conversation_update(
         changed.append("status")
     if changed:
         locked.save(update_fields=changed)
+        if "status" in changed and locked.status == Conversation.Status.CLOSED:
+            _resolution_record(conversation=locked, actor=actor)
         publish_conversation_on_commit(conversation_id=locked.pk, organization_id=organization.pk)
         hooks.conversation_updated.send_on_commit(
             organization_id=organization.pk, conversation_ids=[locked.pk], fields=list(changed)
@@ -175,6 +179,35 @@ def conversation_update(
             actor_id=actor.pk if isinstance(actor, User) else None,
         )
     return locked
+
+
+def _resolution_record(*, conversation: Conversation, actor: Any) -> ConversationResolution:
+    """Record that `conversation` was just closed (inside the caller's transaction, under its lock of the row): its
+    cycle began with the first message after the previous close, or at that close when none came since (it was
+    reopened by hand), or with the conversation's first message (its creation when it has none)."""
+    organization = conversation.organization
+    previous = (
+        ConversationResolution.objects.for_org(organization)
+        .filter(conversation=conversation)
+        .order_by("-closed_at")
+        .values_list("closed_at", flat=True)
+        .first()
+    )
+    messages = Message.objects.for_org(organization).filter(conversation=conversation)
+    if previous is not None:
+        messages = messages.filter(created_at__gt=previous)
+    first = messages.order_by("created_at", "id").values_list("created_at", flat=True).first()
+    opened_at = first or previous or conversation.created_at
+    return ConversationResolution.objects.create(
+        organization=organization,
+        conversation=conversation,
+        number_id=conversation.number_id,
+        assigned_to_id=conversation.assigned_to_id,
+        team_id=conversation.team_id,
+        closed_by=actor if isinstance(actor, User) else None,
+        opened_at=opened_at,
+        closed_at=max(timezone.now(), opened_at),
+    )
 
 
 # --- sending -----------------------------------------------------------------------------------------
@@ -704,6 +737,7 @@ def messages_mark_failed(
         )
     changes = [(pk, Message.Status.FAILED, failed[pk][0]) for pk in moved]
     hooks.message_status_changed.send_on_commit(organization_id=organization_id, changes=changes)
+    system_log.messages_failed(organization_id=organization_id, failed=[(pk, *failed[pk]) for pk in moved])
     return changes
 
 

@@ -7,6 +7,9 @@ after commit, so a client sees what a REST reload would show; the ingest's new m
 sent as written, without the read (its hot path). Each event names the WhatsApp number of each of its items, for
 the sockets to drop what their person may not see.
 
+New system log entries (accounts.hooks.system_logs_written, after their commit) go to the organization's admins as
+`system_log.created` with `{"logs": [...]}` (as GET logs shows them).
+
 The sockets' control messages are sent from here too: closing those of a principal that may no longer act, and
 telling an organization's sockets that who sees which numbers changed.
 """
@@ -17,7 +20,8 @@ from functools import partial
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import Organization
+from accounts.models import Organization, SystemLog
+from accounts.serializers import system_logs_data
 from messaging import realtime
 from messaging.models import Conversation, Message
 from messaging.selectors.conversations import conversation_list, message_reply_ids
@@ -157,3 +161,14 @@ def access_changed_on_commit(*, organization_id: int) -> None:
     a role, a team): each works out again what its person sees."""
     group = realtime.org_group(organization_id)
     run_after_commit(partial(realtime.signal, group, "inbox.access_changed"), what=f"access changed in {group}")
+
+
+SYSTEM_LOG_EVENT = "system_log.created"
+
+
+def system_logs_publish(*, organization_id: int, logs: list[SystemLog]) -> None:
+    """Push new system log entries to the organization's admins (called after their commit; best effort)."""
+    realtime.publish(
+        organization_id,
+        [(SYSTEM_LOG_EVENT, {"logs": system_logs_data(chunk)}, realtime.ORGANIZATION_WIDE) for chunk in _chunks(logs)],
+    )

@@ -24,6 +24,7 @@ from messaging import extensions, number_fields
 from messaging.models import MessagingLimitTier, Provider, WhatsAppNumber
 from messaging.selectors import ingest as ingest_selectors
 from messaging.selectors import numbers as selectors
+from messaging.services import system_log
 from messaging.services.contacts import phone_or_error
 from messaging.services.events import access_changed_on_commit
 from messaging.services.waha_sessions import uses_shared_waha
@@ -435,10 +436,11 @@ def _meta_limit(value: dict) -> str | None:
 
 
 def numbers_meta_update(*, organization: Organization, waba_id: str, field: str, value: dict) -> int:
-    """Apply a `business_capability_update` or `phone_number_quality_update` webhook of the WhatsApp Business
-    Account `waba_id`: the messaging limit it names (Meta sets it per business portfolio: every number of the
-    account), and a THROUGHPUT_UPGRADE (1,000 messages/s) to the number of its `display_phone_number`. Limits Meta
-    no longer uses (TIER_50, TIER_1K, TIER_NOT_SET) change nothing. Returns how many numbers changed."""
+    """Apply a `business_capability_update`, `phone_number_quality_update` or `account_update` webhook of the WhatsApp
+    Business Account `waba_id`: the messaging limit it names (Meta sets it per business portfolio: every number of
+    the account), and a THROUGHPUT_UPGRADE (1,000 messages/s) to the number of its `display_phone_number`. Limits
+    Meta no longer uses (TIER_50, TIER_1K, TIER_NOT_SET) change nothing. What is news for the admins (a quality or
+    account event, a new limit) goes to the system log. Returns how many numbers changed."""
     numbers = WhatsAppNumber.objects.for_org(organization).live().filter(waba_id=waba_id) if waba_id else None
     if numbers is None:
         return 0
@@ -452,4 +454,7 @@ def numbers_meta_update(*, organization: Organization, waba_id: str, field: str,
         changed += upgraded.update(throughput=HIGH_THROUGHPUT)
     if changed:
         logger.info("number changes from Meta (%s of %s): %s", field, waba_id, value)
+    system_log.numbers_meta_news(
+        organization_id=organization.pk, waba_id=waba_id, field=field, value=value, changed=changed
+    )
     return changed

@@ -8,10 +8,10 @@ and processed, or deleted by hand.
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from messaging.models import WebhookEvent
+from whatsapp_hub.retention import delete_in_batches
 
 PRUNE_BATCH = 1000
 # A run deletes at most this many batches (the next run goes on), so it stays well inside the task time limit.
@@ -26,12 +26,5 @@ def webhook_events_prune(*, batch_size: int = PRUNE_BATCH, max_batches: int = PR
     # from when it was processed at last.
     expired = WebhookEvent.objects.filter(
         status=WebhookEvent.Status.PROCESSED, received_at__lt=cutoff, processed_at__lt=cutoff
-    ).order_by()
-    total = 0
-    for _ in range(max_batches):
-        with transaction.atomic():
-            deleted, _ = WebhookEvent.objects.filter(pk__in=expired.values("pk")[:batch_size]).delete()
-        total += deleted
-        if deleted < batch_size:
-            break
-    return total
+    )
+    return delete_in_batches(expired, batch_size=batch_size, max_batches=max_batches)

@@ -19,6 +19,7 @@ from messaging.phones import e164_from_wa_id
 from messaging.providers import ProviderError, WahaProvider, provider_for
 from messaging.providers.waha import is_hub_server, session_status, session_webhook
 from messaging.selectors import numbers as selectors
+from messaging.services import system_log
 from messaging.services.contacts import phone_or_error
 from messaging.services.retries import MAX_ATTEMPTS, RetryLater, backoff_countdown
 from whatsapp_hub import egress
@@ -192,9 +193,12 @@ def number_session_status_record(*, number: WhatsAppNumber, status: str, me: dic
         phone = e164_from_wa_id(me_id.removesuffix("@c.us"))
         if phone:
             updates["phone_number"] = phone
+    before = number.status
     WhatsAppNumber.objects.filter(organization_id=number.organization_id, pk=number.pk).update(**updates)
     for name, value in updates.items():
         setattr(number, name, value)
+    if number.status != before:
+        system_log.number_session_changed(number=number, before=before)
 
 
 def _me(value: Any) -> dict | None:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Role
 from accounts.selectors import team_members, teams
 from accounts.web import member_required, permission_denied
-from messaging import extensions
+from messaging import call_labels, extensions
 from messaging.models import Conversation, Provider
 from messaging.selectors.access import request_visible_numbers
 from messaging.selectors.conversations import conversation_list
@@ -219,7 +219,7 @@ def inbox(request, conversation_id: int | None = None):
     }
     context = {
         "data": data,
-        "strings": STRINGS,
+        "strings": {**STRINGS, **call_labels.inbox_strings()},
         "numbers": numbers,
         "sandbox_numbers": [number for number in numbers if number["provider"] == Provider.SANDBOX],
         "teams": data["teams"],

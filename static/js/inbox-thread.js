@@ -5,7 +5,7 @@
 import { api } from "./app.js";
 import { renderLoneReaction, renderMessage } from "./bubbles.js";
 import { CannedMenu } from "./inbox-canned.js";
-import { CLOSING_SOON, contactLabel, data, dayKey, dayLabel, duration, el, icon, icons, initials, t } from "./inbox-format.js";
+import { CLOSING_SOON, clock, contactLabel, data, dayKey, dayLabel, duration, el, fullTime, icon, icons, initials, t } from "./inbox-format.js";
 
 const PAGE = 50;
 const MAX_TEXT = 4096;
@@ -27,6 +27,42 @@ function typeOfFile(file) {
   return "document";
 }
 
+const CALLS_PAGE = 100;
+const ALERT_CALLS = new Set(["missed", "rejected", "failed"]);
+
+/** "3:12" (or "1:02:05") for a number of seconds. */
+function clockDuration(seconds) {
+  const total = Math.max(0, seconds || 0);
+  const pad = (value) => String(value).padStart(2, "0");
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  return hours ? `${hours}:${pad(minutes)}:${pad(total % 60)}` : `${minutes}:${pad(total % 60)}`;
+}
+
+/** What the thread says of a call: "Missed voice call", "Voice call, 3:12" (the strings of messaging/call_labels.py). */
+export function callLabel(call) {
+  let key = call.status;
+  if (call.direction === "outbound" && (key === "ringing" || key === "missed")) key += "_out";
+  if (call.is_video) key += "_video";
+  return t(`call_${key}`, { duration: clockDuration(call.duration) });
+}
+
+/** A call between the messages: a centred line with its icon, label and time. */
+function renderCall(call) {
+  const date = new Date(call.started_at);
+  return el(
+    "li",
+    { class: `call-event${ALERT_CALLS.has(call.status) ? " is-alert" : ""}`, id: `call-${call.id}`, dataset: { callId: call.id, status: call.status } },
+    el(
+      "span",
+      { class: "call-event-line" },
+      icon(call.is_video ? "video" : "call"),
+      el("span", { class: "call-event-label", text: callLabel(call) }),
+      el("time", { datetime: call.started_at, title: fullTime(date), text: clock(date) }),
+    ),
+  );
+}
+
 const targetOfReaction = (message) => message.reaction?.message_id || message.reply_to?.provider_message_id || null;
 
 export class Thread {
@@ -38,6 +74,7 @@ export class Thread {
     this.hooks = hooks;
     this.conversation = null;
     this.messages = new Map(); // id -> message
+    this.calls = new Map(); // id -> call of the open conversation (shown among the messages by time)
     this.byProviderId = new Map();
     this.pending = new Map(); // client_id -> optimistic message
     this.nodes = new Map(); // key -> element
@@ -148,6 +185,7 @@ export class Thread {
     this.conversation = conversation;
     this.restoreDraft();
     this.messages.clear();
+    this.calls.clear();
     this.byProviderId.clear();
     this.pending.clear();
     this.nodes.clear();
@@ -164,9 +202,13 @@ export class Thread {
     this.showConversation();
     const unread = conversation.unread_count;
     try {
-      const page = await api("GET", `/api/v1/conversations/${conversation.id}/messages?limit=${PAGE}`);
+      const [page, calls] = await Promise.all([
+        api("GET", `/api/v1/conversations/${conversation.id}/messages?limit=${PAGE}`),
+        this.fetchCalls(conversation),
+      ]);
       if (request !== this.request) return;
       this.hasOlder = Boolean(page.next);
+      this.takeCalls(calls);
       this.take(page.results);
       this.placeMarker(unread);
       this.sync();
@@ -334,13 +376,48 @@ export class Thread {
     else if (mine.some((message) => message.direction === "inbound")) this.$("jump-latest").hidden = false;
   }
 
+  /** The conversation's newest calls (a failure shows none: the messages matter more). */
+  async fetchCalls(conversation) {
+    try {
+      const page = await api("GET", `/api/v1/calls?conversation=${conversation.id}&page_size=${CALLS_PAGE}`);
+      return page.results;
+    } catch {
+      return [];
+    }
+  }
+
+  takeCalls(calls) {
+    for (const call of calls) {
+      if (call.conversation_id !== this.openId) continue;
+      const previous = this.calls.get(call.id);
+      if (previous && JSON.stringify(previous) === JSON.stringify(call)) continue;
+      this.calls.set(call.id, call);
+      this.nodes.delete(`k${call.id}`);
+    }
+  }
+
+  /** Live calls (call.created, call.updated): shown in place. */
+  receiveCalls(calls) {
+    const mine = calls.filter((call) => call.conversation_id === this.openId);
+    if (!mine.length) return;
+    const stick = this.nearBottom();
+    this.takeCalls(mine);
+    this.sync();
+    if (stick) this.scrollToBottom();
+    else this.$("jump-latest").hidden = false;
+  }
+
   /** Catching up: the newest page again, merged by id. */
   async refreshNewest() {
     const conversation = this.conversation;
     if (!conversation) return;
     try {
-      const page = await api("GET", `/api/v1/conversations/${conversation.id}/messages?limit=${PAGE}`);
+      const [page, calls] = await Promise.all([
+        api("GET", `/api/v1/conversations/${conversation.id}/messages?limit=${PAGE}`),
+        this.fetchCalls(conversation),
+      ]);
       if (conversation.id !== this.openId) return;
+      this.receiveCalls(calls);
       this.receive(page.results);
       this.settleUnanswered(page.results);
     } catch {
@@ -435,6 +512,20 @@ export class Thread {
       wanted.push(node);
     };
     let previousSender;
+    // The calls in time order; those older than the oldest message loaded wait for its older page.
+    const calls = [...this.calls.values()].sort((a, b) => Date.parse(a.started_at) - Date.parse(b.started_at) || a.id - b.id);
+    const oldest = ordered.length ? Date.parse(ordered[0].timestamp) : Infinity;
+    let nextCall = this.hasOlder ? calls.findIndex((call) => Date.parse(call.started_at) >= oldest) : 0;
+    if (nextCall < 0) nextCall = calls.length;
+    const callsUntil = (time) => {
+      while (nextCall < calls.length && Date.parse(calls[nextCall].started_at) <= time) {
+        const call = calls[nextCall];
+        nextCall += 1;
+        separate(call.started_at);
+        add(`k${call.id}`, () => renderCall(call));
+        previousSender = undefined;
+      }
+    };
     const separate = (timestamp) => {
       const date = new Date(timestamp);
       const key = dayKey(date);
@@ -444,6 +535,7 @@ export class Thread {
       return true;
     };
     for (const message of ordered) {
+      callsUntil(Date.parse(message.timestamp));
       if (message.type === "reaction") {
         if (this.byProviderId.has(targetOfReaction(message)) || !message.text) continue;
         const latest = [...this.messages.values()].every((other) => other.type !== "reaction" || other.direction !== message.direction || targetOfReaction(other) !== targetOfReaction(message) || other.id <= message.id);
@@ -460,6 +552,7 @@ export class Thread {
       previousSender = message.direction === "outbound" ? sender ?? message.sent_by : undefined;
       add(named ? `m${message.id}+sender` : `m${message.id}`, () => renderMessage(message, { ...context, showSender: named }));
     }
+    callsUntil(Infinity);
     for (const message of this.pending.values()) {
       separate(message.timestamp);
       add(`c${message.client_id}`, () => renderMessage(message, context));

@@ -44,6 +44,10 @@ const live = new LiveSocket(root.dataset.ws, {
       conversationsUpdated(payload.conversations || []);
       return;
     }
+    if (type === "call.created" || type === "call.updated") {
+      thread.receiveCalls(payload.calls || []);
+      return;
+    }
     const messages = payload.messages || [];
     thread.receive(messages);
     if (type === "message.created") messagesArrived(messages);
@@ -70,7 +74,7 @@ const live = new LiveSocket(root.dataset.ws, {
     banner.textContent = reason || t("access_removed");
     banner.hidden = false;
   },
-});
+}, { events: ["message.created", "message.updated", "conversation.updated", "call.created", "call.updated"] });
 
 const thread = new Thread({
   send: (frame) => live.send(frame),

@@ -21,7 +21,18 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
-from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, TeamMember, User
+from accounts.models import (
+    ApiKey,
+    AuditLog,
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+    SystemLog,
+    Team,
+    TeamMember,
+    User,
+)
 from automation.models import (
     Bot,
     BotConversation,
@@ -41,12 +52,25 @@ from automation.models.ai import AISettings, AIUsage
 from automation.models.knowledge import Chunk, Document, KnowledgeBase
 from automation.services import bots as bot_services
 from campaigns.models import Campaign, CampaignRecipient
-from crm.models import Business, ContactBusiness, Deal, DealHistory, LeadRoutingRule, Pipeline, SalesMember, Stage
+from crm.models import (
+    Ad,
+    AdReferral,
+    Business,
+    ContactBusiness,
+    Deal,
+    DealHistory,
+    LeadRoutingRule,
+    Pipeline,
+    SalesMember,
+    Stage,
+)
 from messaging.models import (
+    Call,
     CannedResponse,
     Contact,
     ContactTag,
     Conversation,
+    ConversationResolution,
     Media,
     Message,
     Tag,
@@ -58,12 +82,14 @@ from tests.automation.flows_support import custom_function, flow_run_of, simple_
 from tests.automation.knowledge_support import knowledge_base, processed_document
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.campaigns.support import sandbox_campaign
+from tests.crm.ads_support import ad as crm_ad
 from tests.crm.routing_support import number_rule as crm_routing_rule
 from tests.crm.support import business as crm_business
 from tests.crm.support import deal as crm_deal
 from tests.crm.support import sales_member as crm_sales_member
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.messaging.factories import (
+    CallFactory,
     CannedResponseFactory,
     ContactFactory,
     ConversationFactory,
@@ -148,6 +174,13 @@ def _bot_reply(org):
 
 
 # model -> a function making one row of it, given a fresh organization.
+def _resolution(org):
+    conversation = ConversationFactory(organization=org)
+    return ConversationResolution.objects.create(
+        organization=org, conversation=conversation, number=conversation.number, opened_at=conversation.created_at
+    )
+
+
 MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     Organization: lambda org: org,
     User: lambda org: _membership(org).user,
@@ -157,6 +190,7 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     TeamMember: _team_member,
     ApiKey: _api_key,
     AuditLog: _audit_log,
+    SystemLog: lambda org: services.system_log_add(organization=org, level="warning", message="Admin check"),
     Group: lambda org: Group.objects.create(name=f"group-{secrets.token_hex(3)}"),
     OutstandingToken: _outstanding_token,
     BlacklistedToken: _blacklisted_token,
@@ -171,6 +205,8 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     ContactTag: lambda org: ContactTag.objects.get(contact=ContactFactory(organization=org, tags=["vip"])),
     Conversation: lambda org: ConversationFactory(organization=org),
     Message: lambda org: MessageFactory(organization=org),
+    ConversationResolution: _resolution,
+    Call: lambda org: CallFactory(organization=org),
     Media: lambda org: Media.objects.create(
         organization=org, message=MessageFactory(organization=org, type="image"), mime_type="image/jpeg"
     ),
@@ -192,6 +228,8 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     Deal: crm_deal,
     DealHistory: lambda org: crm_deal(org).history.get(),
     SalesMember: crm_sales_member,
+    Ad: crm_ad,
+    AdReferral: lambda org: AdReferral.objects.get(ad=crm_ad(org)),
     LeadRoutingRule: crm_routing_rule,
     CampaignRecipient: _campaign_recipient,
     WebhookEndpoint: lambda org: WebhookEndpointFactory(organization=org),

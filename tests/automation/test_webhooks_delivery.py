@@ -69,6 +69,16 @@ def sweep():
     return committed(services.webhook_deliveries_sweep)
 
 
+def fail_for_almost_a_day(org, frozen) -> None:
+    """Events to a failing endpoint of `org`, retried by the sweeper until 23 h 50 min after the first failure."""
+    for _ in range(4):
+        emit(org)
+    frozen.shift(timedelta(hours=23))
+    for _ in range(5):
+        frozen.shift(timedelta(minutes=10))
+        sweep()
+
+
 # --- the body and its signature ------------------------------------------------------------------------------------
 
 
@@ -331,12 +341,7 @@ def test_an_endpoint_failing_for_a_day_is_disabled_with_an_audit_entry_and_an_e_
     MembershipFactory(organization=org, role=Role.ADMIN, is_active=False)
     endpoint = failing(settings, scripted_server, org, events=["message.received", "contact.created"])
     started = timezone.now()
-    for _ in range(4):
-        emit(org)
-    frozen.shift(timedelta(hours=23))
-    for _ in range(5):
-        frozen.shift(timedelta(minutes=10))
-        sweep()
+    fail_for_almost_a_day(org, frozen)
     emit(org, "contact.created", {"contact_id": 1})  # still within the day: on
     endpoint.refresh_from_db()
     assert endpoint.active is True

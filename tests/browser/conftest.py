@@ -22,6 +22,7 @@ Code that publishes to the channel layer cannot run in the test's thread while P
 """
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from importlib import import_module
 from pathlib import Path
@@ -206,6 +207,31 @@ def _browser_test(
     request.node.stash[_SERVER_LOG] = (daphne_server, daphne_server.log_size())
     yield
     _fakes.reset()
+    _until_the_server_is_quiet()
+
+
+def _until_the_server_is_quiet(*, timeout: float = 15, quiet_for: float = 0.25) -> None:
+    """Wait (after the test's pages closed) until the server's connections to the test database have been idle for
+    `quiet_for` seconds: the flush that follows truncates every table, and a request or a socket's disconnect still
+    writing in the server would deadlock with it ("couldn't be flushed")."""
+    if connection.vendor != "postgresql":
+        return
+    deadline, quiet_since = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'"
+            )
+            busy = cursor.fetchone()[0]
+        now = time.monotonic()
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = now
+        elif now - quiet_since >= quiet_for:
+            return
+        time.sleep(0.02)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from django.db import close_old_connections
 from django.utils import timezone
 
-from campaigns import sending, services
+from campaigns import pacing, sending, services
 from campaigns.models import Campaign, CampaignRecipient
 from campaigns.tasks import send_campaign, start_due_campaigns, sweep_campaigns
 from messaging.models import Conversation, Message
@@ -164,6 +164,45 @@ def test_130429_slows_the_number_down_and_the_same_message_goes_again(org, numbe
     assert Message.objects.filter(direction="outbound").count() == 8  # the refused ones were sent again, not copied
     assert set(statuses(campaign).values()) == {"sent"}
     assert set(CampaignRecipient.objects.values_list("attempts", flat=True)) == {1}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_send_whose_slot_passed_takes_a_new_one_and_pushes_the_pacing_back(
+    org, number, fake_meta, template, monkeypatch
+):
+    """A stalled process (its send threads start long after the slots the pacing gave them) must not send a bunch at
+    once: those sends are not made, they wait for new slots, the pacing is pushed back as far, and each recipient
+    still gets one message."""
+    contacts = _contacts(org, 5)  # at 80/s, one send per slot
+    given_wait_for, stalls, postponed, slots = pacing.wait_for, [3], [], []
+
+    def stalled_wait_for(key, tokens, rate, *, max_wait=0.5):
+        slot = given_wait_for(key, tokens, rate, max_wait=max_wait)
+        if slot is not None:
+            slots.append(tokens)
+        if slot is not None and stalls[0]:
+            stalls[0] -= 1
+            return slot - 1.0  # the thread starts the send a second after its slot
+        return slot
+
+    limiter = type(pacing.limiter())
+    given_postpone = limiter.postpone
+
+    def recorded_postpone(self, key, seconds):
+        postponed.append(seconds)
+        given_postpone(self, key, seconds)
+
+    monkeypatch.setattr(pacing, "wait_for", stalled_wait_for)
+    monkeypatch.setattr(limiter, "postpone", recorded_postpone)
+
+    campaign = _start(_campaign(org, contacts))
+
+    assert slots == [1] * 8  # three passed slots, then five sends on time
+    assert len(fake_meta.find_requests(path_endswith="/messages")) == 5  # the late ones were never made
+    assert sorted(sent_to(fake_meta)) == sorted(contact.wa_id for contact in contacts)
+    assert set(statuses(campaign).values()) == {"sent"}
+    assert set(CampaignRecipient.objects.values_list("attempts", flat=True)) == {1}
+    assert len(postponed) >= 1 and all(1.0 - sending.JITTER <= seconds < 2 for seconds in postponed)
 
 
 def test_131056_retries_that_recipient_later_with_backoff(org, number, fake_meta, template, frozen):

@@ -716,6 +716,61 @@ class FakeMetaServer(FakeServer):
             self.queue_webhook(self.messages_payload(number.phone_number_id, contacts=[contact], messages=[msg]))
         return msg
 
+    def queue_call(
+        self,
+        wa_id: str,
+        event: str,
+        *,
+        call_id: str | None = None,
+        phone_number_id: str | None = None,
+        name: str = "Test User",
+        direction: str = "USER_INITIATED",
+        status: str = "COMPLETED",
+        start: float | None = None,
+        duration: int = 0,
+    ) -> dict:
+        """Queue a Calling API webhook (`field: calls`) and return its call object: `connect` when a call rings (an
+        SDP offer for a user-initiated call), `terminate` when it ends (`status` COMPLETED or FAILED, start and end
+        times, `duration` in seconds). The customer is `from` of a user-initiated call, `to` of a business-initiated
+        one; the same `call_id` (a wacid) ties a call's events together."""
+        number = self.number(phone_number_id)
+        wa_id = digits(wa_id)
+        now = int(self.clock.now())
+        business = digits(number.display_phone_number)
+        inbound = direction == "USER_INITIATED"
+        call: dict[str, Any] = {
+            "id": call_id or f"wacid.{base64.b64encode(secrets.token_bytes(36)).decode()}",
+            "from": wa_id if inbound else business,
+            "to": business if inbound else wa_id,
+            "event": event,
+            "timestamp": str(now),
+            "direction": direction,
+        }
+        if event == "connect":
+            call["session"] = {
+                "sdp_type": "offer" if inbound else "answer",
+                "sdp": "v=0\r\no=- 0 2 IN IP4 127.0.0.1\r\n",
+            }
+        else:
+            began = int(now - duration if start is None else start)
+            call.update({"start_time": str(began), "end_time": str(now), "duration": duration, "status": status})
+        value: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "metadata": {
+                "display_phone_number": number.display_phone_number,
+                "phone_number_id": number.phone_number_id,
+            },
+            "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+            "calls": [call],
+        }
+        self.queue_webhook(
+            {
+                "object": "whatsapp_business_account",
+                "entry": [{"id": number.waba_id, "changes": [{"value": value, "field": "calls"}]}],
+            }
+        )
+        return call
+
     def status_object(
         self, wamid: str, status: str, *, timestamp: float | None = None, errors: list[dict] | None = None
     ) -> dict:

@@ -45,7 +45,9 @@ def test_there_is_a_file_per_webhook_shape():
         "template_status_approved",
         "template_status_rejected",
     } <= names
+    assert {"call_connect", "call_terminate", "call_terminate_missed", "call_terminate_failed"} <= names
     assert {p.stem for p in WAHA_FILES} >= {"message", "message_media", "message_ack", "session_status"}
+    assert {p.stem for p in WAHA_FILES} >= {"call_received", "call_accepted", "call_rejected"}
 
 
 @pytest.mark.parametrize("path", META_FILES, ids=[p.stem for p in META_FILES])
@@ -55,6 +57,18 @@ def test_meta_fixtures_have_the_webhook_envelope(path):
     assert payload["object"] == "whatsapp_business_account"
     for change in changes(payload):
         value = change["value"]
+        if change["field"] == "calls":  # the Calling API: connect and terminate
+            assert value["messaging_product"] == "whatsapp"
+            assert set(value["metadata"]) == {"display_phone_number", "phone_number_id"}
+            for call in value["calls"]:
+                assert call["id"].startswith("wacid.")
+                assert call["event"] in ("connect", "terminate")
+                assert isinstance(call["timestamp"], str)
+                assert call["direction"] in ("USER_INITIATED", "BUSINESS_INITIATED")
+                if call["event"] == "terminate":
+                    assert call["status"] in ("COMPLETED", "FAILED")
+                    assert isinstance(call["duration"], int)
+            continue
         if change["field"] != "messages":
             assert "messaging_product" not in value
             assert isinstance(value["message_template_id"], int)

@@ -1,8 +1,10 @@
 """Factories of messaging models. Shared by every messaging test module: append, never rewrite."""
 
 import factory
+from django.utils import timezone
 
 from messaging.models import (
+    Call,
     CannedResponse,
     Contact,
     ContactTag,
@@ -101,3 +103,19 @@ class CannedResponseFactory(factory.django.DjangoModelFactory):
     shortcut = factory.Sequence(lambda n: f"reply-{n}")
     title = factory.Sequence(lambda n: f"Reply {n}")
     text = "Hello {{contact.first_name}}, this is {{agent.name}}."
+
+
+class CallFactory(factory.django.DjangoModelFactory):
+    """A missed inbound call in a conversation (its number and contact the conversation's)."""
+
+    class Meta:
+        model = Call
+
+    organization = factory.SubFactory(OrganizationFactory)
+    conversation = factory.SubFactory(ConversationFactory, organization=factory.SelfAttribute("..organization"))
+    number = factory.SelfAttribute("conversation.number")
+    contact = factory.SelfAttribute("conversation.contact")
+    provider_call_id = factory.Sequence(lambda n: f"wacid.TEST{n:010d}")
+    direction = Call.Direction.INBOUND
+    status = Call.Status.MISSED
+    started_at = factory.LazyFunction(timezone.now)

@@ -106,7 +106,7 @@ def test_analytics_take_a_range_of_366_days(frozen, agent_client):
             {"end_date": "2026-02-30"},
             {"end_date": ["Date has wrong format. Use one of these formats instead: YYYY-MM-DD."]},
         ),
-        ({"from": "2026-03-01"}, {"from": ["Unknown query parameter; known here: end_date, start_date."]}),
+        ({"from": "2026-03-01"}, {"from": ["Unknown query parameter; known here: end_date, metrics, start_date."]}),
     ],
 )
 def test_analytics_refuse_bad_dates(frozen, agent_client, query, errors):

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from accounts.models import AuditLog
+from accounts.models import AuditLog, SystemLog
 from messaging import realtime
 from templates.models import MessageTemplate, TemplateSync
 from tests.fakes import django_client_target
@@ -76,7 +76,8 @@ def test_a_submitted_template_is_approved_by_meta_s_webhook(client, marketing_cl
     )
 
 
-def test_a_rejection_keeps_meta_s_reason_and_recommendation(client, marketing_client, org, numbers, fake_meta):
+def _rejected_by_meta(client, marketing_client, org, fake_meta) -> MessageTemplate:
+    """A template submitted, then rejected by Meta's review (its webhook, with the rejection's info)."""
     fake_meta.webhook_url = django_client_target(client, f"/webhooks/meta/{org.pk}/")
     fake_meta.app_secret = APP_SECRET
     info = meta_payload("template_status_rejected")["entry"][0]["changes"][0]["value"]["rejection_info"]
@@ -85,7 +86,12 @@ def test_a_rejection_keeps_meta_s_reason_and_recommendation(client, marketing_cl
 
     committed(fake_meta.deliver_webhooks)
 
-    template = MessageTemplate.objects.get()
+    return MessageTemplate.objects.get()
+
+
+def test_a_rejection_keeps_meta_s_reason_and_recommendation(client, marketing_client, org, numbers, fake_meta):
+    template = _rejected_by_meta(client, marketing_client, org, fake_meta)
+
     assert template.status == "REJECTED"
     assert template.rejected_reason == (
         "INVALID_FORMAT Your template has parameters placed next to each other (like {{1}}{{2}}) without text or "
@@ -189,3 +195,18 @@ def test_another_organizations_template_is_not_touched(client, org, other_org, n
 
     foreign.refresh_from_db()
     assert foreign.status == "PENDING"
+
+
+def test_a_rejection_is_in_the_system_log(client, marketing_client, org, numbers, fake_meta):
+    template = _rejected_by_meta(client, marketing_client, org, fake_meta)
+
+    [log] = SystemLog.objects.all()
+    reason = template.rejected_reason[:300]  # a detail shown in a message is bounded
+    assert (log.organization_id, log.level, log.category, log.related_type, log.related_id) == (
+        org.pk,
+        "warning",
+        "integration",
+        "message_template",
+        str(template.pk),
+    )
+    assert log.message == f"Meta rejected the template seasonal_promotion ({template.language}): {reason}"

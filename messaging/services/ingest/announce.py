@@ -39,5 +39,8 @@ def announce(
     inbound = [m.pk for m in created if m.direction == Message.Direction.INBOUND]
     if inbound:
         hooks.message_received.send_on_commit(organization_id=org_id, message_ids=inbound)
+    referrals = [m.pk for m in created if m.direction == Message.Direction.INBOUND and m.referral]
+    if referrals:
+        hooks.referral_received.send_on_commit(organization_id=org_id, message_ids=referrals)
     if changes:
         hooks.message_status_changed.send_on_commit(organization_id=org_id, changes=changes)

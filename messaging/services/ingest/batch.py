@@ -43,12 +43,36 @@ class StatusUpdate:
 
 
 @dataclass
+class CallEvent:
+    """One call event of the batch (a call rang, was answered, ended): the fields its row takes. Shaped like an Item
+    where the contacts' and conversations' writers read one (number_id, wa_id, user_id, profile_name, direction,
+    timestamp, contact_id)."""
+
+    number_id: int
+    wa_id: str | None
+    user_id: str | None
+    profile_name: str
+    provider_call_id: str
+    direction: str
+    status: str
+    timestamp: datetime  # when the call began (the connect), or when this event says it did
+    payload: dict
+    is_video: bool = False
+    ended_at: datetime | None = None
+    duration: int | None = None
+    error_code: int | None = None
+    error_title: str = ""
+    contact_id: int | None = None
+
+
+@dataclass
 class Batch:
     """One organization's share of a claimed batch."""
 
     organization: Organization
     items: list[Item] = field(default_factory=list)
     statuses: list[StatusUpdate] = field(default_factory=list)
+    calls: list[CallEvent] = field(default_factory=list)
     sessions: dict[int, tuple[str, dict | None]] = field(default_factory=dict)  # WAHA number id -> (status, me)
     template_events: list[tuple[str, dict]] = field(default_factory=list)  # (waba id, change value)
     # Meta's news about the account's numbers: (waba id, field, change value) of NUMBER_FIELDS.

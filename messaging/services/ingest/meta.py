@@ -3,8 +3,17 @@ events."""
 
 from django.utils import timezone
 
-from messaging.models import Message, WebhookEvent
-from messaging.services.ingest.batch import Batch, Item, StatusUpdate, as_datetime, as_dict, as_list, as_str
+from messaging.models import Call, Message, WebhookEvent
+from messaging.services.ingest.batch import (
+    Batch,
+    CallEvent,
+    Item,
+    StatusUpdate,
+    as_datetime,
+    as_dict,
+    as_list,
+    as_str,
+)
 
 Status = Message.Status
 Type = Message.Type
@@ -17,8 +26,9 @@ TEMPLATE_FIELDS = frozenset(
         "template_category_update",
     }
 )
-# Changes of the numbers' messaging limit and throughput (reference §6.1, §6.2).
-NUMBER_FIELDS = frozenset({"business_capability_update", "phone_number_quality_update"})
+# Changes of the numbers' messaging limit, throughput and quality (reference §6.1, §6.2), and of the account (its
+# events go to the system log).
+NUMBER_FIELDS = frozenset({"business_capability_update", "phone_number_quality_update", "account_update"})
 META_STATUSES = {
     "sent": Status.SENT,
     "delivered": Status.DELIVERED,
@@ -26,6 +36,8 @@ META_STATUSES = {
     "played": Status.READ,  # a voice message listened to
     "failed": Status.FAILED,
 }
+# The Calling API's `direction` of a call (user-initiated: the customer called the number).
+META_CALL_DIRECTIONS = {"USER_INITIATED": Call.Direction.INBOUND, "BUSINESS_INITIATED": Call.Direction.OUTBOUND}
 # What every send puts in Meta's `biz_opaque_callback_data` (followed by our message id): see delivery.
 CALLBACK_PREFIX = "msg:"
 
@@ -128,6 +140,81 @@ def _meta_change_statuses(batch: Batch, event: WebhookEvent, value: dict) -> Non
         batch.statuses.append(update)
 
 
+def _as_seconds(value) -> int | None:
+    """A call's duration (Meta sends a number of seconds; a digit string is taken too)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and 0 <= value < 2**31:
+        return value
+    if isinstance(value, str) and value.isdigit() and len(value) < 10:
+        return int(value)
+    return None
+
+
+def _meta_call_status(call: dict) -> str:
+    """How a terminated call ended: talked (a duration) and COMPLETED, or FAILED after talking; no talk at all is a
+    call nobody answered (Meta ends an unanswered call after 30-60 seconds with a terminate webhook)."""
+    talked = (_as_seconds(call.get("duration")) or 0) > 0
+    if not talked:
+        return Call.Status.MISSED
+    return Call.Status.FAILED if as_str(call.get("status")).upper() == "FAILED" else Call.Status.COMPLETED
+
+
+def _meta_change_calls(batch: Batch, event: WebhookEvent, value: dict) -> None:
+    """The `calls` field (the Calling API): `connect` when a call rings, `terminate` when it ends (with its status,
+    start and end times and duration). The customer is the caller of a user-initiated call, the callee of a
+    business-initiated one."""
+    metadata = as_dict(value.get("metadata"))
+    phone_number_id = as_str(metadata.get("phone_number_id"))
+    number_id = batch.number_id(phone_number_id) or event.number_id
+    if value.get("statuses"):
+        batch.note(event, "call statuses (RINGING, ACCEPTED, REJECTED) not tracked: the terminate webhook ends a call")
+    if not value.get("calls"):
+        return
+    if number_id is None:
+        batch.note(event, f"calls for unknown phone_number_id {phone_number_id!r} skipped")
+        return
+    profiles = {
+        as_str(as_dict(contact).get("wa_id")): as_str(as_dict(as_dict(contact).get("profile")).get("name"))
+        for contact in as_list(value.get("contacts"))
+    }
+    business = as_str(metadata.get("display_phone_number"))
+    now = timezone.now()
+    for call in as_list(value.get("calls")):
+        call = as_dict(call)
+        call_id, kind = as_str(call.get("id")), as_str(call.get("event"))
+        caller, callee = as_str(call.get("from")), as_str(call.get("to"))
+        direction = META_CALL_DIRECTIONS.get(as_str(call.get("direction")))
+        if direction is None:  # Meta's own examples leave it out of a user-initiated connect
+            direction = Call.Direction.OUTBOUND if business and caller == business else Call.Direction.INBOUND
+        wa_id = caller if direction == Call.Direction.INBOUND else callee
+        if not call_id or kind not in ("connect", "terminate") or not wa_id.isdigit():
+            batch.note(event, f"call event {kind!r} of {call_id!r} skipped: {str(call)[:200]}")
+            continue
+        timestamp = as_datetime(call.get("timestamp"), default=now)
+        item = CallEvent(
+            number_id=number_id,
+            wa_id=wa_id[:32],
+            user_id=None,
+            profile_name=profiles.get(wa_id, "")[:200],
+            provider_call_id=call_id[:255],
+            direction=direction,
+            status=Call.Status.RINGING,
+            timestamp=timestamp,
+            payload=call,
+        )
+        if kind == "terminate":
+            item.status = _meta_call_status(call)
+            item.timestamp = as_datetime(call.get("start_time"), default=timestamp)
+            item.ended_at = as_datetime(call.get("end_time"), default=timestamp)
+            item.duration = _as_seconds(call.get("duration"))
+            error = as_dict(next(iter(as_list(call.get("errors"))), None))
+            code = error.get("code")
+            item.error_code = code if isinstance(code, int) and not isinstance(code, bool) else None
+            item.error_title = (as_str(error.get("title")) or as_str(error.get("message")))[:500]
+        batch.calls.append(item)
+
+
 def parse_meta(batch: Batch, event: WebhookEvent) -> None:
     """Meta's webhook (and the sandbox's, which has its shape)."""
     for entry in as_list(as_dict(event.body).get("entry")):
@@ -140,6 +227,9 @@ def parse_meta(batch: Batch, event: WebhookEvent) -> None:
                 continue
             if kind in NUMBER_FIELDS:
                 batch.number_events.append((str(entry.get("id", "")), kind, value))
+                continue
+            if kind == "calls":
+                _meta_change_calls(batch, event, value)
                 continue
             if kind != "messages":
                 batch.note(event, f"field {kind!r} not handled")

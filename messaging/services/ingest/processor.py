@@ -19,8 +19,10 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from messaging.models import WebhookEvent
+from messaging.services import system_log
 from messaging.services.ingest.writers import LAST_ERROR_MAX, ingest_events
 from messaging.tasks import ingest as ingest_tasks
 from whatsapp_hub.aftercommit import run_after_commit
@@ -42,12 +44,16 @@ LINGER_AFTER = 8
 # Pending or failed for longer than this: the sweeper queues the event again (processing: see interrupted_after).
 STALE_AFTER = timedelta(minutes=1)
 SCHEDULED_KEY = "messaging:ingest:scheduled"
-# Set while a processor is queued or running (a running one renews it at every batch). Longer than a queued task
-# usually waits; if the task is lost (or its worker dies), the flag expires and the next webhook queues a new one
-# (the sweeper too).
-SCHEDULED_TTL = 30
+# Set while a processor is queued or running (a running one renews it at every batch, well under a second apart).
+# If the task is lost (or its worker is killed), the flag expires and the next webhook queues a new one (the sweeper
+# too): this long, the inbox may stand still. A queued task that waits longer (every worker busy) only lets the
+# next webhook queue a second drain, which finds the first one's rows locked or taken.
+SCHEDULED_TTL = 10
 # What an event left in processing by a dead worker keeps in last_error (a killed process leaves no traceback).
 INTERRUPTED = "Interrupted: the worker processing it stopped (killed, out of memory or past its time limit)."
+
+# The dead letter's reason in the system log when its worker stopped (a killed process leaves no exception).
+DEAD_REASON_INTERRUPTED = gettext_noop("its worker stopped")
 
 EventStatus = WebhookEvent.Status
 
@@ -210,6 +216,8 @@ def _record_failure(event: WebhookEvent, exc: BaseException) -> None:
     WebhookEvent.objects.filter(pk=event.pk).update(
         status=status, last_error=text[-LAST_ERROR_MAX:], claimed_at=timezone.now()
     )
+    if status == EventStatus.DEAD:
+        system_log.webhook_events_dead(events=[event], reason=type(exc).__name__)
 
 
 # --- sweeper and dead letters ----------------------------------------------------------------------------
@@ -233,12 +241,17 @@ def webhook_events_sweep(*, stale_after: timedelta = STALE_AFTER) -> int:
     interrupted = WebhookEvent.objects.filter(
         status=EventStatus.PROCESSING, claimed_at__lt=now - max(stale_after, interrupted_after())
     )
-    dead = interrupted.filter(attempts__gte=WebhookEvent.MAX_ATTEMPTS).update(
+    # Their workers are gone (past the time limit): nothing else moves these rows between the read and the update.
+    dead_events = list(
+        interrupted.filter(attempts__gte=WebhookEvent.MAX_ATTEMPTS).only("pk", "organization_id", "source", "attempts")
+    )
+    dead = interrupted.filter(pk__in=[event.pk for event in dead_events]).update(
         status=EventStatus.DEAD, last_error=INTERRUPTED
     )
     if dead:
         logger.error("webhook sweeper: %d events interrupted on their last attempt are dead", dead)
         metrics.webhooks_dead(dead)
+        system_log.webhook_events_dead(events=dead_events, reason=DEAD_REASON_INTERRUPTED)
     revived = interrupted.update(status=EventStatus.PENDING, last_error=INTERRUPTED)
     revived += WebhookEvent.objects.filter(status=EventStatus.FAILED, claimed_at__lt=stale).update(
         status=EventStatus.PENDING

@@ -5,8 +5,8 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from messaging.models import Message, WebhookEvent, WhatsAppNumber
-from messaging.services.ingest.batch import Batch, Item, StatusUpdate, as_datetime, as_dict, as_str
+from messaging.models import Call, Message, WebhookEvent, WhatsAppNumber
+from messaging.services.ingest.batch import Batch, CallEvent, Item, StatusUpdate, as_datetime, as_dict, as_str
 
 Status = Message.Status
 Type = Message.Type
@@ -24,6 +24,13 @@ WAHA_TYPES = {
     "location": Type.LOCATION,
     "vcard": Type.CONTACTS,
     "multi_vcard": Type.CONTACTS,
+}
+# WAHA's call events: an incoming call rang, was accepted (on the phone or another device), or was rejected. WAHA
+# reports no end of an accepted call, so no duration.
+WAHA_CALL_STATUSES = {
+    "call.received": Call.Status.RINGING,
+    "call.accepted": Call.Status.ANSWERED,
+    "call.rejected": Call.Status.REJECTED,
 }
 WAHA_SESSION_STATUSES = frozenset(WhatsAppNumber.SessionStatus.values)
 # WhatsApp chats that are not one person: no contact, no conversation.
@@ -105,6 +112,30 @@ def _parse_waha_message(batch: Batch, event: WebhookEvent, envelope: dict, recei
     )
 
 
+def _parse_waha_call(batch: Batch, event: WebhookEvent, kind: str, payload: dict, received: datetime) -> None:
+    """`{id, from, timestamp, isVideo, isGroup}`: an incoming call (WAHA reports no calls made from the phone)."""
+    call_id, caller = as_str(payload.get("id")), as_str(payload.get("from"))
+    wa_id, user_id = _waha_chat(caller)
+    if payload.get("isGroup") is True or not call_id or not (wa_id or user_id):
+        batch.note(event, f"WAHA {kind} {call_id!r} from {caller!r} skipped (a group call, or no id or caller)")
+        return
+    batch.calls.append(
+        CallEvent(
+            number_id=event.number_id,
+            wa_id=wa_id,
+            user_id=user_id,
+            profile_name="",
+            provider_call_id=call_id[:255],
+            direction=Call.Direction.INBOUND,
+            status=WAHA_CALL_STATUSES[kind],
+            timestamp=as_datetime(payload.get("timestamp"), default=received),
+            payload=payload,
+            is_video=payload.get("isVideo") is True,
+            ended_at=received if kind == "call.rejected" else None,
+        )
+    )
+
+
 def parse_waha(batch: Batch, event: WebhookEvent) -> None:
     envelope = as_dict(event.body)
     kind = as_str(envelope.get("event"))
@@ -124,6 +155,8 @@ def parse_waha(batch: Batch, event: WebhookEvent) -> None:
         if status == Status.FAILED:
             update.error_title = "WAHA could not deliver the message (ack -1, ERROR)."
         batch.statuses.append(update)
+    elif kind in WAHA_CALL_STATUSES:
+        _parse_waha_call(batch, event, kind, payload, received)
     elif kind == "session.status":
         status = as_str(payload.get("status"))
         if status in WAHA_SESSION_STATUSES:

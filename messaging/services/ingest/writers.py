@@ -22,10 +22,12 @@ from messaging import hooks
 from messaging.models import Contact, Conversation, Media, Message, WebhookEvent, WhatsAppNumber
 from messaging.phones import e164_from_wa_id
 from messaging.services import media as media_services
+from messaging.services import system_log
 from messaging.services.contacts import contact_set_opted_out, opt_keyword_reader
 from messaging.services.ingest import rows
 from messaging.services.ingest.announce import announce
-from messaging.services.ingest.batch import Batch, Item, StatusUpdate
+from messaging.services.ingest.batch import Batch, CallEvent, Item, StatusUpdate
+from messaging.services.ingest.calls import calls_store
 from messaging.services.ingest.meta import parse_meta
 from messaging.services.ingest.waha import parse_waha
 from messaging.services.numbers import numbers_meta_update
@@ -79,6 +81,13 @@ def _ingest_organization(organization: Organization, events: list[WebhookEvent])
         created, conversations, updated = stored.messages, stored.conversations, stored.reactions
         _apply_opt_keywords(organization, created, conversations)
         _load_for_push(organization, conversations, contacts)
+    if batch.calls:
+        new_conversations, new_call_contact_ids = _store_calls(organization, batch.calls)
+        conversations = [*conversations, *new_conversations]
+        new_contact_ids = [*new_contact_ids, *new_call_contact_ids]
+        stored = stored._replace(
+            new_conversation_ids=[*stored.new_conversation_ids, *(c.pk for c in new_conversations)]
+        )
     status_changes = _apply_statuses(organization, batch.statuses) if batch.statuses else []
     if batch.sessions:
         for number in WhatsAppNumber.objects.for_org(organization).filter(pk__in=list(batch.sessions)):
@@ -101,6 +110,17 @@ def _ingest_organization(organization: Organization, events: list[WebhookEvent])
     return batch.notes
 
 
+def _store_calls(organization: Organization, calls: list[CallEvent]) -> tuple[list[Conversation], list[int]]:
+    """The batch's calls (ingest/calls.py), their contacts and conversations upserted as the messages' are; returns
+    the conversations the calls created (loaded for the push) and the ids of the contacts they created."""
+    contacts, new_contact_ids = _upsert_contacts(organization, calls)
+    conversations, new_conversation_ids = _lock_conversations(organization, calls)
+    calls_store(organization, calls, conversations)
+    created = [conversations[pair] for pair in sorted(conversations) if conversations[pair].pk in new_conversation_ids]
+    _load_for_push(organization, created, contacts)
+    return created, new_contact_ids
+
+
 class _ContactRow(NamedTuple):
     """A contact as the batch leaves it: written with its first five fields (and the organization and the times),
     shown in the pushes with its name too."""
@@ -113,7 +133,9 @@ class _ContactRow(NamedTuple):
     name: str
 
 
-def _upsert_contacts(organization: Organization, items: list[Item]) -> tuple[dict[int, Contact], list[int]]:
+def _upsert_contacts(
+    organization: Organization, items: list[Item] | list[CallEvent]
+) -> tuple[dict[int, Contact], list[int]]:
     """One row per sender, keyed on wa_id (or on Meta's user_id when the phone is withheld); sets
     item.contact_id and returns the contacts by id (as the inbox shows them), and the ids of those that were new.
     One read and two bulk upserts, whatever the number of senders."""
@@ -204,7 +226,7 @@ def _preview(message: Message) -> str:
 
 
 def _lock_conversations(
-    organization: Organization, items: list[Item]
+    organization: Organization, items: list[Item] | list[CallEvent]
 ) -> tuple[dict[tuple[int, int], Conversation], list[int]]:
     """The conversation of each (number, contact) of the batch, created when missing, locked until the batch
     commits (FOR UPDATE, in id order: no deadlock between workers), and the ids of those this batch created. The
@@ -480,6 +502,9 @@ def _apply_statuses(organization: Organization, updates: list[StatusUpdate]) -> 
         rows.update(Message, ["id", "status", "status_updated_at"], [row[:3] for row in moved])
     if failed:
         rows.update(Message, ["id", "status", "status_updated_at", "error_code", "error_title"], failed)
+        system_log.messages_failed(
+            organization_id=organization.pk, failed=[(pk, code, title) for pk, _, _, code, title in failed]
+        )
     return [(pk, status, error_code) for pk, status, _, error_code, _ in sorted(moved + failed)]
 
 

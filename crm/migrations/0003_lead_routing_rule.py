@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_user_language'),
-        ('crm', '0001_initial'),
+        ('crm', '0002_ads'),
         ('messaging', '0011_webhook_event_request_id'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
