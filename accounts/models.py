@@ -121,6 +121,9 @@ class Membership(TenantModel):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices)
     is_active = models.BooleanField(default=True)
+    # Set by the member (away / available): lead routing gives them no new conversation while away.
+    is_away = models.BooleanField(default=False)
+    away_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -84,3 +84,6 @@ class AdReferralAdmin(admin.ModelAdmin):
     search_fields = ("ad__source_id", "ctwa_clid")
     raw_id_fields = ("organization", "ad", "message", "conversation", "contact")
     show_full_result_count = False
+
+
+from crm.routing import admin as routing_admin  # noqa: E402, F401  (registers the lead-routing rule's admin)

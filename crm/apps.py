@@ -10,6 +10,7 @@ class CrmConfig(AppConfig):
         # Deal moves are pushed to every role's sockets (every member works the board).
         from accounts.models import Role
         from crm.ads import services as ad_services
+        from crm.routing import services as routing
         from messaging import extensions, hooks, realtime
 
         realtime.event_roles_declare("deal.updated", frozenset({Role.ADMIN, Role.AGENT, Role.MARKETING}))
@@ -19,3 +20,6 @@ class CrmConfig(AppConfig):
         )
         # Click-to-WhatsApp referrals of stored inbound messages: the ad registry.
         hooks.referral_received.connect(ad_services.on_referral_received)
+        # Lead routing deals new conversations, and a team's queue when a conversation closes (crm/routing/).
+        hooks.conversation_created.connect(routing.on_conversation_created)
+        hooks.conversation_updated.connect(routing.on_conversation_updated)

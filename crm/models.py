@@ -170,6 +170,7 @@ class SalesMember(TenantModel):
 
 # The ad registry's models live in crm/ads/ (Django finds an app's models through this module).
 from crm.ads.models import Ad, AdReferral  # noqa: E402
+from crm.routing.models import LeadRoutingRule  # noqa: E402  (its own module: crm/routing/)
 
 __all__ = [
     "Ad",
@@ -178,6 +179,7 @@ __all__ = [
     "ContactBusiness",
     "Deal",
     "DealHistory",
+    "LeadRoutingRule",
     "Outcome",
     "Pipeline",
     "SalesMember",

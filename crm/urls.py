@@ -1,3 +1,4 @@
-from crm.api import urlpatterns
+from crm.api import urlpatterns as crm_urlpatterns
+from crm.routing.api import urlpatterns as routing_urlpatterns
 
-__all__ = ["urlpatterns"]
+urlpatterns = [*crm_urlpatterns, *routing_urlpatterns]

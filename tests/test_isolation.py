@@ -25,6 +25,7 @@ from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEnd
 from tests.campaigns.support import sandbox_campaign
 from tests.conftest import client_for
 from tests.crm.ads_support import ad
+from tests.crm.routing_support import number_rule
 from tests.crm.support import business, deal, sales_member, stage
 from tests.factories import MembershipFactory
 from tests.isolation import Resource, api_routes, check_hidden_number, check_resource
@@ -165,6 +166,8 @@ RESOURCES = {
     "sales-team": Resource(make=sales_member),
     # Click-to-WhatsApp ads: the list names the ads with something in the range (by default the last 30 days).
     "ad": Resource(make=ad),
+    # Lead-routing rules (admins only, reads included): each of a number of its own.
+    "lead-routing": Resource(make=number_rule, bodies={"PATCH": {"max_open_per_member": 9}, "PUT": {"enabled": False}}),
     "team": Resource(make=lambda org: Team.objects.create(organization=org, name=f"team-{secrets.token_hex(3)}")),
     "api-key": Resource(make=_api_key),
     "member": Resource(
@@ -309,6 +312,7 @@ NO_TENANT_DATA = {
     "auth-magic-link",  # e-mails a person a link: tests/accounts/test_magic_links.py
     "auth-magic-link-verify",
     "auth-register-with-invite",
+    "auth-me-availability",  # the caller's own membership: tests/crm/test_routing_api.py
     "auth-ws-ticket",  # the ticket acts in the caller's organization: tests/messaging/test_consumer_auth.py
     "auth-switch-organization",  # names an organization: tests/accounts/test_organizations.py
     "organizations",  # creates one for the signed-in person: tests/accounts/test_organizations.py

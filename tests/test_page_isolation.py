@@ -22,6 +22,7 @@ from tests.automation.knowledge_support import knowledge_base, processed_documen
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.conftest import signed_in
 from tests.crm import ads_support as ad_support
+from tests.crm import routing_support
 from tests.crm import support as crm_support
 from tests.factories import MembershipFactory
 from tests.isolation import snapshot
@@ -77,6 +78,7 @@ ROWS = {
     "deal_id": RowMaker(crm_support.deal),
     "business_id": RowMaker(crm_support.business),
     "ad_id": RowMaker(ad_support.ad),
+    "rule_id": RowMaker(routing_support.number_rule),
     "campaign_id": RowMaker(
         lambda org: Campaign.objects.create(
             organization=org, number=_hidden_number(org), name="Spring", template_name="promo", language="en_US"

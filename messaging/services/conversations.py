@@ -127,6 +127,7 @@ def conversation_update(
     status: str | None = None,
     assigned_to_id: int | None = UNCHANGED,
     team_id: int | None = UNCHANGED,
+    audit_data: Mapping[str, Any] | None = None,
 ) -> Conversation:
     """Change the status, assignee and/or team (UNCHANGED leaves one as it is).
 
@@ -134,7 +135,8 @@ def conversation_update(
     when someone else took it first). The assignee must be an active admin or agent member and the team one of
     the organization's (400). Assignment changes are audited (`conversation.assign`); conversation.updated is
     published after commit, and the hooks told (conversation_updated; conversation_assigned when the assignee or
-    the team changed). Closing records a ConversationResolution (the reports' resolution times).
+    the team changed). Closing records a ConversationResolution (the reports' resolution times). `audit_data` adds
+    to the audit entry (e.g. the lead-routing rule that chose the assignee).
     """
     organization = conversation.organization
     locked = Conversation.objects.for_org(organization).select_for_update().get(pk=conversation.pk)
@@ -167,6 +169,7 @@ def conversation_update(
             organization_id=organization.pk, conversation_ids=[locked.pk], fields=list(changed)
         )
     if audit:
+        audit.update(audit_data or {})
         audit_log_write(organization=organization, actor=actor, action="conversation.assign", target=locked, data=audit)
         hooks.conversation_assigned.send_on_commit(
             organization_id=organization.pk,

@@ -53,7 +53,18 @@ from automation.models.ai import AISettings, AIUsage
 from automation.models.knowledge import Chunk, Document, KnowledgeBase
 from automation.services import bots as bot_services
 from campaigns.models import Campaign, CampaignRecipient
-from crm.models import Ad, AdReferral, Business, ContactBusiness, Deal, DealHistory, Pipeline, SalesMember, Stage
+from crm.models import (
+    Ad,
+    AdReferral,
+    Business,
+    ContactBusiness,
+    Deal,
+    DealHistory,
+    LeadRoutingRule,
+    Pipeline,
+    SalesMember,
+    Stage,
+)
 from messaging.models import (
     Call,
     CannedResponse,
@@ -73,6 +84,7 @@ from tests.automation.knowledge_support import knowledge_base, processed_documen
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.campaigns.support import sandbox_campaign
 from tests.crm.ads_support import ad as crm_ad
+from tests.crm.routing_support import number_rule as crm_routing_rule
 from tests.crm.support import business as crm_business
 from tests.crm.support import deal as crm_deal
 from tests.crm.support import sales_member as crm_sales_member
@@ -224,6 +236,7 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     SalesMember: crm_sales_member,
     Ad: crm_ad,
     AdReferral: lambda org: AdReferral.objects.get(ad=crm_ad(org)),
+    LeadRoutingRule: crm_routing_rule,
     CampaignRecipient: _campaign_recipient,
     WebhookEndpoint: lambda org: WebhookEndpointFactory(organization=org),
     WebhookDelivery: lambda org: WebhookDeliveryFactory(endpoint=WebhookEndpointFactory(organization=org)),

@@ -43,6 +43,7 @@ from tests.automation.flows_support import custom_function, flow_run_of, simple_
 from tests.automation.knowledge_support import knowledge_base, processed_document
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.campaigns.support import sandbox_campaign
+from tests.crm import routing_support
 from tests.crm import support as crm_support
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.messaging.factories import CannedResponseFactory, ContactFactory, MediaFactory, WhatsAppNumberFactory
@@ -165,6 +166,8 @@ def _rows(path: str, org, admin, fake_meta) -> list:
         return [crm_support.deal(org).pk]
     if path.startswith("/api/v1/sales-team/"):
         return [crm_support.sales_member(org).pk]
+    if path.startswith("/api/v1/lead-routing/"):
+        return [routing_support.number_rule(org).pk]
     if path.startswith("/api/v1/contacts/"):
         return [ContactFactory(organization=org).pk]
     if path.startswith("/api/v1/conversations/"):
