@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, Role, Team, TeamMember
+from messaging import call_labels
 from messaging.models import Conversation, Provider
 from messaging.serializers.conversations import conversation_data
 from messaging.views.inbox import STRINGS
@@ -55,7 +56,7 @@ def test_agents_and_admins_get_the_inbox_with_its_data(org, role):
     page = response.content.decode()
     assert '<script type="module" src="/static/js/inbox.js"></script>' in page
     assert json.loads(re.search(r'id="inbox-strings" type="application/json">(.*?)</script>', page).group(1)) == {
-        key: str(value) for key, value in STRINGS.items()
+        key: str(value) for key, value in {**STRINGS, **call_labels.inbox_strings()}.items()
     }
 
 

@@ -30,7 +30,7 @@ def test_each_operation_documents_the_errors_the_plumbing_answers(openapi):
     assert _responses(openapi, "get", "/api/v1/teams/") == {"200", "400", "401", "403", "404", "429"}
     assert _responses(openapi, "get", "/api/v1/teams/{id}/") == {"200", "400", "401", "403", "404", "429"}
     assert _responses(openapi, "post", "/api/v1/teams/") == {"201", "400", "401", "403", "413", "415", "429"}
-    assert _responses(openapi, "post", "/api/v1/auth/login/") == {"200", "400", "401", "413", "415", "429"}
+    assert _responses(openapi, "post", "/api/v1/auth/login/") == {"200", "400", "401", "403", "413", "415", "429"}
     assert _responses(openapi, "get", "/api/v1/dashboard/stats/") == {"200", "400", "401", "403", "429"}
 
 
