@@ -2,7 +2,7 @@ import hmac
 from dataclasses import dataclass
 
 from django.contrib.auth.tokens import default_token_generator
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
@@ -175,24 +175,3 @@ def api_keys(*, org: Organization) -> QuerySet[ApiKey]:
 
 def audit_log(*, org: Organization) -> QuerySet[AuditLog]:
     return AuditLog.objects.for_org(org).select_related("actor", "api_key")
-
-
-def organizations_with_counts() -> QuerySet[Organization]:
-    """Platform view (super admin): every organization with its member count."""
-    return Organization.objects.annotate(member_count=Count("membership", filter=Q(membership__is_active=True)))
-
-
-def platform_stats() -> dict:
-    totals = Organization.objects.aggregate(
-        total=Count("id"),
-        active=Count("id", filter=Q(status=Organization.Status.ACTIVE)),
-        suspended=Count("id", filter=Q(status=Organization.Status.SUSPENDED)),
-    )
-    by_plan = dict(Organization.objects.values_list("plan").annotate(n=Count("id")).values_list("plan", "n"))
-    return {
-        "total_organizations": totals["total"],
-        "active_organizations": totals["active"],
-        "suspended_organizations": totals["suspended"],
-        "total_users": User.objects.filter(is_active=True).count(),
-        "organizations_by_plan": {plan: by_plan.get(plan, 0) for plan in Organization.Plan.values},
-    }

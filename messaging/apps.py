@@ -15,3 +15,8 @@ class MessagingConfig(AppConfig):
         account_hooks.member_deactivated.connect(events.sockets_close_on_commit)
         account_hooks.api_key_revoked.connect(events.sockets_close_on_commit)
         account_hooks.access_changed.connect(events.access_changed_on_commit)
+        # The super admin's usage figures: each organization's live numbers, counted in the database.
+        from accounts import platform
+        from messaging.selectors.numbers import numbers_per_organization
+
+        platform.usage_count_register("numbers", numbers_per_organization)
