@@ -12,6 +12,7 @@ from django.db import models, transaction
 
 from accounts import services
 from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Team, TeamMember, User
+from accounts.platform_forms import plan_choices
 from whatsapp_hub.errors import ServiceError
 
 
@@ -117,6 +118,12 @@ class OrganizationForm(ServiceModelForm):
         super().__init__(*args, **kwargs)
         if not self.instance._state.adding:
             del self.fields["admin_email"]
+        if "plan" in self.fields:  # the plans staff set (accounts.Plan), the current one included
+            current = self.instance.plan if not self.instance._state.adding else None
+            choices = plan_choices()
+            if current and current not in dict(choices):
+                choices.append((current, current))
+            self.fields["plan"] = forms.ChoiceField(choices=choices, initial=current or Organization.Plan.STARTER)
 
     def save_through_services(self) -> Organization:
         data = self.cleaned_data
@@ -328,3 +335,6 @@ class AuditLogAdmin(TenantAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+from accounts import platform_admin  # noqa: E402, F401  (registers the platform's tables)

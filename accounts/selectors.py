@@ -39,7 +39,14 @@ SESSION_ORGANIZATION_KEY = "organization_id"
 
 def session_membership(*, user: User, session) -> Membership | None:
     """The membership a signed-in browser acts in: the organization its session chose, else the oldest usable one.
-    A chosen organization is kept even when the membership can no longer act (membership_problem says why)."""
+    A chosen organization is kept even when the membership can no longer act (membership_problem says why).
+    Platform staff impersonating an organization (accounts.impersonation) act in it as an admin: an unsaved
+    membership (pk None), read-only."""
+    from accounts import impersonation
+
+    impersonated = impersonation.organization_for(user=user, session=session)
+    if impersonated is not None:
+        return Membership(organization=impersonated, user=user, role=Role.ADMIN, is_active=True)
     chosen = session.get(SESSION_ORGANIZATION_KEY)
     if chosen is not None:
         membership = membership_for(user=user, organization_id=chosen)
@@ -51,12 +58,13 @@ def session_membership(*, user: User, session) -> Membership | None:
 @dataclass(frozen=True)
 class Principal:
     """Who acts, where and with which role, outside a request (a live-inbox socket): a member, or an API key (no
-    user)."""
+    user). `read_only`: staff impersonating the organization (accounts.impersonation): sees, never writes."""
 
     organization: Organization
     role: str
     user: User | None = None
     api_key_id: int | None = None
+    read_only: bool = False
 
     @property
     def user_id(self) -> int | None:
@@ -76,7 +84,8 @@ def session_principal(*, user, session) -> Principal:
     problem = membership_problem(membership)
     if problem:
         raise _forbidden(problem, "membership_inactive")
-    return Principal(organization=membership.organization, role=membership.role, user=user)
+    read_only = membership.pk is None  # impersonation (session_membership)
+    return Principal(organization=membership.organization, role=membership.role, user=user, read_only=read_only)
 
 
 def principal_current(*, organization_id: int, user_id: int | None, api_key_id: int | None) -> Principal:

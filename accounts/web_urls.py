@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import settings_views, views
+from accounts import platform_views, settings_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,3 +17,4 @@ urlpatterns = [
 ]
 
 urlpatterns += settings_views.urlpatterns
+urlpatterns += platform_views.urlpatterns

@@ -7,7 +7,7 @@ Each registered model needs a row maker in MAKERS: registering a model without o
 
 import secrets
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
@@ -21,7 +21,21 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
-from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, Team, TeamMember, User
+from accounts.models import (
+    ApiKey,
+    AuditLog,
+    Invitation,
+    Membership,
+    MessageUsage,
+    Organization,
+    Plan,
+    PlatformAuditLog,
+    Role,
+    StorageUsage,
+    Team,
+    TeamMember,
+    User,
+)
 from automation.models import (
     Bot,
     BotConversation,
@@ -149,6 +163,12 @@ def _bot_reply(org):
 # model -> a function making one row of it, given a fresh organization.
 MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     Organization: lambda org: org,
+    Plan: lambda org: Plan.objects.get(code=org.plan),
+    MessageUsage: lambda org: MessageUsage.objects.create(organization=org, month=date(2026, 1, 1), messages=3),
+    StorageUsage: lambda org: StorageUsage.objects.create(organization=org, bytes=1024),
+    PlatformAuditLog: lambda org: PlatformAuditLog.objects.create(
+        action="organization.create", organization_ref=org.pk
+    ),
     User: lambda org: _membership(org).user,
     Membership: _membership,
     Invitation: _invitation,
