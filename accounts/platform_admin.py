@@ -29,7 +29,7 @@ class PlanAdmin(ReadOnlyAdmin):
 @admin.register(MessageUsage)
 class MessageUsageAdmin(ReadOnlyAdmin):
     list_display = ("organization", "month", "messages")
-    list_filter = ("month",)
+    list_filter = ("month", "organization")
     list_select_related = ("organization",)
     search_fields = ("organization__name",)
     raw_id_fields = ("organization",)
@@ -38,6 +38,7 @@ class MessageUsageAdmin(ReadOnlyAdmin):
 @admin.register(StorageUsage)
 class StorageUsageAdmin(ReadOnlyAdmin):
     list_display = ("organization", "bytes")
+    list_filter = ("organization",)
     list_select_related = ("organization",)
     search_fields = ("organization__name",)
     raw_id_fields = ("organization",)

@@ -33,7 +33,6 @@ class PlanViewSet(
     serializer_class = PlanSerializer
     lookup_field = "code"
     lookup_value_regex = r"[-a-zA-Z0-9_]{1,16}"
-    filterset_fields = ["is_active"]
     ordering_fields = ["monthly_price", "code", "name"]
 
     def get_queryset(self):

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import impersonation, platform, services
 from accounts.models import Organization, Plan
-from accounts.plans import plans_attach
+from accounts.plans import plan_for, plans_attach
 from accounts.platform_forms import OrganizationCreateForm, OrganizationDeleteForm, PlanChangeForm, PlanForm
 from accounts.settings_views.common import not_found, page_of
 from whatsapp_hub.errors import ServiceError
@@ -51,7 +51,7 @@ def stats(request):
         "labels": [month["month"].isoformat() for month in figures["months"]],
         "signups": [month["signups"] for month in figures["months"]],
         "messages": [month["messages"] for month in figures["months"]],
-        "plans": list(figures["organizations_by_plan"].keys()),
+        "plans": [plan_for(code).name for code in figures["organizations_by_plan"]],
         "plan_counts": list(figures["organizations_by_plan"].values()),
     }
     context = {"section": "stats", "stats": figures, "chart": chart}

@@ -163,7 +163,7 @@ def _bot_reply(org):
 # model -> a function making one row of it, given a fresh organization.
 MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     Organization: lambda org: org,
-    Plan: lambda org: Plan.objects.get(code=org.plan),
+    Plan: lambda org: Plan.objects.create(code=f"plan-{org.pk}", name=f"Plan {org.pk}", max_users=5),
     MessageUsage: lambda org: MessageUsage.objects.create(organization=org, month=date(2026, 1, 1), messages=3),
     StorageUsage: lambda org: StorageUsage.objects.create(organization=org, bytes=1024),
     PlatformAuditLog: lambda org: PlatformAuditLog.objects.create(
