@@ -23,6 +23,7 @@ from accounts.models import (
     TeamMember,
     User,
 )
+from accounts.platform_forms import plan_choices
 from whatsapp_hub.errors import ServiceError
 
 
@@ -128,6 +129,12 @@ class OrganizationForm(ServiceModelForm):
         super().__init__(*args, **kwargs)
         if not self.instance._state.adding:
             del self.fields["admin_email"]
+        if "plan" in self.fields:  # the plans staff set (accounts.Plan), the current one included
+            current = self.instance.plan if not self.instance._state.adding else None
+            choices = plan_choices()
+            if current and current not in dict(choices):
+                choices.append((current, current))
+            self.fields["plan"] = forms.ChoiceField(choices=choices, initial=current or Organization.Plan.STARTER)
 
     def save_through_services(self) -> Organization:
         data = self.cleaned_data
@@ -373,3 +380,9 @@ class MagicLinkAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+from accounts import platform_admin  # noqa: E402, F401  (registers the platform's tables)

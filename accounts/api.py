@@ -12,9 +12,10 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import lockout, magic_links, selectors, services
+from accounts import lockout, magic_links, plans, platform, selectors, services
 from accounts.models import ApiKey, AuditLog, SystemLog, Team
 from accounts.permissions import IsAdmin, IsSuperAdmin, IsUser
+from accounts.platform_serializers import PlatformStatsSerializer
 from accounts.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeySerializer,
@@ -34,7 +35,6 @@ from accounts.serializers import (
     PasswordResetSerializer,
     PlatformOrganizationCreateSerializer,
     PlatformOrganizationSerializer,
-    PlatformStatsSerializer,
     RefreshSerializer,
     RegisterResponseSerializer,
     RegisterSerializer,
@@ -498,7 +498,7 @@ class SuperAdminDashboardView(KnownQueryParamsMixin, APIView):
     permission_classes = [IsSuperAdmin]
 
     def get(self, request):
-        return Response(PlatformStatsSerializer(selectors.platform_stats()).data)
+        return Response(PlatformStatsSerializer(platform.platform_stats()).data)
 
 
 # PUT on an organization answers 405 (PATCH edits it): the route exists for set_status's PUT, not in the schema.
@@ -511,7 +511,8 @@ class SuperAdminOrganizationViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Tenants, seen from the platform: every organization, outside any tenant scope."""
+    """Tenants, seen from the platform: every organization, outside any tenant scope, with its first admin and its
+    usage (members, numbers, messages this month, stored bytes)."""
 
     permission_classes = [IsSuperAdmin]
     serializer_class = PlatformOrganizationSerializer
@@ -521,7 +522,13 @@ class SuperAdminOrganizationViewSet(
     ordering_fields = ["name", "created_at"]
 
     def get_queryset(self):
-        return selectors.organizations_with_counts().order_by("name", "id")
+        return platform.organizations_with_usage().order_by("name", "id")
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            plans.plans_attach(page)  # their limits, one query
+        return page
 
     @extend_schema(
         request=PlatformOrganizationCreateSerializer, responses={201: PlatformOrganizationSerializer, **ERRORS}
@@ -559,5 +566,5 @@ class SuperAdminOrganizationViewSet(
 
     @extend_schema(responses={204: None, **_errors(401, 403, 404)})
     def destroy(self, request, pk=None):
-        services.organization_delete(organization=self.get_object())
+        platform.organization_delete(organization=self.get_object(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

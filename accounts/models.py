@@ -21,16 +21,18 @@ class Organization(models.Model):
         SUSPENDED = "suspended", "Suspended"
 
     class Plan(models.TextChoices):
+        """The codes of the plans every installation starts with (accounts.plans.DEFAULT_PLANS); staff may add
+        others (accounts.Plan rows), so the field takes any plan's code."""
+
         STARTER = "starter", "Starter"
         PRO = "pro", "Pro"
         ENTERPRISE = "enterprise", "Enterprise"
 
-    USER_LIMITS = {Plan.STARTER: 5, Plan.PRO: 25, Plan.ENTERPRISE: None}
-
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True)
-    plan = models.CharField(max_length=16, choices=Plan.choices, default=Plan.STARTER, db_index=True)
+    # The code of an accounts.Plan row (kept a code, not a foreign key, so the API and every caller keep their shape).
+    plan = models.CharField(max_length=16, default=Plan.STARTER, db_index=True)
     settings = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -41,9 +43,18 @@ class Organization(models.Model):
         return self.name
 
     @property
+    def plan_record(self):
+        """The organization's accounts.Plan (accounts.plans.plan_for), read once per instance."""
+        if "_plan_record" not in self.__dict__ or self.__dict__["_plan_record"].code != self.plan:
+            from accounts.plans import plan_for
+
+            self.__dict__["_plan_record"] = plan_for(self.plan)
+        return self.__dict__["_plan_record"]
+
+    @property
     def user_limit(self) -> int | None:
         """Members allowed by the plan (None: unlimited)."""
-        return self.USER_LIMITS[self.plan]
+        return self.plan_record.max_users
 
     @property
     def is_active(self) -> bool:
@@ -308,3 +319,6 @@ class MagicLink(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.used_at is None and self.expires_at > timezone.now()
+
+
+from accounts.platform_models import MessageUsage, Plan, PlatformAuditLog, StorageUsage  # noqa: E402, F401

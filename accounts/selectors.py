@@ -2,7 +2,7 @@ import hmac
 from dataclasses import dataclass
 
 from django.contrib.auth.tokens import default_token_generator
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
@@ -50,7 +50,14 @@ SESSION_ORGANIZATION_KEY = "organization_id"
 
 def session_membership(*, user: User, session) -> Membership | None:
     """The membership a signed-in browser acts in: the organization its session chose, else the oldest usable one.
-    A chosen organization is kept even when the membership can no longer act (membership_problem says why)."""
+    A chosen organization is kept even when the membership can no longer act (membership_problem says why).
+    Platform staff impersonating an organization (accounts.impersonation) act in it as an admin: an unsaved
+    membership (pk None), read-only."""
+    from accounts import impersonation
+
+    impersonated = impersonation.organization_for(user=user, session=session)
+    if impersonated is not None:
+        return Membership(organization=impersonated, user=user, role=Role.ADMIN, is_active=True)
     chosen = session.get(SESSION_ORGANIZATION_KEY)
     if chosen is not None:
         membership = membership_for(user=user, organization_id=chosen)
@@ -62,12 +69,13 @@ def session_membership(*, user: User, session) -> Membership | None:
 @dataclass(frozen=True)
 class Principal:
     """Who acts, where and with which role, outside a request (a live-inbox socket): a member, or an API key (no
-    user)."""
+    user). `read_only`: staff impersonating the organization (accounts.impersonation): sees, never writes."""
 
     organization: Organization
     role: str
     user: User | None = None
     api_key_id: int | None = None
+    read_only: bool = False
 
     @property
     def user_id(self) -> int | None:
@@ -87,7 +95,8 @@ def session_principal(*, user, session) -> Principal:
     problem = membership_problem(membership)
     if problem:
         raise _forbidden(problem, "membership_inactive")
-    return Principal(organization=membership.organization, role=membership.role, user=user)
+    read_only = membership.pk is None  # impersonation (session_membership)
+    return Principal(organization=membership.organization, role=membership.role, user=user, read_only=read_only)
 
 
 def principal_current(*, organization_id: int, user_id: int | None, api_key_id: int | None) -> Principal:
@@ -198,24 +207,3 @@ def system_log(*, org: Organization, level: str = "", category: str = "", since=
     if since is not None:
         logs = logs.filter(created_at__gte=since)
     return logs
-
-
-def organizations_with_counts() -> QuerySet[Organization]:
-    """Platform view (super admin): every organization with its member count."""
-    return Organization.objects.annotate(member_count=Count("membership", filter=Q(membership__is_active=True)))
-
-
-def platform_stats() -> dict:
-    totals = Organization.objects.aggregate(
-        total=Count("id"),
-        active=Count("id", filter=Q(status=Organization.Status.ACTIVE)),
-        suspended=Count("id", filter=Q(status=Organization.Status.SUSPENDED)),
-    )
-    by_plan = dict(Organization.objects.values_list("plan").annotate(n=Count("id")).values_list("plan", "n"))
-    return {
-        "total_organizations": totals["total"],
-        "active_organizations": totals["active"],
-        "suspended_organizations": totals["suspended"],
-        "total_users": User.objects.filter(is_active=True).count(),
-        "organizations_by_plan": {plan: by_plan.get(plan, 0) for plan in Organization.Plan.values},
-    }

@@ -322,26 +322,37 @@ class PlatformOrganizationSerializer(StrictModelSerializer):
     user_limit = serializers.IntegerField(read_only=True, allow_null=True)
     member_count = serializers.IntegerField(read_only=True, default=0)
     settings = OrganizationSettingsField(read_only=True)
+    plan = serializers.CharField(max_length=16, required=False, help_text="An active plan's code (super-admin/plans).")
+    owner_email = serializers.EmailField(read_only=True, allow_null=True, default=None, help_text="Its first admin.")
+    messages_this_month = serializers.IntegerField(read_only=True, default=0, help_text="Outbound messages.")
+    number_count = serializers.IntegerField(read_only=True, default=0, source="numbers_count")
+    storage_bytes = serializers.IntegerField(read_only=True, default=0, help_text="Stored files (media, documents).")
 
     class Meta:
         model = Organization
-        fields = ["id", "name", "slug", "status", "plan", "user_limit", "member_count", "settings", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "status",
+            "plan",
+            "user_limit",
+            "owner_email",
+            "member_count",
+            "number_count",
+            "messages_this_month",
+            "storage_bytes",
+            "settings",
+            "created_at",
+        ]
         read_only_fields = ["id", "slug", "status", "user_limit", "member_count", "settings", "created_at"]
 
 
 class PlatformOrganizationCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200)
     admin_email = serializers.EmailField(max_length=254)
-    plan = serializers.ChoiceField(choices=Organization.Plan.choices, default=Organization.Plan.STARTER)
+    plan = serializers.CharField(max_length=16, default=Organization.Plan.STARTER, help_text="An active plan's code.")
 
 
 class OrganizationStatusSerializer(StrictSerializer):
     status = serializers.ChoiceField(choices=Organization.Status.choices)
-
-
-class PlatformStatsSerializer(serializers.Serializer):
-    total_organizations = serializers.IntegerField()
-    active_organizations = serializers.IntegerField()
-    suspended_organizations = serializers.IntegerField()
-    total_users = serializers.IntegerField()
-    organizations_by_plan = serializers.DictField(child=serializers.IntegerField())

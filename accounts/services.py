@@ -25,7 +25,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import google, hooks, lockout, org_settings, selectors
+from accounts import google, hooks, lockout, org_settings, plans, selectors
 from accounts import tasks as account_tasks
 from accounts.models import (
     ApiKey,
@@ -33,6 +33,7 @@ from accounts.models import (
     Invitation,
     Membership,
     Organization,
+    PlatformAuditLog,
     Role,
     SystemLog,
     Team,
@@ -71,6 +72,17 @@ def audit_log_write(*, organization: Organization, actor, action: str, target=No
         action=action,
         target_type=type(target).__name__.lower() if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
+        data=data or {},
+    )
+
+
+def platform_audit_write(*, actor, action: str, organization: Organization | None = None, data: dict | None = None):
+    """Record what platform staff did (accounts.PlatformAuditLog: kept when the organization is deleted)."""
+    return PlatformAuditLog.objects.create(
+        actor=actor if isinstance(actor, User) else None,
+        action=action,
+        organization_ref=organization.pk if organization is not None else None,
+        organization_name=organization.name if organization is not None else "",
         data=data or {},
     )
 
@@ -525,13 +537,9 @@ def invitation_send(*, organization_id: int, invitation_id: int) -> None:
 
 
 def _check_seat_available(org: Organization) -> None:
-    limit = org.user_limit
-    if limit is not None and selectors.seats_used(org=org) >= limit:
-        raise ServiceError(
-            gettext("The %(plan)s plan allows %(limit)d users: the user limit is reached.")
-            % {"plan": org.get_plan_display(), "limit": limit},
-            code="user_limit_reached",
-        )
+    """A 400 (user_limit_reached) when the plan's seats (active members and pending invitations) are all taken."""
+    if org.user_limit is not None:
+        plans.limit_check(organization=org, resource="users", used=selectors.seats_used(org=org))
 
 
 @transaction.atomic
@@ -824,17 +832,20 @@ def organization_update(*, organization: Organization, actor, name=None, setting
 
 @transaction.atomic
 def organization_create_with_admin(*, name: str, admin_email: str, plan: str, actor) -> tuple[Organization, Invitation]:
-    """Super admin: a new tenant and an admin invitation for its first user."""
-    organization = organization_create(name=name, plan=plan)
+    """Super admin: a new tenant on an active plan and an admin invitation for its first user."""
+    organization = organization_create(name=name, plan=plans.plan_assignable_or_error(plan))
     audit_log_write(organization=organization, actor=actor, action="organization.create", target=organization)
+    platform_audit_write(actor=actor, action="organization.create", organization=organization, data={"plan": plan})
     invitation = invitation_create(organization=organization, email=admin_email, role=Role.ADMIN, invited_by=actor)
     return organization, invitation
 
 
 @transaction.atomic
 def organization_platform_update(*, organization: Organization, actor, **fields) -> Organization:
-    """Super admin edits (name, plan)."""
+    """Super admin edits (name, plan: an active plan's code, or the current one)."""
     changed = [name for name, value in fields.items() if value is not None]
+    if "plan" in changed:
+        plans.plan_assignable_or_error(fields["plan"], current=organization.plan)
     for name in changed:
         setattr(organization, name, fields[name].strip() if name == "name" else fields[name])
     if changed:
@@ -845,6 +856,9 @@ def organization_platform_update(*, organization: Organization, actor, **fields)
             action="organization.update",
             target=organization,
             data={name: fields[name] for name in changed},
+        )
+        platform_audit_write(
+            actor=actor, action="organization.update", organization=organization, data={n: fields[n] for n in changed}
         )
     return organization
 
@@ -862,6 +876,12 @@ def organization_set_status(*, organization: Organization, status: str, actor) -
             actor=actor,
             action="organization.status_change",
             target=organization,
+            data={"from": previous, "to": status},
+        )
+        platform_audit_write(
+            actor=actor,
+            action="organization.status_change",
+            organization=organization,
             data={"from": previous, "to": status},
         )
         if status == Organization.Status.SUSPENDED:

@@ -1,4 +1,4 @@
-from accounts import api
+from accounts import api, platform_api
 from whatsapp_hub.routers import Router, api_path
 
 router = Router()
@@ -7,6 +7,7 @@ router.register("api-keys", api.ApiKeyViewSet, basename="api-key")
 router.register("admin/users", api.MemberViewSet, basename="member")
 router.register("admin/access-list", api.AccessListViewSet, basename="access-list")
 router.register("super-admin/organizations", api.SuperAdminOrganizationViewSet, basename="super-admin-organization")
+router.register("super-admin/plans", platform_api.PlanViewSet, basename="super-admin-plan")
 
 urlpatterns = [
     api_path("auth/register", api.RegisterView.as_view(), "auth-register"),

@@ -43,6 +43,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from accounts import plans
 from campaigns import pacing
 from campaigns.models import Campaign, CampaignRecipient
 from campaigns.services import (
@@ -221,6 +222,12 @@ def _claim(campaign: Campaign) -> tuple[uuid.UUID, list[Item]] | None:
         recipients = list(CampaignRecipient.objects.filter(pk__in=ids).select_related("contact").order_by("id"))
         parts, refused = _parts(campaign, recipients)
         ready = [recipient for recipient in recipients if recipient.pk in parts]
+        # The plan's monthly messages: the batch sends what is left of them; the others fail with the reason.
+        allowed = plans.usage_messages_reserve(organization=campaign.organization, count=len(ready), partial=True)
+        if allowed < len(ready):
+            over = str(plans.limit_error(organization=campaign.organization, resource="messages").detail)
+            refused.setdefault(over, []).extend(recipient.pk for recipient in ready[allowed:])
+            ready = ready[:allowed]
         messages = messages_store_batch(number=number, parts=[(r.contact, parts[r.pk]) for r in ready])
         token = uuid.uuid4()
         if ready:

@@ -21,3 +21,8 @@ class MessagingConfig(AppConfig):
 
         account_hooks.system_logs_written.connect(events.system_logs_publish)
         realtime.event_roles_declare(events.SYSTEM_LOG_EVENT, IsAdmin.roles)
+        # The super admin's usage figures: each organization's live numbers, counted in the database.
+        from accounts import platform
+        from messaging.selectors.numbers import numbers_per_organization
+
+        platform.usage_count_register("numbers", numbers_per_organization)

@@ -24,6 +24,7 @@ from django.conf import settings
 
 from accounts import selectors as account_selectors
 from accounts import services as account_services
+from accounts.impersonation import READ_ONLY_DETAIL
 from accounts.selectors import Principal
 from messaging import realtime
 from messaging.selectors.conversations import conversation_messages, message_reply_ids
@@ -66,7 +67,10 @@ def _authenticate(scope) -> Principal:
 
 
 def _current(principal: Principal) -> Principal:
-    """The principal as it stands now (role changed, deactivated: ServiceError 403)."""
+    """The principal as it stands now (role changed, deactivated: ServiceError 403). Staff impersonating the
+    organization (read_only) have no membership to read again: the socket keeps their read-only view."""
+    if principal.read_only:
+        return principal
     return account_selectors.principal_current(
         organization_id=principal.organization.pk, user_id=principal.user_id, api_key_id=principal.api_key_id
     )
@@ -95,9 +99,15 @@ def _conversation(principal: Principal, conversation_id: int):
     )
 
 
+def _refuse_read_only(principal: Principal) -> None:
+    if principal.read_only:
+        raise ServiceError(READ_ONLY_DETAIL, status_code=403, code="impersonation_read_only")
+
+
 def _send_message(principal: Principal, conversation_id: int, text: str) -> dict:
     """message.send, as POST conversations/{id}/messages with `{"type": "text", "text": ...}`: the message as the
-    API answers it."""
+    API answers it. Refused (403) to a read-only principal (impersonation)."""
+    _refuse_read_only(principal)
     principal, conversation = _conversation(principal, conversation_id)
     message = message_send(conversation=conversation, sent_by=principal.user, content={"type": "text", "text": text})
     org = principal.organization
@@ -106,7 +116,8 @@ def _send_message(principal: Principal, conversation_id: int, text: str) -> dict
 
 
 def _mark_read(principal: Principal, conversation_id: int) -> None:
-    """conversation.read, as POST conversations/{id}/read."""
+    """conversation.read, as POST conversations/{id}/read (refused to a read-only principal)."""
+    _refuse_read_only(principal)
     _, conversation = _conversation(principal, conversation_id)
     conversation_mark_read(conversation=conversation)
 

@@ -13,7 +13,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts import services as account_services
-from accounts.models import Role, Team
+from accounts.models import Plan, Role, Team
 from automation.models import Bot
 from automation.services import bots as bot_services
 from campaigns.models import Campaign
@@ -49,6 +49,11 @@ def _hidden_number(org):
 
 
 ROWS = {
+    # The platform pages (staff only): an organization's admin gets the not-found page for any organization or plan.
+    "organization_id": RowMaker(lambda org: org),
+    "code": RowMaker(
+        lambda org: Plan.objects.create(code=f"plan-{org.pk}", name=f"Plan {org.pk}"), lambda row: row.code
+    ),
     "user_id": RowMaker(lambda org: MembershipFactory(organization=org, role=Role.AGENT), lambda row: row.user_id),
     "invitation_id": RowMaker(
         lambda org: account_services.invitation_create(

@@ -23,6 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from accounts import plans
 from accounts.models import Organization
 from accounts.services import audit_log_write
 from automation import llm
@@ -112,7 +113,11 @@ def knowledge_base_delete(*, knowledge_base: KnowledgeBase, actor) -> None:
     """Delete the knowledge base, its documents and chunks; their files after the commit."""
     with transaction.atomic():
         kb = _locked(knowledge_base)
-        names = set(Document.objects.filter(knowledge_base=kb).exclude(file="").values_list("file", flat=True))
+        documents = Document.objects.filter(knowledge_base=kb)
+        names = set(documents.exclude(file="").values_list("file", flat=True))
+        plans.usage_storage_add(
+            organization_id=kb.organization_id, delta=-sum(documents.values_list("size", flat=True))
+        )
         audit_log_write(
             organization=kb.organization,
             actor=actor,
@@ -169,10 +174,12 @@ def document_upload(*, knowledge_base: KnowledgeBase, actor, file: File) -> Docu
     except filetypes.UnsupportedFile as exc:
         raise _field_error("file", str(exc)) from None
     organization_id = knowledge_base.organization_id
+    plans.storage_check(organization=knowledge_base.organization, size=len(data))  # before anything is written
     stored = default_storage.save(f"knowledge/{organization_id}/{uuid.uuid4().hex}.{file_type}", ContentFile(data))
     try:
         with transaction.atomic():
             kb = _locked(knowledge_base)
+            plans.usage_storage_reserve(organization=kb.organization, size=len(data))
             document = Document.objects.create(
                 organization_id=organization_id,
                 knowledge_base=kb,
@@ -221,6 +228,7 @@ def document_delete(*, document: Document, actor) -> None:
             data={"name": fresh.name},
         )
         fresh.delete()
+        plans.usage_storage_add(organization_id=kb.organization_id, delta=-fresh.size)
         KnowledgeBase.objects.filter(pk=kb.pk).update(
             document_count=F("document_count") - 1,
             chunk_count=F("chunk_count") - chunks,

@@ -1,9 +1,10 @@
 """Read paths of WhatsApp numbers: the organization's live numbers, the settings/whatsapp number, webhook URLs."""
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Expression, OuterRef, QuerySet
 
 from accounts.models import Organization
+from accounts.platform import count_subquery
 from messaging.models import Provider, WhatsAppNumber
 from messaging.selectors.access import NumberIds, only_visible_numbers
 
@@ -37,3 +38,9 @@ def number_webhook_url(number: WhatsAppNumber) -> str | None:
     if number.provider == Provider.CLOUD and number.phone_number_id:
         return meta_webhook_url(organization_id=number.organization_id, phone_number_id=number.phone_number_id)
     return None
+
+
+def numbers_per_organization() -> Expression:
+    """The live numbers of the organization of the outer query (an annotation on Organization: accounts.platform's
+    usage figures)."""
+    return count_subquery(WhatsAppNumber.objects.live().filter(organization=OuterRef("pk")))

@@ -16,6 +16,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
+from accounts import plans
 from accounts.models import Membership, Organization, Role, Team, User
 from accounts.services import audit_log_write
 from messaging import hooks, message_parts
@@ -387,6 +388,7 @@ def _message_store(
     Must be called inside a transaction.
     """
     organization = conversation.organization
+    plans.usage_messages_reserve(organization=organization)  # 400 messages_limit_reached: nothing is stored
     now = timezone.now()
     text = _text_of(part)
     message = Message.objects.create(
@@ -645,7 +647,8 @@ def messages_store_batch(*, number: WhatsAppNumber, parts: list[tuple[Contact, d
     contacts are distinct (one message each). A fixed number of queries whatever the number of messages, each one
     statement of many rows (ingest.rows); no event is published (the caller publishes what it wants) and nothing is
     queued (hooks.conversation_created is told of the conversations it created). Returns the messages, in the order
-    of `parts`. Must be called inside a transaction."""
+    of `parts`. The caller counts them against the plan's monthly messages first (accounts.plans
+    .usage_messages_reserve, as campaigns' claims do). Must be called inside a transaction."""
     if not parts:
         return []
     organization = number.organization

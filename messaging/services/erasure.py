@@ -11,6 +11,7 @@ shared by the copies of its Media row). Deleting an organization deletes all of 
 (accounts.hooks.organization_deleting, subscribed in messaging.apps).
 """
 
+import contextlib
 import copy
 from collections.abc import Iterable
 
@@ -18,6 +19,7 @@ from django.db import transaction
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 
+from accounts import plans
 from accounts.models import Organization
 from accounts.services import audit_log_write
 from messaging import hooks
@@ -178,5 +180,10 @@ def media_files_delete_unused(*, organization_id: int, names: set[str]) -> None:
     organization = Organization(pk=organization_id)
     used = set(Media.objects.for_org(organization).filter(file__in=names).values_list("file", flat=True))
     storage = Media._meta.get_field("file").storage
+    freed = 0
     for name in sorted(names - used):
+        # A file gone already (counted when it went) or a storage that cannot tell frees nothing here.
+        with contextlib.suppress(OSError, NotImplementedError):
+            freed += storage.size(name)
         storage.delete(name)
+    plans.usage_storage_add(organization_id=organization_id, delta=-freed)

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from accounts import plans
 from accounts.models import Organization
 from messaging.models import Media, Message
 from messaging.providers import ProviderError, provider_for
@@ -143,8 +144,11 @@ def clean_filename(name: str) -> str:
 def media_store_upload(*, organization: Organization, file: File, mime_type: str) -> Media:
     """Write an upload (already checked) to storage and return its Media row, unsaved.
 
-    Called outside a transaction (storage may be remote): the caller saves the row in its own transaction.
+    Called outside a transaction (storage may be remote): the caller saves the row in its own transaction. The file
+    counts against the plan's storage: a 400 (storage_limit_reached) before anything is written when it does not
+    fit (two uploads at once may both fit the check: the limit is a quota, not a hard cap).
     """
+    plans.storage_check(organization=organization, size=file.size or 0)
     file.seek(0)
     media = Media(
         organization=organization,
@@ -155,6 +159,7 @@ def media_store_upload(*, organization: Organization, file: File, mime_type: str
         status=Media.Status.READY,
     )
     media.file.save(_storage_name(organization_id=organization.pk, mime_type=mime_type), file, save=False)
+    plans.usage_storage_add(organization_id=organization.pk, delta=media.size)
     return media
 
 
@@ -277,6 +282,8 @@ def media_fetch_inbound(*, organization_id: int, media_id: int, attempt: int = 1
         )
         if changed:
             _publish_media_change(media)
+            # A customer's file is kept whatever the plan's storage (it is counted, never refused).
+            plans.usage_storage_add(organization_id=media.organization_id, delta=content.size)
     if not changed:  # another fetch finished first: keep its file, drop ours
         media.file.storage.delete(name)
 

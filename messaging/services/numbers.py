@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from accounts import plans
 from accounts.models import Membership, Organization, Team
 from accounts.services import audit_log_write
 from messaging import extensions, number_fields
@@ -225,6 +226,8 @@ def number_create(
     _check_waha_base_url(provider, fields.get("waha_base_url", ""))
     with transaction.atomic():
         _lock_numbers(organization)
+        numbers = WhatsAppNumber.objects.for_org(organization).live().count()
+        plans.limit_check(organization=organization, resource="numbers", used=numbers)  # 400 numbers_limit_reached
         return _number_create(
             organization=organization,
             actor=actor,

@@ -7,7 +7,7 @@ Each registered model needs a row maker in MAKERS: registering a model without o
 
 import secrets
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
@@ -27,8 +27,12 @@ from accounts.models import (
     Invitation,
     MagicLink,
     Membership,
+    MessageUsage,
     Organization,
+    Plan,
+    PlatformAuditLog,
     Role,
+    StorageUsage,
     SystemLog,
     Team,
     TeamMember,
@@ -184,6 +188,12 @@ def _resolution(org):
 
 MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     Organization: lambda org: org,
+    Plan: lambda org: Plan.objects.create(code=f"plan-{org.pk}", name=f"Plan {org.pk}", max_users=5),
+    MessageUsage: lambda org: MessageUsage.objects.create(organization=org, month=date(2026, 1, 1), messages=3),
+    StorageUsage: lambda org: StorageUsage.objects.create(organization=org, bytes=1024),
+    PlatformAuditLog: lambda org: PlatformAuditLog.objects.create(
+        action="organization.create", organization_ref=org.pk
+    ),
     User: lambda org: _membership(org).user,
     Membership: _membership,
     Invitation: _invitation,

@@ -17,6 +17,16 @@ from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, Us
 ORGS = "/api/v1/super-admin/organizations"
 DASHBOARD = "/api/v1/super-admin/dashboard"
 LOGIN = "/api/v1/super-admin/login"
+# The seed's figures and ours (tests/accounts/test_platform.py checks the rest: usage, months, revenue by currency).
+FIGURES = [
+    "total_organizations",
+    "active_organizations",
+    "suspended_organizations",
+    "total_users",
+    "organizations_by_plan",
+    "active_subscriptions",
+    "monthly_revenue",
+]
 
 
 def org_url(org_id, suffix: str = "") -> str:
@@ -104,23 +114,30 @@ def test_dashboard_counts_organizations_and_users(staff_client, staff, org, othe
     r = staff_client.get(DASHBOARD)
 
     assert r.status_code == 200, r.content
-    assert r.json() == {
+    body = r.json()
+    assert {key: body[key] for key in FIGURES} == {
         "total_organizations": 4,
         "active_organizations": 3,
         "suspended_organizations": 1,
         "total_users": 3,  # the admin, the agent and the staff user
         "organizations_by_plan": {"starter": 1, "pro": 2, "enterprise": 1},
+        "active_subscriptions": 0,  # every plan is free until staff price it
+        "monthly_revenue": 0,
     }
 
 
 def test_dashboard_of_an_empty_platform(staff_client):
-    assert staff_client.get(DASHBOARD).json() == {
+    body = staff_client.get(DASHBOARD).json()
+    assert {key: body[key] for key in FIGURES} == {
         "total_organizations": 0,
         "active_organizations": 0,
         "suspended_organizations": 0,
         "total_users": 1,
         "organizations_by_plan": {"starter": 0, "pro": 0, "enterprise": 0},
+        "active_subscriptions": 0,
+        "monthly_revenue": 0,
     }
+    assert (body["usage"], body["messages_this_month"], body["revenue_currency"]) == ([], 0, "")
 
 
 # --- organizations ---------------------------------------------------------------------------------------
