@@ -175,7 +175,7 @@ def _within_business_hours(scope: ReportScope, source: str, params: list) -> tup
         ) AS local
         WHERE local_minute >= CASE local_day {opens} END AND local_minute < CASE local_day {closes} END
     """  # noqa: S608
-    return sql, [*params, *day_params, *hour_params, *minute_params]
+    return sql, [*day_params, *hour_params, *minute_params, *params]  # in the order of their placeholders
 
 
 def _first_responses(scope: ReportScope, key: str) -> dict:
