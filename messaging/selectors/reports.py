@@ -172,7 +172,7 @@ def _within_business_hours(scope: ReportScope, source: str, params: list) -> tup
     sql = f"""
         SELECT key, value FROM (
             SELECT key, value, {day} AS local_day, ({hour}) * 60 + ({minute}) AS local_minute FROM ({source}) AS timed
-        ) AS local
+        ) AS in_zone
         WHERE local_minute >= CASE local_day {opens} END AND local_minute < CASE local_day {closes} END
     """  # noqa: S608
     return sql, [*day_params, *hour_params, *minute_params, *params]  # in the order of their placeholders
