@@ -8,6 +8,7 @@ from django.contrib.auth import password_validation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts import org_settings
 from accounts.models import Role
 from whatsapp_hub.errors import ServiceError
 from whatsapp_hub.forms import show_service_error
@@ -229,3 +230,58 @@ class OrganizationForm(forms.Form):
         label=_("Opt-in keywords"),
         help_text=_("One word or phrase per line. A customer who sends one of them is opted back in."),
     )
+
+    # Business hours: per weekday an "open" box (its field holds the day's errors) and two times, built in __init__.
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for day, name in org_settings.WEEKDAY_NAMES.items():
+            self.fields[f"hours_{day}"] = forms.BooleanField(label=name, required=False)
+            for end, label in (("open", gettext("%(day)s opens at")), ("close", gettext("%(day)s closes at"))):
+                self.fields[f"hours_{day}_{end}"] = forms.CharField(
+                    label=label % {"day": name},
+                    required=False,
+                    max_length=8,
+                    widget=forms.TimeInput(attrs={"type": "time", "dir": "ltr"}),
+                )
+
+    @staticmethod
+    def hours_initial(hours: dict[int, tuple[int, int]]) -> dict:
+        """The business hours fields' initial values from org_settings.business_hours (closed days: 09:00 to
+        17:00 ready, unticked), and `business_hours` as the setting holds them, to tell a change."""
+
+        def clock(minute: int) -> str:
+            return f"{minute // 60:02d}:{minute % 60:02d}"
+
+        initial: dict = {"business_hours": {}}
+        for weekday, day in enumerate(org_settings.WEEKDAYS, 1):
+            opening, closing = hours.get(weekday, (9 * 60, 17 * 60))
+            initial |= {f"hours_{day}": weekday in hours, f"hours_{day}_open": clock(opening)}
+            initial[f"hours_{day}_close"] = clock(closing)
+            if weekday in hours:
+                initial["business_hours"][day] = [clock(opening), clock(closing)]
+        return initial
+
+    def hours_rows(self) -> list[dict]:
+        """Per weekday its bound fields: `day` (the open box), `open` and `close`."""
+        return [
+            {"day": self[f"hours_{day}"], "open": self[f"hours_{day}_open"], "close": self[f"hours_{day}_close"]}
+            for day in org_settings.WEEKDAYS
+        ]
+
+    def clean(self):
+        """`business_hours`: the ticked days' intervals, each checked by the settings schema's own check (its
+        message goes to that day)."""
+        cleaned = super().clean()
+        hours = {}
+        for day in org_settings.WEEKDAYS:
+            if cleaned.get(f"hours_{day}"):
+                interval = [cleaned.get(f"hours_{day}_open") or "", cleaned.get(f"hours_{day}_close") or ""]
+                try:
+                    hours[day] = org_settings.business_hours_interval(day, interval)
+                except ValueError as exc:
+                    self.add_error(f"hours_{day}", str(exc))
+        cleaned["business_hours"] = hours
+        return cleaned
+
+    def business_hours_changed(self) -> bool:
+        return self.cleaned_data["business_hours"] != self.initial.get("business_hours", {})

@@ -6,6 +6,8 @@
     opt_in_keywords    words that opt a contact back in
     sign_in            how members sign in: {"require_google": bool (password and magic-link sign-in refused),
                        "allowed_domains": [e-mail domains] (members and invitations outside them refused; [] = any)}
+    business_hours     per ISO weekday ("mon" .. "sun"), one opening interval ["09:00", "17:00"] of the organization's
+                       time zone (open before close, in the same day); a day left out is closed
 
 The readers are defensive: a row written before the schema (or by hand) must not break ingest, so a value of the
 wrong shape reads as the default. The opt-out floor (STOP, UNSUBSCRIBE and their Arabic equivalents) cannot be
@@ -20,7 +22,7 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from django.conf import settings as django_settings
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from whatsapp_hub.errors import ServiceError
 
@@ -30,6 +32,17 @@ KEYWORDS_MAX = 50
 OPT_OUT_FLOOR = ("stop", "unsubscribe", "إيقاف", "ايقاف", "توقف", "إلغاء الاشتراك", "الغاء الاشتراك")
 DEFAULT_OPT_OUT_KEYWORDS = (*OPT_OUT_FLOOR, "stop all", "cancel")
 DEFAULT_OPT_IN_KEYWORDS = ("start", "subscribe", "unstop", "اشتراك", "ابدأ")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # ISO order: "mon" is isoweekday 1
+WEEKDAY_NAMES = {
+    "mon": gettext_lazy("Monday"),
+    "tue": gettext_lazy("Tuesday"),
+    "wed": gettext_lazy("Wednesday"),
+    "thu": gettext_lazy("Thursday"),
+    "fri": gettext_lazy("Friday"),
+    "sat": gettext_lazy("Saturday"),
+    "sun": gettext_lazy("Sunday"),
+}
+TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")  # HH:MM, 24 hours
 
 
 def fold_keyword(text: str) -> str:
@@ -146,12 +159,53 @@ def _sign_in(value: Any) -> dict:
     return result
 
 
+def _minute(text: str) -> int:
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def business_hours_interval(day: str, value: Any) -> list[str]:
+    """One day's opening interval checked: ["HH:MM", "HH:MM"], opening before closing. Raises ValueError with the
+    message an admin reads, naming the day (the settings page checks each day's row with it)."""
+    name = WEEKDAY_NAMES[day]
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError(
+            gettext('%(day)s: must be an opening interval of two times, e.g. ["09:00", "17:00"].') % {"day": name}
+        )
+    if not all(isinstance(time, str) and TIME.fullmatch(time) for time in value):
+        raise ValueError(gettext("%(day)s: times are HH:MM (24 hours), e.g. 09:00.") % {"day": name})
+    if _minute(value[0]) >= _minute(value[1]):
+        raise ValueError(
+            gettext("%(day)s: closing time (%(close)s) must be after the opening time (%(open)s).")
+            % {"day": name, "open": value[0], "close": value[1]}
+        )
+    return list(value)
+
+
+def _business_hours(value: Any) -> dict[str, list[str]]:
+    """The open days in weekday order, each with its interval."""
+    if not isinstance(value, dict):
+        raise _Invalid(gettext('Must be an object of weekdays, e.g. {"mon": ["09:00", "17:00"]}.'))
+    unknown = [key for key in value if key not in WEEKDAYS]
+    if unknown:
+        raise _Invalid(
+            gettext("Unknown day %(key)s: days are %(days)s.") % {"key": repr(unknown[0]), "days": ", ".join(WEEKDAYS)}
+        )
+    if not value:
+        raise _Invalid(gettext("Open at least one day (null removes business hours)."))
+    try:
+        return {day: business_hours_interval(day, value[day]) for day in WEEKDAYS if day in value}
+    except ValueError as exc:
+        raise _Invalid(str(exc)) from None
+
+
 SCHEMA: dict[str, Callable[[Any], Any]] = {
     "timezone": _timezone,
     "locale": _locale,
     "opt_out_keywords": _opt_out_keywords,
     "opt_in_keywords": _keywords,
     "sign_in": _sign_in,
+    "business_hours": _business_hours,
 }
 
 
@@ -224,3 +278,15 @@ def email_domain_allowed(settings: Any, email: str) -> bool:
     """True when `email` may be a member under the organization's allowed_domains (any, without a list)."""
     _, domains = sign_in_policy(settings)
     return not domains or email.rpartition("@")[2].lower() in domains
+
+
+def business_hours(settings: Any) -> dict[int, tuple[int, int]]:
+    """The organization's business hours: {isoweekday: (opening minute, closing minute)} of the day in its time zone
+    (Monday 1; 9:00 is 540), closed days left out; {} when unset, or when the row holds a value of the wrong shape
+    (it reads as unset)."""
+    value = settings.get("business_hours") if isinstance(settings, dict) else None
+    try:
+        days = _business_hours(value)
+    except _Invalid:
+        return {}
+    return {WEEKDAYS.index(day) + 1: (_minute(opening), _minute(closing)) for day, (opening, closing) in days.items()}

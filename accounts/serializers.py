@@ -66,6 +66,25 @@ def _keywords_schema(description: str) -> dict:
                     },
                 },
             },
+            "business_hours": {
+                "type": "object",
+                "nullable": True,
+                "additionalProperties": False,
+                "minProperties": 1,
+                "description": "Per weekday, one opening interval [open, close] (HH:MM, 24 hours, open before close) "
+                "in the organization's time zone; a day left out is closed. Reports may count only what came in "
+                "within these hours.",
+                "properties": {
+                    day: {
+                        "type": "array",
+                        "items": {"type": "string", "pattern": org_settings.TIME.pattern},
+                        "minItems": 2,
+                        "maxItems": 2,
+                        "example": ["09:00", "17:00"],
+                    }
+                    for day in org_settings.WEEKDAYS
+                },
+            },
         },
     }
 )

@@ -38,6 +38,17 @@ admin = next(email for email, _, role, _ in DEMO_PEOPLE if role == "admin")
 client = Client(HTTP_HOST="localhost")
 client.force_login(User.objects.get(email=admin))
 answers = {path: client.get(path).status_code for path in sorted(set(routes(get_resolver().url_patterns)))}
+# The reports within business hours: SQL of the local weekday and time of day (Django's functions on SQLite).
+from accounts.services import organization_update
+user = User.objects.get(email=admin)
+hours = {"mon": ["09:00", "17:00"], "sun": ["10:00", "14:00"]}
+organization_update(
+    organization=user.memberships.get().organization,
+    actor=user,
+    settings={"timezone": "America/New_York", "business_hours": hours},
+)
+for path in ("/reports/", "/api/v1/reports/agents", "/api/v1/reports/teams/export"):
+    answers[path + "?business_hours=true"] = client.get(path, {"business_hours": "true"}).status_code
 print(json.dumps(answers))
 """
 
@@ -66,3 +77,4 @@ def test_a_fresh_sqlite_database_migrates_seeds_and_serves_every_page_and_list(t
     answers = json.loads(walked.stdout.strip().splitlines()[-1])
     assert len(answers) > 50
     assert {path: status for path, status in answers.items() if status >= 500} == {}
+    assert answers["/api/v1/reports/agents?business_hours=true"] == 200

@@ -1,5 +1,5 @@
-"""Settings > Organization: its name and settings (time zone, language, opt-out and opt-in keywords), saved through
-organization_update so the settings schema (accounts.org_settings) checks them."""
+"""Settings > Organization: its name and settings (time zone, language, opt-out and opt-in keywords, business
+hours), saved through organization_update so the settings schema (accounts.org_settings) checks them."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -31,6 +31,7 @@ def _initial(organization) -> dict:
         "locale": saved.get("locale") if saved.get("locale") in org_settings.locales() else settings.LANGUAGE_CODE,
         "opt_out_keywords": words("opt_out_keywords", org_settings.DEFAULT_OPT_OUT_KEYWORDS),
         "opt_in_keywords": words("opt_in_keywords", org_settings.DEFAULT_OPT_IN_KEYWORDS),
+        **OrganizationForm.hours_initial(org_settings.business_hours(saved)),
     }
 
 
@@ -40,6 +41,8 @@ def organization(request):
     form = OrganizationForm(request.POST or None, initial=_initial(request.org))
     if request.method == "POST" and form.is_valid():
         changes = {key: form.cleaned_data[key] for key in SETTINGS_FIELDS if key in form.changed_data}
+        if form.business_hours_changed():
+            changes["business_hours"] = form.cleaned_data["business_hours"] or None  # no day open: none set
         try:
             services.organization_update(
                 organization=request.org,

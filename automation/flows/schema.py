@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 
 from django.utils.translation import gettext as _
 
+from accounts import org_settings
 from automation.flows import templating
 from messaging import message_parts
 from messaging.models import Message
@@ -55,8 +56,8 @@ KEYWORDS_MAX = 50
 KEYWORD_MAX_LENGTH = 256
 TAGS_MAX = 20
 VALUE_MAX_LENGTH = 1024
-TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+TIME = org_settings.TIME
+DAYS = org_settings.WEEKDAYS
 ASK_TIMEOUT_MAX_MINUTES = 7 * 24 * 60
 DELAY_UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 DELAY_MAX_SECONDS = 30 * 86400

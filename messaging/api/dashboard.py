@@ -105,7 +105,8 @@ class AnalyticsExportView(AnalyticsView):
 class ReportView(KnownQueryParamsMixin, APIView):
     """Performance per agent, team or number over a range of days (messaging/selectors/reports.py has the
     definitions): conversations handled, messages sent, first response and resolution times (median and 90th
-    percentile, in seconds). Rows of the numbers the reader may see (all for admins)."""
+    percentile, in seconds), the times optionally only within the organization's business hours. Rows of the
+    numbers the reader may see (all for admins)."""
 
     permission_classes = [IsOrgMember]
     grouping = "agents"
@@ -120,6 +121,7 @@ class ReportView(KnownQueryParamsMixin, APIView):
             number_ids=request_visible_numbers(request),
             number_id=query.validated_data.get("number"),
             team_id=query.validated_data.get("team"),
+            business_hours=query.validated_data["business_hours"],
         )
         return reports.performance_report(scope=scope, grouping=self.grouping)
 

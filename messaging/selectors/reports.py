@@ -13,12 +13,17 @@ Definitions (the reports' and their CSV exports'):
   replied, and to the conversation's team and number.
 - *Resolution time*: from the start of a cycle to its close (messaging.models.ConversationResolution), counted in
   the range of the close; attributed to the assignee and the team the conversation had when it was closed.
+- *Within business hours* (`business_hours`, the organization's setting, accounts.org_settings): first response
+  times count only the questions asked (the stretch's first customer message) within the opening hours of their
+  weekday, in the organization's time zone, and resolution times only the cycles that began within them; the
+  times themselves stay wall-clock seconds. Message and conversation counts are the same with or without it.
 
 Median and 90th percentile are continuous (whatsapp_hub.aggregates). Every figure is computed in the database:
 counts with GROUP BY, response times with window functions (the messages of a conversation split into stretches
-ending at each reply), percentiles with percentile_cont on PostgreSQL and ranked windows elsewhere; Python only
-joins the few grouped rows and names them. Rows are those of the numbers the reader may see (`number_ids`), and of a
-number and/or a team when asked.
+ending at each reply), percentiles with percentile_cont on both databases (whatsapp_hub.aggregates registers it on
+SQLite), the local weekday and time of day with the backend's own time zone conversion (AT TIME ZONE on PostgreSQL,
+Django's registered functions on SQLite); Python only joins the few grouped rows and names them. Rows are those of
+the numbers the reader may see (`number_ids`), and of a number and/or a team when asked.
 """
 
 from dataclasses import dataclass
@@ -28,7 +33,9 @@ from django.db import connection, transaction
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, When
 from django.utils.translation import gettext
 
+from accounts import org_settings
 from accounts.models import Organization, Team, User
+from accounts.web import organization_time_zone
 from messaging.models import ConversationResolution, Message, WhatsAppNumber
 from messaging.selectors.access import NumberIds, only_visible_numbers
 from messaging.selectors.dashboard import day_bounds
@@ -58,7 +65,9 @@ REPLY = Q(direction=Message.Direction.OUTBOUND, sent_by__isnull=False) & ~Q(stat
 @dataclass(frozen=True)
 class ReportScope:
     """What a report covers: the organization's days `start` to `end` (inclusive), the numbers the reader sees, and
-    optionally one number and one team (already checked to be the organization's and visible)."""
+    optionally one number and one team (already checked to be the organization's and visible); `business_hours`:
+    the organization's hours ({isoweekday: (opening minute, closing minute)}) when the times count only what came
+    in within them."""
 
     org: Organization
     start: date
@@ -66,6 +75,7 @@ class ReportScope:
     number_ids: NumberIds = None
     number_id: int | None = None
     team_id: int | None = None
+    business_hours: dict[int, tuple[int, int]] | None = None
 
     def bounds(self) -> tuple[datetime, datetime]:
         since, until, _ = day_bounds(org=self.org, start=self.start, end=self.end)
@@ -80,9 +90,11 @@ def report_scope_or_error(
     number_ids: NumberIds = None,
     number_id: int | None = None,
     team_id: int | None = None,
+    business_hours: bool = False,
 ) -> ReportScope:
     """The scope of a report; a number the reader may not see, or not of the organization, and a team not of the
-    organization, are refused alike (ServiceError 400 naming the parameter)."""
+    organization, are refused alike (ServiceError 400 naming the parameter), and so are business hours for an
+    organization without them."""
     if number_id is not None:
         numbers = only_visible_numbers(WhatsAppNumber.objects.for_org(org), number_ids, field="pk")
         if not numbers.filter(pk=number_id).exists():
@@ -91,7 +103,19 @@ def report_scope_or_error(
     if team_id is not None and not Team.objects.for_org(org).filter(pk=team_id).exists():
         message = gettext("No such team in this organization.")
         raise ServiceError(message, errors={"team": [message]})
-    return ReportScope(org=org, start=start, end=end, number_ids=number_ids, number_id=number_id, team_id=team_id)
+    hours = org_settings.business_hours(org.settings) if business_hours else None
+    if business_hours and not hours:
+        message = gettext("The organization has no business hours: an admin sets them in Settings › Organization.")
+        raise ServiceError(message, errors={"business_hours": [message]})
+    return ReportScope(
+        org=org,
+        start=start,
+        end=end,
+        number_ids=number_ids,
+        number_id=number_id,
+        team_id=team_id,
+        business_hours=hours,
+    )
 
 
 def _messages(scope: ReportScope) -> QuerySet[Message]:
@@ -127,6 +151,31 @@ def _run(sql: str, params: list) -> dict:
             cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, params)
         return {row[0]: row[1:] for row in cursor.fetchall()}
+
+
+def _within_business_hours(scope: ReportScope, source: str, params: list) -> tuple[str, list]:
+    """`source` (rows with the columns key, value and moment, a timestamp) as the grouped queries read it: without
+    business hours as it is, with them only its rows whose `moment` falls within the opening interval of its weekday
+    in the organization's time zone (opening included, closing excluded). The hours are integers of the validated
+    setting, written into the SQL; the zone goes as a parameter of the backend's own conversion."""
+    if not scope.business_hours:
+        return source, params
+    tzname = organization_time_zone(scope.org).key
+    extract = connection.ops.datetime_extract_sql
+    day, day_params = extract("iso_week_day", "moment", (), tzname)
+    hour, hour_params = extract("hour", "moment", (), tzname)
+    minute, minute_params = extract("minute", "moment", (), tzname)
+    hours = sorted(scope.business_hours.items())
+    opens = " ".join(f"WHEN {int(weekday)} THEN {int(opening)}" for weekday, (opening, _) in hours)
+    closes = " ".join(f"WHEN {int(weekday)} THEN {int(closing)}" for weekday, (_, closing) in hours)
+    # A closed day has no WHEN: its CASE is NULL and no comparison with NULL holds.
+    sql = f"""
+        SELECT key, value FROM (
+            SELECT key, value, {day} AS local_day, ({hour}) * 60 + ({minute}) AS local_minute FROM ({source}) AS timed
+        ) AS in_zone
+        WHERE local_minute >= CASE local_day {opens} END AND local_minute < CASE local_day {closes} END
+    """  # noqa: S608
+    return sql, [*day_params, *hour_params, *minute_params, *params]  # in the order of their placeholders
 
 
 def _first_responses(scope: ReportScope, key: str) -> dict:
@@ -175,23 +224,24 @@ def _first_responses(scope: ReportScope, key: str) -> dict:
             SELECT stretches.*, LAG(answered) OVER (PARTITION BY conv ORDER BY stretch) AS previous
             FROM stretches WHERE asked IS NOT NULL
         )
-        SELECT {key} AS key, {seconds} AS value FROM asked
+        SELECT {key} AS key, {seconds} AS value, asked AS moment FROM asked
         WHERE answered IS NOT NULL AND answered >= %s AND answered < %s
             AND (previous IS NULL OR previous <= (
                 SELECT MAX(r.closed_at) FROM {resolutions} r WHERE r.conversation_id = asked.conv
                 AND r.closed_at <= asked.asked
             ))
     """  # noqa: S608
-    sql = grouped_percentiles_sql(connection=connection, source=source, fractions=PERCENTILES)
-    return _run(sql, [*base_params, _param(since), _param(until)])
+    source, params = _within_business_hours(scope, source, [*base_params, _param(since), _param(until)])
+    return _run(grouped_percentiles_sql(connection=connection, source=source, fractions=PERCENTILES), params)
 
 
 def _resolution_times(scope: ReportScope, key: str) -> dict:
     base = _resolutions(scope).values(key=F(key), opened=F("opened_at"), closed=F("closed_at"))
     base_sql, base_params = base.query.sql_with_params()
     seconds = seconds_between_sql(connection=connection, start="opened", end="closed")
-    source = f"SELECT key, {seconds} AS value FROM ({base_sql}) AS resolutions"  # noqa: S608
-    return _run(grouped_percentiles_sql(connection=connection, source=source, fractions=PERCENTILES), base_params)
+    source = f"SELECT key, {seconds} AS value, opened AS moment FROM ({base_sql}) AS resolutions"  # noqa: S608
+    source, params = _within_business_hours(scope, source, list(base_params))
+    return _run(grouped_percentiles_sql(connection=connection, source=source, fractions=PERCENTILES), params)
 
 
 def _seconds(value) -> float | None:
@@ -225,7 +275,7 @@ def performance_report(*, scope: ReportScope, grouping: str) -> list[dict]:
         .annotate(messages_sent=Count("id"), conversations_handled=Count("conversation_id", distinct=True))
     }
     responses = _first_responses(scope, {"agents": "agent", "teams": "team", "numbers": "num"}[grouping])
-    resolutions = _resolution_times(scope, resolution_key)
+    resolutions = _resolution_times(scope, resolution_key)  # both limited to business hours when the scope has them
     keys = counts.keys() | responses.keys() | resolutions.keys()
     names = _names(grouping, scope.org, set(keys))
     rows = []

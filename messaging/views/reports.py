@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts import org_settings
 from accounts.models import Team
 from accounts.web import member_required
 from messaging.selectors import reports
@@ -57,6 +58,7 @@ def _scope(request, errors: list[str]) -> reports.ReportScope:
             number_ids=request_visible_numbers(request),
             number_id=values.get("number"),
             team_id=values.get("team"),
+            business_hours=values["business_hours"],
         )
     except ServiceError as exc:
         errors.append(exc.detail)
@@ -80,8 +82,11 @@ def reports_page(request):
         end=scope.end,
         number_ids=frozenset({scope.number_id}) if scope.number_id else scope.number_ids,
     )
-    query = {"start_date": scope.start.isoformat(), "end_date": scope.end.isoformat()}
+    dates = {"start_date": scope.start.isoformat(), "end_date": scope.end.isoformat()}
+    query = dict(dates)
     query.update({key: value for key, value in (("number", scope.number_id), ("team", scope.team_id)) if value})
+    if scope.business_hours:
+        query["business_hours"] = "true"
     sections = []
     for grouping, title, column in SECTIONS:
         rows = reports.performance_report(scope=scope, grouping=grouping)
@@ -100,9 +105,11 @@ def reports_page(request):
         "sections": sections,
         "chart": chart_of(days),
         "days": days,
-        "analytics_export": f"{reverse('analytics-export')}?{urlencode(query | {'metrics': 'messages'})}"
+        # Messages per day are the same within business hours or not: only the number and team filters hide it.
+        "analytics_export": f"{reverse('analytics-export')}?{urlencode(dates | {'metrics': 'messages'})}"
         if "number" not in query and "team" not in query
         else None,
+        "has_business_hours": bool(org_settings.business_hours(request.org.settings)),
     }
     return render(request, "messaging/reports.html", context)
 

@@ -445,6 +445,64 @@ def test_the_opt_out_floor_cannot_be_removed(admin, org):
     assert {"stop", "unsubscribe"} < set(org.settings["opt_out_keywords"])
 
 
+def _hours(**days) -> dict:
+    """The business hours fields: the given days ticked with their times, the others unticked at 09:00-17:00."""
+    data = {}
+    for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
+        opening, closing = days.get(day, ("09:00", "17:00"))
+        data |= {f"hours_{day}_open": opening, f"hours_{day}_close": closing}
+        if day in days:
+            data[f"hours_{day}"] = "on"
+    return data
+
+
+def test_an_admin_sets_business_hours_and_clears_them(admin, org):
+    data = {"name": "Acme", "timezone": "UTC", "locale": "en", "opt_out_keywords": "\n".join(DEFAULT_OPT_OUT_KEYWORDS)}
+    data["opt_in_keywords"] = "start\nsubscribe"
+    org.settings = {"opt_in_keywords": ["start", "subscribe"]}
+    org.save(update_fields=["settings"])
+
+    response = admin.post(
+        "/settings/organization/", data | _hours(sun=("10:00", "14:00"), mon=("08:30", "17:15")), follow=True
+    )
+
+    assert "Organization settings saved." in page(response)
+    org.refresh_from_db()
+    hours = {"mon": ["08:30", "17:15"], "sun": ["10:00", "14:00"]}
+    assert org.settings == {"opt_in_keywords": ["start", "subscribe"], "business_hours": hours}
+    html = page(response)
+    assert 'name="hours_mon" id="id_hours_mon" checked' in html
+    assert 'name="hours_mon_open" value="08:30"' in html
+    assert 'name="hours_tue" id="id_hours_tue">' in html  # closed, its times ready at 09:00-17:00
+    assert 'name="hours_tue_open" value="09:00"' in html
+    # Saved unchanged, the setting stays as it is; no day open removes it.
+    admin.post("/settings/organization/", data | _hours(sun=("10:00", "14:00"), mon=("08:30", "17:15")))
+    org.refresh_from_db()
+    assert org.settings == {"opt_in_keywords": ["start", "subscribe"], "business_hours": hours}
+    admin.post("/settings/organization/", data | _hours())
+    org.refresh_from_db()
+    assert org.settings == {"opt_in_keywords": ["start", "subscribe"]}
+
+
+@pytest.mark.parametrize(
+    ("day", "times", "message"),
+    [
+        ("wed", ("17:00", "09:00"), "Wednesday: closing time (09:00) must be after the opening time (17:00)."),
+        ("fri", ("", "17:00"), "Friday: times are HH:MM (24 hours), e.g. 09:00."),
+        ("sat", ("9am", "5pm"), "Saturday: times are HH:MM (24 hours), e.g. 09:00."),
+    ],
+)
+def test_a_refused_interval_shows_on_its_day_and_nothing_is_saved(admin, org, day, times, message):
+    data = {"name": "Acme", "timezone": "UTC", "locale": "en"} | _hours(mon=("09:00", "17:00"), **{day: times})
+
+    html = page(admin.post("/settings/organization/", data))
+
+    assert field_error(f"hours_{day}", message) in html
+    assert 'id="id_hours_mon_error"' not in html
+    org.refresh_from_db()
+    assert org.settings == {}
+
+
 def test_the_organization_needs_a_name(admin, org):
     html = page(admin.post("/settings/organization/", {"name": " ", "timezone": "UTC", "locale": "en"}))
     assert field_error("name", "This field is required.") in html

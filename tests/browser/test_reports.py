@@ -1,6 +1,7 @@
 """The reports page in a browser: the chart of the range (the dashboard's module, under the Content-Security-Policy),
 the agent, team and number reports and their CSV exports, in English and in Arabic (right to left)."""
 
+import re
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -71,3 +72,46 @@ def test_the_reports_page_in_arabic(arabic_page: Page, login_session, demo_org: 
     SHOTS.mkdir(exist_ok=True)
     arabic_page.screenshot(path=str(SHOTS / "reports-ar.png"), full_page=True)
     screenshot(arabic_page, "reports-ar")
+
+
+def _set_business_hours(demo_org: DemoOrg) -> None:
+    def set_hours():
+        organization = demo_org.organization
+        organization.settings = {**organization.settings, "business_hours": {"mon": ["09:00", "17:00"]}}
+        organization.save(update_fields=["settings"])
+
+    run_outside_browser_loop(set_hours)
+
+
+def test_within_business_hours_only_is_offered_once_hours_are_set(page: Page, login_session, demo_org: DemoOrg):
+    login_session(page, demo_org.admin.user)
+    page.goto("/reports/")
+    expect(page.get_by_label("Within business hours only")).to_have_count(0)
+
+    _set_business_hours(demo_org)
+    page.reload()
+    page.get_by_label("Within business hours only").check()
+    page.get_by_role("button", name="Show").click()
+
+    expect(page).to_have_url(re.compile(r"[?&]business_hours=true"))
+    expect(page.get_by_label("Within business hours only")).to_be_checked()
+    expect(page.get_by_text("Within business hours: only the questions asked")).to_be_visible()
+    export = page.locator('section[aria-labelledby="report-agents"] a', has_text="Export CSV")
+    expect(export).to_have_attribute("href", re.compile(r"business_hours=true"))
+    with page.expect_download() as download:
+        export.click()
+    assert Path(download.value.path()).read_text(encoding="utf-8-sig").startswith("id,name,conversations_handled")
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "hours-reports-en.png"), full_page=True)
+
+
+def test_within_business_hours_in_arabic(arabic_page: Page, login_session, demo_org: DemoOrg):
+    _set_business_hours(demo_org)
+    login_session(arabic_page, demo_org.admin.user)
+
+    arabic_page.goto("/reports/?business_hours=true")
+
+    expect(arabic_page.get_by_label("ضمن ساعات العمل فقط")).to_be_checked()
+    expect(arabic_page.get_by_text("ضمن ساعات العمل: لا تُحتسب في الأوقات")).to_be_visible()
+    SHOTS.mkdir(exist_ok=True)
+    arabic_page.screenshot(path=str(SHOTS / "hours-reports-ar.png"))

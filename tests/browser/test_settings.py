@@ -120,3 +120,72 @@ def test_in_arabic_the_team_page_is_right_to_left_and_a_member_is_deactivated(ar
     expect(reactivate).to_be_visible()
     agent.refresh_from_db()
     assert not agent.is_active
+
+
+def test_an_admin_sets_the_business_hours_and_a_refused_day_shows_its_error(page, login_session, screenshot):
+    org, admin, _ = _acme()
+    login_session(page, admin.user)
+    page.goto("/settings/organization/")
+    expect(page.get_by_role("heading", name="Business hours")).to_be_visible()
+    expect(page.get_by_label("Monday", exact=True)).not_to_be_checked()
+
+    for day in ("Monday", "Tuesday"):
+        page.get_by_label(day, exact=True).check()
+    page.get_by_label("Monday opens at").fill("08:30")
+    page.get_by_label("Tuesday closes at").fill("16:00")
+    page.get_by_label("Sunday", exact=True).check()
+    page.get_by_label("Sunday opens at").fill("17:00")
+    page.get_by_label("Sunday closes at").fill("10:00")
+    page.get_by_role("button", name="Save").click()
+
+    expect(page.locator("#id_hours_sun_error")).to_have_text(
+        "Sunday: closing time (10:00) must be after the opening time (17:00)."
+    )
+    expect(page.locator("#id_hours_mon_error")).to_have_count(0)
+    expect(page.get_by_label("Monday opens at")).to_have_value("08:30")  # what was typed stays
+    org.refresh_from_db()
+    assert org.settings == {}
+    page.locator("#id_hours_sun_error").scroll_into_view_if_needed()
+    page.screenshot(path="/tmp/shots/hours-settings-error-en.png")
+    screenshot(page, "settings-business-hours-error-en", full_page=True)
+
+    page.get_by_label("Sunday closes at").fill("21:00")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").first).to_contain_text("Organization settings saved.")
+    expect(page.get_by_label("Sunday closes at")).to_have_value("21:00")
+    expect(page.get_by_label("Wednesday", exact=True)).not_to_be_checked()
+    org.refresh_from_db()
+    page.set_viewport_size({"width": 768, "height": 900})
+    page.get_by_label("Sunday closes at").scroll_into_view_if_needed()
+    page.screenshot(path="/tmp/shots/hours-settings-narrow-en.png")
+    assert org.settings["business_hours"] == {
+        "mon": ["08:30", "17:00"],
+        "tue": ["09:00", "16:00"],
+        "sun": ["17:00", "21:00"],
+    }
+
+
+def test_in_arabic_the_business_hours_are_right_to_left(arabic_page, login_session, screenshot):
+    page = arabic_page
+    org, admin, _ = _acme()
+    org.settings = {"business_hours": {"sun": ["10:00", "14:00"]}}
+    org.save(update_fields=["settings"])
+    login_session(page, admin.user)
+
+    page.goto("/settings/organization/")
+
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.get_by_role("heading", name="ساعات العمل")).to_be_visible()
+    expect(page.get_by_label("الأحد", exact=True)).to_be_checked()
+    expect(page.get_by_label("وقت الفتح يوم الأحد")).to_have_value("10:00")
+    page.get_by_label("الاثنين", exact=True).check()
+    page.get_by_label("وقت الفتح يوم الاثنين").fill("18:00")
+    page.get_by_role("button", name="حفظ").click()
+    expect(page.locator("#id_hours_mon_error")).to_have_text(
+        "الاثنين: يجب أن يكون وقت الإغلاق (17:00) بعد وقت الفتح (18:00)."
+    )
+    day, opening = page.locator("#id_hours_sun").bounding_box(), page.get_by_label("وقت الفتح يوم الأحد").bounding_box()
+    assert day["x"] > opening["x"]  # the day's box on the right, its times to its left
+    page.locator("#id_hours_mon_error").scroll_into_view_if_needed()
+    page.screenshot(path="/tmp/shots/hours-settings-ar.png")
+    screenshot(page, "settings-business-hours-ar", full_page=True)

@@ -14,7 +14,7 @@ from accounts.models import Role, Team
 from messaging.models import Conversation, ConversationResolution, Message
 from messaging.services import numbers as number_services
 from messaging.services.conversations import conversation_update
-from tests.conftest import client_for
+from tests.conftest import client_for, signed_in
 from tests.factories import MembershipFactory
 from tests.messaging.factories import ContactFactory, ConversationFactory, MessageFactory, WhatsAppNumberFactory
 from whatsapp_hub.aggregates import grouped_percentiles_sql, sqlite_register
@@ -306,3 +306,117 @@ def test_reports_default_to_the_30_days_ending_today_in_new_york(floor, admin_me
     rows = client_for(admin_membership).get("/api/v1/reports/agents").json()
 
     assert [(row["name"], row["messages_sent"]) for row in rows] == [("Bob", 3), ("علياء", 3)]
+
+
+# --- within business hours ----------------------------------------------------------------------------------------
+
+HOURS = {day: ["09:00", "17:00"] for day in ("mon", "tue", "wed", "thu", "fri")} | {"sun": ["10:00", "14:00"]}
+WEEKEND = {"start_date": "2026-03-06", "end_date": "2026-03-08"}  # Friday and Saturday EST (UTC-5), Sunday the switch
+
+
+@pytest.fixture
+def week(new_york, time_machine):
+    """Seven questions, each in its own conversation assigned to Alice, who answers each; five of them closed. Hours
+    Monday to Friday 09:00-17:00, Sunday 10:00-14:00, Saturday closed, all New York time."""
+    org = new_york
+    org.settings = {**org.settings, "business_hours": HOURS}
+    org.save(update_fields=["settings"])
+    alice = MembershipFactory(organization=org, role=Role.AGENT, user__name="Alice")
+    number = WhatsAppNumberFactory(organization=org, display_name="Sales")
+
+    def asked(at, answered, closed=None):
+        conversation = ConversationFactory(organization=org, number=number, assigned_to=alice.user)
+        MessageFactory(organization=org, conversation=conversation, direction=IN, created_at=at)
+        MessageFactory(
+            organization=org,
+            conversation=conversation,
+            direction=OUT,
+            status=Message.Status.SENT,
+            created_at=answered,
+            sent_by=alice.user,
+        )
+        if closed:
+            time_machine.move_to(closed, tick=False)
+            conversation_update(conversation=conversation, actor=alice.user, role=Role.ADMIN, status="closed")
+
+    # (asked, answered, closed): first response, resolution; whether it is within the hours.
+    asked(utc(6, 13, 59), utc(6, 14, 9))  # 08:59 EST Friday, a minute before opening (inside in UTC): 600 s, out
+    asked(utc(6, 14, 0), utc(6, 14, 2), utc(6, 14, 40))  # 09:00 EST, at opening: 120 s, resolved 2,400 s; in
+    asked(utc(6, 21, 59), utc(6, 22, 29))  # 16:59 EST, the last minute: 1,800 s; in
+    asked(utc(6, 22, 1), utc(6, 22, 16), utc(6, 23, 1))  # 17:01 EST, just after closing: 900 s, 3,600 s; out
+    asked(utc(7, 15, 0), utc(7, 15, 5), utc(7, 16, 20))  # 10:00 EST Saturday, closed all day: 300 s, 4,800 s; out
+    # Sunday the 8th, EDT (UTC-4) from 07:00Z: in EST these two would swap sides.
+    asked(utc(8, 14, 30), utc(8, 14, 50), utc(8, 16, 30))  # 10:30 EDT (09:30 EST): 1,200 s, 7,200 s; in
+    asked(utc(8, 18, 30), utc(8, 18, 40), utc(8, 19, 30))  # 14:30 EDT (13:30 EST): 600 s, 3,600 s; out
+    return SimpleNamespace(org=org, alice=alice, number=number)
+
+
+def test_within_business_hours_only_questions_asked_and_cycles_opened_in_them_count(week, admin_client):
+    everything = admin_client.get("/api/v1/reports/agents", WEEKEND).json()
+    within = admin_client.get("/api/v1/reports/agents", {**WEEKEND, "business_hours": "true"}).json()
+
+    # All: responses 120, 300, 600, 600, 900, 1,200, 1,800 (median 600; p90 at rank 6.4: 1,200 + 0.4 × 600);
+    # resolutions 2,400, 3,600, 3,600, 4,800, 7,200 (median 3,600; p90 at rank 4.6: 4,800 + 0.6 × 2,400).
+    assert everything == [_row(week.alice.user_id, "Alice", 7, 7, 7, 600.0, 1440.0, 5, 3600.0, 6240.0)]
+    # Within: responses 120, 1,800 and 1,200 (p90 at rank 2.8: 1,200 + 0.8 × 600); resolutions 2,400 and 7,200
+    # (p90 at rank 1.9: 2,400 + 0.9 × 4,800). Conversations and messages are all of them still.
+    assert within == [_row(week.alice.user_id, "Alice", 7, 7, 3, 1200.0, 1680.0, 2, 4800.0, 6720.0)]
+
+
+def test_within_business_hours_on_the_teams_and_numbers_reports_and_exports(week, admin_client):
+    query = {**WEEKEND, "business_hours": "true"}
+    within = _row(None, "No team", 7, 7, 3, 1200.0, 1680.0, 2, 4800.0, 6720.0)
+
+    assert admin_client.get("/api/v1/reports/teams", query).json() == [within]
+    assert admin_client.get("/api/v1/reports/numbers", query).json() == [
+        {**within, "id": week.number.pk, "name": "Sales"}
+    ]
+    for grouping in ("agents", "teams", "numbers"):
+        rows = _csv(admin_client.get(f"/api/v1/reports/{grouping}/export", query))
+        assert [(row["first_responses"], row["first_response_p90"], row["resolved"]) for row in rows] == [
+            ("3", "1680.0", "2")
+        ]
+
+
+def test_only_the_sunday_of_the_switch(week, admin_client):
+    sunday = {"start_date": "2026-03-08", "end_date": "2026-03-08", "business_hours": "1"}
+
+    rows = admin_client.get("/api/v1/reports/agents", sunday).json()
+
+    # 10:30 EDT is within 10:00-14:00, 14:30 EDT is not (read as EST they would be the other way round).
+    assert rows == [_row(week.alice.user_id, "Alice", 2, 2, 1, 1200.0, 1200.0, 1, 7200.0, 7200.0)]
+
+
+def test_false_is_the_default(week, admin_client):
+    assert admin_client.get("/api/v1/reports/agents", {**WEEKEND, "business_hours": "false"}).json() == (
+        admin_client.get("/api/v1/reports/agents", WEEKEND).json()
+    )
+
+
+@pytest.mark.parametrize("url", ["/api/v1/reports/agents", "/api/v1/reports/teams", "/api/v1/reports/numbers/export"])
+@pytest.mark.parametrize("saved", [{}, {"business_hours": {"mon": ["17:00", "09:00"]}}])
+def test_business_hours_without_any_set_is_a_400_with_a_message(org, admin_client, url, saved):
+    org.settings = saved  # a row of the wrong shape reads as none set
+    org.save(update_fields=["settings"])
+
+    response = admin_client.get(url, {"business_hours": "true"})
+
+    message = "The organization has no business hours: an admin sets them in Settings › Organization."
+    assert (response.status_code, response.json()["detail"]) == (400, message)
+    assert response.json()["errors"] == {"business_hours": [message]}
+    assert admin_client.get(url).status_code == 200
+
+
+def test_the_page_offers_business_hours_only_when_set(week, org, admin_membership):
+    browser = signed_in(admin_membership)
+
+    page = browser.get("/reports/", {**WEEKEND, "business_hours": "true"}).content.decode()
+
+    assert 'name="business_hours" value="true" checked' in page
+    assert "business_hours=true" in page  # the exports keep it
+    assert "/api/v1/analytics/export?start_date=2026-03-06&amp;end_date=2026-03-08&amp;metrics=messages" in page
+    org.settings = {"timezone": "America/New_York"}
+    org.save(update_fields=["settings"])
+    refused = browser.get("/reports/", {**WEEKEND, "business_hours": "true"}).content.decode()
+    assert 'name="business_hours"' not in refused
+    assert "The organization has no business hours" in refused

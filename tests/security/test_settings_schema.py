@@ -5,7 +5,7 @@ written before the schema does not break ingest."""
 import pytest
 
 from accounts.models import AuditLog
-from accounts.org_settings import KEYWORD_MAX_LENGTH, KEYWORDS_MAX, OPT_OUT_FLOOR
+from accounts.org_settings import KEYWORD_MAX_LENGTH, KEYWORDS_MAX, OPT_OUT_FLOOR, business_hours
 from messaging.models import Contact, Message, WebhookEvent
 from tests.assertions import assert_error
 from tests.messaging.ingest_support import cloud_numbers, post_meta, text_message
@@ -66,6 +66,36 @@ def _patch(client, value):
             {"opt_out_keywords": ["halt"], "opt_in_keywords": ["Halt"]},
             "opt_in_keywords",
             "'halt' is an opt-out word: a word cannot opt in and out.",
+        ),
+        *(
+            ({"business_hours": value}, "business_hours", message)
+            for value, message in [
+                ([["09:00", "17:00"]], 'Must be an object of weekdays, e.g. {"mon": ["09:00", "17:00"]}.'),
+                ("mon-fri 9-5", 'Must be an object of weekdays, e.g. {"mon": ["09:00", "17:00"]}.'),
+                ({}, "Open at least one day (null removes business hours)."),
+                ({"monday": ["09:00", "17:00"]}, "Unknown day 'monday': days are mon, tue, wed, thu, fri, sat, sun."),
+                ({"Mon": ["09:00", "17:00"]}, "Unknown day 'Mon': days are mon, tue, wed, thu, fri, sat, sun."),
+                ({"mon": None}, 'Monday: must be an opening interval of two times, e.g. ["09:00", "17:00"].'),
+                ({"tue": "09:00-17:00"}, 'Tuesday: must be an opening interval of two times, e.g. ["09:00", "17:00"].'),
+                ({"wed": ["09:00"]}, 'Wednesday: must be an opening interval of two times, e.g. ["09:00", "17:00"].'),
+                (
+                    {"thu": ["08:00", "12:00", "13:00", "17:00"]},
+                    'Thursday: must be an opening interval of two times, e.g. ["09:00", "17:00"].',
+                ),
+                ({"fri": ["9:00", "17:00"]}, "Friday: times are HH:MM (24 hours), e.g. 09:00."),
+                ({"sat": ["09:00", "24:00"]}, "Saturday: times are HH:MM (24 hours), e.g. 09:00."),
+                ({"sun": ["09:00", 17]}, "Sunday: times are HH:MM (24 hours), e.g. 09:00."),
+                ({"mon": ["09:00:00", "17:00:00"]}, "Monday: times are HH:MM (24 hours), e.g. 09:00."),
+                ({"mon": ["09:60", "17:00"]}, "Monday: times are HH:MM (24 hours), e.g. 09:00."),
+                (
+                    {"mon": ["09:00", "17:00"], "tue": ["17:00", "09:00"]},
+                    ("Tuesday: closing time (09:00) must be after the opening time (17:00)."),
+                ),
+                (
+                    {"wed": ["12:00", "12:00"]},
+                    "Wednesday: closing time (12:00) must be after the opening time (12:00).",
+                ),
+            ]
         ),
     ],
 )
@@ -145,6 +175,38 @@ def test_values_stored_before_the_schema_are_dropped_on_the_next_update(org, adm
 
     assert r.status_code == 200, r.content
     assert r.json()["settings"] == {"locale": "ar", "timezone": "UTC"}
+
+
+def test_business_hours_are_stored_in_weekday_order_and_read_in_minutes(org, admin_client):
+    hours = {"sun": ["10:00", "14:00"], "mon": ["00:00", "23:59"], "fri": ["08:30", "16:45"]}
+
+    r = _patch(admin_client, {"business_hours": hours})
+
+    assert r.status_code == 200, r.content
+    assert list(r.json()["settings"]["business_hours"].items()) == [
+        ("mon", ["00:00", "23:59"]),
+        ("fri", ["08:30", "16:45"]),
+        ("sun", ["10:00", "14:00"]),
+    ]
+    org.refresh_from_db()
+    assert business_hours(org.settings) == {1: (0, 1439), 5: (510, 1005), 7: (600, 840)}
+    assert _patch(admin_client, {"business_hours": None}).json()["settings"] == {}
+
+
+@pytest.mark.parametrize(
+    "saved",
+    [
+        None,
+        {},
+        {"business_hours": None},
+        {"business_hours": {}},
+        {"business_hours": ["09:00", "17:00"]},
+        {"business_hours": {"mon": ["09:00", "17:00"], "tue": ["18:00", "09:00"]}},  # one bad day: all unset
+        {"business_hours": {"mon": ["09:00", "17:00"], "xyz": ["09:00", "17:00"]}},
+    ],
+)
+def test_business_hours_of_the_wrong_shape_read_as_unset(saved):
+    assert business_hours(saved) == {}
 
 
 # --- the opt-out floor ------------------------------------------------------------------------------------
