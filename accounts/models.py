@@ -308,3 +308,6 @@ class MagicLink(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.used_at is None and self.expires_at > timezone.now()
+
+
+from accounts.session_models import UserSession  # noqa: E402, F401  (its own module: accounts.sessions)
