@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import settings_views, views
+from accounts import session_views, settings_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -22,3 +22,4 @@ urlpatterns = [
 ]
 
 urlpatterns += settings_views.urlpatterns
+urlpatterns += session_views.urlpatterns

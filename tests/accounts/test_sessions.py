@@ -132,13 +132,13 @@ def test_a_token_from_before_sessions_gets_one_at_its_refresh(agent_membership):
 
 def test_revoking_a_browser_session_signs_that_browser_out_on_its_next_request(agent_membership):
     browser = browser_sign_in(agent_membership)
-    assert browser.get("/settings/sessions/").status_code == 200
+    assert browser.get("/account/sessions/").status_code == 200
     api = api_sign_in(agent_membership)
     browser_session = UserSession.objects.get(user=agent_membership.user, kind="browser")
 
     assert bearer(api["access_token"]).delete(f"{SESSIONS}/{browser_session.pk}").status_code == 204
 
-    response = browser.get("/settings/sessions/")
+    response = browser.get("/account/sessions/")
     assert response.status_code == 302 and response["Location"].startswith("/sign-in/")
     assert browser.get(ME).status_code in (401, 403)
 
@@ -153,7 +153,7 @@ def test_revoke_others_keeps_the_current_session(agent_membership):
     assert response.status_code == 200 and response.json() == {"revoked": 2}
     assert bearer(current["access_token"]).get(ME).status_code == 200
     assert bearer(other["access_token"]).get(ME).status_code == 401
-    assert browser.get("/settings/sessions/").status_code == 302
+    assert browser.get("/account/sessions/").status_code == 302
     assert [row["current"] for row in listed(bearer(current["access_token"]))] == [True]
 
 
@@ -192,7 +192,7 @@ def test_an_admin_signs_a_member_out_everywhere_audited(admin_client, admin_memb
     assert bearer(pair["access_token"]).get(ME).status_code == 401
     assert refresh(pair["refresh_token"]).status_code == 401
     assert legacy.get(ME).status_code == 401  # a token from before sessions: the token version moved
-    assert browser.get("/settings/sessions/").status_code == 302
+    assert browser.get("/account/sessions/").status_code == 302
     assert UserSession.objects.filter(user=agent_membership.user, ended_at__isnull=True).count() == 0
     entry = AuditLog.objects.get(action="member.sign_out_everywhere")
     assert (entry.actor_id, entry.target_id, entry.data) == (
@@ -244,3 +244,45 @@ def test_use_is_recorded_at_most_once_a_minute(time_machine, agent_membership):
 )
 def test_the_device_is_read_from_the_user_agent(agent, label):
     assert sessions.device_label(agent) == label
+
+
+# --- the page: Account > Sessions ---------------------------------------------------------------------------------
+
+
+def test_the_page_lists_my_sessions_with_this_browser_first(agent_membership, outsider_membership):
+    api_sign_in(agent_membership)
+    api_sign_in(outsider_membership, agent=IPHONE)
+    browser = browser_sign_in(agent_membership, agent=CHROME)
+
+    html = browser.get("/account/sessions/").content.decode()
+
+    assert html.count("data-session=") == 2
+    assert html.index("This browser") < html.index(">API<")
+    assert "Mobile Safari" not in html  # the outsider's
+    assert "Sign out all other sessions" in html
+
+
+def test_the_page_signs_another_session_out_and_then_all_others(agent_membership):
+    phone = api_sign_in(agent_membership, agent=IPHONE)
+    tablet = api_sign_in(agent_membership)
+    browser = browser_sign_in(agent_membership, agent=CHROME)
+    phone_session = UserSession.objects.get(user=agent_membership.user, user_agent=IPHONE)
+
+    response = browser.post(f"/account/sessions/{phone_session.pk}/sign-out/", follow=True)
+
+    assert "The session is signed out." in response.content.decode()
+    assert bearer(phone["access_token"]).get(ME).status_code == 401
+    assert bearer(tablet["access_token"]).get(ME).status_code == 200
+    response = browser.post("/account/sessions/sign-out-others/", follow=True)
+    assert "1 other session is signed out." in response.content.decode()
+    assert bearer(tablet["access_token"]).get(ME).status_code == 401
+    assert browser.get("/account/sessions/").status_code == 200
+
+
+def test_the_page_answers_404_for_another_persons_session(agent_membership, outsider_membership):
+    pair = api_sign_in(outsider_membership)
+    theirs = UserSession.objects.get(user=outsider_membership.user)
+    browser = browser_sign_in(agent_membership)
+
+    assert browser.post(f"/account/sessions/{theirs.pk}/sign-out/").status_code == 404
+    assert bearer(pair["access_token"]).get(ME).status_code == 200
