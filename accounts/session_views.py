@@ -18,7 +18,12 @@ from whatsapp_hub.errors import ServiceError
 def session_list(request):
     current_id = request.session.get(sessions.BROWSER_SESSION_KEY)
     rows = [
-        {"session": session, "device": sessions.device_label(session.user_agent), "current": session.pk == current_id}
+        {
+            "session": session,
+            "device": sessions.device_label(session.user_agent),
+            "parts": sessions.device_parts(session.user_agent),
+            "current": session.pk == current_id,
+        }
         for session in sessions.user_sessions_open(user=request.user)
     ]
     rows.sort(key=lambda row: not row["current"])  # this browser first

@@ -52,11 +52,12 @@ def client_ip(request) -> str | None:
 
 
 @lru_cache(maxsize=512)
-def device_label(user_agent: str) -> str:
-    """'Chrome 120 on Windows', 'Mobile Safari on iOS (iPhone)', or the client's name for API clients (ua-parser)."""
-    if not user_agent:
-        return gettext("Unknown device")
-    result = parse_user_agent(user_agent)
+def device_parts(user_agent: str) -> tuple[str, str]:
+    """(browser with its major version, system with its device) read from a user agent by ua-parser, e.g.
+    ("Mobile Safari 17", "iOS (iPhone)"); ("", "") when nothing is recognised."""
+    result = parse_user_agent(user_agent) if user_agent else None
+    if result is None:
+        return "", ""
     browser = result.user_agent
     name = browser.family if browser is not None else ""
     if name and browser.major:
@@ -65,9 +66,16 @@ def device_label(user_agent: str) -> str:
     device = result.device.family if result.device is not None and result.device.family != "Other" else ""
     if system and device and device not in system:
         system = f"{system} ({device})"
+    return name, system
+
+
+def device_label(user_agent: str) -> str:
+    """'Chrome 120 on Windows', 'Mobile Safari 17 on iOS (iPhone)', or the client's name for API clients, in the
+    active language."""
+    name, system = device_parts(user_agent)
     if name and system:
         return gettext("%(browser)s on %(system)s") % {"browser": name, "system": system}
-    return name or system or user_agent[:60]
+    return name or system or user_agent[:60] or gettext("Unknown device")
 
 
 def _user_agent(request) -> str:

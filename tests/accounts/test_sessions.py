@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import translation
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -243,7 +244,13 @@ def test_use_is_recorded_at_most_once_a_minute(time_machine, agent_membership):
     ],
 )
 def test_the_device_is_read_from_the_user_agent(agent, label):
-    assert sessions.device_label(agent) == label
+    with translation.override("en"):
+        assert sessions.device_label(agent) == label
+
+
+def test_the_device_is_said_in_the_person_s_language():
+    with translation.override("ar"):
+        assert sessions.device_label(CHROME) == "Chrome 120 على Windows"
 
 
 # --- the page: Account > Sessions ---------------------------------------------------------------------------------
