@@ -22,6 +22,7 @@ from accounts.models import (
     Team,
     TeamMember,
     User,
+    UserSession,
 )
 from accounts.platform_forms import plan_choices
 from whatsapp_hub.errors import ServiceError
@@ -382,6 +383,38 @@ class MagicLinkAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(admin.ModelAdmin):
+    """People's browser and API sessions (accounts.sessions), for support ("where is this account signed in?"):
+    read-only; deleting one signs it out at once (its checks find no open session)."""
+
+    list_display = ("user", "kind", "ip", "created_at", "last_used_at", "ended_at", "end_reason")
+    list_filter = ("kind", "end_reason")
+    list_select_related = ("user",)
+    search_fields = ("user__email", "ip")
+    raw_id_fields = ("user",)
+    readonly_fields = (
+        "user",
+        "kind",
+        "key_hash",
+        "token_jti",
+        "user_agent",
+        "ip",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "ended_at",
+        "end_reason",
+    )
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
 

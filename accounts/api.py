@@ -12,7 +12,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import lockout, magic_links, plans, platform, selectors, services
+from accounts import lockout, magic_links, plans, platform, selectors, services, sessions
 from accounts.models import ApiKey, AuditLog, SystemLog, Team
 from accounts.permissions import IsAdmin, IsSuperAdmin, IsUser
 from accounts.platform_serializers import PlatformStatsSerializer
@@ -149,7 +149,7 @@ class MagicLinkVerifyView(AnonymousAuthView):
 
     def post(self, request):
         user, membership = magic_links.auth_magic_link(request=request._request, **self.validated(request))
-        return signed_in(request, services.session_issue(user=user, membership=membership))
+        return signed_in(request, services.session_issue(user=user, membership=membership, request=request._request))
 
 
 @extend_schema(tags=["auth"], responses={200: SessionSerializer, **_errors(400, 401)})
@@ -157,7 +157,7 @@ class RefreshView(AnonymousAuthView):
     serializer_class = RefreshSerializer
 
     def post(self, request):
-        session = services.auth_refresh(**self.validated(request))
+        session = services.auth_refresh(request=request._request, **self.validated(request))
         return Response(SessionSerializer(session).data)
 
 
@@ -247,7 +247,9 @@ class SwitchOrganizationView(APIView):
     def post(self, request):
         serializer = SwitchOrganizationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        session = services.auth_switch_organization(user=request.user, **serializer.validated_data)
+        session = services.auth_switch_organization(
+            user=request.user, session_id=sessions.token_session_id(request), **serializer.validated_data
+        )
         return Response(SessionSerializer(session).data)
 
 
@@ -266,7 +268,9 @@ class OrganizationCreateView(APIView):
         serializer = OrganizationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         membership = services.organization_create_for_user(user=request.user, **serializer.validated_data)
-        session = services.session_issue(user=request.user, membership=membership)
+        session = services.session_issue(
+            user=request.user, membership=membership, session_id=sessions.token_session_id(request)
+        )
         return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
 
 
@@ -303,6 +307,13 @@ class MemberViewSet(viewsets.ViewSet):
     @action(detail=True, methods=["post"])
     def deactivate(self, request, user_id):
         membership = services.member_deactivate(organization=request.org, user_id=user_id, actor=request.user)
+        return Response(TeamMemberSerializer(membership).data)
+
+    @extend_schema(tags=["organization admin"], request=None, responses={200: TeamMemberSerializer, **ERRORS})
+    @action(detail=True, methods=["post"], url_path="sign-out-everywhere")
+    def sign_out_everywhere(self, request, user_id):
+        """Sign the member out of every browser and API session at once (accounts.sessions; audited)."""
+        membership = sessions.member_sign_out_everywhere(organization=request.org, user_id=user_id, actor=request.user)
         return Response(TeamMemberSerializer(membership).data)
 
     @extend_schema(tags=["organization admin"], request=None, responses={200: TeamMemberSerializer, **ERRORS})

@@ -7,7 +7,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.authentication import SessionAuthentication as DRFSessionAuthentication
 from rest_framework_simplejwt import authentication as simplejwt
 
-from accounts import selectors, services
+from accounts import selectors, services, sessions
 from accounts.models import ApiKey, normalize_email
 
 
@@ -56,6 +56,9 @@ class JWTAuthentication(simplejwt.JWTAuthentication):
         user, token = result
         if token.get("tv") != user.token_version:
             raise exceptions.AuthenticationFailed("Token has been revoked.", code="token_revoked")
+        session_id = token.get(sessions.SESSION_CLAIM)
+        if session_id is not None and not sessions.session_in_use(session_id=session_id, user_id=user.pk):
+            raise exceptions.AuthenticationFailed("This session was signed out.", code="session_revoked")
         org_id = token.get("org")
         if org_id is None:
             _bind(request, org=None, role=None)

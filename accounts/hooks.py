@@ -24,6 +24,9 @@ organization_suspended = Hook(
     "organization_suspended", "organization_id: the organization was suspended; none of its people or keys may act."
 )
 member_deactivated = Hook("member_deactivated", "organization_id, user_id: the member may no longer act there.")
+member_signed_out = Hook(
+    "member_signed_out", "organization_id, user_id: every session of the person was ended (accounts.sessions)."
+)
 api_key_revoked = Hook("api_key_revoked", "organization_id, api_key_id: the key may no longer act.")
 access_changed = Hook(
     "access_changed",

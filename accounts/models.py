@@ -322,3 +322,4 @@ class MagicLink(models.Model):
 
 
 from accounts.platform_models import MessageUsage, Plan, PlatformAuditLog, StorageUsage  # noqa: E402, F401
+from accounts.session_models import UserSession  # noqa: E402, F401  (its own module: accounts.sessions)

@@ -8,6 +8,7 @@ from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from django.utils.translation import gettext
 
+from accounts import sessions
 from accounts.models import (
     ApiKey,
     AuditLog,
@@ -89,7 +90,7 @@ def _forbidden(detail: str, code: str) -> ServiceError:
 def session_principal(*, user, session) -> Principal:
     """The signed-in browser's principal (session_membership). 401 when nobody is signed in, 403 when the
     membership cannot act (membership_problem)."""
-    if not user.is_authenticated:
+    if not user.is_authenticated or not sessions.browser_session_alive(session):
         raise ServiceError("Sign in, or connect with a ticket.", status_code=401, code="not_authenticated")
     membership = session_membership(user=user, session=session)
     problem = membership_problem(membership)

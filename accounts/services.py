@@ -25,7 +25,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import google, hooks, lockout, org_settings, plans, selectors
+from accounts import google, hooks, lockout, org_settings, plans, selectors, sessions
 from accounts import tasks as account_tasks
 from accounts.models import (
     ApiKey,
@@ -177,21 +177,30 @@ class Session:
     membership: Membership | None
 
 
-def _issue_tokens(*, user: User, membership: Membership | None) -> tuple[str, str]:
+def _issue_tokens(*, user: User, membership: Membership | None, session_id: int | None = None) -> tuple[str, str]:
+    """A token pair of the API session `session_id` (accounts.sessions: its tokens stop working when it ends)."""
     refresh = RefreshToken.for_user(user)
     refresh["tv"] = user.token_version
     refresh["org"] = membership.organization_id if membership else None
+    if session_id is not None:
+        refresh[sessions.SESSION_CLAIM] = session_id
+        sessions.api_session_bind(
+            session_id=session_id, jti=refresh["jti"], expires_at=refresh.current_time + refresh.lifetime
+        )
     return str(refresh.access_token), str(refresh)
 
 
-def session_issue(*, user: User, membership: Membership) -> Session:
-    """A token pair acting in `membership`'s organization (e.g. one the user just created)."""
-    access, refresh = _issue_tokens(user=user, membership=membership)
+def session_issue(*, user: User, membership: Membership, request=None, session_id: int | None = None) -> Session:
+    """A token pair acting in `membership`'s organization: within the caller's API session `session_id` (e.g. an
+    organization the user just created), else a new API session for a sign-in from `request`'s client."""
+    if session_id is None and request is not None:
+        session_id = sessions.api_session_open(request=request, user=user)
+    access, refresh = _issue_tokens(user=user, membership=membership, session_id=session_id)
     return Session(access, refresh, user, membership)
 
 
 @transaction.atomic
-def auth_switch_organization(*, user: User, organization_id: int) -> Session:
+def auth_switch_organization(*, user: User, organization_id: int, session_id: int | None = None) -> Session:
     """A token pair acting in another organization of the signed-in user (audited there as auth.switch). 403
     naming organization_id when they are not a member, their membership is deactivated or the organization is
     suspended. The tokens they had stay valid (other tabs and devices keep their organization)."""
@@ -200,7 +209,7 @@ def auth_switch_organization(*, user: User, organization_id: int) -> Session:
     if problem:
         raise ServiceError(problem, status_code=403, code="membership_inactive", errors={"organization_id": [problem]})
     audit_log_write(organization=membership.organization, actor=user, action="auth.switch", target=user)
-    return session_issue(user=user, membership=membership)
+    return session_issue(user=user, membership=membership, session_id=session_id)
 
 
 class SignInMethod:
@@ -340,8 +349,7 @@ def auth_google(*, request, token: str, organization_id: int | None = None) -> S
     keys), then auth_google_identity; a token pair acting in the chosen organization."""
     identity = google.verify_id_token(token)
     user, membership = auth_google_identity(request=request, identity=identity, organization_id=organization_id)
-    access, refresh = _issue_tokens(user=user, membership=membership)
-    return Session(access, refresh, user, membership)
+    return session_issue(user=user, membership=membership, request=request)
 
 
 @transaction.atomic
@@ -366,8 +374,7 @@ def auth_login(
     user, membership = auth_authenticate(
         request=request, email=email, password=password, organization_id=organization_id, staff_only=staff_only
     )
-    access, refresh = _issue_tokens(user=user, membership=membership)
-    return Session(access, refresh, user, membership)
+    return session_issue(user=user, membership=membership, request=request)
 
 
 def _claim_refresh_token(raw: str) -> RefreshToken:
@@ -388,8 +395,9 @@ def _claim_refresh_token(raw: str) -> RefreshToken:
 
 
 @transaction.atomic
-def auth_refresh(*, refresh_token: str) -> Session:
-    """Rotate: the used refresh token is blacklisted and a new pair is issued for the same organization."""
+def auth_refresh(*, refresh_token: str, request=None) -> Session:
+    """Rotate: the used refresh token is blacklisted and a new pair is issued for the same organization, within the
+    same API session (401 once it ended; a token from before sessions were recorded opens one for `request`)."""
     token = _claim_refresh_token(refresh_token)
     user = User.objects.filter(pk=token.get("user_id"), is_active=True).first()
     if user is None or token.get("tv") != user.token_version:
@@ -400,13 +408,16 @@ def auth_refresh(*, refresh_token: str) -> Session:
         problem = selectors.membership_problem(membership)
         if problem:
             raise _unauthorized(problem, "membership_inactive")
-    access, refresh = _issue_tokens(user=user, membership=membership)
+    session_id = sessions.api_session_for_refresh(request=request, token=token, user=user)
+    access, refresh = _issue_tokens(user=user, membership=membership, session_id=session_id)
     return Session(access, refresh, user, membership)
 
 
 @transaction.atomic
 def auth_logout(*, refresh_token: str) -> None:
-    _claim_refresh_token(refresh_token)
+    """Sign out: the refresh token is blacklisted and its API session ends (its access tokens stop working)."""
+    token = _claim_refresh_token(refresh_token)
+    sessions.user_session_sign_out(user_id=token.get("user_id"), session_id=token.get(sessions.SESSION_CLAIM))
 
 
 def auth_tokens_flush_expired(*, batch_size: int = 1000) -> int:

@@ -1,4 +1,4 @@
-from accounts import api, platform_api
+from accounts import api, platform_api, session_api
 from whatsapp_hub.routers import Router, api_path
 
 router = Router()
@@ -18,6 +18,11 @@ urlpatterns = [
     api_path("auth/refresh", api.RefreshView.as_view(), "auth-refresh"),
     api_path("auth/logout", api.LogoutView.as_view(), "auth-logout"),
     api_path("auth/me", api.MeView.as_view(), "auth-me"),
+    api_path("auth/sessions", session_api.SessionListView.as_view(), "auth-sessions"),
+    api_path(
+        "auth/sessions/revoke-others", session_api.SessionRevokeOthersView.as_view(), "auth-sessions-revoke-others"
+    ),
+    api_path(r"auth/sessions/(?P<session_id>\d{1,18})", session_api.SessionView.as_view(), "auth-session"),
     api_path("auth/switch-organization", api.SwitchOrganizationView.as_view(), "auth-switch-organization"),
     api_path("organizations", api.OrganizationCreateView.as_view(), "organizations"),
     api_path("auth/password-reset-request", api.PasswordResetRequestView.as_view(), "auth-password-reset-request"),

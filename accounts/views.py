@@ -5,7 +5,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import SESSION_KEY, login, logout
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
-from accounts import google, lockout, magic_links, selectors, services
+from accounts import google, lockout, magic_links, selectors, services, sessions
 from accounts.forms import (
     InvitationSignInForm,
     InvitationSignUpForm,
@@ -51,6 +51,7 @@ def _safe_next(request, fallback: str) -> str:
 def _open_session(request, user, organization_id: int | None) -> None:
     """Signs `user` in on this browser, acting in that organization (None: staff outside every tenant)."""
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    sessions.browser_session_open(request=request, user=user)
     if organization_id is not None:
         request.session[selectors.SESSION_ORGANIZATION_KEY] = organization_id
 
@@ -188,6 +189,9 @@ def google_callback(request):
 
 @require_POST
 def sign_out(request):
+    sessions.user_session_sign_out(
+        user_id=request.session.get(SESSION_KEY), session_id=request.session.get(sessions.BROWSER_SESSION_KEY)
+    )
     logout(request)
     return redirect("sign-in")
 

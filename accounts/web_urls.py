@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import platform_views, settings_views, views
+from accounts import platform_views, session_views, settings_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -23,3 +23,4 @@ urlpatterns = [
 
 urlpatterns += settings_views.urlpatterns
 urlpatterns += platform_views.urlpatterns
+urlpatterns += session_views.urlpatterns

@@ -13,6 +13,7 @@ class MessagingConfig(AppConfig):
         # The live inbox: sockets of whoever may no longer act close; the others work out again what they see.
         account_hooks.organization_suspended.connect(events.sockets_close_on_commit)
         account_hooks.member_deactivated.connect(events.sockets_close_on_commit)
+        account_hooks.member_signed_out.connect(events.sockets_close_on_commit)
         account_hooks.api_key_revoked.connect(events.sockets_close_on_commit)
         account_hooks.access_changed.connect(events.access_changed_on_commit)
         # The system log: new entries pushed to the admins' sockets (the logs page).

@@ -87,9 +87,10 @@ def _after_commit_failures_fail_the_test(request):
 from django.test import Client  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
-from accounts.models import Role  # noqa: E402
+from accounts.models import Role, UserSession  # noqa: E402
 from accounts.selectors import SESSION_ORGANIZATION_KEY  # noqa: E402
 from accounts.services import _issue_tokens  # noqa: E402
+from accounts.sessions import BROWSER_SESSION_KEY  # noqa: E402
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory  # noqa: E402
 
 
@@ -99,6 +100,10 @@ def signed_in(membership) -> Client:
     client.force_login(membership.user)
     session = client.session
     session[SESSION_ORGANIZATION_KEY] = membership.organization_id
+    # As a sign-in records it (accounts.sessions.browser_session_open), so pages see a recorded browser session.
+    session[BROWSER_SESSION_KEY] = UserSession.objects.create(
+        user=membership.user, kind=UserSession.Kind.BROWSER, expires_at=session.get_expiry_date()
+    ).pk
     session.save()
     return client
 

@@ -315,6 +315,10 @@ NO_TENANT_DATA = {
     "auth-me-availability",  # the caller's own membership: tests/crm/test_routing_api.py
     "auth-ws-ticket",  # the ticket acts in the caller's organization: tests/messaging/test_consumer_auth.py
     "auth-switch-organization",  # names an organization: tests/accounts/test_organizations.py
+    # The person's own sessions, not a tenant's (another person's session is a 404): tests/accounts/test_sessions.py
+    "auth-sessions",
+    "auth-session",
+    "auth-sessions-revoke-others",
     "organizations",  # creates one for the signed-in person: tests/accounts/test_organizations.py
     "super-admin-login",
     "schema",

@@ -8,12 +8,14 @@ an agent asking, within their own organization, for a conversation or number hid
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from accounts import services as account_services
-from accounts.models import Plan, Role, Team
+from accounts.models import Plan, Role, Team, UserSession
 from automation.models import Bot
 from automation.services import bots as bot_services
 from campaigns.models import Campaign
@@ -63,6 +65,14 @@ ROWS = {
     "team_id": RowMaker(lambda org: Team.objects.create(organization=org, name=f"Team {org.pk}")),
     "key_id": RowMaker(
         lambda org: account_services.api_key_create(organization=org, name="key", role=Role.AGENT, actor=None)[0]
+    ),
+    # A person's own session: another person's (of another organization) is a 404 to the signed-in admin.
+    "session_id": RowMaker(
+        lambda org: UserSession.objects.create(
+            user=MembershipFactory(organization=org).user,
+            kind=UserSession.Kind.API,
+            expires_at=timezone.now() + timedelta(days=7),
+        )
     ),
     "contact_id": RowMaker(lambda org: ContactFactory(organization=org)),
     "canned_id": RowMaker(lambda org: CannedResponseFactory(organization=org)),

@@ -83,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A browser session ended elsewhere (accounts.sessions) is signed out before anything reads request.user.
+    "accounts.sessions.UserSessionMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     # Staff viewing an organization as its admin (accounts.impersonation): read-only, every unsafe method refused.
     "accounts.impersonation.ImpersonationMiddleware",

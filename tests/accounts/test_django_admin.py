@@ -37,6 +37,7 @@ from accounts.models import (
     Team,
     TeamMember,
     User,
+    UserSession,
 )
 from automation.models import (
     Bot,
@@ -206,6 +207,13 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
         user=_membership(org).user,
         token_hash=secrets.token_hex(32),
         expires_at=timezone.now() + timedelta(minutes=15),
+    ),
+    UserSession: lambda org: UserSession.objects.create(
+        user=_membership(org).user,
+        kind=UserSession.Kind.API,
+        user_agent="curl/8.5.0",
+        ip="203.0.113.9",
+        expires_at=timezone.now() + timedelta(days=7),
     ),
     Group: lambda org: Group.objects.create(name=f"group-{secrets.token_hex(3)}"),
     OutstandingToken: _outstanding_token,
