@@ -11,6 +11,7 @@ from django.utils.translation import gettext
 from accounts.models import (
     ApiKey,
     AuditLog,
+    CustomPage,
     Invitation,
     Membership,
     Organization,
@@ -219,3 +220,13 @@ def platform_stats() -> dict:
         "total_users": User.objects.filter(is_active=True).count(),
         "organizations_by_plan": {plan: by_plan.get(plan, 0) for plan in Organization.Plan.values},
     }
+
+
+def custom_page_list(*, org: Organization) -> QuerySet[CustomPage]:
+    """The organization's custom pages in the order of the navigation rail."""
+    return CustomPage.objects.for_org(org).order_by("position", "id")
+
+
+def custom_page_rail(*, org: Organization) -> list[dict]:
+    """What the rail needs of each custom page (one query per page shown): id, title, icon."""
+    return list(custom_page_list(org=org).values("id", "title", "icon"))

@@ -17,6 +17,7 @@ from accounts.models import Role, Team
 from automation.models import Bot
 from automation.services import bots as bot_services
 from campaigns.models import Campaign
+from tests.accounts.custom_pages_support import markdown_page
 from tests.automation.flows_support import simple_flow
 from tests.automation.knowledge_support import knowledge_base, processed_document
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
@@ -61,6 +62,7 @@ ROWS = {
     ),
     "contact_id": RowMaker(lambda org: ContactFactory(organization=org)),
     "canned_id": RowMaker(lambda org: CannedResponseFactory(organization=org)),
+    "page_id": RowMaker(markdown_page),
     "conversation_id": RowMaker(
         lambda org: ConversationFactory(organization=org, number=_hidden_number(org)), hidden_by_number=True
     ),

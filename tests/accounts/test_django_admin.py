@@ -24,6 +24,7 @@ from accounts import services
 from accounts.models import (
     ApiKey,
     AuditLog,
+    CustomPage,
     Invitation,
     MagicLink,
     Membership,
@@ -79,6 +80,7 @@ from messaging.models import (
     WhatsAppNumber,
 )
 from templates.models import MessageTemplate, TemplateSync
+from tests.accounts.custom_pages_support import markdown_page
 from tests.automation.flows_support import custom_function, flow_run_of, simple_flow
 from tests.automation.knowledge_support import knowledge_base, processed_document
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
@@ -188,6 +190,7 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     Membership: _membership,
     Invitation: _invitation,
     Team: _team,
+    CustomPage: markdown_page,
     TeamMember: _team_member,
     ApiKey: _api_key,
     AuditLog: _audit_log,
