@@ -1068,7 +1068,7 @@ def _custom_page_refuse(field: str, message: str) -> ServiceError:
     return ServiceError(message, errors={field: [message]})
 
 
-def custom_page_url_origin(url: str) -> str | None:
+def http_origin(url: str) -> str | None:
     """The origin (scheme://host[:port]) of an http(s) address, else None."""
     try:
         parts = urlsplit(url)
@@ -1105,7 +1105,7 @@ def _custom_page_fields(*, page: CustomPage) -> None:
         page.url = ""
     elif page.kind == CustomPage.Kind.URL:
         page.url = page.url.strip()
-        if len(page.url) > CUSTOM_PAGE_URL_MAX_LENGTH or custom_page_url_origin(page.url) is None:
+        if len(page.url) > CUSTOM_PAGE_URL_MAX_LENGTH or http_origin(page.url) is None:
             raise _custom_page_refuse(
                 "url", gettext("Give a full http:// or https:// address (without a user name or password).")
             )

@@ -30,6 +30,7 @@ from tests.crm.routing_support import number_rule
 from tests.crm.support import business, deal, sales_member, stage
 from tests.factories import MembershipFactory
 from tests.isolation import Resource, api_routes, check_hidden_number, check_resource
+from tests.messaging.embeds_support import embed
 from tests.messaging.factories import (
     CallFactory,
     CannedResponseFactory,
@@ -237,6 +238,7 @@ RESOURCES = {
     **{f"reports-{kind}-export": _report_resource(name_of, csv_export=True) for kind, name_of in REPORT_NAMES.items()},
     "canned-response": Resource(make=lambda org: CannedResponseFactory(organization=org)),
     "custom-page": Resource(make=markdown_page),
+    "inbox-embed": Resource(make=embed),
     # Campaigns and their broadcasts/ aliases (marketing and admins; a campaign belongs to its number). The routes
     # naming rows in their body (send, audience-preview) are refused for other organizations' numbers and contacts
     # in tests/campaigns/test_api.py: an agent (the hidden-number walk) may not call them at all.

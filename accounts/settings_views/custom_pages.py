@@ -132,7 +132,7 @@ def custom_page_show(request, page_id: int):
     page = _custom_page(request, page_id)
     if page is None:
         return not_found(request)
-    origin = services.custom_page_url_origin(page.url) if page.kind == CustomPage.Kind.URL else None
+    origin = services.http_origin(page.url) if page.kind == CustomPage.Kind.URL else None
     html = markdown_render(page.content) if page.kind == CustomPage.Kind.MARKDOWN else ""
     response = render(request, "accounts/custom_page.html", {"page": page, "html": html, "origin": origin})
     if origin is not None:

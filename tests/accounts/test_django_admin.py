@@ -73,6 +73,7 @@ from messaging.models import (
     ContactTag,
     Conversation,
     ConversationResolution,
+    InboxEmbed,
     Media,
     Message,
     Tag,
@@ -91,6 +92,7 @@ from tests.crm.support import business as crm_business
 from tests.crm.support import deal as crm_deal
 from tests.crm.support import sales_member as crm_sales_member
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from tests.messaging.embeds_support import embed
 from tests.messaging.factories import (
     CallFactory,
     CannedResponseFactory,
@@ -191,6 +193,7 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     Invitation: _invitation,
     Team: _team,
     CustomPage: markdown_page,
+    InboxEmbed: embed,
     TeamMember: _team_member,
     ApiKey: _api_key,
     AuditLog: _audit_log,
