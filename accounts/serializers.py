@@ -371,6 +371,8 @@ class CustomPageSerializer(serializers.ModelSerializer):
     http(s), mailto and this site), null for an external URL page."""
 
     html = serializers.SerializerMethodField()
+    # A plain string: "" for a Markdown page (a URLField would promise a URI).
+    url = serializers.CharField(read_only=True, help_text="The http(s) address of an external URL page, else empty")
 
     class Meta:
         model = CustomPage
