@@ -14,6 +14,7 @@ from accounts import services
 from accounts.models import (
     ApiKey,
     AuditLog,
+    CustomPage,
     Invitation,
     MagicLink,
     Membership,
@@ -415,6 +416,19 @@ class UserSessionAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CustomPage)
+class CustomPageAdmin(TenantAdmin):
+    """Read and delete: admins write them in the app (Settings > Custom pages), whose checks (an http(s) address, a
+    known icon) the pages rely on."""
+
+    list_display = ("title", "kind", "icon", "position", "organization", "updated_at")
+    search_fields = ("title", "organization__name")
+    readonly_fields = ("title", "kind", "icon", "position", "content", "url", "created_at", "updated_at")
+
+    def has_add_permission(self, request) -> bool:
         return False
 
 

@@ -14,12 +14,14 @@ from rest_framework.views import APIView
 
 from accounts import lockout, magic_links, plans, platform, selectors, services, sessions
 from accounts.models import ApiKey, AuditLog, SystemLog, Team
-from accounts.permissions import IsAdmin, IsSuperAdmin, IsUser
+from accounts.permissions import IsAdmin, IsOrgMember, IsSuperAdmin, IsUser
 from accounts.platform_serializers import PlatformStatsSerializer
 from accounts.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeySerializer,
     AuditLogSerializer,
+    CustomPageInputSerializer,
+    CustomPageSerializer,
     DetailSerializer,
     GoogleLoginSerializer,
     InvitationCreateSerializer,
@@ -579,3 +581,50 @@ class SuperAdminOrganizationViewSet(
     def destroy(self, request, pk=None):
         platform.organization_delete(organization=self.get_object(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+_PAGE_ERRORS = _errors(400, 401, 403, 404)
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: CustomPageSerializer(many=True), **_errors(401, 403)}),
+    retrieve=extend_schema(responses={200: CustomPageSerializer, **_errors(401, 403, 404)}),
+    create=extend_schema(request=CustomPageInputSerializer, responses={201: CustomPageSerializer, **_PAGE_ERRORS}),
+    update=extend_schema(request=CustomPageInputSerializer, responses={200: CustomPageSerializer, **_PAGE_ERRORS}),
+    partial_update=extend_schema(
+        request=CustomPageInputSerializer, responses={200: CustomPageSerializer, **_PAGE_ERRORS}
+    ),
+    destroy=extend_schema(responses={204: None, **_errors(401, 403, 404)}),
+)
+@extend_schema(tags=["custom pages"])
+class CustomPageViewSet(TenantScopedMixin, viewsets.ModelViewSet):
+    """The organization's custom pages: entries admins add to the web app's navigation, after the built-in ones,
+    showing Markdown (rendered safely: `html`) or an external http(s) address in a sandboxed frame.
+
+    Roles: every member reads them (they are in everyone's navigation); admins create, edit and delete them. PUT and
+    PATCH both change only the fields sent."""
+
+    serializer_class = CustomPageSerializer
+    filter_backends: list = []
+    lookup_value_regex = r"\d{1,18}"
+    selector = staticmethod(selectors.custom_page_list)
+
+    def get_permissions(self):
+        allowed = IsOrgMember if self.action in ("list", "retrieve") else IsAdmin
+        return [allowed()]
+
+    def _input(self, *, partial: bool) -> dict:
+        serializer = CustomPageInputSerializer(data=self.request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def create(self, request):
+        page = services.custom_page_create(organization=request.org, actor=request.user, **self._input(partial=False))
+        return Response(CustomPageSerializer(page).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, pk=None, partial=False):
+        page = services.custom_page_update(page=self.get_object(), actor=request.user, **self._input(partial=True))
+        return Response(CustomPageSerializer(page).data)
+
+    def perform_destroy(self, instance):
+        services.custom_page_delete(page=instance, actor=self.request.user)

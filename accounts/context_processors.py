@@ -18,6 +18,7 @@ def shell(request) -> dict:
             "is_admin": membership.role == Role.ADMIN,
             "uses_inbox": membership.role in (Role.ADMIN, Role.AGENT),
             "uses_marketing": membership.role in IsMarketing.roles,
+            "custom_pages": selectors.custom_page_rail(org=membership.organization),
             "memberships": [
                 other
                 for other in selectors.user_memberships(user=request.user)

@@ -321,5 +321,30 @@ class MagicLink(models.Model):
         return self.used_at is None and self.expires_at > timezone.now()
 
 
+class CustomPage(TenantModel):
+    """An entry an admin adds to the app's navigation rail, after the built-in ones: either Markdown shown as a page
+    of the hub (rendered safely: accounts.markdown) or an external address shown in a sandboxed frame."""
+
+    class Kind(models.TextChoices):
+        MARKDOWN = "markdown", "Markdown"
+        URL = "url", "External URL"
+
+    title = models.CharField(max_length=60)
+    icon = models.CharField(max_length=20, default="file", help_text="An icon of static/img/icons.svg")
+    position = models.PositiveSmallIntegerField(default=0, help_text="Lower first in the rail")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MARKDOWN)
+    content = models.TextField(blank=True, help_text="Markdown (kind markdown)")
+    url = models.URLField(max_length=2000, blank=True, help_text="http(s) address (kind url)")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "position", "id"], name="accounts_custompage_rail")]
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
 from accounts.platform_models import MessageUsage, Plan, PlatformAuditLog, StorageUsage  # noqa: E402, F401
 from accounts.session_models import UserSession  # noqa: E402, F401  (its own module: accounts.sessions)

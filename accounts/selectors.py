@@ -12,6 +12,7 @@ from accounts import sessions
 from accounts.models import (
     ApiKey,
     AuditLog,
+    CustomPage,
     Invitation,
     Membership,
     Organization,
@@ -208,3 +209,13 @@ def system_log(*, org: Organization, level: str = "", category: str = "", since=
     if since is not None:
         logs = logs.filter(created_at__gte=since)
     return logs
+
+
+def custom_page_list(*, org: Organization) -> QuerySet[CustomPage]:
+    """The organization's custom pages in the order of the navigation rail."""
+    return CustomPage.objects.for_org(org).order_by("position", "id")
+
+
+def custom_page_rail(*, org: Organization) -> list[dict]:
+    """What the rail needs of each custom page (one query per page shown): id, title, icon."""
+    return list(custom_page_list(org=org).values("id", "title", "icon"))

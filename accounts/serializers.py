@@ -2,7 +2,26 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts import org_settings
-from accounts.models import ApiKey, AuditLog, Invitation, Membership, Organization, Role, SystemLog, Team, User
+from accounts.markdown import markdown_render
+from accounts.models import (
+    ApiKey,
+    AuditLog,
+    CustomPage,
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+    SystemLog,
+    Team,
+    User,
+)
+from accounts.services import (
+    CUSTOM_PAGE_CONTENT_MAX_LENGTH,
+    CUSTOM_PAGE_ICONS,
+    CUSTOM_PAGE_POSITION_MAX,
+    CUSTOM_PAGE_TITLE_MAX_LENGTH,
+    CUSTOM_PAGE_URL_MAX_LENGTH,
+)
 from whatsapp_hub.schema import DetailSerializer  # noqa: F401  (the API's error shape, re-exported)
 from whatsapp_hub.serializers import MAX_ID, StrictModelSerializer, StrictSerializer
 
@@ -375,3 +394,44 @@ class PlatformOrganizationCreateSerializer(StrictSerializer):
 
 class OrganizationStatusSerializer(StrictSerializer):
     status = serializers.ChoiceField(choices=Organization.Status.choices)
+
+
+class CustomPageSerializer(serializers.ModelSerializer):
+    """A custom page of the navigation. `html`: its Markdown as the hub shows it (raw HTML escaped, links only to
+    http(s), mailto and this site), null for an external URL page."""
+
+    html = serializers.SerializerMethodField()
+    # A plain string: "" for a Markdown page (a URLField would promise a URI).
+    url = serializers.CharField(read_only=True, help_text="The http(s) address of an external URL page, else empty")
+
+    class Meta:
+        model = CustomPage
+        fields = ["id", "title", "icon", "position", "kind", "content", "url", "html", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_html(self, page: CustomPage) -> str | None:
+        return markdown_render(page.content) if page.kind == CustomPage.Kind.MARKDOWN else None
+
+
+class CustomPageInputSerializer(StrictSerializer):
+    """Create and update body (PUT and PATCH change only the fields sent; changing `kind` clears the other kind's
+    field)."""
+
+    title = serializers.CharField(max_length=CUSTOM_PAGE_TITLE_MAX_LENGTH)
+    kind = serializers.ChoiceField(choices=CustomPage.Kind.values)
+    icon = serializers.ChoiceField(choices=list(CUSTOM_PAGE_ICONS), required=False)
+    position = serializers.IntegerField(min_value=0, max_value=CUSTOM_PAGE_POSITION_MAX, required=False)
+    content = serializers.CharField(
+        max_length=CUSTOM_PAGE_CONTENT_MAX_LENGTH,
+        allow_blank=True,
+        required=False,
+        trim_whitespace=False,
+        help_text="Markdown (kind markdown, required there): raw HTML is shown as text",
+    )
+    url = serializers.CharField(
+        max_length=CUSTOM_PAGE_URL_MAX_LENGTH,
+        allow_blank=True,
+        required=False,
+        help_text="An http(s) address shown in a sandboxed frame (kind url, required there)",
+    )

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import authenticate, password_validation, user_logged_in
@@ -20,7 +21,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -30,6 +31,7 @@ from accounts import tasks as account_tasks
 from accounts.models import (
     ApiKey,
     AuditLog,
+    CustomPage,
     Invitation,
     Membership,
     Organization,
@@ -1062,3 +1064,138 @@ def system_logs_prune(
     return delete_in_batches(
         SystemLog.objects.filter(created_at__lt=cutoff), batch_size=batch_size, max_batches=max_batches
     )
+
+
+# --- custom pages --------------------------------------------------------------------------------------------------
+
+# The icons a custom page may show in the rail (ids of static/img/icons.svg) and their names in the form.
+CUSTOM_PAGE_ICONS = {
+    "file": gettext_lazy("Document"),
+    "globe": gettext_lazy("Globe"),
+    "knowledge": gettext_lazy("Book"),
+    "dashboard": gettext_lazy("Chart"),
+    "tag": gettext_lazy("Tag"),
+    "team": gettext_lazy("People"),
+    "user": gettext_lazy("Person"),
+    "phone": gettext_lazy("Phone"),
+    "bell": gettext_lazy("Bell"),
+    "clock": gettext_lazy("Clock"),
+    "pin": gettext_lazy("Pin"),
+    "image": gettext_lazy("Picture"),
+    "video": gettext_lazy("Video"),
+    "keyboard": gettext_lazy("Keyboard"),
+    "shield": gettext_lazy("Shield"),
+    "compose": gettext_lazy("Pencil"),
+}
+CUSTOM_PAGE_TITLE_MAX_LENGTH = CustomPage._meta.get_field("title").max_length
+CUSTOM_PAGE_CONTENT_MAX_LENGTH = 50_000
+CUSTOM_PAGE_URL_MAX_LENGTH = CustomPage._meta.get_field("url").max_length
+CUSTOM_PAGE_POSITION_MAX = 1000
+# The rail has room for a few: more is a menu nobody reads.
+CUSTOM_PAGES_MAX = 20
+
+
+def _custom_page_refuse(field: str, message: str) -> ServiceError:
+    return ServiceError(message, errors={field: [message]})
+
+
+def http_origin(url: str) -> str | None:
+    """The origin (scheme://host[:port]) of an http(s) address, else None."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port out of range
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _custom_page_fields(*, page: CustomPage) -> None:
+    """Checks the page as it will be saved; a 400 naming the field at fault."""
+    page.title = page.title.strip()
+    if not page.title:
+        raise _custom_page_refuse("title", gettext("Give the page a title: it is its name in the navigation."))
+    if len(page.title) > CUSTOM_PAGE_TITLE_MAX_LENGTH:
+        raise _custom_page_refuse(
+            "title", gettext("A title is at most %(max)d characters.") % {"max": CUSTOM_PAGE_TITLE_MAX_LENGTH}
+        )
+    if page.icon not in CUSTOM_PAGE_ICONS:
+        raise _custom_page_refuse("icon", gettext("Choose one of the icons offered."))
+    if not 0 <= page.position <= CUSTOM_PAGE_POSITION_MAX:
+        raise _custom_page_refuse(
+            "position", gettext("A position is a number from 0 to %(max)d.") % {"max": CUSTOM_PAGE_POSITION_MAX}
+        )
+    if page.kind == CustomPage.Kind.MARKDOWN:
+        if not page.content.strip():
+            raise _custom_page_refuse("content", gettext("Write the page's text (Markdown)."))
+        if len(page.content) > CUSTOM_PAGE_CONTENT_MAX_LENGTH:
+            raise _custom_page_refuse(
+                "content", gettext("The text is at most %(max)d characters.") % {"max": CUSTOM_PAGE_CONTENT_MAX_LENGTH}
+            )
+        page.url = ""
+    elif page.kind == CustomPage.Kind.URL:
+        page.url = page.url.strip()
+        if len(page.url) > CUSTOM_PAGE_URL_MAX_LENGTH or http_origin(page.url) is None:
+            raise _custom_page_refuse(
+                "url", gettext("Give a full http:// or https:// address (without a user name or password).")
+            )
+        page.content = ""
+    else:
+        raise _custom_page_refuse("kind", gettext("A page shows Markdown or an external URL."))
+
+
+def custom_page_create(
+    *,
+    organization: Organization,
+    actor,
+    title: str,
+    kind: str,
+    icon: str = "file",
+    position: int = 0,
+    content: str = "",
+    url: str = "",
+) -> CustomPage:
+    """A new entry in the organization's navigation (audited as custom_page.create); 400s name the field at fault,
+    and past CUSTOM_PAGES_MAX pages a 400 too."""
+    page = CustomPage(
+        organization=organization, title=title, kind=kind, icon=icon, position=position, content=content, url=url
+    )
+    _custom_page_fields(page=page)
+    with transaction.atomic():
+        # Locks the organization: two admins adding the last page at once cannot pass the cap together.
+        Organization.objects.select_for_update().filter(pk=organization.pk).first()
+        if CustomPage.objects.for_org(organization).count() >= CUSTOM_PAGES_MAX:
+            raise ServiceError(
+                gettext("An organization has at most %(max)d custom pages: delete one first.")
+                % {"max": CUSTOM_PAGES_MAX}
+            )
+        page.save()
+        audit_log_write(organization=organization, actor=actor, action="custom_page.create", target=page)
+    return page
+
+
+def custom_page_update(*, page: CustomPage, actor, **changes) -> CustomPage:
+    """Change the fields given (title, kind, icon, position, content, url); checked as custom_page_create checks
+    them (changing the kind clears the other kind's field). Audited as custom_page.update."""
+    for name in ("title", "kind", "icon", "position", "content", "url"):
+        if name in changes and changes[name] is not None:
+            setattr(page, name, changes[name])
+    _custom_page_fields(page=page)
+    with transaction.atomic():
+        page.save()
+        audit_log_write(organization=page.organization, actor=actor, action="custom_page.update", target=page)
+    return page
+
+
+@transaction.atomic
+def custom_page_delete(*, page: CustomPage, actor) -> None:
+    """Remove it from the navigation (audited as custom_page.delete, with its title)."""
+    audit_log_write(
+        organization=page.organization,
+        actor=actor,
+        action="custom_page.delete",
+        target=page,
+        data={"title": page.title},
+    )
+    page.delete()

@@ -3,6 +3,7 @@ from whatsapp_hub.routers import Router, api_path
 
 router = Router()
 router.register("teams", api.TeamViewSet, basename="team")
+router.register("custom-pages", api.CustomPageViewSet, basename="custom-page")
 router.register("api-keys", api.ApiKeyViewSet, basename="api-key")
 router.register("admin/users", api.MemberViewSet, basename="member")
 router.register("admin/access-list", api.AccessListViewSet, basename="access-list")

@@ -13,6 +13,7 @@ from messaging.models import (
     ContactTag,
     Conversation,
     ConversationResolution,
+    InboxEmbed,
     Media,
     Message,
     Tag,
@@ -20,6 +21,7 @@ from messaging.models import (
     WhatsAppNumber,
 )
 from messaging.services import canned as canned_services
+from messaging.services import embeds as embed_services
 from messaging.services import erasure
 from messaging.services import numbers as number_services
 from messaging.services.ingest import webhook_events_replay
@@ -290,3 +292,35 @@ class CannedResponseAdmin(ServiceAdmin, TenantAdmin):
     def delete_queryset(self, request, queryset) -> None:
         for canned in queryset.select_related("organization"):
             canned_services.canned_response_delete(canned_response=canned, actor=request.user)
+
+
+@admin.register(InboxEmbed)
+class InboxEmbedAdmin(TenantAdmin):
+    """Read, revoke and delete: admins create embeds in the app (Settings > Embeds), whose checks the embed relies on
+    (numbers and teams of the organization, origins)."""
+
+    list_display = ("name", "organization", "mode", "expires_at", "revoked_at", "created_at")
+    list_select_related = ("organization",)
+    search_fields = ("name", "organization__name")
+    readonly_fields = (
+        "name",
+        "mode",
+        "numbers",
+        "teams",
+        "allowed_origins",
+        "expires_at",
+        "revoked_at",
+        "created_by",
+        "created_at",
+    )
+    exclude = ("key",)
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected embeds (their open pages stop at once)")
+    def revoke(self, request, queryset):
+        for embed in queryset:
+            embed_services.embed_revoke(embed=embed, actor=request.user)
+        self.message_user(request, f"{queryset.count()} embed(s) revoked.", messages.SUCCESS)

@@ -494,3 +494,35 @@ class Call(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.direction} call {self.provider_call_id} ({self.status})"
+
+
+class InboxEmbed(TenantModel):
+    """The inbox, limited to some numbers and/or teams, for a page of another site (a CRM, a helpdesk) to show in an
+    iframe at /embed/<token>/ (messaging.services.embeds: the token is signed and names this row and its `key`).
+    Every request of the embed re-reads the row: revoking it or its expiry ends access at once."""
+
+    class Mode(models.TextChoices):
+        READ_ONLY = "read_only", "Read only"
+        REPLY = "reply", "Reply"
+
+    name = models.CharField(max_length=80)
+    numbers = models.ManyToManyField(WhatsAppNumber, blank=True, related_name="+")
+    teams = models.ManyToManyField("accounts.Team", blank=True, related_name="+")
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.READ_ONLY)
+    allowed_origins = models.JSONField(default=list, blank=True, help_text="Origins that may frame it")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    key = models.CharField(max_length=32, help_text="Random, in the signed token: a new key voids old tokens")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def is_active(self, now) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

@@ -1,4 +1,4 @@
-from messaging.api import calls, canned, contacts, conversations, dashboard, numbers, sandbox
+from messaging.api import calls, canned, contacts, conversations, dashboard, embeds, numbers, sandbox
 
 urlpatterns = [
     *numbers.urlpatterns,
@@ -8,4 +8,5 @@ urlpatterns = [
     *canned.urlpatterns,
     *sandbox.urlpatterns,
     *calls.urlpatterns,
+    *embeds.urlpatterns,
 ]

@@ -19,6 +19,7 @@ from automation.services.ai import ai_settings_save
 from messaging.models import Message, Provider
 from messaging.services import numbers as number_services
 from messaging.services import waha_sessions
+from tests.accounts.custom_pages_support import markdown_page
 from tests.automation.flows_support import custom_function, flow_run_of, simple_flow
 from tests.automation.knowledge_support import knowledge_base, processed_document
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
@@ -29,6 +30,7 @@ from tests.crm.routing_support import number_rule
 from tests.crm.support import business, deal, sales_member, stage
 from tests.factories import MembershipFactory
 from tests.isolation import Resource, api_routes, check_hidden_number, check_resource
+from tests.messaging.embeds_support import embed
 from tests.messaging.factories import (
     CallFactory,
     CannedResponseFactory,
@@ -235,6 +237,8 @@ RESOURCES = {
     **{f"reports-{kind}": _report_resource(name_of) for kind, name_of in REPORT_NAMES.items()},
     **{f"reports-{kind}-export": _report_resource(name_of, csv_export=True) for kind, name_of in REPORT_NAMES.items()},
     "canned-response": Resource(make=lambda org: CannedResponseFactory(organization=org)),
+    "custom-page": Resource(make=markdown_page),
+    "inbox-embed": Resource(make=embed),
     # Campaigns and their broadcasts/ aliases (marketing and admins; a campaign belongs to its number). The routes
     # naming rows in their body (send, audience-preview) are refused for other organizations' numbers and contacts
     # in tests/campaigns/test_api.py: an agent (the hidden-number walk) may not call them at all.

@@ -19,6 +19,7 @@ from accounts.models import Plan, Role, Team, UserSession
 from automation.models import Bot
 from automation.services import bots as bot_services
 from campaigns.models import Campaign
+from tests.accounts.custom_pages_support import markdown_page
 from tests.automation.flows_support import simple_flow
 from tests.automation.knowledge_support import knowledge_base, processed_document
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
@@ -28,6 +29,7 @@ from tests.crm import routing_support
 from tests.crm import support as crm_support
 from tests.factories import MembershipFactory
 from tests.isolation import snapshot
+from tests.messaging.embeds_support import embed
 from tests.messaging.factories import (
     CannedResponseFactory,
     ContactFactory,
@@ -36,7 +38,9 @@ from tests.messaging.factories import (
 )
 from tests.templates.factories import MessageTemplateFactory
 
-MACHINE_PREFIXES = ("api/", "admin/", "webhooks/")
+# embed/: the inbox embeds, authorized by the signed token in their URL (no session, no organization of the caller):
+# their scope, revocation and expiry are proved in tests/messaging/test_embeds.py.
+MACHINE_PREFIXES = ("api/", "admin/", "webhooks/", "embed/")
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ ROWS = {
     ),
     "contact_id": RowMaker(lambda org: ContactFactory(organization=org)),
     "canned_id": RowMaker(lambda org: CannedResponseFactory(organization=org)),
+    "page_id": RowMaker(markdown_page),
+    "embed_id": RowMaker(embed),
     "conversation_id": RowMaker(
         lambda org: ConversationFactory(organization=org, number=_hidden_number(org)), hidden_by_number=True
     ),

@@ -2,7 +2,7 @@
 module per page, each exporting `urlpatterns`; they read through accounts.selectors and write through
 accounts.services, like the API. (The WhatsApp numbers page is messaging's.)"""
 
-from accounts.settings_views import api_keys, invitations, organization, system_log, team, teams
+from accounts.settings_views import api_keys, custom_pages, invitations, organization, system_log, team, teams
 
 urlpatterns = [
     *team.urlpatterns,
@@ -11,4 +11,5 @@ urlpatterns = [
     *api_keys.urlpatterns,
     *organization.urlpatterns,
     *system_log.urlpatterns,
+    *custom_pages.urlpatterns,
 ]

@@ -24,6 +24,7 @@ from accounts import services
 from accounts.models import (
     ApiKey,
     AuditLog,
+    CustomPage,
     Invitation,
     MagicLink,
     Membership,
@@ -77,6 +78,7 @@ from messaging.models import (
     ContactTag,
     Conversation,
     ConversationResolution,
+    InboxEmbed,
     Media,
     Message,
     Tag,
@@ -84,6 +86,7 @@ from messaging.models import (
     WhatsAppNumber,
 )
 from templates.models import MessageTemplate, TemplateSync
+from tests.accounts.custom_pages_support import markdown_page
 from tests.automation.flows_support import custom_function, flow_run_of, simple_flow
 from tests.automation.knowledge_support import knowledge_base, processed_document
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
@@ -94,6 +97,7 @@ from tests.crm.support import business as crm_business
 from tests.crm.support import deal as crm_deal
 from tests.crm.support import sales_member as crm_sales_member
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from tests.messaging.embeds_support import embed
 from tests.messaging.factories import (
     CallFactory,
     CannedResponseFactory,
@@ -199,6 +203,8 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     Membership: _membership,
     Invitation: _invitation,
     Team: _team,
+    CustomPage: markdown_page,
+    InboxEmbed: embed,
     TeamMember: _team_member,
     ApiKey: _api_key,
     AuditLog: _audit_log,

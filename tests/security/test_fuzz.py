@@ -39,6 +39,7 @@ from accounts.models import ApiKey, AuditLog, Role, Team, User, hash_secret
 from automation.services import bots as bot_services
 from messaging.models import Provider, WhatsAppNumber
 from messaging.providers import SANDBOX_WABA_ID
+from tests.accounts.custom_pages_support import markdown_page, url_page
 from tests.automation.flows_support import custom_function, flow_run_of, simple_flow
 from tests.automation.knowledge_support import knowledge_base, processed_document
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
@@ -46,6 +47,7 @@ from tests.campaigns.support import sandbox_campaign
 from tests.crm import routing_support
 from tests.crm import support as crm_support
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from tests.messaging.embeds_support import embed
 from tests.messaging.factories import CannedResponseFactory, ContactFactory, MediaFactory, WhatsAppNumberFactory
 from tests.messaging.inbox_support import open_conversation, waha_number
 from tests.templates.factories import MessageTemplateFactory, TemplateSyncFactory
@@ -140,6 +142,10 @@ def _rows(path: str, org, admin, fake_meta) -> list:
         return [MembershipFactory(organization=org, role=Role.AGENT).user_id]
     if path.startswith("/api/v1/api-keys/"):
         return [account_services.api_key_create(organization=org, name="zap", role=Role.AGENT, actor=None)[0].pk]
+    if path.startswith("/api/v1/embeds/"):
+        return [embed(org).pk]
+    if path.startswith("/api/v1/custom-pages/"):
+        return [markdown_page(org, title=f"Fuzz {AuditLog.objects.count()}").pk, url_page(org).pk]
     if path.startswith("/api/v1/canned-responses/"):
         plain = CannedResponseFactory(organization=org)
         return [plain.pk, CannedResponseFactory(organization=org, attachment=MediaFactory(organization=org)).pk]
