@@ -1,4 +1,4 @@
-from messaging.views import calls, canned, contacts, dashboard, inbox, numbers, reports
+from messaging.views import calls, canned, contacts, dashboard, inbox, media, numbers, reports
 
 urlpatterns = [
     *calls.urlpatterns,
@@ -6,6 +6,7 @@ urlpatterns = [
     *contacts.urlpatterns,
     *dashboard.urlpatterns,
     *inbox.urlpatterns,
+    *media.urlpatterns,
     *numbers.urlpatterns,
     *reports.urlpatterns,
 ]
