@@ -7,6 +7,7 @@ written: a link cannot be revoked one by one, only by its expiry (or the file's 
 """
 
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
@@ -40,7 +41,7 @@ def media_share_link(*, organization: Organization, media: Media) -> tuple[str, 
             gettext("This file is not stored yet, so it cannot be shared."), status_code=409, code="not_ready"
         )
     token = signing.dumps([organization.pk, media.pk], salt=SALT)
-    return reverse("media-shared", kwargs={"token": token}), timezone.now() + _max_age()
+    return f"{reverse('media-shared')}?{urlencode({'link': token})}", timezone.now() + _max_age()
 
 
 def media_from_share_token(token: str) -> Media:

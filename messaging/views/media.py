@@ -102,10 +102,11 @@ def media_page(request):
 
 
 @require_safe
-def media_shared(request, token: str):
-    """A shared link: the file for anyone who has a valid link (no sign-in), 410 once expired, 404 otherwise."""
+def media_shared(request):
+    """A shared link (`?link=<signed token>`): the file for anyone who has a valid link (no sign-in), 410 once
+    expired, 404 otherwise. The token is a query parameter, not a path segment: it names no row of the caller's."""
     try:
-        media = media_from_share_token(token)
+        media = media_from_share_token(request.GET.get("link", ""))
     except LinkExpired:
         return HttpResponse(
             gettext("This link has expired. Ask whoever shared it for a new one."),
@@ -120,5 +121,5 @@ def media_shared(request, token: str):
 
 urlpatterns = [
     path("inbox/media/", media_page, name="media-library"),
-    path("shared/media/<str:token>", media_shared, name="media-shared"),
+    path("shared/media/", media_shared, name="media-shared"),
 ]
