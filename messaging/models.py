@@ -365,6 +365,8 @@ class Media(TenantModel):
             models.Index(fields=["organization", "provider_media_id"], name="messaging_media_provider_id"),
             # The media sweeper's scan: only the few files still waiting to be downloaded.
             models.Index(fields=["id"], condition=Q(status="pending"), name="messaging_media_pending"),
+            # The media library: newest first.
+            models.Index(fields=["organization", "-created_at", "-id"], name="messaging_media_library"),
         ]
 
     def __str__(self) -> str:

@@ -1,4 +1,4 @@
-from messaging.views import calls, canned, contacts, dashboard, embeds, inbox, numbers, reports
+from messaging.views import calls, canned, contacts, dashboard, embeds, inbox, media, numbers, reports
 
 urlpatterns = [
     *calls.urlpatterns,
@@ -7,6 +7,7 @@ urlpatterns = [
     *dashboard.urlpatterns,
     *embeds.urlpatterns,
     *inbox.urlpatterns,
+    *media.urlpatterns,
     *numbers.urlpatterns,
     *reports.urlpatterns,
 ]

@@ -214,6 +214,13 @@ RESOURCES = {
     "media": Resource(
         make=lambda org: MediaFactory(organization=org, message=MessageFactory(organization=org, type="image"))
     ),
+    # Storage use is a sum: each organization's probe file has a size of its own bit (above the other files' few
+    # bytes), so the total shows which probes it counted.
+    "media-usage": Resource(
+        make=lambda org: MediaFactory(organization=org, size=1 << (32 + org.pk % 24)),
+        list_ids=lambda body: [1 << bit for bit in range(32, 56) if body["bytes"] >> bit & 1],
+        identity=lambda media: media.size,
+    ),
     "number": Resource(make=lambda org: WhatsAppNumberFactory(organization=org)),
     "number-session": Resource(make=_scanning_waha_number),
     "number-qr": Resource(make=_scanning_waha_number),
@@ -422,8 +429,10 @@ def test_no_route_shows_or_touches_a_number_hidden_from_the_caller(credential, o
         "conversation-start",
         "message-list",
         "message-search",
+        "media-list",
         "media-detail",
         "media-content",
+        "media-copy",
         "dashboard-stats",
         "analytics",
         "analytics-export",

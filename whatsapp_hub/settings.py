@@ -297,6 +297,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "WhatsApp Hub <no-reply@localhost
 SIGNUP_OPEN = env_bool("SIGNUP_OPEN", True)
 # Passwordless sign-in links (accounts/magic_links.py).
 MAGIC_LINK_TTL = timedelta(minutes=env_int("MAGIC_LINK_MINUTES", 15))
+# How long a shared media link (POST media/{id}/copy) serves its file to anyone who has it.
+MEDIA_SHARE_LINK_HOURS = env_int("MEDIA_SHARE_LINK_HOURS", 24)
 # Google sign-in (accounts/google.py): on with a client id (the API's auth/google); the web app's button also needs the
 # client secret (authorization-code flow). The URLs are Google's unless pointed elsewhere (tests: a fake).
 GOOGLE_CLIENT_ID = env("GOOGLE_CLIENT_ID", "")

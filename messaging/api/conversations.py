@@ -8,7 +8,7 @@ message or file of a hidden number answers 404 like another organization's, and 
 
 from collections.abc import Mapping
 
-from django.http import FileResponse, Http404, QueryDict
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -22,6 +22,7 @@ from accounts.permissions import IsAgent
 from accounts.serializers import DetailSerializer
 from accounts.viewsets import TenantScopedMixin
 from messaging.api.visibility import VisibleNumbersMixin
+from messaging.media_links import media_file_response, media_share_link
 from messaging.message_parts import MessageSendSerializer
 from messaging.models import Contact, Conversation, Media, Message
 from messaging.selectors import conversations as selectors
@@ -32,7 +33,11 @@ from messaging.serializers.conversations import (
     ConversationStartResultSerializer,
     ConversationStartSerializer,
     ConversationUpdateSerializer,
+    MediaItemSerializer,
+    MediaListQuerySerializer,
     MediaSerializer,
+    MediaShareLinkSerializer,
+    MediaStorageSerializer,
     MediaUploadSerializer,
     MessageAddressSerializer,
     MessageListQuerySerializer,
@@ -66,8 +71,6 @@ SEND_ERRORS = {
     ),
     413: OpenApiResponse(DetailSerializer, description="File too large"),
 }
-# Media types a browser may show inline; anything else downloads (never rendered as a page of ours).
-INLINE_MEDIA = ("image/", "audio/", "video/")
 
 
 class InboxPagination(KeysetPagination):
@@ -381,33 +384,88 @@ class MessageViewSet(KnownQueryParamsMixin, viewsets.GenericViewSet):
 
 
 @extend_schema_view(
+    list=extend_schema(
+        parameters=[MediaListQuerySerializer], responses={200: MediaItemSerializer(many=True), **ERRORS}
+    ),
     create=extend_schema(
         request={"multipart/form-data": MediaUploadSerializer}, responses={201: MediaSerializer, **SEND_ERRORS}
     ),
-    retrieve=extend_schema(responses={200: MediaSerializer, **ERRORS}),
+    retrieve=extend_schema(responses={200: MediaItemSerializer, **ERRORS}),
 )
 @extend_schema(tags=["media"])
-class MediaViewSet(VisibleNumbersMixin, TenantScopedMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Media files (agents and admins): upload one to send later by `media_id`, read its metadata, download it. The
-    files of messages on a number the caller may not see answer 404; uploads not sent yet are the organization's.
+class MediaViewSet(
+    VisibleNumbersMixin,
+    TenantScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Media files (agents and admins): the media library (every file sent or received on the numbers the caller
+    may see, and uploads not sent yet, newest first), upload one to send later by `media_id`, read its metadata,
+    download it, or get a link that shares it with anyone for a while. The files of messages on a number the caller
+    may not see answer 404; uploads not sent yet are the organization's.
 
-    Inbound media are fetched from WhatsApp in the background: `status` is pending, then ready (or failed).
+    Filters: `type` (image, video, audio, document, sticker), `direction`, `number`, `conversation`, and the days
+    `start_date`..`end_date` (both included). Inbound media are fetched from WhatsApp in the background: `status`
+    is pending, then ready (or failed).
     """
 
-    serializer_class = MediaSerializer
+    serializer_class = MediaItemSerializer
     permission_classes = [IsAgent]
     parser_classes = [MultiPartParser]
     filter_backends: list = []
     lookup_value_regex = r"\d{1,18}"
 
-    selector = staticmethod(selectors.media_list)
+    selector = staticmethod(selectors.media_library)
+
+    def filter_queryset(self, queryset):
+        if self.action != "list":
+            return queryset
+        params = MediaListQuerySerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        filters = params.validated_data
+        return selectors.media_library(
+            org=self.request.org,
+            number_ids=request_visible_numbers(self.request),
+            kind=filters.get("type"),
+            direction=filters.get("direction"),
+            number_id=filters.get("number"),
+            conversation_id=filters.get("conversation"),
+            start_date=filters.get("start_date"),
+            end_date=filters.get("end_date"),
+        )
 
     def create(self, request):
         upload_size_check(request)
         serializer = MediaUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         media = media_services.media_upload(organization=request.org, file=serializer.validated_data["file"])
-        return Response(self.get_serializer(media).data, status=status.HTTP_201_CREATED)
+        return Response(
+            MediaSerializer(media, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: MediaShareLinkSerializer,
+            409: OpenApiResponse(DetailSerializer, description="not_ready: the file is not stored yet"),
+            **ERRORS,
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="copy", parser_classes=[LimitedJSONParser])
+    def copy(self, request, pk=None):
+        """A link that serves the file to anyone who has it (no sign-in) for MEDIA_SHARE_LINK_HOURS (24 by
+        default), e.g. to paste in an e-mail; it never shows where the file is stored. Opening it after it expires
+        answers 410; an altered link 404."""
+        path, expires_at = media_share_link(organization=request.org, media=self.get_object())
+        body = {"url": request.build_absolute_uri(path), "expires_at": expires_at}
+        return Response(MediaShareLinkSerializer(body).data)
+
+    @extend_schema(responses={200: MediaStorageSerializer, **ERRORS})
+    @action(detail=False, methods=["get"], url_path="usage")
+    def usage(self, request):
+        """The organization's stored files and their total size in bytes (every number's)."""
+        return Response(MediaStorageSerializer(selectors.media_storage_usage(org=request.org)).data)
 
     # The file's own type (image/jpeg, application/pdf, ...).
     @extend_schema(responses={(200, "*/*"): OpenApiTypes.BINARY, **ERRORS})
@@ -417,21 +475,7 @@ class MediaViewSet(VisibleNumbersMixin, TenantScopedMixin, mixins.RetrieveModelM
         media = self.get_object()
         if media.status != Media.Status.READY or not media.file:
             raise Http404("The file is not available.")
-        mime = media.mime_type or "application/octet-stream"
-        try:
-            handle = media.file.open("rb")
-        except FileNotFoundError:
-            raise Http404("The file is not available.") from None
-        response = FileResponse(
-            handle,
-            content_type=mime,
-            as_attachment=not mime.startswith(INLINE_MEDIA),
-            filename=media.filename or f"media-{media.pk}",
-        )
-        # A file from a customer must never run as a page of ours.
-        response["Content-Security-Policy"] = "sandbox"
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return media_file_response(media)
 
 
 router = Router()

@@ -11,7 +11,8 @@ from messaging.models import Call
 from messaging.selectors.access import NumberIds, only_visible_numbers
 
 
-def _day_start(day: date) -> datetime:
+def day_start(day: date) -> datetime:
+    """Midnight starting this day in the current time zone (date filters: `start_date`..`end_date`, both included)."""
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
@@ -41,7 +42,7 @@ def call_list(
     if status:
         calls = calls.filter(status=status)
     if start_date is not None:
-        calls = calls.filter(started_at__gte=_day_start(start_date))
+        calls = calls.filter(started_at__gte=day_start(start_date))
     if end_date is not None:
-        calls = calls.filter(started_at__lt=_day_start(end_date) + timezone.timedelta(days=1))
+        calls = calls.filter(started_at__lt=day_start(end_date) + timezone.timedelta(days=1))
     return calls.order_by("-started_at", "-id")

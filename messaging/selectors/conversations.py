@@ -2,15 +2,17 @@
 search, media. Reads for a person take `number_ids`, the numbers they may see (selectors.access; None: all)."""
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Count, F, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
 
 from accounts.models import Organization
 from messaging.models import Contact, Conversation, Media, Message
 from messaging.selectors.access import NumberIds, on_visible_numbers, only_visible_numbers
+from messaging.selectors.calls import day_start
 from messaging.selectors.contacts import contacts_matching
 
 # A row of the inbox needs its number's provider, never its credentials (nor the cost of decrypting them).
@@ -137,3 +139,66 @@ def media_list(*, org: Organization, number_ids: NumberIds = None) -> QuerySet[M
     return media.filter(
         Q(message__isnull=True) | on_visible_numbers(number_ids, field="message__conversation__number_id")
     )
+
+
+# --- the media library ----------------------------------------------------------------------------------------------
+
+# What a file is shown as: the type of the message that carried it, else (an upload not sent yet) its MIME type's.
+_KIND_OF_MIME = Case(
+    When(mime_type="image/webp", then=Value(Message.Type.STICKER.value)),
+    When(mime_type__startswith="image/", then=Value(Message.Type.IMAGE.value)),
+    When(mime_type__startswith="video/", then=Value(Message.Type.VIDEO.value)),
+    When(mime_type__startswith="audio/", then=Value(Message.Type.AUDIO.value)),
+    default=Value(Message.Type.DOCUMENT.value),
+)
+
+
+def media_library(
+    *,
+    org: Organization,
+    number_ids: NumberIds = None,
+    kind: str | None = None,
+    direction: str | None = None,
+    number_id: int | None = None,
+    conversation_id: int | None = None,
+    start_date: date | None = None,
+    end_date: date | None = None,
+) -> QuerySet[Media]:
+    """The media library: `media_list` (the numbers the reader may see, and uploads) newest first, each annotated
+    with its `kind` (image, video, audio, document, sticker) and `direction` (an upload not sent yet is outbound: it is
+    ours), with its message's conversation and contact joined. `start_date`/`end_date`: days of the current time
+    zone, both included. Served by the index (organization, -created_at, -id)."""
+    media = (
+        media_list(org=org, number_ids=number_ids)
+        .select_related("message__conversation__contact")
+        .annotate(
+            kind=Coalesce(Case(When(message__type__in=Message.MEDIA_TYPES, then=F("message__type"))), _KIND_OF_MIME),
+            direction=Coalesce(F("message__direction"), Value(Message.Direction.OUTBOUND.value)),
+        )
+    )
+    if kind:
+        media = media.filter(kind=kind)
+    if direction == Message.Direction.INBOUND:
+        media = media.filter(message__direction=Message.Direction.INBOUND)
+    elif direction == Message.Direction.OUTBOUND:
+        media = media.filter(Q(message__isnull=True) | Q(message__direction=Message.Direction.OUTBOUND))
+    if number_id is not None:
+        media = media.filter(message__conversation__number_id=number_id)
+    if conversation_id is not None:
+        media = media.filter(message__conversation_id=conversation_id)
+    if start_date is not None:
+        media = media.filter(created_at__gte=day_start(start_date))
+    if end_date is not None:
+        media = media.filter(created_at__lt=day_start(end_date) + timedelta(days=1))
+    return media.order_by("-created_at", "-id")
+
+
+def media_storage_usage(*, org: Organization) -> dict[str, int]:
+    """The organization's stored files (every number's, whoever asks): how many and their bytes, summed in SQL."""
+    usage = (
+        Media.objects.for_org(org)
+        .filter(status=Media.Status.READY)
+        .exclude(file="")
+        .aggregate(files=Count("id"), bytes=Coalesce(Sum("size"), 0))
+    )
+    return {"files": usage["files"], "bytes": usage["bytes"]}

@@ -212,6 +212,77 @@ class MediaSerializer(serializers.ModelSerializer):
         return media_data(media, request=self.context.get("request"))
 
 
+MEDIA_TYPE_CHOICES = [(kind.value, kind.label) for kind in Message.Type if kind in Message.MEDIA_TYPES]
+
+
+class MediaItemSerializer(MediaSerializer):
+    """A file of the media library: the media with what it is and where it came from. An upload not sent yet has
+    no message, conversation, number or contact, and is outbound."""
+
+    type = serializers.ChoiceField(
+        choices=MEDIA_TYPE_CHOICES,
+        read_only=True,
+        help_text="The type of the message that carried it (else, for an upload, its MIME type's)",
+    )
+    direction = serializers.ChoiceField(choices=Message.Direction.choices, read_only=True)
+    message_id = serializers.IntegerField(read_only=True, allow_null=True)
+    conversation_id = serializers.IntegerField(read_only=True, allow_null=True)
+    number_id = serializers.IntegerField(read_only=True, allow_null=True)
+    contact = ContactBriefSerializer(read_only=True, allow_null=True)
+
+    class Meta(MediaSerializer.Meta):
+        fields = [
+            *MediaSerializer.Meta.fields,
+            "type",
+            "direction",
+            "message_id",
+            "conversation_id",
+            "number_id",
+            "contact",
+        ]
+        read_only_fields = fields
+
+    def to_representation(self, media: Media) -> dict:
+        """`media` comes from selectors.media_library (annotated `kind` and `direction`, conversation joined)."""
+        conversation = media.message.conversation if media.message_id else None
+        return {
+            **super().to_representation(media),
+            "type": media.kind,
+            "direction": media.direction,
+            "message_id": media.message_id,
+            "conversation_id": conversation.pk if conversation else None,
+            "number_id": conversation.number_id if conversation else None,
+            "contact": contact_brief_data(conversation.contact) if conversation else None,
+        }
+
+
+class MediaListQuerySerializer(serializers.Serializer):
+    """Filters of the media library (query parameters; the page and its size are the paginator's)."""
+
+    type = serializers.ChoiceField(choices=MEDIA_TYPE_CHOICES, required=False)
+    direction = serializers.ChoiceField(choices=Message.Direction.choices, required=False)
+    number = id_field(required=False, help_text="A WhatsApp number id")
+    conversation = id_field(required=False, help_text="A conversation id")
+    start_date = serializers.DateField(required=False, help_text="Files stored on or after this day (YYYY-MM-DD)")
+    end_date = serializers.DateField(required=False, help_text="Files stored on or before this day (YYYY-MM-DD)")
+
+    def validate(self, attrs):
+        start, end = attrs.get("start_date"), attrs.get("end_date")
+        if start is not None and end is not None and start > end:
+            raise serializers.ValidationError({"end_date": ["Must not be before start_date."]})
+        return attrs
+
+
+class MediaShareLinkSerializer(serializers.Serializer):
+    url = serializers.URLField(help_text="Opens the file for anyone who has it, until expires_at; no sign-in needed")
+    expires_at = serializers.DateTimeField()
+
+
+class MediaStorageSerializer(serializers.Serializer):
+    files = serializers.IntegerField(help_text="Files stored for the organization (every number's)")
+    bytes = serializers.IntegerField(help_text="Their total size in bytes")
+
+
 class ReplyToSerializer(serializers.Serializer):
     id = serializers.IntegerField(allow_null=True, help_text="Our id of the quoted message, when we have it")
     provider_message_id = serializers.CharField()

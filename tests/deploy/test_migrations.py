@@ -146,6 +146,7 @@ def test_migrations_with_concurrent_operations_are_not_atomic():
         "messaging.0004_message_delivery_attempted_at": False,
         "messaging.0007_media_fetch_attempts": False,
         "messaging.0013_message_human_replies_index": False,
+        "messaging.0016_media_library": False,
     }
 
 
