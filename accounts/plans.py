@@ -11,6 +11,7 @@ from datetime import date
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
@@ -150,11 +151,11 @@ def _storage_row(organization_id: int):
 def usage_storage_add(*, organization_id: int, delta: int) -> None:
     """Add (or with a negative delta subtract) stored bytes, unconditionally: files received from customers, and
     files deleted. Never below zero."""
-    if delta:
-        rows = _storage_row(organization_id)
-        rows.update(bytes=F("bytes") + delta)
-        if delta < 0:
-            rows.filter(bytes__lt=0).update(bytes=0)
+    if delta < 0:
+        # Files deleted: nothing to count for an organization without a row (or deleted with its files).
+        StorageUsage.objects.filter(organization_id=organization_id).update(bytes=Greatest(F("bytes") + delta, 0))
+    elif delta:
+        _storage_row(organization_id).update(bytes=F("bytes") + delta)
 
 
 def storage_check(*, organization: Organization, size: int) -> None:

@@ -143,8 +143,9 @@ def test_the_list_shows_each_number_once_in_a_fixed_number_of_queries(
     WhatsAppNumberFactory(organization=org, display_name="Gone", deleted_at="2026-01-01T00:00:00Z")
     WhatsAppNumberFactory(organization=other_org, display_name="Globex line")
 
-    # session, its recorded browser session (accounts.sessions), user, membership, numbers, the switcher's memberships
-    with django_assert_num_queries(6):
+    # session, its recorded browser session (accounts.sessions), user, membership, numbers, the switcher's memberships,
+    # the rail's custom pages
+    with django_assert_num_queries(7):
         response = admin.get(LIST)
 
     text = html(response)
@@ -159,7 +160,7 @@ def test_the_list_shows_each_number_once_in_a_fixed_number_of_queries(
 
     for _ in range(4):
         WhatsAppNumberFactory(organization=org, assigned_team=team, assigned_user=admin_membership.user)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         admin.get(LIST)
 
 
@@ -294,17 +295,17 @@ def test_only_waha_numbers_have_a_session_page(org, admin):
 def test_a_number_s_page_reads_people_and_teams_in_a_fixed_number_of_queries(org, admin, django_assert_num_queries):
     number = WhatsAppNumberFactory(organization=org)
     team = Team.objects.create(organization=org, name="Support")
-    # session, its recorded browser session, user, membership, number, the switcher's memberships, members, teams,
-    # teams' members; and the fields
+    # session, its recorded browser session, user, membership, number, the switcher's memberships, the rail's custom
+    # pages, members, teams, teams' members; and the fields
     # automation adds (messaging/extensions.py): the number's bot and flow, the bots and flows to choose from
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         admin.get(page(number))
 
     for _ in range(3):
         member = MembershipFactory(organization=org)
         team.members.add(member.user, through_defaults={"organization": org})
         Team.objects.create(organization=org, name=f"Team of {member.user.name}")
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         response = admin.get(page(number))
     assert options(response, "user_id") == 1 + 4  # nobody, the admin and 3 members
     assert options(response, "team_id") == 1 + 4  # no team, and 4
