@@ -15,7 +15,7 @@ from django.utils.translation import gettext
 
 from accounts import services
 from accounts.models import Membership, MessageUsage, Organization, Plan, Role, StorageUsage, User
-from accounts.plans import current_month, plans_all
+from accounts.plans import DEFAULT_PLANS, current_month, plans_all
 from whatsapp_hub.errors import ServiceError, invalid_input
 
 # Per-organization counts of rows the apps built on accounts own (accounts never imports them): each app registers
@@ -76,7 +76,8 @@ def platform_stats() -> dict:
     for plan in paying:
         revenue[plan.currency] = revenue.get(plan.currency, Decimal(0)) + plan.monthly_price * plan.subscribers
     currency = max(revenue, key=lambda code: (revenue[code], code)) if revenue else ""
-    codes = [plan.code for plan in plans] or sorted(by_plan)
+    # Without plan rows (a flushed database), the default plans stand in, as everywhere (accounts.plans.plan_for).
+    codes = [plan.code for plan in plans] or [*DEFAULT_PLANS, *sorted(set(by_plan) - set(DEFAULT_PLANS))]
     months = _months_back(timezone.now().date(), MONTHS_SHOWN)
     signups = dict(
         Organization.objects.filter(created_at__date__gte=months[0])
