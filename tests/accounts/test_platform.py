@@ -36,6 +36,14 @@ DASHBOARD = "/api/v1/super-admin/dashboard"
 ORGS = "/api/v1/super-admin/organizations"
 
 
+@pytest.fixture(autouse=True)
+def _default_plans(db):
+    """The plans the data migration creates: a transactional test run before this one in the process has flushed
+    them (pytest-django empties every table), so each test here makes sure they are there."""
+    for code, values in plans.DEFAULT_PLANS.items():
+        Plan.objects.get_or_create(code=code, defaults=values)
+
+
 @pytest.fixture
 def staff(db):
     return UserFactory(is_staff=True, email="ops@platform.example")
