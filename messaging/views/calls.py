@@ -11,9 +11,8 @@ from django.views.decorators.http import require_safe
 
 from messaging.call_labels import ALERT_STATUSES, call_label, clock_duration
 from messaging.models import Call
-from messaging.selectors.access import request_visible_numbers
 from messaging.selectors.calls import call_list
-from messaging.selectors.numbers import number_list
+from messaging.views.filters import NumberDaysFilterForm, filtered
 from messaging.views.inbox import _inbox_member
 
 PAGE_SIZE = 50
@@ -33,37 +32,19 @@ DIRECTION_CHOICES = [
 ]
 
 
-class CallFilterForm(forms.Form):
+class CallFilterForm(NumberDaysFilterForm):
     """The list's filters, named as the API's (number, direction, status, start_date, end_date)."""
 
-    number = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label=gettext_lazy("Number"))
     direction = forms.ChoiceField(required=False, choices=DIRECTION_CHOICES, label=gettext_lazy("Direction"))
     status = forms.ChoiceField(required=False, choices=STATUS_CHOICES, label=gettext_lazy("Status"))
-    start_date = forms.DateField(
-        required=False, label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end_date = forms.DateField(required=False, label=gettext_lazy("To"), widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, data, *, numbers: list[tuple[int, str]]):
-        super().__init__(data)
-        self.fields["number"].choices = [("", gettext_lazy("All numbers")), *numbers]
-
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("start_date"), cleaned.get("end_date")
-        if start and end and start > end:
-            self.add_error("end_date", gettext_lazy("The last day comes before the first."))
-        return cleaned
+    field_order = ["number", "direction", "status", "start_date", "end_date"]
 
 
 @require_safe
 @_inbox_member
 def call_log(request):
-    number_ids = request_visible_numbers(request)
-    numbers = [(number.pk, number.display_name) for number in number_list(org=request.org, number_ids=number_ids)]
-    form = CallFilterForm(request.GET, numbers=numbers)
-    form.is_valid()  # an invalid filter is shown with its error and left out
-    filters = {name: value for name, value in form.cleaned_data.items() if value not in (None, "")}
+    number_ids, numbers, form, filters = filtered(request, CallFilterForm)
     calls = call_list(
         org=request.org,
         number_ids=number_ids,

@@ -13,9 +13,8 @@ from django.views.decorators.http import require_safe
 
 from messaging.media_links import LinkExpired, media_file_response, media_from_share_token
 from messaging.models import Message
-from messaging.selectors.access import request_visible_numbers
 from messaging.selectors.conversations import media_library, media_storage_usage
-from messaging.selectors.numbers import number_list
+from messaging.views.filters import NumberDaysFilterForm, filtered
 from messaging.views.inbox import _inbox_member
 
 PAGE_SIZE = 48
@@ -35,37 +34,19 @@ DIRECTION_CHOICES = [
 ICONS = {"image": "image", "video": "video", "audio": "mic", "document": "file", "sticker": "image"}
 
 
-class MediaFilterForm(forms.Form):
+class MediaFilterForm(NumberDaysFilterForm):
     """The library's filters, named as the API's (type, direction, number, start_date, end_date)."""
 
     type = forms.ChoiceField(required=False, choices=TYPE_CHOICES, label=gettext_lazy("Type"))
     direction = forms.ChoiceField(required=False, choices=DIRECTION_CHOICES, label=gettext_lazy("Direction"))
-    number = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label=gettext_lazy("Number"))
-    start_date = forms.DateField(
-        required=False, label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end_date = forms.DateField(required=False, label=gettext_lazy("To"), widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, data, *, numbers: list[tuple[int, str]]):
-        super().__init__(data)
-        self.fields["number"].choices = [("", gettext_lazy("All numbers")), *numbers]
-
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("start_date"), cleaned.get("end_date")
-        if start and end and start > end:
-            self.add_error("end_date", gettext_lazy("The last day comes before the first."))
-        return cleaned
+    field_order = ["type", "direction", "number", "start_date", "end_date"]
 
 
 @require_safe
 @_inbox_member
 def media_page(request):
-    number_ids = request_visible_numbers(request)
-    numbers = [(number.pk, number.display_name) for number in number_list(org=request.org, number_ids=number_ids)]
-    form = MediaFilterForm(request.GET, numbers=numbers)
-    form.is_valid()  # an invalid filter is shown with its error and left out
-    filters = {name: value for name, value in form.cleaned_data.items() if value not in (None, "")}
+    number_ids, numbers, form, filters = filtered(request, MediaFilterForm)
     media = media_library(
         org=request.org,
         number_ids=number_ids,
