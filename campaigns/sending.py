@@ -9,8 +9,8 @@ claim: attempts 1): a message row exists only for a send that is being made or w
 - refused for good (a permanent error): the message fails with Meta's code and title, and so does the recipient; a
   template refused as a whole (132001, 132015, 132016) stops the campaign (failed, with the reason);
 - 130429 (throughput): the number's limiter slows down and the same message is sent again in the batch;
-- a send whose thread starts more than JITTER after its slot is not made: it takes a new slot, and the pacing is
-  pushed back as far (a stalled process must not send a bunch at once);
+- a send the number's gate holds back (the last second already holds the throughput: sends bunched up after a
+  stall) is not made: it takes a new slot (pacing.depart);
 - refused for now (131056 pair limit, Meta's retryable errors): the message, which never reached WhatsApp, is
   deleted and the recipient goes back to pending, not before `retry_at` (backoff 4^attempts seconds, jittered), and
   fails after MAX_ATTEMPTS;
@@ -39,7 +39,7 @@ from queue import Empty, SimpleQueue
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -82,10 +82,9 @@ BATCH_SECONDS = 0.5
 STATUS_CHECK = 0.25  # seconds between two looks at the campaign's status (pause and cancel within a second)
 HEARTBEAT = 10  # seconds between two renewals of a batch's claim
 BUDGET = 30  # seconds of sending per task run, then it queues itself again (other tasks get the worker)
-# The pacing leaves room for this much lateness of a send after its slot (threads, the network, a busy machine):
-# a send whose slot passed longer ago waits for a new slot (it would bunch up with the next ones), so no one-second
-# window holds more than the throughput.
-JITTER = 0.05
+# The pacing aims this much under the throughput: the gate at departure (pacing.depart) bounds every one-second
+# window, and holds back only the sends that bunched up (a late thread), so those should be rare.
+HEADROOM = 0.03
 SLOT_SECONDS = 0.02  # a worker takes sends from the pacing about this much at a time (sends_per_take)
 THROTTLED = 130429
 # Meta refuses the template itself: every other recipient would fail the same way.
@@ -107,7 +106,7 @@ class Item:
 
 @dataclass(frozen=True)
 class Outcome:
-    kind: str  # sent | throttled | retry | failed | unknown | late (not sent: its slot had passed)
+    kind: str  # sent | throttled | retry | failed | unknown | held (not sent: the gate held it back)
     wamid: str | None = None
     code: int | None = None
     title: str = ""
@@ -187,10 +186,10 @@ def sends_per_take(throughput: int) -> int:
 
 
 def paced_rate(throughput: int) -> float:
-    """The rate the pacing aims at for a number's throughput: n sends taken together put at most n - 1 more in a
-    second, and sends JITTER late add JITTER of the rate; what is left is never above the throughput in any
-    one-second window (933/s at 1,000/s, 75/s at 80/s, 8.6/s at 10/s)."""
-    return (throughput - sends_per_take(throughput)) / (1 + JITTER) if throughput > 1 else throughput / (1 + JITTER)
+    """The rate the pacing aims at for a number's throughput: HEADROOM under it, and low enough that the sends taken
+    together (sends_per_take) do not fill a second when they leave on time (970/s at 1,000/s, 77.6/s at 80/s, 9/s
+    at 10/s). The gate at departure, not this rate, keeps every one-second window within the throughput."""
+    return min(throughput * (1 - HEADROOM), max(throughput - sends_per_take(throughput), throughput / 2))
 
 
 def batch_size(rate: float) -> int:
@@ -210,16 +209,15 @@ def _claim(campaign: Campaign) -> tuple[uuid.UUID, list[Item]] | None:
         # waiting for those recipients would deadlock. Claims of several workers take turns here.
         Campaign.objects.select_for_update().filter(pk=campaign.pk).values_list("pk").first()
         now = timezone.now()
-        ids = list(
+        recipients = list(
             CampaignRecipient.objects.filter(campaign=campaign, status=RStatus.PENDING, claim_token__isnull=True)
             .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
+            .select_related("contact")
             .order_by("id")
-            .select_for_update(skip_locked=True)
-            .values_list("id", flat=True)[: batch_size(paced_rate(number.throughput))]
+            .select_for_update(skip_locked=True, of=("self",))[: batch_size(paced_rate(number.throughput))]
         )
-        if not ids:
+        if not recipients:
             return None
-        recipients = list(CampaignRecipient.objects.filter(pk__in=ids).select_related("contact").order_by("id"))
         parts, refused = _parts(campaign, recipients)
         ready = [recipient for recipient in recipients if recipient.pk in parts]
         # The plan's monthly messages: the batch sends what is left of them; the others fail with the reason.
@@ -232,10 +230,9 @@ def _claim(campaign: Campaign) -> tuple[uuid.UUID, list[Item]] | None:
         token = uuid.uuid4()
         if ready:
             rows.update(
-                CampaignRecipient, ["id", "message_id"], [(r.pk, m.pk) for r, m in zip(ready, messages, strict=True)]
-            )
-            CampaignRecipient.objects.filter(pk__in=[r.pk for r in ready]).update(
-                claim_token=token, claimed_at=now, attempts=F("attempts") + 1
+                CampaignRecipient,
+                ["id", "message_id", "claim_token", "claimed_at", "attempts"],
+                [(r.pk, m.pk, token.hex, now, r.attempts + 1) for r, m in zip(ready, messages, strict=True)],
             )
         for title, recipient_ids in refused.items():
             CampaignRecipient.objects.filter(pk__in=recipient_ids).update(
@@ -280,13 +277,9 @@ def _parts(campaign: Campaign, recipients: list[CampaignRecipient]) -> tuple[dic
 # --- send ------------------------------------------------------------------------------------------------------
 
 
-def _send_one(pacer: Pacer, item: Item, slot: float) -> Outcome:
-    late = time.monotonic() - slot
-    if late > JITTER:
-        # The pacing leaves room for JITTER of lateness only: sent now, this one would bunch up with the sends of the
-        # next slots (a stalled process, a busy machine). It takes a new slot instead, and the pacing is pushed back.
-        pacer.report_late(late - JITTER)
-        return Outcome("late")
+def _send_one(pacer: Pacer, item: Item) -> Outcome:
+    if not pacing.limiter().depart(pacer.key, pacer.throughput):
+        return Outcome("held")  # the last second holds the throughput (sends bunched up): it takes a new slot
     try:
         result = message_provider_send(message=item.message, provider=pacer.provider, contact=item.contact)
     except ProviderError as exc:
@@ -327,7 +320,11 @@ class Pacer(threading.Thread):
     def __init__(self, campaign: Campaign) -> None:
         super().__init__(name=f"campaign-pacer-{campaign.pk}", daemon=True)
         number = campaign.number
-        self.key, self.rate = pacing.number_key(number), paced_rate(number.throughput)
+        self.key, self.throughput, self.rate = (
+            pacing.number_key(number),
+            number.throughput,
+            paced_rate(number.throughput),
+        )
         self.per_take = sends_per_take(number.throughput)
         self.provider = provider_for(number)
         self.pool = send_pool()
@@ -337,12 +334,6 @@ class Pacer(threading.Thread):
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._late = 0.0
-
-    def report_late(self, seconds: float) -> None:
-        """A send left `seconds` after its slot (from a send thread): the pacing is pushed back as much."""
-        with self._lock:
-            self._late = max(self._late, seconds)
 
     def add(self, items: list[Item]) -> None:
         with self._lock:
@@ -369,22 +360,17 @@ class Pacer(threading.Thread):
             if self.throttled.is_set():
                 self.throttled.clear()
                 pacing.limiter().throttle(self.key)
-            if self._late:
-                with self._lock:
-                    late, self._late = self._late, 0.0
-                pacing.limiter().postpone(self.key, late)
             count = min(self.per_take, len(self._queue))
             if not count:
                 self._wake.wait(STATUS_CHECK)
                 self._wake.clear()
                 continue
-            slot = pacing.wait_for(self.key, count, self.rate, max_wait=STATUS_CHECK)
-            if slot is None:
+            if pacing.wait_for(self.key, count, self.rate, max_wait=STATUS_CHECK) is None:
                 continue
             with self._lock:
                 items = [self._queue.popleft() for _ in range(min(count, len(self._queue)))]
             for item in items:
-                future = self.pool.submit(_send_one, self, item, slot)
+                future = self.pool.submit(_send_one, self, item)
                 future.add_done_callback(lambda future, item=item: self.done.put((item, future.result())))
 
 
@@ -423,12 +409,12 @@ def _send_while_running(campaign: Campaign, pacer: Pacer, deadline: float | None
         if not batches:
             return exhausted, stopped_as
         arrived = _outcomes(pacer.done, timeout=STATUS_CHECK / 5)
-        if made := [outcome.kind for _, outcome in arrived if outcome.kind != "late"]:
+        if made := [outcome.kind for _, outcome in arrived if outcome.kind != "held"]:
             metrics.campaign_sends(campaign.pk, made)
         for item, outcome in arrived:
-            if outcome.kind in ("throttled", "late") and stopped_as is None:
-                pacer.add([item])  # never sent (refused by Meta, or its slot passed): the same message again, later
-            elif outcome.kind in ("throttled", "late"):
+            if outcome.kind in ("throttled", "held") and stopped_as is None:
+                pacer.add([item])  # never sent (refused by Meta, or held back): the same message again, later
+            elif outcome.kind in ("throttled", "held"):
                 batches[item.token].unsent.append(item)
             else:
                 batches[item.token].outcomes[item.message.pk] = (item, outcome)
