@@ -1,11 +1,13 @@
-"""The live inbox over a websocket, `/ws/inbox/` (README: "Live inbox websocket" documents every frame).
+"""The live inbox over a websocket, `/ws/inbox/`, and an inbox embed's, `/ws/embed/` (README: "Live inbox websocket"
+documents every frame). LiveConsumer holds what they share; InboxConsumer and EmbedConsumer say who the socket is.
 
-A socket authenticates with the browser's session or a one-time ticket (`?ticket=`, POST auth/ws-ticket), joins its
-organization's group (messaging.realtime) and its own (member or API key), says hello with the organization's
-current sequence number, then forwards the organization's events, keeping only the items of the numbers its person
-sees. Each frame says which sequence numbers it covers (`first_seq`..`seq`), so a client tells a lost event (catch
-up over REST) from one this socket dropped on purpose. Status changes (message.updated) are merged per socket and
-sent at most every INBOX_UPDATE_FLUSH_SECONDS; any other event sends them first, then goes at once.
+An inbox socket authenticates with the browser's session or a one-time ticket (`?ticket=`, POST auth/ws-ticket),
+joins its organization's group (messaging.realtime), its own (member or API key) and its session's
+(accounts.sessions: a revoked session closes it), says hello with the organization's current sequence number, then
+forwards the organization's events, keeping only the items of the numbers its person sees. Each frame says which
+sequence numbers it covers (`first_seq`..`seq`), so a client tells a lost event (catch up over REST) from one this
+socket dropped on purpose. Status changes (message.updated) are merged per socket and sent at most every
+INBOX_UPDATE_FLUSH_SECONDS; any other event sends them first, then goes at once.
 
 The client may send messages, mark conversations read and say which conversations it is looking at; sends and
 reads go through the API's services with the API's permissions, checked again on each frame.
