@@ -118,3 +118,17 @@ def test_an_api_keys_ticket_belongs_to_no_session(org):
     ticket = ticket_for(api_key_client(org))
     claim = account_services.ws_ticket_claim(ticket=ticket)
     assert (claim.api_key_id is not None, claim.session_id) == (True, None)
+
+
+def test_a_ticket_asked_for_by_a_browser_session_belongs_to_that_session(agent_membership):
+    laptop, phone = signed_in(agent_membership), signed_in(agent_membership)
+    laptop_session = _browser_session_id(laptop)
+    ticket = ticket_for(laptop)
+
+    async def scenario():
+        socket, _ = await open_inbox(ticket=ticket)
+        await db(sessions.user_session_revoke)(user=agent_membership.user, session_id=laptop_session)
+        assert await closed_with(socket) == 4403
+
+    run(scenario)
+    assert phone.get("/api/v1/auth/sessions").status_code == 200
