@@ -230,6 +230,7 @@ class WsTicketView(KnownQueryParamsMixin, APIView):
             role=request.role,
             user_id=request.user.pk,
             api_key_id=api_key.pk if api_key is not None else None,
+            session_id=sessions.current_session_id(request),
         )
         body = {"ticket": ticket, "expires_in": int(services.WS_TICKET_TTL.total_seconds())}
         return Response(body, status=status.HTTP_201_CREATED)

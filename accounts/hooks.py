@@ -27,6 +27,11 @@ member_deactivated = Hook("member_deactivated", "organization_id, user_id: the m
 member_signed_out = Hook(
     "member_signed_out", "organization_id, user_id: every session of the person was ended (accounts.sessions)."
 )
+sessions_ended = Hook(
+    "sessions_ended",
+    "user_id, session_ids: these sessions of the person ended (revoked, signed out: accounts.sessions); what was "
+    "opened within them (live-inbox sockets) ends too.",
+)
 api_key_revoked = Hook("api_key_revoked", "organization_id, api_key_id: the key may no longer act.")
 access_changed = Hook(
     "access_changed",

@@ -71,13 +71,15 @@ def session_membership(*, user: User, session) -> Membership | None:
 @dataclass(frozen=True)
 class Principal:
     """Who acts, where and with which role, outside a request (a live-inbox socket): a member, or an API key (no
-    user). `read_only`: staff impersonating the organization (accounts.impersonation): sees, never writes."""
+    user). `read_only`: staff impersonating the organization (accounts.impersonation): sees, never writes.
+    `session_id`: the member's session (accounts.sessions) it acts within, when known: ending it ends the socket."""
 
     organization: Organization
     role: str
     user: User | None = None
     api_key_id: int | None = None
     read_only: bool = False
+    session_id: int | None = None
 
     @property
     def user_id(self) -> int | None:
@@ -98,7 +100,14 @@ def session_principal(*, user, session) -> Principal:
     if problem:
         raise _forbidden(problem, "membership_inactive")
     read_only = membership.pk is None  # impersonation (session_membership)
-    return Principal(organization=membership.organization, role=membership.role, user=user, read_only=read_only)
+    session_id = session.get(sessions.BROWSER_SESSION_KEY)
+    return Principal(
+        organization=membership.organization,
+        role=membership.role,
+        user=user,
+        read_only=read_only,
+        session_id=session_id if isinstance(session_id, int) else None,
+    )
 
 
 def principal_current(*, organization_id: int, user_id: int | None, api_key_id: int | None) -> Principal:

@@ -4,7 +4,7 @@ e-mails and other side effects after commit."""
 import json
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
 from urllib.parse import urlsplit
@@ -443,9 +443,17 @@ def _ws_ticket_key(ticket: str) -> str:
     return f"ws-ticket:{hash_secret(ticket)}"
 
 
-def ws_ticket_issue(*, organization: Organization, role: str, user_id: int | None, api_key_id: int | None) -> str:
+def ws_ticket_issue(
+    *,
+    organization: Organization,
+    role: str,
+    user_id: int | None,
+    api_key_id: int | None,
+    session_id: int | None = None,
+) -> str:
     """A ticket that opens one live-inbox socket as this member (user_id) or API key (api_key_id, no user) within
-    WS_TICKET_TTL: what an API client passes as `?ticket=` instead of its token. Kept in the cache under its digest
+    WS_TICKET_TTL: what an API client passes as `?ticket=` instead of its token. `session_id`: the member's session
+    (accounts.sessions) asking for it: ending that session closes the socket. Kept in the cache under its digest
     (the cache never holds a usable ticket)."""
     ticket = secrets.token_urlsafe(32)
     claim = {
@@ -453,6 +461,7 @@ def ws_ticket_issue(*, organization: Organization, role: str, user_id: int | Non
         "organization_id": organization.pk,
         "role": role,
         "api_key_id": api_key_id,
+        "session_id": session_id,
         "expires_at": (timezone.now() + WS_TICKET_TTL).timestamp(),
     }
     cache.set(_ws_ticket_key(ticket), claim, timeout=WS_TICKET_TTL.total_seconds())
@@ -461,15 +470,20 @@ def ws_ticket_issue(*, organization: Organization, role: str, user_id: int | Non
 
 def ws_ticket_claim(*, ticket: str) -> selectors.Principal:
     """Use a ticket once: the principal it was issued to, as it stands now (selectors.principal_current: 403 when
-    it may no longer act). 401 for an unknown, expired or used ticket. Single use even when claims race: each may
-    read it, but only the one whose delete removed it gets it."""
+    it may no longer act), within the session it was issued in. 401 for an unknown, expired or used ticket, or one
+    whose session has ended since. Single use even when claims race: each may read it, but only the one whose delete
+    removed it gets it."""
     key = _ws_ticket_key(ticket)
     claim = cache.get(key)
     if claim is None or not cache.delete(key) or claim["expires_at"] <= timezone.now().timestamp():
         raise _unauthorized("The ticket is invalid, expired or already used.", "invalid_ticket")
-    return selectors.principal_current(
+    session_id = claim.get("session_id")
+    if session_id is not None and not sessions.session_in_use(session_id=session_id, user_id=claim["user_id"]):
+        raise _unauthorized("The session this ticket was issued in has ended.", "session_ended")
+    principal = selectors.principal_current(
         organization_id=claim["organization_id"], user_id=claim["user_id"], api_key_id=claim["api_key_id"]
     )
+    return replace(principal, session_id=session_id)
 
 
 def _revoke_all_sessions(user: User) -> None:

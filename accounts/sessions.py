@@ -5,7 +5,8 @@ admin's POST admin/users/{id}/sign-out-everywhere).
 Ending one takes effect at once: an API session's tokens carry its id (the `sid` claim), and
 accounts.authentication.JWTAuthentication refuses an access token whose session ended, as auth_refresh refuses its
 refresh token; a browser session carries its id in the Django session, and UserSessionMiddleware signs a browser out
-on its next request once its session ended (the live-inbox socket checks it as it opens: accounts.selectors).
+on its next request once its session ended. A live-inbox socket knows the session it was opened within (the browser's,
+or its ticket's) and closes as the session ends (hooks.sessions_ended).
 
 Use is recorded at most once a minute per session (TOUCH_EVERY), so a request costs one indexed read."""
 
@@ -202,7 +203,8 @@ def current_session_id(request) -> int | None:
 
 def _end(sessions, *, reason: str) -> list[int]:
     """End these sessions (a queryset, locked): their refresh tokens are blacklisted; the checks above refuse the
-    rest at once. Returns the ids ended. Call inside a transaction."""
+    rest at once, and their live-inbox sockets close after the commit (hooks.sessions_ended). Returns the ids ended.
+    Call inside a transaction."""
     rows = list(sessions.select_for_update().filter(ended_at__isnull=True).order_by("pk"))
     if not rows:
         return []
@@ -210,7 +212,10 @@ def _end(sessions, *, reason: str) -> list[int]:
     jtis = [row.token_jti for row in rows if row.token_jti]
     outstanding = OutstandingToken.objects.filter(jti__in=jtis).order_by("pk")
     BlacklistedToken.objects.bulk_create([BlacklistedToken(token=t) for t in outstanding], ignore_conflicts=True)
-    return [row.pk for row in rows]
+    ended = [row.pk for row in rows]
+    for user_id in sorted({row.user_id for row in rows}):
+        hooks.sessions_ended.send(user_id=user_id, session_ids=[row.pk for row in rows if row.user_id == user_id])
+    return ended
 
 
 @transaction.atomic

@@ -15,6 +15,7 @@ class MessagingConfig(AppConfig):
         account_hooks.member_deactivated.connect(events.sockets_close_on_commit)
         account_hooks.member_signed_out.connect(events.sockets_close_on_commit)
         account_hooks.api_key_revoked.connect(events.sockets_close_on_commit)
+        account_hooks.sessions_ended.connect(events.session_sockets_close_on_commit)
         account_hooks.access_changed.connect(events.access_changed_on_commit)
         # The system log: new entries pushed to the admins' sockets (the logs page).
         from accounts.permissions import IsAdmin

@@ -57,6 +57,17 @@ def api_key_group(api_key_id: int) -> str:
     return f"apikey.{api_key_id}"
 
 
+def session_group(session_id: int) -> str:
+    """The sockets opened within one of a person's sessions (accounts.sessions): a browser's, or an API sign-in's
+    ticket."""
+    return f"session.{session_id}"
+
+
+def embed_group(embed_id: int) -> str:
+    """The sockets of one inbox embed (messaging.consumers.EmbedConsumer)."""
+    return f"embed.{embed_id}"
+
+
 def _sequence_key(organization_id: int) -> str:
     return f"realtime:seq:{organization_id}"
 

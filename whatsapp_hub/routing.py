@@ -3,10 +3,11 @@
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import re_path
 
-from messaging.consumers import InboxConsumer
+from messaging.consumers import EmbedConsumer, InboxConsumer
 
 websocket_urlpatterns = [
     re_path(r"^ws/inbox/?$", InboxConsumer.as_asgi()),
+    re_path(r"^ws/embed/?$", EmbedConsumer.as_asgi()),
 ]
 
 

@@ -5,9 +5,10 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Organization
-from messaging.models import Conversation, InboxEmbed
+from messaging.models import Conversation, InboxEmbed, WhatsAppNumber
 from messaging.selectors.conversations import conversation_list
 from messaging.services.embeds import token_payload
+from whatsapp_hub.errors import ServiceError
 
 
 def embed_list(*, org: Organization) -> QuerySet[InboxEmbed]:
@@ -25,6 +26,34 @@ def embed_from_token(token: str) -> InboxEmbed | None:
     if embed is None or not embed.is_active(timezone.now()) or not embed.organization.is_active:
         return None
     return embed
+
+
+def embed_from_token_or_error(token: str) -> InboxEmbed:
+    """embed_from_token for the embed's live socket: ServiceError 401 for a token this hub did not sign, 403 for an
+    embed revoked, expired or of a suspended organization."""
+    if token_payload(token) is None:
+        raise ServiceError("This embed address is not valid.", status_code=401, code="invalid_embed")
+    embed = embed_from_token(token)
+    if embed is None:
+        raise ServiceError("This embed was revoked or has expired.", status_code=403, code="embed_ended")
+    return embed
+
+
+def embed_scope(*, embed: InboxEmbed) -> tuple[frozenset[int], frozenset[int]]:
+    """(numbers, teams) of the embed's scope as embed_conversation_list reads it: a conversation of one of the
+    numbers is in it (its own numbers and those assigned to its teams), and so is one whose team is one of the
+    teams."""
+    team_ids = frozenset(embed.teams.values_list("pk", flat=True))
+    numbers = WhatsAppNumber.objects.for_org(embed.organization).filter(
+        Q(pk__in=embed.numbers.values("pk")) | Q(assigned_team_id__in=team_ids)
+    )
+    return frozenset(numbers.values_list("pk", flat=True)), team_ids
+
+
+def embed_team_conversation_ids(*, embed: InboxEmbed, team_ids: frozenset[int], conversation_ids) -> set[int]:
+    """Which of these conversations of the embed's organization belong to one of `team_ids`."""
+    conversations = Conversation.objects.for_org(embed.organization)
+    return set(conversations.filter(pk__in=set(conversation_ids), team_id__in=team_ids).values_list("pk", flat=True))
 
 
 def embed_conversation_list(*, embed: InboxEmbed, status: str | None = None) -> QuerySet[Conversation]:

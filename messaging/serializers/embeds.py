@@ -62,3 +62,26 @@ class InboxEmbedInputSerializer(StrictSerializer):
         help_text="The origins (scheme://host[:port]) that may frame it: its frame-ancestors",
     )
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+# What an embed's live socket forwards of the inbox's events (messaging.consumers.EmbedConsumer): what the embed page
+# shows, nothing of the organization's people (who sent, who is assigned) or of the provider.
+EMBED_EVENT_FIELDS = {
+    "messages": (
+        "id",
+        "conversation_id",
+        "direction",
+        "type",
+        "text",
+        "status",
+        "timestamp",
+        "sender_label",
+        "created_at",
+    ),
+    "conversations": ("id", "contact", "number_id", "status", "unread_count", "last_message", "last_message_at"),
+}
+
+
+def embed_item_data(kind: str, item: dict) -> dict:
+    """A message or conversation of an inbox event (`kind`: "messages" or "conversations"), as an embed sees it."""
+    return {field: item.get(field) for field in EMBED_EVENT_FIELDS[kind]}

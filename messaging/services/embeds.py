@@ -4,7 +4,8 @@ reply (in reply mode).
 
 The token is a Django signature (SECRET_KEY, its own salt) of the embed's id and random key: it cannot be forged,
 and it names the row every request re-reads (selectors.embeds.embed_from_token), so a revoked or expired embed ends
-its open sessions at the next request. Only the origins listed may frame it (the page's frame-ancestors)."""
+its open pages at their next request and its live sockets at once. Only the origins listed may frame it (the
+page's frame-ancestors)."""
 
 import secrets
 from datetime import datetime
@@ -18,6 +19,7 @@ from accounts.models import Organization, Team
 from accounts.services import audit_log_write, http_origin
 from messaging.models import Conversation, InboxEmbed, Message, WhatsAppNumber
 from messaging.services.conversations import message_send
+from messaging.services.events import embed_sockets_close_on_commit
 from whatsapp_hub.errors import ServiceError
 
 TOKEN_SALT = "messaging.embed"
@@ -125,11 +127,12 @@ def embed_create(
 
 @transaction.atomic
 def embed_revoke(*, embed: InboxEmbed, actor) -> InboxEmbed:
-    """End the embed: its URL and every page already open answer 404 from their next request. Idempotent (audited
-    once, as inbox_embed.revoke)."""
+    """End the embed: its URL and every page already open answer 404 from their next request, and its live sockets
+    close after the commit. Idempotent (audited once, as inbox_embed.revoke)."""
     revoked = InboxEmbed.objects.filter(pk=embed.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     if revoked:
         audit_log_write(organization=embed.organization, actor=actor, action="inbox_embed.revoke", target=embed)
+        embed_sockets_close_on_commit(embed_id=embed.pk)
     embed.refresh_from_db(fields=["revoked_at"])
     return embed
 
@@ -143,6 +146,7 @@ def embed_delete(*, embed: InboxEmbed, actor) -> None:
         target=embed,
         data={"name": embed.name},
     )
+    embed_sockets_close_on_commit(embed_id=embed.pk)
     embed.delete()
 
 

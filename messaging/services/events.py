@@ -156,6 +156,20 @@ def sockets_close_on_commit(*, organization_id: int, user_id: int | None = None,
     run_after_commit(partial(realtime.signal, group, "inbox.close"), what=f"close sockets of {group}")
 
 
+def embed_sockets_close_on_commit(*, embed_id: int) -> None:
+    """After commit, close the live sockets of an inbox embed (revoked, deleted: messaging.services.embeds)."""
+    group = realtime.embed_group(embed_id)
+    run_after_commit(partial(realtime.signal, group, "inbox.close"), what=f"close sockets of {group}")
+
+
+def session_sockets_close_on_commit(*, user_id: int, session_ids: list[int]) -> None:
+    """After commit, close the live-inbox sockets opened within these sessions of a person (subscribed to
+    accounts.hooks.sessions_ended; the socket closes with 4403). Their other sessions' sockets stay open."""
+    for session_id in session_ids:
+        group = realtime.session_group(session_id)
+        run_after_commit(partial(realtime.signal, group, "inbox.close"), what=f"close sockets of {group}")
+
+
 def access_changed_on_commit(*, organization_id: int) -> None:
     """After commit, tell the organization's sockets that who sees which numbers may have changed (an assignment,
     a role, a team): each works out again what its person sees."""

@@ -4,8 +4,10 @@ The embed (/embed/<token>/, then one conversation at /embed/<token>/conversation
 site's iframe: there is no signed-in person, the signed token in the URL is the credential, and each request
 re-reads the embed (selectors.embeds.embed_from_token), so a revoked or expired one answers 404 at once. It shows
 only the conversations of its scope (another is a 404, as another organization's is); in read-only mode the composer
-is absent and a POST is refused (403). Its Content-Security-Policy's frame-ancestors lists only the embed's allowed
-origins, and X-Frame-Options is left off (it cannot list origins; frame-ancestors supersedes it in browsers).
+is absent and a POST is refused (403). The page is live through its own socket (/ws/embed/?token=: static/js/embed.js,
+messaging.consumers.EmbedConsumer), which ends as the embed does. Its Content-Security-Policy's frame-ancestors lists
+only the embed's allowed origins, and X-Frame-Options is left off (it cannot list origins; frame-ancestors supersedes
+it in browsers).
 
 The replies are POSTed without Django's CSRF check: inside a third-party iframe the browser does not send the
 CSRF cookie, and the token in the URL, which an attacker would need, is what authorizes the request."""
@@ -25,7 +27,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.models import Team
 from accounts.settings_views.common import not_found
 from accounts.web import admin_required
-from messaging.models import InboxEmbed
+from messaging.models import InboxEmbed, Message
 from messaging.selectors import embeds as selectors
 from messaging.selectors.conversations import conversation_messages
 from messaging.selectors.numbers import number_list
@@ -139,8 +141,33 @@ def embed_delete(request, embed_id: int):
 # --- the embed -----------------------------------------------------------------------------------------------------
 
 
+def _live_labels() -> dict:
+    """What the page's script (static/js/embed.js) writes as messages arrive and change, in the page's language."""
+    return {
+        "statuses": {
+            Message.Status.QUEUED: _("Sending…"),
+            Message.Status.SENT: _("Sent"),
+            Message.Status.DELIVERED: _("Delivered"),
+            Message.Status.READ: _("Read"),
+            Message.Status.FAILED: _("Not delivered"),
+        },
+        "types": {
+            Message.Type.IMAGE: _("Photo"),
+            Message.Type.AUDIO: _("Audio"),
+            Message.Type.VIDEO: _("Video"),
+            Message.Type.DOCUMENT: _("Document"),
+            Message.Type.STICKER: _("Sticker"),
+            Message.Type.LOCATION: _("Location"),
+            Message.Type.CONTACTS: _("Contact card"),
+            Message.Type.TEMPLATE: _("Template"),
+        },
+        "message": _("Message"),
+    }
+
+
 def _framed(request, embed: InboxEmbed, context: dict, *, status: int = 200):
-    response = render(request, "messaging/embed.html", {"embed": embed, **context}, status=status)
+    context = {"embed": embed, "labels": _live_labels(), **context}
+    response = render(request, "messaging/embed.html", context, status=status)
     # Only the embed's sites may frame it (django-csp replaces the default 'none' for this response).
     response._csp_replace = {"frame-ancestors": list(embed.allowed_origins)}
     return response

@@ -1,6 +1,7 @@
 """Custom pages and inbox embeds in a real browser: a custom page in the rail (Markdown shown escaped, an external
 site in a sandboxed frame), and an embed shown inside a page of another origin (a second local HTTP server), refused
-inside a page of an origin it does not list; English and Arabic."""
+inside a page of an origin it does not list, live (a customer's message, a signed Meta webhook, shows without a
+reload) and ended at once when an admin revokes it; English and Arabic."""
 
 import threading
 from collections.abc import Iterator
@@ -10,9 +11,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from messaging.models import InboxEmbed, Provider
+from messaging.models import Conversation, InboxEmbed, Provider
 from messaging.services import embeds as embed_services
 from tests.accounts.custom_pages_support import markdown_page, url_page
+from tests.fakes.meta import DEFAULT_PHONE_NUMBER_ID, FakeMetaServer
 from tests.messaging.embeds_support import embed
 from tests.messaging.factories import ContactFactory, ConversationFactory, MessageFactory, WhatsAppNumberFactory
 
@@ -121,6 +123,66 @@ def test_a_read_only_embed_in_arabic(page: Page, daphne_server, crm: _Host, org,
     expect(frame.get_by_text("للقراءة فقط: تُرسل الردود من WhatsApp Hub.")).to_be_visible()
     expect(frame.locator("textarea")).to_have_count(0)
     page.screenshot(path="/tmp/shots/embeds-embed-ar.png")
+
+
+CUSTOMER = "16505551234"
+
+
+def _customer_writes(fake_meta: FakeMetaServer, text: str) -> None:
+    fake_meta.send_inbound(CUSTOMER, text=text, name="Sheena Nelson")
+    [response] = fake_meta.deliver_webhooks()
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_an_open_embed_shows_a_new_message_live_and_ends_when_revoked(
+    page: Page, daphne_server, crm: _Host, org, admin_membership, fake_meta, login_session, screenshot, lang
+):
+    number = WhatsAppNumberFactory(
+        organization=org,
+        display_name="Support line",
+        phone_number_id=DEFAULT_PHONE_NUMBER_ID,
+        app_secret=fake_meta.app_secret,
+    )
+    fake_meta.webhook_url = f"{daphne_server.url}/webhooks/meta/{org.pk}/phone/{DEFAULT_PHONE_NUMBER_ID}/"
+    fake_meta.auto_statuses = ()
+    _customer_writes(fake_meta, "Hello, is my order on its way?")
+    conversation = Conversation.objects.for_org(org).get()
+    row = embed(org, numbers=[number], allowed_origins=[crm.origin], name="CRM panel")
+    address = (
+        f"{daphne_server.url}/embed/{embed_services.embed_token(row)}/conversations/{conversation.pk}/?lang={lang}"
+    )
+    crm.frame_url = address
+
+    page.goto(crm.origin + "/")
+    frame = page.frame_locator("#hub")
+    expect(frame.locator("body")).to_have_attribute("data-live", "open")
+    expect(frame.locator(".embed-message-inbound")).to_have_count(1)
+
+    # A customer's message reaches the hub (a signed webhook, ingested): in the open thread and the list, no reload.
+    _customer_writes(fake_meta, "Size M in blue, please 🙏")
+    expect(frame.locator(".embed-message-inbound").last).to_contain_text("Size M in blue, please 🙏")
+    expect(frame.locator(".embed-conversation").first).to_contain_text("Size M in blue, please 🙏")
+    screenshot(page, f"embeds-live-{lang}")
+    page.screenshot(path=f"/tmp/shots/embeds-live-{lang}.png")
+    narrow = page.context.new_page()  # the embed alone at 768 px (a narrow side panel)
+    narrow.set_viewport_size({"width": 768, "height": 700})
+    narrow.goto(address)
+    expect(narrow.locator("body")).to_have_attribute("data-live", "open")
+    narrow.screenshot(path=f"/tmp/shots/embeds-live-768-{lang}.png")
+
+    # An admin revokes it in the hub's settings: the open embed says it ended, at once.
+    admin = page.context.new_page()
+    login_session(admin, admin_membership.user)
+    admin.goto(f"{daphne_server.url}/settings/embeds/")
+    admin.locator(f"form[action$='/settings/embeds/{row.pk}/revoke/'] button").click()
+    expect(admin.locator(".badge-danger")).to_be_visible()
+    admin.close()
+    expect(frame.locator("#embed-ended")).to_be_visible()
+    expect(frame.locator("body")).to_have_attribute("data-live", "ended")
+    expect(narrow.locator("#embed-ended")).to_be_visible()
+    screenshot(page, f"embeds-ended-{lang}")
+    page.screenshot(path=f"/tmp/shots/embeds-ended-{lang}.png")
 
 
 def test_a_custom_page_in_the_rail(page: Page, login_session, admin_membership, org, screenshot):

@@ -59,9 +59,12 @@ def ticket_for(client) -> str:
     return response.json()["ticket"]
 
 
-async def open_socket(*, cookie: str | None = None, ticket: str | None = None, origin: str | None = ORIGIN):
-    """A socket whose handshake the server accepted (a refusal comes next, as a close code: `closed_with`)."""
-    path = "/ws/inbox/" + (f"?ticket={ticket}" if ticket is not None else "")
+async def open_socket(
+    *, cookie: str | None = None, ticket: str | None = None, origin: str | None = ORIGIN, path: str | None = None
+):
+    """A socket whose handshake the server accepted (a refusal comes next, as a close code: `closed_with`). `path`:
+    another socket than the inbox's (an embed's)."""
+    path = path or "/ws/inbox/" + (f"?ticket={ticket}" if ticket is not None else "")
     headers = [(b"origin", origin.encode())] if origin is not None else []
     if cookie is not None:
         headers.append((b"cookie", cookie.encode()))
@@ -75,6 +78,14 @@ async def open_socket(*, cookie: str | None = None, ticket: str | None = None, o
 async def open_inbox(**credentials) -> tuple[WebsocketCommunicator, dict]:
     """An authenticated socket and its hello."""
     socket = await open_socket(**credentials)
+    hello = await socket.receive_json_from(timeout=WAIT)
+    assert hello["type"] == "hello", hello
+    return socket, hello
+
+
+async def open_embed(token: str) -> tuple[WebsocketCommunicator, dict]:
+    """An inbox embed's socket (/ws/embed/?token=) and its hello."""
+    socket = await open_socket(path=f"/ws/embed/?token={token}")
     hello = await socket.receive_json_from(timeout=WAIT)
     assert hello["type"] == "hello", hello
     return socket, hello
