@@ -8,11 +8,12 @@ organization's, else the product's default."""
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -180,7 +181,7 @@ def email_deliver(*, log_id: int) -> None:
     if log is None:
         return
     claimed = EmailLog.objects.filter(pk=log.pk, status=EmailLog.Status.QUEUED, attempts=log.attempts).update(
-        attempts=F("attempts") + 1
+        attempts=F("attempts") + 1, tried_at=timezone.now()
     )
     if not claimed:
         return
@@ -203,3 +204,28 @@ def email_deliver(*, log_id: int) -> None:
         _finish(log, status=EmailLog.Status.FAILED, last_error=_error_of(exc))
     else:
         _finish(log, status=EmailLog.Status.SENT, sent_at=timezone.now(), last_error="")
+
+
+# Longer than the longest wait between two attempts (the task's retry_backoff_max, 30 min) and a run: an e-mail still
+# queued this long after its last attempt has no retry waiting in the broker.
+REQUEUE_AFTER = timedelta(minutes=40)
+REQUEUE_BATCH = 500
+
+
+def email_logs_requeue(*, now: datetime | None = None) -> int:
+    """Queue again the e-mails left queued (the beat's work): the broker was down when their transaction committed,
+    a worker was lost, or the inline mode gave up on a first error. Each is stamped so the next sweep leaves it
+    alone for REQUEUE_AFTER; the task's claim makes a duplicate harmless. Returns how many."""
+    now = now or timezone.now()
+    stale = Q(tried_at__lt=now - REQUEUE_AFTER) | Q(tried_at__isnull=True, created_at__lt=now - REQUEUE_AFTER)
+    ids = list(
+        EmailLog.objects.filter(stale, status=EmailLog.Status.QUEUED)
+        .order_by("id")
+        .values_list("id", flat=True)[:REQUEUE_BATCH]
+    )
+    requeued = 0
+    for log_id in ids:
+        if EmailLog.objects.filter(stale, pk=log_id, status=EmailLog.Status.QUEUED).update(tried_at=now):
+            enqueue_after_commit(account_tasks.send_email, log_id)
+            requeued += 1
+    return requeued

@@ -47,6 +47,8 @@ class EmailLog(models.Model):
     body_text = EncryptedTextField(blank=True)
     body_html = EncryptedTextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # When an attempt was last claimed or the sweeper last queued it again (accounts.mail.email_logs_requeue).
+    tried_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     objects = TenantQuerySet.as_manager()

@@ -30,6 +30,14 @@ def send_email(log_id: int) -> None:
 
 
 @shared_task
+def requeue_emails() -> int:
+    """Beat, every 5 minutes: queue again the e-mails left queued (accounts.mail.email_logs_requeue)."""
+    from accounts import mail
+
+    return mail.email_logs_requeue()
+
+
+@shared_task
 def send_password_reset(email: str) -> None:
     """E-mail a reset token to the active account with this e-mail, if there is one."""
     from accounts import services

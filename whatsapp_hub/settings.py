@@ -442,6 +442,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "accounts-system-log-retention": _beat_every(3600, "accounts.tasks.prune_system_logs"),
     # Refresh tokens past their expiry (outstanding and blacklisted) deleted.
     "accounts-token-flush": _beat_every(86400, "accounts.tasks.flush_expired_tokens"),
+    "accounts-email-requeue": _beat_every(300, "accounts.tasks.requeue_emails"),
     # Scheduled campaigns whose time has come started (within a minute of it).
     "campaigns-start-due": _beat_every(60, "campaigns.tasks.start_due_campaigns"),
     # Batches of dead workers resolved; running campaigns whose sending tasks were lost sent again.

@@ -372,3 +372,26 @@ def test_the_page_s_empty_state_and_a_bad_filter(org, admin_membership):
     page = signed_in(admin_membership).get("/settings/email-log/", {"date_from": "soon", "kind": "nope"})
     assert page.status_code == 200
     assert 'role="alert"' in page.content.decode()
+
+
+def test_the_sweeper_queues_again_an_e_mail_left_queued_and_then_leaves_it_alone(org, admin_membership, frozen):
+    # The broker was down when the transaction committed: the e-mail stayed queued, nothing was sent.
+    with TestCase.captureOnCommitCallbacks(execute=False):
+        log = account_mail.send_templated(
+            user=admin_membership.user, template="lockout", context={"ip_address": "?", "minutes": 5}
+        )
+    sent = email_log(org, created_at=timezone.now() - timedelta(hours=2))
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert account_mail.email_logs_requeue() == 0  # too early: a retry may be waiting in the broker
+    frozen.shift(account_mail.REQUEUE_AFTER + timedelta(seconds=1))
+    with TestCase.captureOnCommitCallbacks(execute=False) as callbacks:
+        assert account_mail.email_logs_requeue() == 1
+        assert account_mail.email_logs_requeue() == 0  # stamped: the next sweep leaves it alone
+
+    for callback in callbacks:
+        callback()
+    log.refresh_from_db()
+    assert (log.status, log.attempts, [m.to for m in mail.outbox]) == ("sent", 1, [[admin_membership.user.email]])
+    sent.refresh_from_db()
+    assert sent.status == "sent"
