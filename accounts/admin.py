@@ -15,6 +15,8 @@ from accounts.models import (
     ApiKey,
     AuditLog,
     CustomPage,
+    EmailAttachment,
+    EmailLog,
     Invitation,
     MagicLink,
     Membership,
@@ -363,6 +365,52 @@ class SystemLogAdmin(ReadOnlyTenantAdmin):
     list_filter = ("level", "category", "organization")
     search_fields = ("message", "related_id")
     date_hierarchy = "created_at"
+
+
+class EmailAttachmentInline(admin.TabularInline):
+    model = EmailAttachment
+    fields = ("filename", "content_type", "size")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("content")
+
+
+@admin.register(EmailLog)
+class EmailLogAdmin(ReadOnlyTenantAdmin):
+    """Read-only: every e-mail the hub sent, platform-wide (the organizations' admins see theirs in Settings > E-mail
+    log; mail without an organization, such as the sign-in links of people in several, only here). The bodies are
+    never shown: they may carry a sign-in link or a token until sent, and are emptied then."""
+
+    list_display = ("created_at", "organization", "kind", "recipient", "subject", "status", "attempts", "sent_at")
+    list_filter = ("status", "kind", "language", "organization")
+    list_select_related = ("organization",)
+    search_fields = ("recipient", "subject")
+    raw_id_fields = ("organization", "user")
+    date_hierarchy = "created_at"
+    fields = (
+        "organization",
+        "user",
+        "recipient",
+        "kind",
+        "subject",
+        "language",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+        "sent_at",
+    )
+    readonly_fields = fields
+    inlines = [EmailAttachmentInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("body_text", "body_html")
 
 
 @admin.register(MagicLink)

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import lockout, magic_links, plans, platform, selectors, services, sessions
-from accounts.models import ApiKey, AuditLog, SystemLog, Team
+from accounts.models import ApiKey, AuditLog, EmailLog, SystemLog, Team
 from accounts.permissions import IsAdmin, IsOrgMember, IsSuperAdmin, IsUser
 from accounts.platform_serializers import PlatformStatsSerializer
 from accounts.serializers import (
@@ -23,6 +23,7 @@ from accounts.serializers import (
     CustomPageInputSerializer,
     CustomPageSerializer,
     DetailSerializer,
+    EmailLogSerializer,
     GoogleLoginSerializer,
     InvitationCreateSerializer,
     InvitationSerializer,
@@ -427,7 +428,19 @@ class OrganizationView(KnownQueryParamsMixin, GenericAPIView):
         return Response(OrganizationSerializer(organization).data)
 
 
-class AuditLogFilter(filters.FilterSet):
+class DateRangeFilterSet(filters.FilterSet):
+    """`date_to` is inclusive of a bare date: date_to=2025-03-02 keeps that whole day, not just its midnight. A
+    subclass declares `date_to = IsoDateTimeFilter(field_name=..., method="filter_date_to")`."""
+
+    def filter_date_to(self, queryset, name, value):
+        if parse_date(self.data.get("date_to", "")) is not None:
+            if value.date() == date.max:  # the last day there is: no day after it to stop before
+                return queryset
+            return queryset.filter(**{f"{name}__lt": value + timedelta(days=1)})
+        return queryset.filter(**{f"{name}__lte": value})
+
+
+class AuditLogFilter(DateRangeFilterSet):
     action = filters.CharFilter()
     actor = filters.NumberFilter(field_name="actor_id", min_value=1, max_value=MAX_ID)
     date_from = IsoDateTimeFilter(field_name="at", lookup_expr="gte")
@@ -436,14 +449,6 @@ class AuditLogFilter(filters.FilterSet):
     class Meta:
         model = AuditLog
         fields = ["action", "actor", "date_from", "date_to"]
-
-    def filter_date_to(self, queryset, name, value):
-        # A bare date is an inclusive bound: date_to=2025-03-02 keeps that whole day, not just its midnight.
-        if parse_date(self.data.get("date_to", "")) is not None:
-            if value.date() == date.max:  # the last day there is: no day after it to stop before
-                return queryset
-            return queryset.filter(at__lt=value + timedelta(days=1))
-        return queryset.filter(at__lte=value)
 
 
 @extend_schema(tags=["organization admin"])
@@ -454,6 +459,36 @@ class AuditLogView(TenantScopedMixin, ListAPIView):
     filter_backends = [filters.DjangoFilterBackend]
 
     selector = staticmethod(selectors.audit_log)
+
+
+class EmailLogFilter(DateRangeFilterSet):
+    kind = filters.ChoiceFilter(choices=EmailLog.Kind.choices)
+    status = filters.ChoiceFilter(choices=EmailLog.Status.choices)
+    recipient = filters.CharFilter(lookup_expr="icontains", max_length=254, help_text="The address contains")
+    date_from = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    date_to = IsoDateTimeFilter(field_name="created_at", method="filter_date_to")
+
+    class Meta:
+        model = EmailLog
+        fields = ["kind", "status", "recipient", "date_from", "date_to"]
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: EmailLogSerializer(many=True), **_errors(400, 401, 403)}),
+    retrieve=extend_schema(responses={200: EmailLogSerializer, **_errors(401, 403, 404)}),
+)
+@extend_schema(tags=["organization admin"])
+class EmailLogViewSet(TenantScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The e-mails the hub sent about the organization, newest first (accounts.mail): invitations, notices,
+    notifications, and its members' own mail when they belong to it alone. Each with its status (queued, sent,
+    failed), attempts, last error and its attachments' names and sizes; never a body. Admins only."""
+
+    permission_classes = [IsAdmin]
+    serializer_class = EmailLogSerializer
+    filterset_class = EmailLogFilter
+    filter_backends = [filters.DjangoFilterBackend]
+
+    selector = staticmethod(selectors.email_log)
 
 
 class SystemLogFilter(filters.FilterSet):

@@ -2,7 +2,7 @@ import hmac
 from dataclasses import dataclass
 
 from django.contrib.auth.tokens import default_token_generator
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
@@ -13,6 +13,8 @@ from accounts.models import (
     ApiKey,
     AuditLog,
     CustomPage,
+    EmailAttachment,
+    EmailLog,
     Invitation,
     Membership,
     Organization,
@@ -217,6 +219,30 @@ def system_log(*, org: Organization, level: str = "", category: str = "", since=
         logs = logs.filter(category=category)
     if since is not None:
         logs = logs.filter(created_at__gte=since)
+    return logs
+
+
+def email_log(
+    *, org: Organization, kind: str = "", status: str = "", recipient: str = "", date_from=None, date_to=None
+) -> QuerySet[EmailLog]:
+    """The e-mails about the organization, newest first, with their attachments (without their bytes); of one kind
+    and status when given, to an address containing `recipient`, created from `date_from` and before `date_to`."""
+    logs = (
+        EmailLog.objects.for_org(org)
+        .defer("body_text", "body_html")
+        .prefetch_related(Prefetch("attachments", queryset=EmailAttachment.objects.defer("content")))
+        .order_by("-created_at", "-id")
+    )
+    if kind:
+        logs = logs.filter(kind=kind)
+    if status:
+        logs = logs.filter(status=status)
+    if recipient:
+        logs = logs.filter(recipient__icontains=recipient)
+    if date_from is not None:
+        logs = logs.filter(created_at__gte=date_from)
+    if date_to is not None:
+        logs = logs.filter(created_at__lt=date_to)
     return logs
 
 

@@ -7,6 +7,8 @@ from accounts.models import (
     ApiKey,
     AuditLog,
     CustomPage,
+    EmailAttachment,
+    EmailLog,
     Invitation,
     Membership,
     Organization,
@@ -312,6 +314,36 @@ class AuditLogSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditLog
         fields = ["id", "at", "action", "actor", "api_key", "target_type", "target_id", "data"]
+
+
+class EmailAttachmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EmailAttachment
+        fields = ["filename", "content_type", "size"]
+        read_only_fields = fields
+
+
+class EmailLogSerializer(serializers.ModelSerializer):
+    attachments = EmailAttachmentSerializer(many=True, read_only=True)
+    last_error = serializers.CharField(help_text="The last mail-server or connection error, or blank.")
+
+    class Meta:
+        model = EmailLog
+        fields = [
+            "id",
+            "created_at",
+            "sent_at",
+            "kind",
+            "recipient",
+            "user",
+            "subject",
+            "language",
+            "status",
+            "attempts",
+            "last_error",
+            "attachments",
+        ]
+        read_only_fields = fields
 
 
 class SystemLogSerializer(serializers.ModelSerializer):

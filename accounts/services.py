@@ -14,7 +14,6 @@ from django.contrib.auth import authenticate, password_validation, user_logged_i
 from django.contrib.auth.tokens import default_token_generator
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -26,7 +25,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import google, hooks, lockout, org_settings, plans, selectors, sessions
+from accounts import google, hooks, lockout, mail, org_settings, plans, selectors, sessions
 from accounts import tasks as account_tasks
 from accounts.models import (
     ApiKey,
@@ -507,15 +506,14 @@ def password_reset_send(*, email: str) -> None:
     if user is None:
         return
     token = f"{urlsafe_base64_encode(force_bytes(user.pk))}.{default_token_generator.make_token(user)}"
-    send_mail(
-        subject="Reset your WhatsApp Hub password",
-        message=(
-            "Someone asked to reset the password of this account. If it was you, use this token "
-            f"(valid for {settings.PASSWORD_RESET_TIMEOUT // 60} minutes):\n\n{token}\n\n"
-            f"{settings.PUBLIC_BASE_URL}/reset-password?token={token}\n\nOtherwise ignore this e-mail."
-        ),
-        from_email=None,
-        recipient_list=[user.email],
+    mail.send_templated(
+        user=user,
+        template="password_reset",
+        context={
+            "token": token,
+            "url": f"{settings.PUBLIC_BASE_URL}/reset-password?token={token}",
+            "minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
+        },
     )
 
 
@@ -536,7 +534,7 @@ def password_reset(*, token: str, new_password: str) -> None:
 def invitation_send(*, organization_id: int, invitation_id: int) -> None:
     """E-mail a pending, unexpired invitation its single-use token (the task's work). The token is issued here and
     only its hash stored, so it never travels through the broker; a second run issues a new token, and its e-mail
-    supersedes the first. The mail server is called after the commit."""
+    supersedes the first. The e-mail is queued with the new hash and sent after the commit."""
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
         invitation = (
@@ -550,17 +548,18 @@ def invitation_send(*, organization_id: int, invitation_id: int) -> None:
             return
         invitation.token_hash = hash_secret(token)
         invitation.save(update_fields=["token_hash"])
-    organization = invitation.organization
-    send_mail(
-        subject=f"You are invited to {organization.name} on WhatsApp Hub",
-        message=(
-            f"You have been invited to join {organization.name} as {invitation.get_role_display()}.\n\n"
-            f"Invitation token: {token}\n{settings.PUBLIC_BASE_URL}/accept-invite?token={token}\n\n"
-            f"The invitation expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC."
-        ),
-        from_email=None,
-        recipient_list=[invitation.email],
-    )
+        mail.send_templated_to_address(
+            address=invitation.email,
+            template="invitation",
+            context={
+                "organization": invitation.organization,
+                "role": invitation.role,
+                "token": token,
+                "url": f"{settings.PUBLIC_BASE_URL}/accept-invite?token={token}",
+                "expires_at": invitation.expires_at,
+            },
+            organization=invitation.organization,
+        )
 
 
 def _check_seat_available(org: Organization) -> None:

@@ -1,18 +1,43 @@
-"""Celery tasks of accounts: the e-mails (password reset, invitation, sign-in link, lockout notice), sent by a worker
-and never in the request, the daily flush of expired refresh tokens and the hourly pruning of the system log.
+"""Celery tasks of accounts: the e-mails (password reset, invitation, sign-in link, lockout notice) made by a worker
+and never in the request, the delivery of every queued e-mail (accounts.mail), the daily flush of expired refresh
+tokens and the hourly pruning of the system log.
 
-No secret travels through the broker: a reset token is made in the task from the account, and an invitation token
-is issued in the task (only its hash is stored). A mail server that fails is retried with backoff. Services are
+No secret travels through the broker: a reset token is made in the task from the account, an invitation token is
+issued in the task (only its hash is stored), and the e-mail that carries them travels as its log row's id (its body
+is encrypted in the database until it is sent). A mail server that fails is retried with backoff. Services are
 imported in the task bodies: services import tasks.
 """
 
-from celery import shared_task
+from celery import Task, shared_task
+from django.conf import settings
+
+
+class _MailTask(Task):
+    """Retries up to EMAIL_MAX_ATTEMPTS attempts in all, read when it retries (so a test's settings apply)."""
+
+    @property
+    def max_retries(self) -> int:
+        return settings.EMAIL_MAX_ATTEMPTS - 1
+
 
 # smtplib's errors are OSErrors, as are the connection errors of a mail server that is down.
-MAIL_RETRY = {"autoretry_for": (OSError,), "retry_backoff": 30, "retry_backoff_max": 30 * 60, "max_retries": 6}
+@shared_task(base=_MailTask, autoretry_for=(OSError,), retry_backoff=30, retry_backoff_max=30 * 60)
+def send_email(log_id: int) -> None:
+    """Send one queued e-mail (accounts.mail.email_deliver): sent, retried, or failed after the last attempt."""
+    from accounts import mail
+
+    mail.email_deliver(log_id=log_id)
 
 
-@shared_task(**MAIL_RETRY)
+@shared_task
+def requeue_emails() -> int:
+    """Beat, every 5 minutes: queue again the e-mails left queued (accounts.mail.email_logs_requeue)."""
+    from accounts import mail
+
+    return mail.email_logs_requeue()
+
+
+@shared_task
 def send_password_reset(email: str) -> None:
     """E-mail a reset token to the active account with this e-mail, if there is one."""
     from accounts import services
@@ -20,7 +45,7 @@ def send_password_reset(email: str) -> None:
     services.password_reset_send(email=email)
 
 
-@shared_task(**MAIL_RETRY)
+@shared_task
 def send_invitation(organization_id: int, invitation_id: int) -> None:
     """E-mail a pending invitation its token, issued now."""
     from accounts import services
@@ -44,7 +69,7 @@ def prune_system_logs() -> int:
     return services.system_logs_prune()
 
 
-@shared_task(**MAIL_RETRY)
+@shared_task
 def send_magic_link(email: str) -> None:
     """E-mail a sign-in link (made now) to the active account with this e-mail, if there is one."""
     from accounts import magic_links
@@ -52,7 +77,7 @@ def send_magic_link(email: str) -> None:
     magic_links.magic_link_send(email=email)
 
 
-@shared_task(**MAIL_RETRY)
+@shared_task
 def send_lockout_notice(user_id: int, ip_address: str) -> None:
     """Tell an account's owner that a client was locked out of it."""
     from accounts import lockout

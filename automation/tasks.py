@@ -24,9 +24,6 @@ def handle_inbound(organization_id: int, message_id: int) -> None:
 
 # --- outbound webhooks (automation/services/webhooks.py) ---------------------------------------------------------
 
-# smtplib's errors are OSErrors, as are the connection errors of a mail server that is down.
-WEBHOOK_MAIL_RETRY = {"autoretry_for": (OSError,), "retry_backoff": 30, "retry_backoff_max": 30 * 60, "max_retries": 6}
-
 
 @shared_task
 def deliver_webhooks(organization_id: int, delivery_ids: list[int]) -> None:
@@ -52,9 +49,10 @@ def push_webhook_log(organization_id: int, endpoint_ids: list[int]) -> None:
     webhook_log_push(organization_id=organization_id, endpoint_ids=endpoint_ids)
 
 
-@shared_task(**WEBHOOK_MAIL_RETRY)
+@shared_task
 def send_webhook_disabled_email(organization_id: int, endpoint_id: int) -> None:
-    """E-mail the organization's admins that a webhook endpoint was disabled for failing."""
+    """E-mail the organization's admins that a webhook endpoint was disabled for failing (queued in accounts.mail,
+    which sends and retries)."""
     from automation.services.webhooks import webhook_endpoint_disabled_notify
 
     webhook_endpoint_disabled_notify(organization_id=organization_id, endpoint_id=endpoint_id)

@@ -20,6 +20,7 @@ from messaging.models import Message, Provider
 from messaging.services import numbers as number_services
 from messaging.services import waha_sessions
 from tests.accounts.custom_pages_support import markdown_page
+from tests.accounts.mail_support import email_log
 from tests.automation.flows_support import custom_function, flow_run_of, simple_flow
 from tests.automation.knowledge_support import knowledge_base, processed_document
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
@@ -186,6 +187,7 @@ RESOURCES = {
     "audit-log": Resource(
         make=lambda org: AuditLog.objects.create(organization=org, action="test.event"),
     ),
+    "email-log": Resource(make=email_log),
     "system-log": Resource(
         make=lambda org: account_services.system_log_add(organization=org, level="error", message="walker probe"),
     ),

@@ -293,6 +293,11 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "WhatsApp Hub <no-reply@localhost>")
+# Every e-mail is queued (accounts.mail) and sent by a task: attempts in all on mail-server or connection errors, with
+# backoff from 30 s to 30 min between them; then it is marked failed in the e-mail log.
+EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 7)
+# The attachments of one e-mail, in all (kept in the database until it is sent).
+EMAIL_ATTACHMENTS_MAX_BYTES = env_int("EMAIL_ATTACHMENTS_MAX_BYTES", 10 * 1024 * 1024)
 # Anyone may create an account and organization (sign-up, or a first Google sign-in); off: people join by invitation.
 SIGNUP_OPEN = env_bool("SIGNUP_OPEN", True)
 # Passwordless sign-in links (accounts/magic_links.py).
@@ -437,6 +442,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "accounts-system-log-retention": _beat_every(3600, "accounts.tasks.prune_system_logs"),
     # Refresh tokens past their expiry (outstanding and blacklisted) deleted.
     "accounts-token-flush": _beat_every(86400, "accounts.tasks.flush_expired_tokens"),
+    "accounts-email-requeue": _beat_every(300, "accounts.tasks.requeue_emails"),
     # Scheduled campaigns whose time has come started (within a minute of it).
     "campaigns-start-due": _beat_every(60, "campaigns.tasks.start_due_campaigns"),
     # Batches of dead workers resolved; running campaigns whose sending tasks were lost sent again.

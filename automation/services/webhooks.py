@@ -46,13 +46,13 @@ from typing import Any
 import requests
 from django.conf import settings
 from django.core.cache import cache
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone, translation
-from django.utils.translation import gettext, gettext_lazy, gettext_noop, ngettext
+from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
+from accounts import mail
 from accounts.models import Membership, Organization, Role, SystemLog, User
 from accounts.services import audit_log_write, system_log_write
 from automation import events
@@ -730,33 +730,19 @@ def webhook_endpoint_disabled_notify(*, organization_id: int, endpoint_id: int) 
         .select_related("user")
         .order_by("user__email")
     )
-    link = f"{settings.PUBLIC_BASE_URL}/settings/webhooks/{endpoint.pk}/"
-    sent = 0
-    for membership in admins:
-        user = membership.user
-        with translation.override(user.language or settings.LANGUAGE_CODE):
-            subject = gettext("Webhook endpoint disabled in %(organization)s") % {
-                "organization": endpoint.organization.name
-            }
-            failures = ngettext(
-                "%(count)d attempt in a row failed",
-                "%(count)d attempts in a row failed",
-                endpoint.consecutive_failures,
-            ) % {"count": endpoint.consecutive_failures}
-            message = gettext(
-                "The webhook endpoint %(url)s of %(organization)s was disabled: every delivery to it has failed since "
-                "%(since)s UTC (%(failures)s). No more events are sent to it, and the deliveries that were waiting "
-                "have failed.\n\nFix the endpoint, then activate it again and redeliver what it missed:\n%(link)s"
-            ) % {
-                "url": endpoint.url,
-                "organization": endpoint.organization.name,
-                "since": f"{endpoint.failing_since:%Y-%m-%d %H:%M}" if endpoint.failing_since else "?",
-                "failures": failures,
-                "link": link,
-            }
-        send_mail(subject=subject, message=message, from_email=None, recipient_list=[user.email])
-        sent += 1
-    return sent
+    context = {
+        "organization": endpoint.organization,
+        "url": endpoint.url,
+        "since": endpoint.failing_since,
+        "failures": endpoint.consecutive_failures,
+        "link": f"{settings.PUBLIC_BASE_URL}/settings/webhooks/{endpoint.pk}/",
+    }
+    with transaction.atomic():
+        for membership in admins:
+            mail.send_templated(
+                user=membership.user, template="webhook_disabled", context=context, organization=endpoint.organization
+            )
+    return len(admins)
 
 
 # --- erasure and retention -----------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from accounts.models import (
     ApiKey,
     AuditLog,
     CustomPage,
+    EmailLog,
     Invitation,
     MagicLink,
     Membership,
@@ -87,6 +88,7 @@ from messaging.models import (
 )
 from templates.models import MessageTemplate, TemplateSync
 from tests.accounts.custom_pages_support import markdown_page
+from tests.accounts.mail_support import email_log
 from tests.automation.flows_support import custom_function, flow_run_of, simple_flow
 from tests.automation.knowledge_support import knowledge_base, processed_document
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory
@@ -209,6 +211,7 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     ApiKey: _api_key,
     AuditLog: _audit_log,
     SystemLog: lambda org: services.system_log_add(organization=org, level="warning", message="Admin check"),
+    EmailLog: email_log,
     MagicLink: lambda org: MagicLink.objects.create(
         user=_membership(org).user,
         token_hash=secrets.token_hex(32),

@@ -12,7 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts import services, tasks
-from accounts.models import AuditLog, Invitation, Membership, Organization, Role, User, hash_secret
+from accounts.models import AuditLog, EmailLog, Invitation, Membership, Organization, Role, User, hash_secret
 from tests.assertions import assert_error
 from tests.conftest import client_for
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
@@ -177,10 +177,16 @@ def test_the_invitation_email_is_sent_by_a_task_that_issues_the_token(org, admin
     assert r.status_code == 201, r.content
     assert (len(callbacks), mail.outbox, task_runs) == (1, [], [])  # nothing sent in the request
 
-    callbacks[0]()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        callbacks[0]()
 
-    # The broker carried ids only: the token was issued in the task, and only its hash stored.
-    assert task_runs == [("accounts.tasks.send_invitation", (org.pk, invitation.pk), {})]
+    # The broker carried ids only: the token was issued in the task, and only its hash stored; the e-mail it
+    # queued travelled as its log row's id.
+    log = EmailLog.objects.get()
+    assert task_runs == [
+        ("accounts.tasks.send_invitation", (org.pk, invitation.pk), {}),
+        ("accounts.tasks.send_email", (log.pk,), {}),
+    ]
     assert len(mail.outbox) == 1
     token = re.search(r"Invitation token: (\S+)", mail.outbox[0].body).group(1)
     invitation.refresh_from_db()
@@ -192,7 +198,8 @@ def test_a_second_run_of_the_task_sends_a_token_that_supersedes_the_first(org, a
     first = invite(admin_client, "new@example.com")
     invitation = Invitation.objects.for_org(org).get()
 
-    tasks.send_invitation(org.pk, invitation.pk)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        tasks.send_invitation(org.pk, invitation.pk)
 
     second = re.search(r"Invitation token: (\S+)", mail.outbox[-1].body).group(1)
     assert (len(mail.outbox), second != first) == (2, True)

@@ -13,7 +13,8 @@ NEW_PASSWORD = "fresh-secret-2025"
 
 
 def link_in(mail, server_url: str, path: str) -> str:
-    return re.search(rf"^({re.escape(server_url)}{path}\?token=\S+)$", mail.get_content(), re.MULTILINE).group(1)
+    text = mail.get_body(("plain",)).get_content()
+    return re.search(rf"^({re.escape(server_url)}{path}\?token=\S+)$", text, re.MULTILINE).group(1)
 
 
 def open_account_menu(page: Page) -> None:

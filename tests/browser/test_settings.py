@@ -39,7 +39,7 @@ def test_an_admin_invites_a_member_and_sees_the_invitation_pending(page, login_s
     expect(page.get_by_text("3 of 25 seats used")).to_be_visible()
     (message,) = read_outbox()
     assert message["To"] == "layla@example.com"
-    assert "/accept-invite?token=" in message.get_content()
+    assert "/accept-invite?token=" in message.get_body(("plain",)).get_content()
     assert Invitation.objects.for_org(org).get().status == Invitation.Status.PENDING
 
 
