@@ -146,11 +146,17 @@ class SecondStepForm(AccountForm):
     code = _code(_("Code from the app"), required=False)
     recovery_code = forms.CharField(
         label=_("Recovery code"),
+        help_text=_("Each recovery code works once."),
         max_length=32,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "dir": "ltr", "spellcheck": "false"}),
     )
     trust_device = forms.BooleanField(label=_("Trust this browser for 30 days"), required=False)
+
+    def focus_recovery(self) -> None:
+        """The page shows the recovery code's field instead of the code's: it gets the focus."""
+        if "code" not in self.errors:
+            self._focus("recovery_code")
 
     def clean(self):
         data = super().clean()

@@ -242,6 +242,8 @@ def sign_in_two_step(request):
                 two_factor.trusted_device_create(request=request, response=response, user=user)
             return response
     show_recovery = bool(form.data.get("recovery_code")) or request.GET.get("recovery") == "1"
+    if show_recovery:
+        form.focus_recovery()
     context = {"form": form, "account": account, "show_recovery": show_recovery}
     return render(request, "accounts/sign_in_two_step.html", context)
 

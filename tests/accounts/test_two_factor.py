@@ -557,6 +557,16 @@ def test_the_organization_page_sets_the_requirement(admin_membership):
     assert admin_membership.organization.settings["require_admin_two_factor"] is True
 
 
+def test_the_django_admin_shows_trusted_browsers_without_their_token(member, staff_browser):
+    secret, _ = enrol(member.user)
+    device = trusted(member, secret)
+
+    page = staff_browser.get(f"/admin/accounts/trusteddevice/{device.pk}/change/").content.decode()
+
+    assert "Chrome 120 on Windows" in page
+    assert device.token_hash not in page and "token_hash" not in page
+
+
 def test_nothing_changes_for_people_without_it(member):
     r = login(member)
     assert "access_token" in r.json()
