@@ -332,8 +332,17 @@ def invitation_accept(request):
         except ServiceError as refused:
             form.add_refusal(refused)
         else:
-            _open_session(request, membership.user, membership.organization_id)
             messages.success(request, _("Welcome to %(org)s.") % {"org": membership.organization.name})
+            if two_factor.second_step_needed(request=request, user=membership.user):
+                # An existing account that proved its password: its sign-in still takes the second step.
+                challenge = two_factor.challenge_issue(
+                    user=membership.user,
+                    method=services.SignInMethod.PASSWORD,
+                    organization_id=membership.organization_id,
+                    staff_only=False,
+                )
+                return _second_step(request, two_factor.SecondStepRequired(challenge), _landing(membership))
+            _open_session(request, membership.user, membership.organization_id)
             return redirect(_landing(membership))
     with timezone.override(organization_time_zone(invitation.organization)):  # the expiry in the organization's time
         return render(request, "accounts/invitation_accept.html", {"form": form, "invitation": invitation})

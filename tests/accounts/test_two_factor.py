@@ -538,6 +538,25 @@ def test_the_magic_link_and_google_pages_ask_for_the_code(fake_google, member):
     assert linked["Location"] == "/sign-in/two-step/"
 
 
+def test_joining_by_invitation_with_an_existing_account_asks_for_the_code(member, other_org):
+    secret, _ = enrol(member.user)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        invitation = services.invitation_create(
+            organization=other_org, email=member.user.email, role=Role.AGENT, invited_by=None
+        )
+    token = re.search(r"accept-invite\?token=([\w-]+)", mail.outbox[-1].body).group(1)
+    browser = Client()
+
+    joined = browser.post(f"/accept-invite?token={token}", {"password": PASSWORD})
+
+    assert joined["Location"] == "/sign-in/two-step/"
+    assert "_auth_user_id" not in browser.session
+    done = browser.post("/sign-in/two-step/", {"code": code_now(secret)})
+    assert done["Location"] == "/inbox/"
+    assert browser.session["_auth_user_id"] == str(member.user.pk)
+    assert browser.session["organization_id"] == invitation.organization_id
+
+
 def test_the_organization_page_sets_the_requirement(admin_membership):
     enrol(admin_membership.user)
     browser = signed_in(admin_membership)

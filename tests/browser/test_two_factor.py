@@ -132,3 +132,22 @@ def test_the_security_page_and_the_second_step_in_arabic(new_context, daphne_ser
     anonymous.get_by_role("link", name="فقدت هاتفك؟ استخدم رمز استرداد").click()
     expect(anonymous.get_by_label("رمز الاسترداد")).to_be_visible()
     anonymous.screenshot(path="/tmp/shots/two-step-sign-in-ar.png")
+
+
+def test_an_admin_requires_it_of_admins_on_the_organization_page(page, login_session):
+    membership = MembershipFactory(organization=OrganizationFactory(name="Acme"), role=Role.ADMIN)
+    secret = two_factor.two_factor_enrolment_start(user=membership.user).secret
+    two_factor.two_factor_enrolment_confirm(user=membership.user, code=code(secret))
+    login_session(page, membership.user)
+
+    page.goto("/settings/organization/")
+    box = page.get_by_label("Require two-step sign-in for admins")
+    box.scroll_into_view_if_needed()
+    page.screenshot(path="/tmp/shots/two-step-org-setting-en.png")
+    box.check()
+    page.get_by_role("button", name="Save").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Organization settings saved.")
+    expect(page.get_by_label("Require two-step sign-in for admins")).to_be_checked()
+    membership.organization.refresh_from_db()
+    assert membership.organization.settings["require_admin_two_factor"] is True
