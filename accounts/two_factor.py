@@ -50,6 +50,7 @@ ISSUER = "WhatsApp Hub"
 DIGITS = 6
 VALID_WINDOW = 1  # steps accepted on either side of the current one (clock drift, a code typed as it turns)
 RECOVERY_CODES_COUNT = 10
+RECOVERY_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"  # base32's: no 0/O or 1/l to confuse
 CHALLENGE_TTL = timedelta(minutes=5)
 CHALLENGE_SALT = "accounts.two_factor.challenge"
 TRUST_DAYS = 30
@@ -156,24 +157,22 @@ def _use_code(row: TwoFactor, code: str) -> bool:
 def _new_recovery_codes(user: User) -> list[str]:
     """Replace the person's recovery codes with RECOVERY_CODES_COUNT new ones (returned once, in clear)."""
     RecoveryCode.objects.filter(user=user).delete()
-    codes = [_format_recovery(secrets.token_hex(5)) for _ in range(RECOVERY_CODES_COUNT)]
-    RecoveryCode.objects.bulk_create(RecoveryCode(user=user, code_hash=_recovery_hash(code)) for code in codes)
+    codes = []
+    for _ in range(RECOVERY_CODES_COUNT):
+        raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(10))  # 50 bits
+        codes.append(f"{raw[:5]}-{raw[5:]}")
+    RecoveryCode.objects.bulk_create(RecoveryCode(user=user, code_hash=_recovery_hash(user, code)) for code in codes)
     return codes
 
 
-def _format_recovery(raw: str) -> str:
-    return f"{raw[:5]}-{raw[5:]}"
-
-
-def _recovery_hash(code: str) -> str:
-    return hash_secret(f"recovery:{_clean_code(code).lower()}")
+def _recovery_hash(user: User, code: str) -> str:
+    # The person's id in the digest: one table of precomputed digests cannot serve every account.
+    return hash_secret(f"recovery:{user.pk}:{_clean_code(code).lower()}")
 
 
 def _use_recovery_code(user: User, code: str) -> bool:
-    used = RecoveryCode.objects.filter(user=user, code_hash=_recovery_hash(code), used_at__isnull=True).update(
-        used_at=timezone.now()
-    )
-    return used == 1
+    unused = RecoveryCode.objects.filter(user=user, code_hash=_recovery_hash(user, code), used_at__isnull=True)
+    return unused.update(used_at=timezone.now()) == 1
 
 
 # --- failures -----------------------------------------------------------------------------------------------------
