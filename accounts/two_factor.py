@@ -80,11 +80,6 @@ class Enrolment:
 # --- reading ------------------------------------------------------------------------------------------------------
 
 
-def two_factor_for(*, user: User) -> TwoFactor | None:
-    """The person's confirmed two-step sign-in, or None when it is off (or only being enrolled)."""
-    return TwoFactor.objects.filter(user=user, confirmed_at__isnull=False).first()
-
-
 def is_enabled(*, user: User) -> bool:
     return TwoFactor.objects.filter(user=user, confirmed_at__isnull=False).exists()
 
