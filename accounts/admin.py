@@ -24,6 +24,7 @@ from accounts.models import (
     SystemLog,
     Team,
     TeamMember,
+    TrustedDevice,
     User,
     UserSession,
 )
@@ -458,6 +459,25 @@ class UserSessionAdmin(admin.ModelAdmin):
         "ended_at",
         "end_reason",
     )
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(TrustedDevice)
+class TrustedDeviceAdmin(admin.ModelAdmin):
+    """Browsers people trust to skip two-step sign-in's second step (accounts.two_factor), for support ("which
+    browsers skip the code?"): read-only, without the token's digest; deleting one makes its browser ask again."""
+
+    list_display = ("user", "label", "created_at", "last_used_at", "expires_at", "revoked_at")
+    list_select_related = ("user",)
+    search_fields = ("user__email", "label")
+    raw_id_fields = ("user",)
+    fields = readonly_fields = ("user", "label", "user_agent", "created_at", "last_used_at", "expires_at", "revoked_at")
     date_hierarchy = "created_at"
 
     def has_add_permission(self, request) -> bool:

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 from django.utils.dateparse import parse_date
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView, ListAPIView, ListCreateAPIView
@@ -12,7 +12,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import lockout, magic_links, plans, platform, selectors, services, sessions
+from accounts import lockout, magic_links, plans, platform, selectors, services, sessions, two_factor
 from accounts.models import ApiKey, AuditLog, EmailLog, SystemLog, Team
 from accounts.permissions import IsAdmin, IsOrgMember, IsSuperAdmin, IsUser
 from accounts.platform_serializers import PlatformStatsSerializer
@@ -53,6 +53,8 @@ from accounts.serializers import (
     TeamSerializer,
     WsTicketSerializer,
 )
+from accounts.two_factor_api import TwoFactorChallengeSerializer
+from accounts.two_factor_api import VerifySerializer as TwoFactorVerifySerializer
 from accounts.viewsets import TenantScopedMixin, TenantViewSet
 from whatsapp_hub.filters import IsoDateTimeFilter
 from whatsapp_hub.query_params import KnownQueryParamsMixin
@@ -85,6 +87,19 @@ class AnonymousAuthView(GenericAPIView):
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
+    def handle_exception(self, exc):
+        if isinstance(exc, two_factor.SecondStepRequired):  # the first step passed: the answer asks for the second
+            return Response({"two_factor_required": True, "challenge": exc.challenge})
+        return super().handle_exception(exc)
+
+
+# What a sign-in answers: tokens, or (two-step sign-in on, client not trusted) a challenge for auth/2fa/verify.
+SIGN_IN_RESULT = PolymorphicProxySerializer(
+    component_name="SignInResult",
+    serializers=[SessionSerializer, TwoFactorChallengeSerializer],
+    resource_type_field_name=None,
+)
+
 
 @extend_schema(tags=["auth"], responses={201: RegisterResponseSerializer, **_errors(400)})
 class RegisterView(AnonymousAuthView):
@@ -95,7 +110,7 @@ class RegisterView(AnonymousAuthView):
         return Response({"user_id": user.pk, "organization_id": organization.pk}, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(tags=["auth"], responses={200: SessionSerializer, **_errors(400, 401, 403), 429: ERRORS_429})
+@extend_schema(tags=["auth"], responses={200: SIGN_IN_RESULT, **_errors(400, 401, 403), 429: ERRORS_429})
 class LoginView(AnonymousAuthView):
     serializer_class = LoginSerializer
     staff_only = False
@@ -114,7 +129,7 @@ def signed_in(request, session: services.Session) -> Response:
 
 @extend_schema(
     tags=["auth"],
-    responses={200: SessionSerializer, **_errors(400, 401, 403, 404), 503: ERRORS_503},
+    responses={200: SIGN_IN_RESULT, **_errors(400, 401, 403, 404), 503: ERRORS_503},
     description="Sign in (or sign up) with a Google ID token: its signature (Google's published keys), audience (this "
     "server's Google client id), issuer, expiry and verified e-mail are checked. The account with that e-mail signs "
     "in; a new e-mail gets an account and an organization of its own (unless sign-up is closed: 403). Organizations "
@@ -144,7 +159,7 @@ class MagicLinkRequestView(AnonymousAuthView):
 
 @extend_schema(
     tags=["auth"],
-    responses={200: SessionSerializer, **_errors(400, 401, 403)},
+    responses={200: SIGN_IN_RESULT, **_errors(400, 401, 403)},
     description="Exchange the token of an e-mailed sign-in link (once) for a token pair, as auth/login answers.",
 )
 class MagicLinkVerifyView(AnonymousAuthView):
@@ -153,6 +168,33 @@ class MagicLinkVerifyView(AnonymousAuthView):
     def post(self, request):
         user, membership = magic_links.auth_magic_link(request=request._request, **self.validated(request))
         return signed_in(request, services.session_issue(user=user, membership=membership, request=request._request))
+
+
+@extend_schema(
+    tags=["auth"],
+    responses={200: SessionSerializer, **_errors(400, 401, 403), 429: ERRORS_429},
+    description="The second step of a sign-in that answered `two_factor_required`: its `challenge` (5 minutes, once) "
+    "with a current code of the authenticator app, or one of the recovery codes (each works once). Answers as "
+    "auth/login does. `trust_device`: this client (a cookie) skips the second step for 30 days. Wrong codes are "
+    "counted per account: past the limit, 429 until the lockout window ends.",
+)
+class TwoFactorVerifyView(AnonymousAuthView):
+    serializer_class = TwoFactorVerifySerializer
+
+    def post(self, request):
+        data = self.validated(request)
+        user, membership = two_factor.auth_second_step(
+            request=request._request,
+            challenge=data["challenge"],
+            code=data.get("code", ""),
+            recovery_code=data.get("recovery_code", ""),
+        )
+        response = signed_in(
+            request, services.session_issue(user=user, membership=membership, request=request._request)
+        )
+        if data["trust_device"]:
+            two_factor.trusted_device_create(request=request._request, response=response, user=user)
+        return response
 
 
 @extend_schema(tags=["auth"], responses={200: SessionSerializer, **_errors(400, 401)})

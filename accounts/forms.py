@@ -104,6 +104,67 @@ class OrganizationCreateForm(AccountForm):
     name = _organization_name()
 
 
+def _code(label, required: bool = True) -> forms.CharField:
+    widget = forms.TextInput(
+        attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "dir": "ltr", "spellcheck": "false"}
+    )
+    return forms.CharField(label=label, max_length=16, required=required, widget=widget)
+
+
+class TwoFactorCodeForm(AccountForm):
+    """A current code of the authenticator app (confirming the set-up)."""
+
+    code = _code(_("Code from the app"))
+
+
+class TwoFactorProofForm(AccountForm):
+    """A current code, or the password, to turn the protection down (turn off, new recovery codes)."""
+
+    code = _code(_("Code from the app"), required=False)
+    password = forms.CharField(
+        label=_("Or your password"),
+        strip=False,
+        max_length=128,
+        required=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "dir": "ltr"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].widget.attrs.pop("autofocus", None)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("code") and not data.get("password"):
+            raise forms.ValidationError(gettext("Give a current code from the app, or your password."))
+        return data
+
+
+class SecondStepForm(AccountForm):
+    """The second step of a sign-in: a code, or a recovery code, and whether to trust this browser."""
+
+    code = _code(_("Code from the app"), required=False)
+    recovery_code = forms.CharField(
+        label=_("Recovery code"),
+        help_text=_("Each recovery code works once."),
+        max_length=32,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "dir": "ltr", "spellcheck": "false"}),
+    )
+    trust_device = forms.BooleanField(label=_("Trust this browser for 30 days"), required=False)
+
+    def focus_recovery(self) -> None:
+        """The page shows the recovery code's field instead of the code's: it gets the focus."""
+        if "code" not in self.errors:
+            self._focus("recovery_code")
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("code") and not data.get("recovery_code"):
+            raise forms.ValidationError(gettext("Type the code your authenticator app shows, or a recovery code."))
+        return data
+
+
 # --- the organization admin's settings pages -------------------------------------------------------------------
 
 # The roles as people read them (Role's own labels are not translated).
@@ -229,6 +290,14 @@ class OrganizationForm(forms.Form):
     opt_in_keywords = KeywordsField(
         label=_("Opt-in keywords"),
         help_text=_("One word or phrase per line. A customer who sends one of them is opted back in."),
+    )
+    require_admin_two_factor = forms.BooleanField(
+        label=_("Require two-step sign-in for admins"),
+        required=False,
+        help_text=_(
+            "Admins without two-step sign-in are sent to set it up, and cannot use the admin pages or admin API "
+            "routes until they do."
+        ),
     )
 
     # Business hours: per weekday an "open" box (its field holds the day's errors) and two times, built in __init__.

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from accounts import mail
+from accounts import mail, two_factor
 from accounts import tasks as account_tasks
 from accounts.models import MagicLink, Membership, User, hash_secret, normalize_email
 from whatsapp_hub.aftercommit import enqueue_after_commit
@@ -72,10 +72,18 @@ def magic_link_usable(*, token: str) -> User | None:
     return link.user if link is not None and link.is_usable and link.user.is_active else None
 
 
-@transaction.atomic
 def auth_magic_link(*, request, token: str, organization_id: int | None = None) -> tuple[User, Membership | None]:
     """Use a link once and sign its account in (accounts.services.auth_sign_in_complete, method magic_link). 401 for
-    an unknown, expired or used link; a refusal of the sign-in leaves the link unused."""
+    an unknown, expired or used link; a refusal of the sign-in leaves the link unused. When the account needs its
+    second step, the link is used all the same and SecondStepRequired is raised once that is committed."""
+    user, outcome = _magic_link_sign_in(request=request, token=token, organization_id=organization_id)
+    if isinstance(outcome, two_factor.SecondStepRequired):
+        raise outcome
+    return user, outcome
+
+
+@transaction.atomic
+def _magic_link_sign_in(*, request, token: str, organization_id: int | None):
     from accounts import services
 
     link = MagicLink.objects.select_for_update().filter(token_hash=hash_secret(token or "")).first()
@@ -86,7 +94,10 @@ def auth_magic_link(*, request, token: str, organization_id: int | None = None) 
         raise _link_refused()
     link.used_at = timezone.now()
     link.save(update_fields=["used_at"])
-    membership = services.auth_sign_in_complete(
-        request=request, user=user, method=services.SignInMethod.MAGIC_LINK, organization_id=organization_id
-    )
+    try:
+        membership = services.auth_sign_in_complete(
+            request=request, user=user, method=services.SignInMethod.MAGIC_LINK, organization_id=organization_id
+        )
+    except two_factor.SecondStepRequired as pending:
+        return user, pending
     return user, membership

@@ -349,3 +349,4 @@ class CustomPage(TenantModel):
 from accounts.mail_models import EmailAttachment, EmailLog  # noqa: E402, F401  (its own module: accounts.mail)
 from accounts.platform_models import MessageUsage, Plan, PlatformAuditLog, StorageUsage  # noqa: E402, F401
 from accounts.session_models import UserSession  # noqa: E402, F401  (its own module: accounts.sessions)
+from accounts.two_factor_models import RecoveryCode, TrustedDevice, TwoFactor  # noqa: E402, F401  (accounts.two_factor)

@@ -6,6 +6,7 @@
     opt_in_keywords    words that opt a contact back in
     sign_in            how members sign in: {"require_google": bool (password and magic-link sign-in refused),
                        "allowed_domains": [e-mail domains] (members and invitations outside them refused; [] = any)}
+    require_admin_two_factor  true: its admins must use two-step sign-in (accounts.two_factor) to act as admins
     business_hours     per ISO weekday ("mon" .. "sun"), one opening interval ["09:00", "17:00"] of the organization's
                        time zone (open before close, in the same day); a day left out is closed
 
@@ -199,12 +200,19 @@ def _business_hours(value: Any) -> dict[str, list[str]]:
         raise _Invalid(str(exc)) from None
 
 
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(gettext("Must be true or false."))
+    return value
+
+
 SCHEMA: dict[str, Callable[[Any], Any]] = {
     "timezone": _timezone,
     "locale": _locale,
     "opt_out_keywords": _opt_out_keywords,
     "opt_in_keywords": _keywords,
     "sign_in": _sign_in,
+    "require_admin_two_factor": _bool,
     "business_hours": _business_hours,
 }
 
@@ -272,6 +280,11 @@ def sign_in_policy(settings: Any) -> tuple[bool, tuple[str, ...]]:
     except _Invalid:
         policy = {}
     return policy.get("require_google", False), tuple(policy.get("allowed_domains", ()))
+
+
+def admin_two_factor_required(settings: Any) -> bool:
+    """Whether the organization requires its admins to use two-step sign-in (false for a row of another shape)."""
+    return isinstance(settings, dict) and settings.get("require_admin_two_factor") is True
 
 
 def email_domain_allowed(settings: Any, email: str) -> bool:

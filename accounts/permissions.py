@@ -22,8 +22,20 @@ class _HasRole(IsOrgMember):
 
 
 class IsAdmin(_HasRole):
+    """Admins; a person whose organization requires two-step sign-in of its admins must have it on (403
+    two_factor_enrolment_required until then: accounts.two_factor)."""
+
     message = "Admin role required."
     roles = frozenset({Role.ADMIN})
+
+    def has_permission(self, request, view):
+        if not super().has_permission(request, view):
+            return False
+        from accounts import two_factor  # permissions load with the settings' DRF classes, before the models
+
+        if two_factor.enrolment_required(user=request.user, organization=request.org, role=request.role):
+            raise two_factor.enrolment_required_error()
+        return True
 
 
 class IsAgent(_HasRole):

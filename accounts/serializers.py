@@ -87,6 +87,12 @@ def _keywords_schema(description: str) -> dict:
                     },
                 },
             },
+            "require_admin_two_factor": {
+                "type": "boolean",
+                "nullable": True,
+                "description": "Admins must use two-step sign-in: until they turn it on, admin-only routes answer "
+                "403 with code two_factor_enrolment_required.",
+            },
             "business_hours": {
                 "type": "object",
                 "nullable": True,

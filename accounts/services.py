@@ -25,7 +25,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import google, hooks, lockout, mail, org_settings, plans, selectors, sessions
+from accounts import google, hooks, lockout, mail, org_settings, plans, selectors, sessions, two_factor
 from accounts import tasks as account_tasks
 from accounts.models import (
     ApiKey,
@@ -243,14 +243,24 @@ def _sign_in_refusal(*, user: User, membership: Membership | None, method: str) 
 
 
 def auth_sign_in_complete(
-    *, request, user: User, method: str, organization_id: int | None = None, staff_only: bool = False
+    *,
+    request,
+    user: User,
+    method: str,
+    organization_id: int | None = None,
+    staff_only: bool = False,
+    second_step_done: bool = False,
 ) -> Membership | None:
     """The person proved who they are (`method`: a password, Google, an e-mail link): choose the organization to act
     in, apply the organizations' sign-in policies, record the sign-in (audited as auth.login with its method) and
     return the membership (None: staff outside every tenant).
 
     Staff may act in no organization (`staff_only` logins always do); everyone else needs an active membership in an
-    active organization."""
+    active organization.
+
+    A person with two-step sign-in on, from a browser they do not trust, is not signed in: SecondStepRequired
+    carries the challenge accounts.two_factor.auth_second_step completes (`second_step_done` then). Nothing is
+    written before it is raised."""
     if staff_only and not user.is_staff:
         raise ServiceError("Super admin access required.", status_code=403, code="permission_denied")
     if staff_only:
@@ -268,6 +278,15 @@ def auth_sign_in_complete(
     refusal = _sign_in_refusal(user=user, membership=membership, method=method)
     if refusal is not None:
         raise refusal
+    if not second_step_done and two_factor.second_step_needed(request=request, user=user):
+        raise two_factor.SecondStepRequired(
+            two_factor.challenge_issue(
+                user=user,
+                method=method,
+                organization_id=membership.organization_id if membership is not None else None,
+                staff_only=staff_only,
+            )
+        )
 
     user_logged_in.send(sender=User, request=request, user=user)  # resets axes, sets last_login
     if membership is not None:
@@ -842,7 +861,15 @@ def organization_update(*, organization: Organization, actor, name=None, setting
         organization.name = name.strip()
         changed.append("name")
     if settings is not None:
-        organization.settings = org_settings.settings_apply(current=organization.settings, changes=settings)
+        new_settings = org_settings.settings_apply(current=organization.settings, changes=settings)
+        if (
+            org_settings.admin_two_factor_required(new_settings)
+            and isinstance(actor, User)
+            and not two_factor.is_enabled(user=actor)
+        ):  # the admin would shut themselves out of the admin pages: they turn it on for themselves first
+            message = gettext("Turn on two-step sign-in for yourself before requiring it of admins.")
+            raise ServiceError(message, errors={"settings": {"require_admin_two_factor": [message]}})
+        organization.settings = new_settings
         changed.append("settings")
     if changed:
         organization.save(update_fields=changed)

@@ -1,4 +1,4 @@
-from accounts import api, platform_api, session_api
+from accounts import api, platform_api, session_api, two_factor_api
 from whatsapp_hub.routers import Router, api_path
 
 router = Router()
@@ -25,6 +25,18 @@ urlpatterns = [
         "auth/sessions/revoke-others", session_api.SessionRevokeOthersView.as_view(), "auth-sessions-revoke-others"
     ),
     api_path(r"auth/sessions/(?P<session_id>\d{1,18})", session_api.SessionView.as_view(), "auth-session"),
+    api_path("auth/2fa", two_factor_api.TwoFactorStatusView.as_view(), "auth-2fa"),
+    api_path("auth/2fa/enrol", two_factor_api.EnrolmentStartView.as_view(), "auth-2fa-enrol"),
+    api_path("auth/2fa/enrol/confirm", two_factor_api.EnrolmentConfirmView.as_view(), "auth-2fa-enrol-confirm"),
+    api_path("auth/2fa/disable", two_factor_api.DisableView.as_view(), "auth-2fa-disable"),
+    api_path("auth/2fa/recovery-codes", two_factor_api.RecoveryCodesView.as_view(), "auth-2fa-recovery-codes"),
+    api_path("auth/2fa/verify", api.TwoFactorVerifyView.as_view(), "auth-2fa-verify"),
+    api_path("auth/2fa/trusted-devices", two_factor_api.TrustedDeviceListView.as_view(), "auth-2fa-trusted-devices"),
+    api_path(
+        r"auth/2fa/trusted-devices/(?P<device_id>\d{1,18})",
+        two_factor_api.TrustedDeviceView.as_view(),
+        "auth-2fa-trusted-device",
+    ),
     api_path("auth/switch-organization", api.SwitchOrganizationView.as_view(), "auth-switch-organization"),
     api_path("organizations", api.OrganizationCreateView.as_view(), "organizations"),
     api_path("auth/password-reset-request", api.PasswordResetRequestView.as_view(), "auth-password-reset-request"),

@@ -15,13 +15,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
-from accounts import google, lockout, magic_links, selectors, services, sessions
+from accounts import google, lockout, magic_links, selectors, services, sessions, two_factor
 from accounts.forms import (
     InvitationSignInForm,
     InvitationSignUpForm,
     OrganizationCreateForm,
     PasswordForgotForm,
     PasswordResetForm,
+    SecondStepForm,
     SignInForm,
     SignUpForm,
 )
@@ -58,11 +59,28 @@ def _open_session(request, user, organization_id: int | None) -> None:
 
 def _signed_in(request, user, membership, target: str):
     """Opens the browser session and goes to `target`; this browser becomes a known device of the account (its
-    failed sign-ins are counted apart from other clients': accounts.lockout)."""
+    failed sign-ins are counted apart from other clients': accounts.lockout). An admin whose organization requires
+    two-step sign-in, without it, goes to the security page to turn it on."""
     _open_session(request, user, membership.organization_id if membership else None)
+    if membership is not None and two_factor.enrolment_required(
+        user=user, organization=membership.organization, role=membership.role
+    ):
+        messages.warning(
+            request,
+            _("%(org)s requires admins to use two-step sign-in: turn it on first.")
+            % {"org": membership.organization.name},
+        )
+        target = reverse("account-security")
     response = redirect(target)
     lockout.remember_device(request, response, user.email)
     return response
+
+
+def _second_step(request, pending: two_factor.SecondStepRequired, target: str):
+    """The first step passed and the account asks for its second: the challenge waits in this browser's session
+    for the second-step page."""
+    request.session[two_factor.CHALLENGE_SESSION_KEY] = {"challenge": pending.challenge, "next": target}
+    return redirect("sign-in-two-step")
 
 
 def _notice(request, *, title: str, text: str, link: tuple[str, str] | None = None, status: int = 200):
@@ -102,6 +120,8 @@ def sign_in(request):
             user, membership = services.auth_authenticate(request=request, **form.cleaned_data)
         except ServiceError as refused:
             error = refused.detail
+        except two_factor.SecondStepRequired as pending:
+            return _second_step(request, pending, _safe_next(request, ""))
         else:
             return _signed_in(request, user, membership, _safe_next(request, _landing(membership)))
     context = {
@@ -151,6 +171,8 @@ def magic_link(request):
             if refused.code == "invalid_magic_link":
                 return _link_expired(request)
             return _notice(request, title=_("You can't sign in this way"), text=refused.detail, status=403)
+        except two_factor.SecondStepRequired as pending:
+            return _second_step(request, pending, "")
         return _signed_in(request, user, membership, _landing(membership))
     return render(request, "accounts/magic_link.html", {"account": account})
 
@@ -184,7 +206,46 @@ def google_callback(request):
         user, membership = services.auth_google_identity(request=request, identity=identity)
     except ServiceError as refused:
         return _notice(request, title=_("Google sign-in failed"), text=refused.detail, link=back, status=403)
+    except two_factor.SecondStepRequired as pending:
+        return _second_step(request, pending, "")
     return _signed_in(request, user, membership, _landing(membership))
+
+
+@throttled_posts
+def sign_in_two_step(request):
+    """The second step of a sign-in (accounts.two_factor): a code of the authenticator app or a recovery code, and
+    "trust this browser". Without a sign-in waiting for it, back to the sign-in page."""
+    waiting = request.session.get(two_factor.CHALLENGE_SESSION_KEY) or {}
+    account = two_factor.challenge_user(challenge=waiting.get("challenge", ""))
+    if account is None:
+        request.session.pop(two_factor.CHALLENGE_SESSION_KEY, None)
+        return redirect("sign-in")
+    form = SecondStepForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user, membership = two_factor.auth_second_step(
+                request=request,
+                challenge=waiting["challenge"],
+                code=form.cleaned_data["code"],
+                recovery_code=form.cleaned_data["recovery_code"],
+            )
+        except ServiceError as refused:
+            if refused.code == "invalid_challenge":
+                request.session.pop(two_factor.CHALLENGE_SESSION_KEY, None)
+                back = (reverse("sign-in"), _("Back to sign-in"))
+                return _notice(request, title=_("Sign in again"), text=refused.detail, link=back, status=401)
+            form.add_refusal(refused)
+        else:
+            request.session.pop(two_factor.CHALLENGE_SESSION_KEY, None)
+            response = _signed_in(request, user, membership, waiting.get("next") or _landing(membership))
+            if form.cleaned_data["trust_device"]:
+                two_factor.trusted_device_create(request=request, response=response, user=user)
+            return response
+    show_recovery = bool(form.data.get("recovery_code")) or request.GET.get("recovery") == "1"
+    if show_recovery:
+        form.focus_recovery()
+    context = {"form": form, "account": account, "show_recovery": show_recovery}
+    return render(request, "accounts/sign_in_two_step.html", context)
 
 
 @require_POST
@@ -271,8 +332,17 @@ def invitation_accept(request):
         except ServiceError as refused:
             form.add_refusal(refused)
         else:
-            _open_session(request, membership.user, membership.organization_id)
             messages.success(request, _("Welcome to %(org)s.") % {"org": membership.organization.name})
+            if two_factor.second_step_needed(request=request, user=membership.user):
+                # An existing account that proved its password: its sign-in still takes the second step.
+                challenge = two_factor.challenge_issue(
+                    user=membership.user,
+                    method=services.SignInMethod.PASSWORD,
+                    organization_id=membership.organization_id,
+                    staff_only=False,
+                )
+                return _second_step(request, two_factor.SecondStepRequired(challenge), _landing(membership))
+            _open_session(request, membership.user, membership.organization_id)
             return redirect(_landing(membership))
     with timezone.override(organization_time_zone(invitation.organization)):  # the expiry in the organization's time
         return render(request, "accounts/invitation_accept.html", {"form": form, "invitation": invitation})

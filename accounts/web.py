@@ -8,12 +8,13 @@ organization switcher (accounts.selectors.session_membership). Views call `membe
 from functools import wraps
 from zoneinfo import ZoneInfo
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts import selectors
+from accounts import selectors, two_factor
 from accounts.models import Role
 
 DEFAULT_TIME_ZONE = "UTC"
@@ -55,6 +56,13 @@ def member_required(view=None, *, roles: frozenset[str] | None = None, reason: s
             if roles is not None and membership.role not in roles:
                 text = reason or _("This page is for admins of %(org)s. Ask one of them for access.")
                 return permission_denied(request, reason=text % {"org": membership.organization.name})
+            if roles == ADMIN_ONLY and enrolment_required(request):
+                messages.warning(
+                    request,
+                    _("%(org)s requires admins to use two-step sign-in: turn it on first.")
+                    % {"org": membership.organization.name},
+                )
+                return redirect("account-security")
             # For this request only: an activated zone would outlive it in the thread (the next request, a test).
             with timezone.override(organization_time_zone(membership.organization)):
                 return view_func(request, *args, **kwargs)
@@ -64,4 +72,11 @@ def member_required(view=None, *, roles: frozenset[str] | None = None, reason: s
     return decorate(view) if view is not None else decorate
 
 
-admin_required = member_required(roles=frozenset({Role.ADMIN}))
+def enrolment_required(request) -> bool:
+    """Whether the signed-in admin must turn two-step sign-in on before using admin pages (their organization's
+    policy: accounts.two_factor). Call after member_required set request.role."""
+    return two_factor.enrolment_required(user=request.user, organization=request.org, role=request.role)
+
+
+ADMIN_ONLY = frozenset({Role.ADMIN})
+admin_required = member_required(roles=ADMIN_ONLY)

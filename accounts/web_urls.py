@@ -1,10 +1,11 @@
 from django.urls import path
 
-from accounts import platform_views, session_views, settings_views, views
+from accounts import platform_views, session_views, settings_views, two_factor_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("sign-in/", views.sign_in, name="sign-in"),
+    path("sign-in/two-step/", views.sign_in_two_step, name="sign-in-two-step"),
     path("sign-in/link/", views.magic_link_request, name="magic-link-request"),
     path("sign-in/google/", views.google_start, name="google-sign-in"),
     path("sign-in/google/callback", views.google_callback, name="google-callback"),
@@ -24,3 +25,4 @@ urlpatterns = [
 urlpatterns += settings_views.urlpatterns
 urlpatterns += platform_views.urlpatterns
 urlpatterns += session_views.urlpatterns
+urlpatterns += two_factor_views.urlpatterns

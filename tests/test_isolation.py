@@ -332,6 +332,16 @@ NO_TENANT_DATA = {
     "auth-sessions",
     "auth-session",
     "auth-sessions-revoke-others",
+    # The person's own two-step sign-in and trusted browsers (another person's browser is a 404), and the second step
+    # of a sign-in: tests/accounts/test_two_factor.py
+    "auth-2fa",
+    "auth-2fa-enrol",
+    "auth-2fa-enrol-confirm",
+    "auth-2fa-disable",
+    "auth-2fa-recovery-codes",
+    "auth-2fa-verify",
+    "auth-2fa-trusted-devices",
+    "auth-2fa-trusted-device",
     "organizations",  # creates one for the signed-in person: tests/accounts/test_organizations.py
     "super-admin-login",
     "schema",

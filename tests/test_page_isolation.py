@@ -6,6 +6,7 @@ for another organization's row gets a 404 (or a 405 for a method the route does 
 an agent asking, within their own organization, for a conversation or number hidden from them gets the same.
 """
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,7 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts import services as account_services
-from accounts.models import Plan, Role, Team, UserSession
+from accounts.models import Plan, Role, Team, TrustedDevice, UserSession
 from automation.models import Bot
 from automation.services import bots as bot_services
 from campaigns.models import Campaign
@@ -76,6 +77,14 @@ ROWS = {
             user=MembershipFactory(organization=org).user,
             kind=UserSession.Kind.API,
             expires_at=timezone.now() + timedelta(days=7),
+        )
+    ),
+    # A person's own trusted browser: another person's (of another organization) is a 404 to the signed-in admin.
+    "device_id": RowMaker(
+        lambda org: TrustedDevice.objects.create(
+            user=MembershipFactory(organization=org).user,
+            token_hash=secrets.token_hex(32),
+            expires_at=timezone.now() + timedelta(days=30),
         )
     ),
     "contact_id": RowMaker(lambda org: ContactFactory(organization=org)),

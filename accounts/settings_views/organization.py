@@ -13,7 +13,7 @@ from accounts.web import admin_required, organization_time_zone
 from whatsapp_hub.errors import ServiceError
 from whatsapp_hub.forms import show_service_error
 
-SETTINGS_FIELDS = ("timezone", "locale", "opt_out_keywords", "opt_in_keywords")
+SETTINGS_FIELDS = ("timezone", "locale", "opt_out_keywords", "opt_in_keywords", "require_admin_two_factor")
 
 
 def _initial(organization) -> dict:
@@ -31,6 +31,7 @@ def _initial(organization) -> dict:
         "locale": saved.get("locale") if saved.get("locale") in org_settings.locales() else settings.LANGUAGE_CODE,
         "opt_out_keywords": words("opt_out_keywords", org_settings.DEFAULT_OPT_OUT_KEYWORDS),
         "opt_in_keywords": words("opt_in_keywords", org_settings.DEFAULT_OPT_IN_KEYWORDS),
+        "require_admin_two_factor": org_settings.admin_two_factor_required(saved),
         **OrganizationForm.hours_initial(org_settings.business_hours(saved)),
     }
 

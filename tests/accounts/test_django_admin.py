@@ -38,6 +38,7 @@ from accounts.models import (
     SystemLog,
     Team,
     TeamMember,
+    TrustedDevice,
     User,
     UserSession,
 )
@@ -216,6 +217,12 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
         user=_membership(org).user,
         token_hash=secrets.token_hex(32),
         expires_at=timezone.now() + timedelta(minutes=15),
+    ),
+    TrustedDevice: lambda org: TrustedDevice.objects.create(
+        user=_membership(org).user,
+        token_hash=secrets.token_hex(32),
+        label="Chrome 120 on Windows",
+        expires_at=timezone.now() + timedelta(days=30),
     ),
     UserSession: lambda org: UserSession.objects.create(
         user=_membership(org).user,
