@@ -39,6 +39,8 @@ import requests
 from django.conf import settings
 from django.utils.translation import gettext
 
+from accounts.integration_models import IntegrationKind
+from accounts.integrations import integration_failed, integration_ok
 from whatsapp_hub import egress
 from whatsapp_hub.errors import ServiceError
 
@@ -292,7 +294,19 @@ def _send(provider: Provider, url: str, body: dict, timeout: tuple[float, float]
 
 
 def _post(provider: Provider, path: str, body: dict, *, timeout: tuple[float, float]) -> dict:
-    """POST `body` to the provider, retrying what may pass later; the answer's JSON object, else LLMError."""
+    """POST `body` to the provider, retrying what may pass later; the answer's JSON object, else LLMError. The
+    outcome is recorded for Settings > Integrations (the error by its code only)."""
+    kind = IntegrationKind.EMBEDDINGS if path == "/embeddings" else IntegrationKind.LLM
+    try:
+        answer = _post_with_retries(provider, path, body, timeout=timeout)
+    except LLMError as error:
+        integration_failed(organization_id=provider.organization_id, kind=kind, error_code=error.code)
+        raise
+    integration_ok(organization_id=provider.organization_id, kind=kind)
+    return answer
+
+
+def _post_with_retries(provider: Provider, path: str, body: dict, *, timeout: tuple[float, float]) -> dict:
     url = provider.base_url + path
     for attempt in range(1, MAX_ATTEMPTS + 1):
         response = None
