@@ -360,3 +360,26 @@ def test_the_page_in_arabic(admin_membership, org):
     html = response.content.decode()
     assert 'dir="rtl"' in html
     assert "التكاملات" in html
+
+
+def test_the_embedded_defaults_demo_reads_sensibly(embedded_default):
+    """`make run`: the demo's sandbox number works without network, the rest is not configured (the console mail
+    backend prints e-mails: nothing is sent), and nothing is failing."""
+    from django.core.management import call_command
+
+    from accounts.models import Membership
+    from tests.conftest import client_for
+
+    embedded_default.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    embedded_default.OPENAI_BASE_URL = ""
+    embedded_default.GOOGLE_CLIENT_ID = ""
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    admin = Membership.objects.filter(role="admin").first()
+    cards = _cards(client_for(admin))
+    assert {card["name"]: card["state"] for card in cards.values()} == {
+        "Demo sandbox": "ok",
+        "AI provider": "not_configured",
+        "Embeddings": "not_configured",
+        "Google sign-in": "not_configured",
+        "E-mail": "not_configured",
+    }
