@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db.models import Count, Max, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts import google
 from accounts.integration_models import IntegrationKind, IntegrationStatus
@@ -335,8 +335,8 @@ def integration_target(*, org: Organization, key: str):
 
 
 GROUP_LABELS = {
-    IntegrationKind.WHATSAPP_NUMBER: pgettext_lazy("integrations", "WhatsApp numbers"),
-    IntegrationKind.LLM: pgettext_lazy("integrations", "AI"),
-    IntegrationKind.WEBHOOK: pgettext_lazy("integrations", "Outbound webhooks"),
-    IntegrationKind.GOOGLE: pgettext_lazy("integrations", "Sign-in and e-mail"),
+    IntegrationKind.WHATSAPP_NUMBER: gettext_lazy("WhatsApp numbers"),
+    IntegrationKind.LLM: gettext_lazy("AI"),
+    IntegrationKind.WEBHOOK: gettext_lazy("Outbound webhooks"),
+    IntegrationKind.GOOGLE: gettext_lazy("Sign-in and e-mail"),
 }
