@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db.models import Count, Max, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 
 from accounts import google
 from accounts.integration_models import IntegrationKind, IntegrationStatus
@@ -39,7 +39,7 @@ OK, FAILING, NOT_CONFIGURED, OFF, UNKNOWN = "ok", "failing", "not_configured", "
 STATES = (OK, FAILING, NOT_CONFIGURED, OFF, UNKNOWN)
 STATE_LABELS = {
     OK: gettext_lazy("Working"),
-    FAILING: gettext_lazy("Failing"),
+    FAILING: pgettext_lazy("integration state", "Failing"),
     NOT_CONFIGURED: gettext_lazy("Not configured"),
     OFF: gettext_lazy("Switched off"),
     UNKNOWN: gettext_lazy("Not checked yet"),
@@ -110,6 +110,7 @@ def error_words(code: str, http_status: int | None = None) -> str:
 class Fact:
     label: str
     value: str
+    ltr: bool = False  # a phone number, URL or model name: left to right even in Arabic
 
 
 @dataclass
@@ -170,7 +171,7 @@ def _number_card(number: WhatsAppNumber, row: IntegrationStatus | None) -> Integ
     )
     card.facts.append(Fact(gettext("Connection"), number.get_provider_display()))
     if number.phone_number:
-        card.facts.append(Fact(gettext("Phone number"), number.phone_number))
+        card.facts.append(Fact(gettext("Phone number"), number.phone_number, ltr=True))
     if number.provider == Provider.SANDBOX:
         card.facts.append(Fact(gettext("Network"), gettext("None: messages are simulated")))
         card.state = OK
@@ -220,7 +221,7 @@ def _webhook_cards(org: Organization) -> list[Integration]:
             last_error_at=endpoint.last_error_at,
             fix_url=reverse("settings-webhook", kwargs={"webhook_id": endpoint.pk}),
         )
-        card.facts.append(Fact(gettext("URL"), endpoint.url))
+        card.facts.append(Fact(gettext("URL"), endpoint.url, ltr=True))
         card.facts.append(Fact(gettext("Failed attempts, last 24 hours"), str(endpoint.failures)))
         failing = bool(endpoint.failing_since or endpoint.consecutive_failures) or None
         card.state = _outcome(endpoint.last_success_at, endpoint.last_error_at, configured=True, failing=failing)
@@ -243,7 +244,7 @@ def _ai_cards(org: Organization, rows: dict) -> list[Integration]:
     chat.fix_url = ai_url
     configured = llm.is_configured(org)
     if configured:
-        chat.facts.append(Fact(gettext("Chat model"), provider.chat_model))
+        chat.facts.append(Fact(gettext("Chat model"), provider.chat_model, ltr=True))
     _from_row(chat, rows.get((IntegrationKind.LLM, "")), configured=configured)
     chat.testable = configured
 
@@ -258,7 +259,7 @@ def _ai_cards(org: Organization, rows: dict) -> list[Integration]:
         embeddings.testable = False
         return [chat, embeddings]
     if model:
-        embeddings.facts.append(Fact(gettext("Embedding model"), model))
+        embeddings.facts.append(Fact(gettext("Embedding model"), model, ltr=True))
     else:
         embeddings.facts.append(Fact(gettext("Search"), gettext("By words only (no embedding model)")))
     _from_row(embeddings, rows.get((IntegrationKind.EMBEDDINGS, "")), configured=bool(model))

@@ -25,13 +25,15 @@ def integration_list(request):
         {"kind": kind, "label": selectors.GROUP_LABELS[kind], "cards": [c for c in cards if c.kind in kinds]}
         for kind, kinds in GROUPS
     ]
-    counts = {state: sum(1 for card in cards if card.state == state) for state in selectors.STATES}
+    counts = [
+        (state, sum(1 for card in cards if card.state == state), selectors.STATE_LABELS[state])
+        for state in (selectors.OK, selectors.FAILING, selectors.NOT_CONFIGURED)
+    ]
     strings = {
         "testing": _("Testing…"),
         "test_now": _("Test now"),
         "just_now": _("just now"),
         "failed": _("The test could not be run: try again."),
-        "labels": {state: str(label) for state, label in selectors.STATE_LABELS.items()},
     }
     return render(
         request,

@@ -50,6 +50,12 @@ function redraw(card, integration) {
   }
 }
 
+function recount() {
+  for (const count of root.querySelectorAll("[data-count]")) {
+    count.textContent = root.querySelectorAll(`.integration-card[data-state="${count.dataset.count}"]`).length;
+  }
+}
+
 async function test(button) {
   const card = button.closest(".integration-card");
   const status = card.querySelector('[data-role="status"]');
@@ -59,6 +65,7 @@ async function test(button) {
   card.setAttribute("aria-busy", "true");
   try {
     redraw(card, await api("POST", button.dataset.testUrl));
+    recount();
   } catch (error) {
     status.textContent = error.body?.detail || strings.failed;
   } finally {
