@@ -74,8 +74,9 @@ def integration_ok(
     `force`: write now whatever the interval (a "test now")."""
     now = timezone.now()
     fields: dict = {"last_success_at": now}
-    if details is not None:
-        fields["details"] = details
+    if details is not None:  # merged into what is kept (e.g. a quality event from Meta's webhooks)
+        row = _rows(organization_id, kind, str(object_id or "")).first()
+        fields["details"] = {**(row.details if row is not None else {}), **details}
     since = now - timedelta(seconds=settings.INTEGRATION_STATUS_INTERVAL)
     stale = Q(last_success_at__isnull=True) | Q(last_success_at__lt=since) | Q(last_error_at__gte=F("last_success_at"))
     _record(organization_id, kind, object_id, ok=True, code="", fields=fields, stale=stale, force=force)
@@ -125,3 +126,11 @@ def integration_test_claim(*, organization_id: int, kind: str, object_id="") -> 
     if row is None or row.tested_at is None:
         return TEST_INTERVAL
     return max(1, TEST_INTERVAL - int((now - row.tested_at).total_seconds()))
+
+
+def integration_details_merge(*, organization_id: int, kind: str, object_id="", details: dict) -> None:
+    """Keep `details` (merged into the row's) without touching the outcome: news about the integration that is
+    neither a success nor an error (e.g. Meta's quality event of a number)."""
+    object_id = str(object_id or "")
+    row, _ = IntegrationStatus.objects.get_or_create(organization_id=organization_id, kind=kind, object_id=object_id)
+    _rows(organization_id, kind, object_id).update(details={**(row.details or {}), **details})

@@ -182,6 +182,9 @@ def _number_card(number: WhatsAppNumber, row: IntegrationStatus | None) -> Integ
         quality = (row.details or {}).get("quality_rating") if row is not None else None
         card.facts.append(Fact(gettext("Quality rating"), str(quality) if quality else gettext("Unknown")))
         card.facts.append(Fact(gettext("Messaging limit"), number.get_messaging_limit_tier_display()))
+        event = (row.details or {}).get("quality_event") if row is not None else None
+        if event:
+            card.facts.append(Fact(gettext("Latest quality event from Meta"), str(event), ltr=True))
         return _from_row(card, row, configured=bool(number.phone_number_id and number.access_token))
     status = number.session_status or ""
     card.facts.append(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from django.core.mail import send_mail
+from django.core.mail import get_connection, send_mail
 from django.utils import translation
 from django.utils.translation import gettext
 
@@ -31,6 +31,8 @@ from whatsapp_hub.errors import ServiceError
 logger = logging.getLogger(__name__)
 
 TEST_PROMPT = [{"role": "user", "content": "Reply with OK."}]
+CHECK_TIMEOUT = (5.0, 15.0)  # (connect, read) seconds of a check of the AI provider: tried once
+MAIL_TIMEOUT = 10  # seconds of the SMTP connection of a test e-mail
 
 
 def _not_found() -> ServiceError:
@@ -40,9 +42,9 @@ def _not_found() -> ServiceError:
 def _check_llm(org: Organization, kind: str) -> None:
     try:
         if kind == IntegrationKind.LLM:
-            llm.chat(organization=org, messages=TEST_PROMPT, max_tokens=1)
+            llm.chat(organization=org, messages=TEST_PROMPT, max_tokens=1, timeout=CHECK_TIMEOUT, attempts=1)
         else:
-            llm.embed(organization=org, texts=["ping"])
+            llm.embed(organization=org, texts=["ping"], timeout=CHECK_TIMEOUT, attempts=1)
     except llm.LLMError as error:
         integration_failed(organization_id=org.pk, kind=kind, error_code=error.code, force=True)
     else:
@@ -69,7 +71,8 @@ def _check_mail(org: Organization, actor: User) -> None:
             "This is a test e-mail from Settings > Integrations of %(organization)s: the hub's mail server works."
         ) % {"organization": org.name}
     try:
-        send_mail(subject=subject, message=body, from_email=None, recipient_list=[actor.email])
+        connection = get_connection(timeout=MAIL_TIMEOUT)
+        send_mail(subject=subject, message=body, from_email=None, recipient_list=[actor.email], connection=connection)
     except Exception as exc:  # any backend's failure (SMTP, connection, refused address) means the same to the admin
         logger.warning("integrations: test e-mail of org %s failed: %r", org.pk, exc)
         integration_failed(organization_id=org.pk, kind=IntegrationKind.EMAIL, error_code="send_failed", force=True)

@@ -21,7 +21,7 @@ from django.utils.translation import gettext
 
 from accounts import plans
 from accounts.integration_models import IntegrationKind
-from accounts.integrations import integration_failed, integration_ok
+from accounts.integrations import integration_details_merge, integration_failed, integration_ok
 from accounts.models import Membership, Organization, Team
 from accounts.services import audit_log_write
 from messaging import extensions, number_fields
@@ -443,6 +443,21 @@ def _meta_limit(value: dict) -> str | None:
     return None
 
 
+def _quality_event_keep(numbers, value: dict) -> None:
+    """Keep Meta's latest quality event of these numbers (FLAGGED, UNFLAGGED, DOWNGRADE, UPGRADE...: a word of
+    Meta's enumeration, kept to letters, digits and underscores) for Settings > Integrations."""
+    event = "".join(ch for ch in str(value.get("event") or "") if ch.isalnum() or ch == "_")[:40]
+    if not event:
+        return
+    for number in numbers:
+        integration_details_merge(
+            organization_id=number.organization_id,
+            kind=IntegrationKind.WHATSAPP_NUMBER,
+            object_id=number.pk,
+            details={"quality_event": event, "quality_event_at": timezone.now().isoformat()},
+        )
+
+
 def numbers_meta_update(*, organization: Organization, waba_id: str, field: str, value: dict) -> int:
     """Apply a `business_capability_update`, `phone_number_quality_update` or `account_update` webhook of the WhatsApp
     Business Account `waba_id`: the messaging limit it names (Meta sets it per business portfolio: every number of
@@ -457,6 +472,8 @@ def numbers_meta_update(*, organization: Organization, waba_id: str, field: str,
     if tier is not None:
         changed += numbers.exclude(messaging_limit_tier=tier).update(messaging_limit_tier=tier)
     display = "".join(ch for ch in str(value.get("display_phone_number", "")) if ch.isdigit())
+    if field == "phone_number_quality_update" and display:
+        _quality_event_keep(numbers.filter(phone_number=f"+{display}"), value)
     if field == "phone_number_quality_update" and value.get("event") == "THROUGHPUT_UPGRADE" and display:
         upgraded = numbers.filter(phone_number=f"+{display}").exclude(throughput=HIGH_THROUGHPUT)
         changed += upgraded.update(throughput=HIGH_THROUGHPUT)

@@ -168,6 +168,13 @@ def test_test_now_of_the_ai_provider_and_embeddings(admin_client, org, fake_open
     card = _test(admin_client, "llm").json()
     assert card["state"] == "failing"
     assert card["last_error"] == "The AI provider refused the API key: check it in Settings, AI."
+
+    fake_openai.fail_next(503, times=3, message=UPSTREAM)  # a check is tried once: no retries, no backoff
+    IntegrationStatus.objects.filter(organization=org).update(tested_at=None)
+    before = len(fake_openai.chat_requests())
+    card = _test(admin_client, "llm").json()
+    assert card["last_error"] == "The AI provider is unavailable; try again later."
+    assert len(fake_openai.chat_requests()) == before + 1
     assert UPSTREAM not in str(_cards(admin_client))
 
 
@@ -383,3 +390,26 @@ def test_the_embedded_defaults_demo_reads_sensibly(embedded_default):
         "Google sign-in": "not_configured",
         "E-mail": "not_configured",
     }
+
+
+def test_metas_quality_event_shows_on_the_numbers_card_and_outlives_a_test(admin_client, org, fake_meta, client):
+    from tests.campaigns.support import campaign_number, deliver, webhooks_through_the_endpoint
+    from tests.fakes.meta import DEFAULT_WABA_ID
+
+    number = campaign_number(org)
+    webhooks_through_the_endpoint(fake_meta, client, org)
+    change = {
+        "field": "phone_number_quality_update",
+        "value": {"display_phone_number": number.phone_number.lstrip("+"), "event": "FLAGGED <b>", "x": "y"},
+    }
+    fake_meta.queue_webhook(
+        {"object": "whatsapp_business_account", "entry": [{"id": DEFAULT_WABA_ID, "time": 1, "changes": [change]}]}
+    )
+    assert [response.status_code for response in deliver(fake_meta)] == [200]
+    key = f"whatsapp_number-{number.pk}"
+    assert {"label": "Latest quality event from Meta", "value": "FLAGGEDb"} in _cards(admin_client)[key]["facts"]
+
+    fake_meta.add_phone_number(number.phone_number_id)
+    card = _test(admin_client, key).json()
+    assert {"label": "Quality rating", "value": "GREEN"} in card["facts"]
+    assert {"label": "Latest quality event from Meta", "value": "FLAGGEDb"} in card["facts"]
