@@ -1,6 +1,6 @@
 """Settings > Integrations: settings/integrations (each integration's state) and its "test now", against the fakes."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -413,3 +413,13 @@ def test_metas_quality_event_shows_on_the_numbers_card_and_outlives_a_test(admin
     card = _test(admin_client, key).json()
     assert {"label": "Quality rating", "value": "GREEN"} in card["facts"]
     assert {"label": "Latest quality event from Meta", "value": "FLAGGEDb"} in card["facts"]
+
+
+def test_the_page_shows_times_in_the_organizations_time_zone(admin_membership, org):
+    org.settings = {**(org.settings or {}), "timezone": "Asia/Riyadh"}
+    org.save()
+    at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    IntegrationStatus.objects.create(organization=org, kind="email", last_success_at=at)
+    html = signed_in(admin_membership).get("/settings/integrations/").content.decode()
+    assert '<time datetime="2026-01-05T12:00:00+03:00" title="Jan. 5, 2026, noon">' in html
+    assert 'data-time-zone="Asia/Riyadh"' in html
