@@ -26,11 +26,13 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlencode
 
 import jwt
 import requests
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from whatsapp_hub import egress
@@ -76,9 +78,13 @@ class KeySet:
         self.fetched_at = float("-inf")  # monotonic time of the last fetch (tried)
         self.expires_at = float("-inf")
         self.url = ""
+        # Wall-clock times of this process's last fetch that worked and that failed (Settings > Integrations).
+        self.succeeded_at: datetime | None = None
+        self.failed_at: datetime | None = None
 
     def _fetch(self) -> None:
         self.fetched_at = time.monotonic()
+        previous_failure, self.failed_at = self.failed_at, timezone.now()  # failed until it worked
         try:
             response = egress.request("GET", settings.GOOGLE_JWKS_URL, max_bytes=JWKS_MAX_BYTES)
             response.raise_for_status()
@@ -95,6 +101,24 @@ class KeySet:
         match = MAX_AGE.search(response.headers.get("Cache-Control", ""))
         max_age = int(match.group(1)) if match else JWKS_DEFAULT_MAX_AGE
         self.keys, self.expires_at, self.url = keys, self.fetched_at + max_age, settings.GOOGLE_JWKS_URL
+        if keys:  # an empty set is no better than none (Settings > Integrations shows it failing)
+            self.failed_at, self.succeeded_at = previous_failure, timezone.now()
+
+    def check(self) -> int:
+        """Fetch the key set now ("test now"), unless it was fetched in the last GOOGLE_JWKS_REFRESH_FLOOR_SECONDS:
+        then the keys held count. The number of keys; a 503 ServiceError when there are none."""
+        with self._lock:
+            floor = settings.GOOGLE_JWKS_REFRESH_FLOOR_SECONDS
+            if time.monotonic() - self.fetched_at >= floor or self.url != settings.GOOGLE_JWKS_URL:
+                self._fetch()
+            failing = self.failed_at is not None and (self.succeeded_at is None or self.failed_at > self.succeeded_at)
+            if not self.keys or failing:
+                raise ServiceError(
+                    gettext("Google's keys could not be fetched: try again in a minute."),
+                    status_code=503,
+                    code="google_unavailable",
+                )
+            return len(self.keys)
 
     def key(self, kid: str) -> jwt.PyJWK | None:
         with self._lock:

@@ -346,6 +346,7 @@ class CustomPage(TenantModel):
         return self.title
 
 
+from accounts.integration_models import IntegrationKind, IntegrationStatus  # noqa: E402, F401
 from accounts.mail_models import EmailAttachment, EmailLog  # noqa: E402, F401  (its own module: accounts.mail)
 from accounts.platform_models import MessageUsage, Plan, PlatformAuditLog, StorageUsage  # noqa: E402, F401
 from accounts.session_models import UserSession  # noqa: E402, F401  (its own module: accounts.sessions)

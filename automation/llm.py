@@ -39,6 +39,8 @@ import requests
 from django.conf import settings
 from django.utils.translation import gettext
 
+from accounts.integration_models import IntegrationKind
+from accounts.integrations import integration_failed, integration_ok
 from whatsapp_hub import egress
 from whatsapp_hub.errors import ServiceError
 
@@ -172,9 +174,12 @@ def chat(
     model: str | None = None,
     temperature: float | None = None,
     max_tokens: int | None = None,
+    timeout: tuple[float, float] | None = None,
+    attempts: int | None = None,
 ) -> ChatResult:
     """One chat completion: `messages` in OpenAI's shape ([{"role": "system"|"user"|"assistant", "content": str}]);
-    `model` defaults to the organization's chat model. Raises LLMNotConfigured, LLMError."""
+    `model` defaults to the organization's chat model; `timeout` and `attempts` (a "test now" waits less).
+    Raises LLMNotConfigured, LLMError."""
     provider = provider_for(organization)
     model = model or provider.chat_model
     if not provider.configured or not model:
@@ -184,7 +189,7 @@ def chat(
         body["temperature"] = temperature
     if max_tokens is not None:
         body["max_tokens"] = max_tokens
-    answer = _post(provider, "/chat/completions", body, timeout=CHAT_TIMEOUT)
+    answer = _post(provider, "/chat/completions", body, timeout=timeout or CHAT_TIMEOUT, attempts=attempts)
     try:
         message = answer["choices"][0]["message"]
         text = _content_text(message.get("content"))
@@ -202,9 +207,15 @@ def chat(
     return result
 
 
-def embed(*, organization, texts: list[str]) -> list[list[float]]:
-    """One vector per text, in order (the organization's embedding model, EMBED_BATCH texts per request).
-    Raises LLMNotConfigured (no provider or no embedding model), LLMError."""
+def embed(
+    *,
+    organization,
+    texts: list[str],
+    timeout: tuple[float, float] | None = None,
+    attempts: int | None = None,
+) -> list[list[float]]:
+    """One vector per text, in order (the organization's embedding model, EMBED_BATCH texts per request); `timeout`
+    and `attempts` per request. Raises LLMNotConfigured (no provider or no embedding model), LLMError."""
     model = embedding_model_for(organization)
     if not model:
         raise LLMNotConfigured(gettext("No embedding model is configured: an admin can set one in Settings, AI."))
@@ -215,7 +226,11 @@ def embed(*, organization, texts: list[str]) -> list[list[float]]:
     for start in range(0, len(texts), EMBED_BATCH):
         batch = texts[start : start + EMBED_BATCH]
         answer = _post(
-            provider, "/embeddings", {"model": provider.embedding_model, "input": batch}, timeout=EMBED_TIMEOUT
+            provider,
+            "/embeddings",
+            {"model": provider.embedding_model, "input": batch},
+            timeout=timeout or EMBED_TIMEOUT,
+            attempts=attempts,
         )
         try:
             rows = sorted(answer["data"], key=lambda row: row["index"])
@@ -291,10 +306,26 @@ def _send(provider: Provider, url: str, body: dict, timeout: tuple[float, float]
     return response
 
 
-def _post(provider: Provider, path: str, body: dict, *, timeout: tuple[float, float]) -> dict:
-    """POST `body` to the provider, retrying what may pass later; the answer's JSON object, else LLMError."""
+def _post(
+    provider: Provider, path: str, body: dict, *, timeout: tuple[float, float], attempts: int | None = None
+) -> dict:
+    """POST `body` to the provider, retrying what may pass later; the answer's JSON object, else LLMError. The
+    outcome is recorded for Settings > Integrations (the error by its code only)."""
+    kind = IntegrationKind.EMBEDDINGS if path == "/embeddings" else IntegrationKind.LLM
+    try:
+        answer = _post_with_retries(provider, path, body, timeout=timeout, attempts=attempts or MAX_ATTEMPTS)
+    except LLMError as error:
+        integration_failed(organization_id=provider.organization_id, kind=kind, error_code=error.code)
+        raise
+    integration_ok(organization_id=provider.organization_id, kind=kind)
+    return answer
+
+
+def _post_with_retries(
+    provider: Provider, path: str, body: dict, *, timeout: tuple[float, float], attempts: int
+) -> dict:
     url = provider.base_url + path
-    for attempt in range(1, MAX_ATTEMPTS + 1):
+    for attempt in range(1, attempts + 1):
         response = None
         try:
             response = _send(provider, url, body, timeout)
@@ -317,7 +348,7 @@ def _post(provider: Provider, path: str, body: dict, *, timeout: tuple[float, fl
                     raise _unreadable()
                 return answer
             error = _error_for(provider, path, response)
-        if not error.retryable or attempt == MAX_ATTEMPTS:
+        if not error.retryable or attempt == attempts:
             raise error
         delay = _retry_delay(attempt, response)
         if delay > MAX_RETRY_AFTER:

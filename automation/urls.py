@@ -1,6 +1,6 @@
 """The automation app's API routes, one list per area."""
 
-from automation.api import ai, bots, flows, functions, knowledge, webhooks, workflows
+from automation.api import ai, bots, flows, functions, integrations, knowledge, webhooks, workflows
 
 urlpatterns: list = [
     *ai.urlpatterns,
@@ -10,4 +10,5 @@ urlpatterns: list = [
     *workflows.urlpatterns,
     *functions.urlpatterns,
     *webhooks.urlpatterns,
+    *integrations.urlpatterns,
 ]

@@ -1,6 +1,6 @@
 """The automation app's pages, one list per area."""
 
-from automation.views import ai, bots, flows, knowledge, webhooks
+from automation.views import ai, bots, flows, integrations, knowledge, webhooks
 
 urlpatterns: list = [
     *knowledge.urlpatterns,
@@ -8,4 +8,5 @@ urlpatterns: list = [
     *bots.urlpatterns,
     *flows.urlpatterns,
     *webhooks.urlpatterns,
+    *integrations.urlpatterns,
 ]

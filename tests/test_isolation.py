@@ -307,6 +307,16 @@ RESOURCES = {
         list_ids=lambda body: [body["masked_key"]],
         identity=lambda row: "..." + row.api_key[-4:],
     ),
+    # Settings > Integrations (admins): the list names each number's card by key; "test now" of a number's card.
+    "settings-integrations": Resource(
+        make=lambda org: WhatsAppNumberFactory(organization=org, provider=Provider.SANDBOX),
+        list_ids=lambda body: [card["key"] for card in body["integrations"]],
+        identity=lambda number: f"whatsapp_number-{number.pk}",
+    ),
+    "settings-integration-test": Resource(
+        make=lambda org: WhatsAppNumberFactory(organization=org, provider=Provider.SANDBOX),
+        lookup=lambda number: {"key": f"whatsapp_number-{number.pk}"},
+    ),
 }
 # The caller's own organization, whatever its id: answers about the caller's tenant only.
 SINGLETONS = {"organization"}

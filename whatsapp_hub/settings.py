@@ -313,6 +313,9 @@ GOOGLE_AUTH_URL = env("GOOGLE_AUTH_URL", "https://accounts.google.com/o/oauth2/v
 GOOGLE_TOKEN_URL = env("GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token")
 # An unknown key id fetches Google's keys again, at most this often.
 GOOGLE_JWKS_REFRESH_FLOOR_SECONDS = env_int("GOOGLE_JWKS_REFRESH_FLOOR_SECONDS", 60)
+# Settings > Integrations (accounts/integrations.py): while an integration's state stays the same, its last success or
+# error is written at most this often (seconds); a change of state is written at once.
+INTEGRATION_STATUS_INTERVAL = env_int("INTEGRATION_STATUS_INTERVAL", 60)
 # Base of the links put in e-mails (password reset, invitations).
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 

@@ -135,6 +135,31 @@ def is_retryable(code: int | None, http_status: int | None, *, transient: bool =
     return http_status is not None and (http_status >= 500 or http_status == 429)
 
 
+# Meta's codes that say the connection itself is broken, not one message (reference: error codes).
+AUTH_CODES = frozenset({190, 102, 0})
+PERMISSION_CODES = frozenset({3, 10, *range(200, 300)})
+THROTTLE_CODES = frozenset({4, 80007, 130429})
+
+
+def connection_error_code(exc: ProviderError) -> str | None:
+    """The Settings > Integrations code of an error that says the number's connection is broken (a refused token, no
+    permission, the service unreachable or failing), None for one about a single message (a recipient, a window,
+    a parameter): that one says nothing about the connection."""
+    if exc.code is None and exc.http_status is None:
+        if exc.title == "Refused by the hub":
+            return "address_not_allowed"
+        return "timeout" if exc.title == "Timeout" else "unreachable"
+    if exc.code in AUTH_CODES or exc.http_status == 401:
+        return "auth"
+    if exc.code in PERMISSION_CODES or exc.http_status == 403:
+        return "permission"
+    if exc.code in THROTTLE_CODES or exc.http_status == 429:
+        return "rate_limited"
+    if exc.http_status is not None and exc.http_status >= 500:
+        return "server_error"
+    return None
+
+
 def unsupported(detail: str, *, title: str = "Not supported") -> ProviderError:
     """A permanent error for something this provider cannot do (no request was made)."""
     return ProviderError(code=None, title=title, detail=detail, retryable=False)

@@ -182,6 +182,19 @@ class CloudProvider(Provider):
             raise unsupported("This number has no WhatsApp Business Account id (waba_id).", title="Missing waba_id")
         return self.config.waba_id
 
+    # --- the number ---------------------------------------------------------------------------------------
+
+    def phone_number(self) -> dict[str, Any]:
+        """GET /{phone_number_id}: the number as Meta knows it (the token is valid and the number reachable), reduced
+        to its quality rating and display number (strings Meta names, at most 40 characters each)."""
+        fields = "display_phone_number,quality_rating,verified_name,code_verification_status"
+        body = self._call("GET", self._url(self.config.phone_number_id), params={"fields": fields})
+        return {
+            key: str(body[key])[:40]
+            for key in ("display_phone_number", "quality_rating")
+            if isinstance(body.get(key), str) and body[key]
+        }
+
     # --- messages ---------------------------------------------------------------------------------------
 
     def send(self, to: str, message: dict) -> SendResult:

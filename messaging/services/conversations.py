@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from accounts import plans
+from accounts.integration_models import IntegrationKind
+from accounts.integrations import integration_failed, integration_ok
 from accounts.models import Membership, Organization, Role, Team, User
 from accounts.services import audit_log_write
 from messaging import hooks, message_parts
@@ -33,7 +35,7 @@ from messaging.models import (
 )
 from messaging.providers import ProviderError, provider_for, status_webhooks_for
 from messaging.providers.base import Provider as ProviderClient
-from messaging.providers.base import SendResult
+from messaging.providers.base import SendResult, connection_error_code
 from messaging.providers.waha import SENDABLE_TYPES as WAHA_SENDABLE_TYPES
 from messaging.selectors.access import NumberIds, visible_number_ids
 from messaging.selectors.conversations import media_list
@@ -603,6 +605,7 @@ def message_deliver(*, organization_id: int, message_id: int, attempt: int = 1) 
         _mark_failed(message=message, code=None, title="The media file of this message is missing.")
         return
     except ProviderError as exc:
+        _connection_failed(number=conversation.number, exc=exc)
         if exc.retryable and attempt < MAX_ATTEMPTS:
             logger.info("message %s: attempt %s failed (%r), retrying", message.pk, attempt, exc)
             metrics.delivery_retried(exc.code)
@@ -610,12 +613,28 @@ def message_deliver(*, organization_id: int, message_id: int, attempt: int = 1) 
         _mark_failed(message=message, code=exc.code, title=provider_error_title(exc))
         return
     _mark_sent(message=message, provider_message_id=result.provider_message_id)
+    integration_ok(
+        organization_id=organization_id, kind=IntegrationKind.WHATSAPP_NUMBER, object_id=conversation.number_id
+    )
     if conversation.number.provider == Provider.SANDBOX and result.provider_message_id:
         sandbox_play_back(
             message=message,
             number=conversation.number,
             contact=conversation.contact,
             provider_message_id=result.provider_message_id,
+        )
+
+
+def _connection_failed(*, number: WhatsAppNumber, exc: ProviderError) -> None:
+    """Record for Settings > Integrations an error that says the number's connection is broken (not one message's)."""
+    code = connection_error_code(exc)
+    if code is not None:
+        integration_failed(
+            organization_id=number.organization_id,
+            kind=IntegrationKind.WHATSAPP_NUMBER,
+            object_id=number.pk,
+            error_code=code,
+            http_status=exc.http_status,
         )
 
 

@@ -11,6 +11,7 @@ tasks queued after commit (messaging.services.waha_sessions).
 import logging
 import secrets
 from collections.abc import Collection
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -19,16 +20,20 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts import plans
+from accounts.integration_models import IntegrationKind
+from accounts.integrations import integration_details_merge, integration_failed, integration_ok
 from accounts.models import Membership, Organization, Team
 from accounts.services import audit_log_write
 from messaging import extensions, number_fields
 from messaging.models import MessagingLimitTier, Provider, WhatsAppNumber
+from messaging.providers import ProviderError, provider_for
+from messaging.providers.base import connection_error_code
 from messaging.selectors import ingest as ingest_selectors
 from messaging.selectors import numbers as selectors
 from messaging.services import system_log
 from messaging.services.contacts import phone_or_error
 from messaging.services.events import access_changed_on_commit
-from messaging.services.waha_sessions import uses_shared_waha
+from messaging.services.waha_sessions import uses_shared_waha, waha_session_get
 from messaging.tasks import numbers as number_tasks
 from whatsapp_hub import egress
 from whatsapp_hub.aftercommit import enqueue_after_commit, run_after_commit
@@ -438,6 +443,21 @@ def _meta_limit(value: dict) -> str | None:
     return None
 
 
+def _quality_event_keep(numbers, value: dict) -> None:
+    """Keep Meta's latest quality event of these numbers (FLAGGED, UNFLAGGED, DOWNGRADE, UPGRADE...: a word of
+    Meta's enumeration, kept to letters, digits and underscores) for Settings > Integrations."""
+    event = "".join(ch for ch in str(value.get("event") or "") if ch.isalnum() or ch == "_")[:40]
+    if not event:
+        return
+    for number in numbers:
+        integration_details_merge(
+            organization_id=number.organization_id,
+            kind=IntegrationKind.WHATSAPP_NUMBER,
+            object_id=number.pk,
+            details={"quality_event": event, "quality_event_at": timezone.now().isoformat()},
+        )
+
+
 def numbers_meta_update(*, organization: Organization, waba_id: str, field: str, value: dict) -> int:
     """Apply a `business_capability_update`, `phone_number_quality_update` or `account_update` webhook of the WhatsApp
     Business Account `waba_id`: the messaging limit it names (Meta sets it per business portfolio: every number of
@@ -452,6 +472,8 @@ def numbers_meta_update(*, organization: Organization, waba_id: str, field: str,
     if tier is not None:
         changed += numbers.exclude(messaging_limit_tier=tier).update(messaging_limit_tier=tier)
     display = "".join(ch for ch in str(value.get("display_phone_number", "")) if ch.isdigit())
+    if field == "phone_number_quality_update" and display:
+        _quality_event_keep(numbers.filter(phone_number=f"+{display}"), value)
     if field == "phone_number_quality_update" and value.get("event") == "THROUGHPUT_UPGRADE" and display:
         upgraded = numbers.filter(phone_number=f"+{display}").exclude(throughput=HIGH_THROUGHPUT)
         changed += upgraded.update(throughput=HIGH_THROUGHPUT)
@@ -461,3 +483,46 @@ def numbers_meta_update(*, organization: Organization, waba_id: str, field: str,
         organization_id=organization.pk, waba_id=waba_id, field=field, value=value, changed=changed
     )
     return changed
+
+
+CHECK_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds of a "test now"
+
+
+def number_connection_check(*, number: WhatsAppNumber) -> None:
+    """Check the number's connection now and record the outcome for Settings > Integrations (a forced write): a Cloud
+    number's token and phone number id (GET the number from the Graph API: its quality rating is kept), a WAHA
+    number's session (WORKING is ok; its status is stored on the number as waha_session_get does), a sandbox number
+    (no network: always ok). Never raises for the service's answer: the outcome is in the record."""
+    record = {
+        "organization_id": number.organization_id,
+        "kind": IntegrationKind.WHATSAPP_NUMBER,
+        "object_id": number.pk,
+    }
+    if number.provider == Provider.SANDBOX:
+        integration_ok(**record, details={}, force=True)
+        return
+    if number.provider == Provider.CLOUD:
+        if not number.phone_number_id or not number.access_token:
+            integration_failed(**record, error_code="not_configured", force=True)
+            return
+        provider = provider_for(number)
+        provider.config = replace(provider.config, timeout=CHECK_TIMEOUT)
+        try:
+            details = provider.phone_number()
+        except ProviderError as exc:
+            logger.info("number %s: connection check failed: %r", number.pk, exc)
+            code = connection_error_code(exc) or ("not_found" if exc.code == 100 else "rejected")
+            integration_failed(**record, error_code=code, http_status=exc.http_status, force=True)
+            return
+        integration_ok(**record, details=details, force=True)
+        return
+    try:
+        session = waha_session_get(number=number)
+    except ServiceError as refused:
+        integration_failed(**record, error_code=refused.code or "waha_error", force=True)
+        return
+    status = str(session.get("status") or "")
+    if status == WhatsAppNumber.SessionStatus.WORKING:
+        integration_ok(**record, details={"session_status": status}, force=True)
+    else:
+        integration_failed(**record, error_code="session_not_working", force=True)

@@ -212,6 +212,9 @@ def _rows(path: str, org, admin, fake_meta) -> list:
         return [custom_function(org).pk]
     if path.startswith("/api/v1/teams/"):
         return [Team.objects.create(organization=org, name=f"Team {Team.objects.count()}").pk]
+    if path.startswith("/api/v1/settings/integrations/"):
+        number = WhatsAppNumberFactory(organization=org, provider=Provider.SANDBOX)
+        return [f"whatsapp_number-{number.pk}", "llm", "embeddings", "google"]
     if path.startswith("/api/v1/webhooks/"):
         endpoint = WebhookEndpointFactory(organization=org)
         WebhookDeliveryFactory(endpoint=endpoint)
