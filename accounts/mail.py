@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
@@ -19,6 +19,8 @@ from django.utils import timezone, translation
 
 from accounts import org_settings
 from accounts import tasks as account_tasks
+from accounts.integration_models import IntegrationKind
+from accounts.integrations import integration_failed, integration_ok
 from accounts.models import EmailAttachment, EmailLog, Membership, Organization, User, normalize_email
 from whatsapp_hub.aftercommit import enqueue_after_commit
 
@@ -172,11 +174,12 @@ def _finish(log: EmailLog, **fields) -> None:
     EmailAttachment.objects.filter(log=log).update(content=None)
 
 
-def email_deliver(*, log_id: int) -> None:
+def email_deliver(*, log_id: int, timeout: float | None = None, record_now: bool = False) -> None:
     """Send a queued e-mail (the task's work). Claims one attempt with a conditional update, so two runs at once send
     it once; a sent or failed e-mail is left alone. A mail-server or connection error (OSError, smtplib's errors
     included) is recorded and raised for the task to retry, until the EMAIL_MAX_ATTEMPTS-th, which marks it failed;
-    any other error fails it at once."""
+    any other error fails it at once. The outcome is the organization's e-mail integration state (Settings >
+    Integrations; `record_now`: written at once, as a "test now" wants). `timeout`: the mail server's, in seconds."""
     log = EmailLog.objects.filter(pk=log_id, status=EmailLog.Status.QUEUED).first()
     if log is None:
         return
@@ -191,19 +194,36 @@ def email_deliver(*, log_id: int) -> None:
         message.attach_alternative(log.body_html, "text/html")
     for attachment in log.attachments.all():
         message.attach(attachment.filename, bytes(attachment.content or b""), attachment.content_type)
+    if timeout is not None:
+        message.connection = get_connection(timeout=timeout)
     try:
         message.send()
     except OSError as exc:
+        _record(log, ok=False, force=record_now)
         if attempt < settings.EMAIL_MAX_ATTEMPTS:
             EmailLog.objects.filter(pk=log.pk).update(last_error=_error_of(exc))
             raise
         logger.warning("e-mail %s failed after %s attempts: %s", log.pk, attempt, _error_of(exc))
         _finish(log, status=EmailLog.Status.FAILED, last_error=_error_of(exc))
     except Exception as exc:
+        _record(log, ok=False, force=record_now)
         logger.exception("e-mail %s cannot be sent", log.pk)
         _finish(log, status=EmailLog.Status.FAILED, last_error=_error_of(exc))
     else:
+        _record(log, ok=True, force=record_now)
         _finish(log, status=EmailLog.Status.SENT, sent_at=timezone.now(), last_error="")
+
+
+def _record(log: EmailLog, *, ok: bool, force: bool) -> None:
+    """The organization's e-mail integration state after an attempt (none for mail outside an organization)."""
+    if log.organization_id is None:
+        return
+    if ok:
+        integration_ok(organization_id=log.organization_id, kind=IntegrationKind.EMAIL, force=force)
+    else:
+        integration_failed(
+            organization_id=log.organization_id, kind=IntegrationKind.EMAIL, error_code="send_failed", force=force
+        )
 
 
 # Longer than the longest wait between two attempts (the task's retry_backoff_max, 30 min) and a run: an e-mail still

@@ -8,13 +8,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import integrations as recording
+from accounts import mail as mail_pipeline
 from accounts.integration_models import IntegrationKind, IntegrationStatus
+from accounts.models import EmailLog
 from automation.models.webhooks import WebhookDelivery
 from automation.services.ai import ai_settings_save
 from messaging.models import Message
 from messaging.services.conversations import message_deliver
+from tests.accounts.mail_support import FlakyBackend
 from tests.automation.webhooks_support import WebhookDeliveryFactory, WebhookEndpointFactory, receiving_endpoint
 from tests.conftest import signed_in
+from tests.factories import UserFactory
 from tests.messaging.factories import MessageFactory, WhatsAppNumberFactory
 
 pytestmark = pytest.mark.django_db
@@ -257,6 +261,23 @@ def test_test_now_sends_the_admin_a_test_email(admin_client, admin_membership):
     assert card["state"] == "ok"
     assert [message.to for message in mail.outbox] == [[admin_membership.user.email]]
     assert mail.outbox[0].subject == "WhatsApp Hub: test e-mail"
+    logged = EmailLog.objects.get()  # every e-mail the hub sends is in the e-mail log
+    assert (logged.kind, logged.status, logged.organization_id) == ("test", "sent", admin_membership.organization_id)
+
+
+def test_the_organizations_own_emails_say_how_email_fares(admin_client, org, settings, monkeypatch):
+    """Not only a test: every e-mail of the organization records the integration's state, failing or working."""
+    settings.EMAIL_BACKEND = "tests.accounts.mail_support.FlakyBackend"
+    monkeypatch.setattr(FlakyBackend, "failures", 1)
+    user = UserFactory()
+    log = mail_pipeline.send_templated(user=user, template="test", context={"organization": org}, organization=org)
+    with pytest.raises(OSError):
+        mail_pipeline.email_deliver(log_id=log.pk)
+    assert _cards(admin_client)["email"]["state"] == "failing"
+
+    recording.forget()
+    mail_pipeline.email_deliver(log_id=log.pk)  # the retry goes through
+    assert _cards(admin_client)["email"]["state"] == "ok"
 
 
 def test_an_email_that_cannot_be_sent(admin_client, settings):
