@@ -1,0 +1,52 @@
+"""Reads of WhatsApp Flows and what customers submitted in them."""
+
+import json
+
+from django.db.models import Count, QuerySet
+
+from accounts.models import Organization
+from messaging.models import FlowResponse, WhatsAppFlow
+
+
+def flow_list(*, org: Organization) -> QuerySet[WhatsAppFlow]:
+    """The organization's flows, newest first, with their number and how many responses each has."""
+    return (
+        WhatsAppFlow.objects.for_org(org)
+        .select_related("number")
+        .annotate(response_count=Count("responses"))
+        .order_by("-created_at", "-id")
+    )
+
+
+def flow_sendable(*, org: Organization) -> QuerySet[WhatsAppFlow]:
+    """The flows that can be sent to anyone now (published), by name."""
+    return WhatsAppFlow.objects.for_org(org).filter(status=WhatsAppFlow.Status.PUBLISHED).order_by("name", "id")
+
+
+def flow_response_list(*, org: Organization, flow: WhatsAppFlow) -> QuerySet[FlowResponse]:
+    """The responses to `flow`, newest first, with who sent them."""
+    return FlowResponse.objects.for_org(org).filter(flow=flow).select_related("contact").order_by("-received_at", "-id")
+
+
+def response_fields(response_json: dict) -> list[tuple[str, str]]:
+    """The answers of a response as (field, value) pairs a person reads, by field name (the database does not keep a
+    JSON object's key order): the flow_token left out, lists joined, objects as JSON."""
+    pairs = []
+    for key, value in sorted(response_json.items()):
+        if key == "flow_token":
+            continue
+        if isinstance(value, list):
+            text = ", ".join(str(item) for item in value)
+        elif isinstance(value, dict):
+            text = json.dumps(value, ensure_ascii=False)
+        elif isinstance(value, bool):
+            text = "yes" if value else "no"
+        else:
+            text = "" if value is None else str(value)
+        pairs.append((str(key), text))
+    return pairs
+
+
+def response_columns(responses: list[FlowResponse]) -> list[str]:
+    """The union of the responses' fields, by name (the CSV's columns)."""
+    return sorted({key for response in responses for key, _value in response_fields(response.response_json or {})})
