@@ -36,6 +36,7 @@ from tests.messaging.factories import (
     CannedResponseFactory,
     ContactFactory,
     ConversationFactory,
+    FlowResponseFactory,
     MediaFactory,
     MessageFactory,
     WhatsAppNumberFactory,
@@ -244,6 +245,11 @@ RESOURCES = {
     **{f"reports-{kind}": _report_resource(name_of) for kind, name_of in REPORT_NAMES.items()},
     **{f"reports-{kind}-export": _report_resource(name_of, csv_export=True) for kind, name_of in REPORT_NAMES.items()},
     "canned-response": Resource(make=lambda org: CannedResponseFactory(organization=org)),
+    # WhatsApp Flows (Meta's forms): a flow's routes answer another tenant's flow 404; its responses are its own.
+    "whatsapp-flow": Resource(
+        make=lambda org: FlowResponseFactory(organization=org).flow,
+        bodies={"PATCH": {"name": "Taken"}},
+    ),
     "custom-page": Resource(make=markdown_page),
     "inbox-embed": Resource(make=embed),
     # Campaigns and their broadcasts/ aliases (marketing and admins; a campaign belongs to its number). The routes
