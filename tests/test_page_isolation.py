@@ -34,6 +34,7 @@ from tests.messaging.factories import (
     CannedResponseFactory,
     ContactFactory,
     ConversationFactory,
+    WhatsAppFlowFactory,
     WhatsAppNumberFactory,
 )
 from tests.templates.factories import MessageTemplateFactory
@@ -80,6 +81,7 @@ ROWS = {
     ),
     "contact_id": RowMaker(lambda org: ContactFactory(organization=org)),
     "canned_id": RowMaker(lambda org: CannedResponseFactory(organization=org)),
+    "whatsapp_flow_id": RowMaker(lambda org: WhatsAppFlowFactory(organization=org)),
     "page_id": RowMaker(markdown_page),
     "embed_id": RowMaker(embed),
     "conversation_id": RowMaker(

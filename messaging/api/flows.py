@@ -2,7 +2,6 @@
 categories, Flow JSON), publish, deprecate, delete a draft, the preview link, and the responses customers submitted
 (JSON pages, or every one as CSV)."""
 
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -156,24 +155,10 @@ class WhatsAppFlowViewSet(
 
 
 def flow_responses_csv(responses, *, flow_id: int):
-    """The responses as a CSV attachment: when, who, then a column per field (the union of the responses' fields),
-    every cell formula-neutralised (whatsapp_hub.csv_export)."""
-    fixed = ["received_at", "contact", "phone"]
-    columns = selectors.response_columns(responses)
-    names = {key: f"field:{key}" if key in fixed else key for key in columns}  # a field never hides a fixed column
-    rows = []
-    for response in responses:
-        answers = dict(selectors.response_fields(response.response_json or {}))
-        rows.append(
-            {
-                "received_at": timezone.localtime(response.received_at).isoformat(),
-                "contact": response.contact.display_name,
-                "phone": response.contact.phone,
-                **{names[key]: answers.get(key, "") for key in columns},
-            }
-        )
-    header = [*fixed, *names.values()]
-    return csv_response(filename=f"flow-{flow_id}-responses", columns=header, rows=rows)
+    """The responses as a CSV attachment (selectors.response_table's columns), every cell formula-neutralised
+    (whatsapp_hub.csv_export)."""
+    columns, rows = selectors.response_table(responses)
+    return csv_response(filename=f"flow-{flow_id}-responses", columns=columns, rows=rows)
 
 
 router = Router()

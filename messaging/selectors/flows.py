@@ -3,6 +3,7 @@
 import json
 
 from django.db.models import Count, QuerySet
+from django.utils import timezone
 
 from accounts.models import Organization
 from messaging.models import FlowResponse, WhatsAppFlow
@@ -50,3 +51,25 @@ def response_fields(response_json: dict) -> list[tuple[str, str]]:
 def response_columns(responses: list[FlowResponse]) -> list[str]:
     """The union of the responses' fields, by name (the CSV's columns)."""
     return sorted({key for response in responses for key, _value in response_fields(response.response_json or {})})
+
+
+RESPONSE_FIXED_COLUMNS = ["received_at", "contact", "phone"]
+
+
+def response_table(responses: list[FlowResponse]) -> tuple[list[str], list[dict]]:
+    """The responses as a table (the CSV export): when, who, then a column per field any response has (a field
+    named like a fixed column is prefixed `field:`), one row each with every column."""
+    columns = response_columns(responses)
+    names = {key: f"field:{key}" if key in RESPONSE_FIXED_COLUMNS else key for key in columns}
+    rows = []
+    for response in responses:
+        answers = dict(response_fields(response.response_json or {}))
+        rows.append(
+            {
+                "received_at": timezone.localtime(response.received_at).isoformat(),
+                "contact": response.contact.display_name,
+                "phone": response.contact.phone,
+                **{names[key]: answers.get(key, "") for key in columns},
+            }
+        )
+    return [*RESPONSE_FIXED_COLUMNS, *names.values()], rows
