@@ -119,6 +119,12 @@ def _message_day(message) -> str:
     return timezone.localdate(message.created_at).isoformat()
 
 
+def _sandbox_flow_with_a_response(org):
+    """A WhatsApp Flow of a sandbox number (its preview needs no Meta) with one response."""
+    number = WhatsAppNumberFactory(organization=org, provider="sandbox", waba_id="", access_token="")
+    return FlowResponseFactory(organization=org, flow__number=number, flow__waba_id="sandbox").flow
+
+
 def _reply_by_a_named_agent(org):
     """Today's reply by a new agent of `org` (the reports list agents, teams and numbers by name)."""
     agent = MembershipFactory(organization=org, role=Role.AGENT, user__name=f"agent-{secrets.token_hex(3)}")
@@ -247,7 +253,7 @@ RESOURCES = {
     "canned-response": Resource(make=lambda org: CannedResponseFactory(organization=org)),
     # WhatsApp Flows (Meta's forms): a flow's routes answer another tenant's flow 404; its responses are its own.
     "whatsapp-flow": Resource(
-        make=lambda org: FlowResponseFactory(organization=org).flow,
+        make=_sandbox_flow_with_a_response,
         bodies={"PATCH": {"name": "Taken"}},
     ),
     "custom-page": Resource(make=markdown_page),

@@ -12,6 +12,7 @@ from accounts.permissions import IsMarketing, IsOrgMember
 from accounts.serializers import DetailSerializer
 from accounts.viewsets import TenantScopedMixin
 from messaging.api.dashboard import csv_response
+from messaging.api.visibility import VisibleNumbersMixin
 from messaging.selectors import flows as selectors
 from messaging.selectors.access import request_visible_numbers
 from messaging.serializers.flows import (
@@ -54,6 +55,7 @@ CSV_EXPORT_CHUNK = 500
 )
 @extend_schema(tags=["whatsapp flows"])
 class WhatsAppFlowViewSet(
+    VisibleNumbersMixin,
     TenantScopedMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -67,7 +69,8 @@ class WhatsAppFlowViewSet(
     conversation (`POST conversations/{id}/messages` with `type: flow`), an automation flow or a template's FLOW
     button. Published flows are final: deprecate one to stop its sends. Only drafts are deleted. What customers
     submit arrives as `nfm_reply` messages and is listed under `responses` (`?format=csv`: all of them, a column per
-    field). Every member reads flows (agents send them); marketing and admins change them.
+    field). Every member reads flows (agents send them); marketing and admins change them. A flow is its
+    number's: a number hidden from someone hides its flows.
     """
 
     serializer_class = WhatsAppFlowSerializer

@@ -7,21 +7,24 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from messaging.models import FlowResponse, WhatsAppFlow
+from messaging.selectors.access import NumberIds, only_visible_numbers
 
 
-def flow_list(*, org: Organization) -> QuerySet[WhatsAppFlow]:
-    """The organization's flows, newest first, with their number and how many responses each has."""
+def flow_list(*, org: Organization, number_ids: NumberIds = None) -> QuerySet[WhatsAppFlow]:
+    """The organization's flows of the numbers among `number_ids` (selectors.access: a flow is its number's, and a
+    number hidden from someone hides its flows; None: all), newest first, with how many responses each has."""
     return (
-        WhatsAppFlow.objects.for_org(org)
+        only_visible_numbers(WhatsAppFlow.objects.for_org(org), number_ids)
         .select_related("number")
         .annotate(response_count=Count("responses"))
         .order_by("-created_at", "-id")
     )
 
 
-def flow_sendable(*, org: Organization) -> QuerySet[WhatsAppFlow]:
-    """The flows that can be sent to anyone now (published), by name."""
-    return WhatsAppFlow.objects.for_org(org).filter(status=WhatsAppFlow.Status.PUBLISHED).order_by("name", "id")
+def flow_sendable(*, org: Organization, number_ids: NumberIds = None) -> QuerySet[WhatsAppFlow]:
+    """The flows that can be sent to anyone now (published), of the numbers among `number_ids`, by name."""
+    flows = WhatsAppFlow.objects.for_org(org).filter(status=WhatsAppFlow.Status.PUBLISHED).order_by("name", "id")
+    return only_visible_numbers(flows, number_ids)
 
 
 def flow_response_list(*, org: Organization, flow: WhatsAppFlow) -> QuerySet[FlowResponse]:

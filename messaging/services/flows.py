@@ -228,11 +228,10 @@ def flow_create(
     return flow
 
 
-def _draft_or_error(flow: WhatsAppFlow, what: str) -> None:
+def _draft_or_error(flow: WhatsAppFlow) -> None:
     if flow.status != Status.DRAFT:
-        message = gettext("Only a draft flow can be %(what)s; this one is %(status)s.") % {
-            "what": what,
-            "status": flow.get_status_display(),
+        message = gettext("Only a draft flow can be changed, published or deleted; this one is %(status)s.") % {
+            "status": flow.status
         }
         raise ServiceError(message, status_code=409, code="flow_not_draft")
 
@@ -243,7 +242,7 @@ def flow_update(
     """Change a DRAFT flow (409 otherwise, as Meta would): its name and categories at Meta, and its Flow JSON
     uploaded as the flow's asset. The JSON Meta checked is kept with the errors Meta found (Meta keeps it too);
     errors make the answer a 400 naming them, after they are stored. Audited as whatsapp_flow.update."""
-    _draft_or_error(flow, gettext("changed"))
+    _draft_or_error(flow)
     changes: dict[str, Any] = {}
     if name is not UNSET:
         changes["name"] = _name(name, organization=flow.organization, waba_id=flow.waba_id, exclude=flow.pk)
@@ -285,7 +284,7 @@ def _set_status(flow: WhatsAppFlow, status: str, actor: Any, action: str) -> Wha
 def flow_publish(*, flow: WhatsAppFlow, actor: Any) -> WhatsAppFlow:
     """DRAFT → PUBLISHED at Meta, once its Flow JSON has no errors (409 before asking Meta otherwise): it can then be
     sent to anyone, and no longer changed. Audited as whatsapp_flow.publish."""
-    _draft_or_error(flow, gettext("published"))
+    _draft_or_error(flow)
     if flow.flow_json is None or flow.validation_errors:
         raise ServiceError(
             gettext("Upload a Flow JSON without errors before publishing."), status_code=409, code="flow_json_invalid"
@@ -314,7 +313,7 @@ def flow_deprecate(*, flow: WhatsAppFlow, actor: Any) -> WhatsAppFlow:
 def flow_delete(*, flow: WhatsAppFlow, actor: Any) -> None:
     """Delete a DRAFT flow at Meta and here (409 otherwise: deprecate a published one); its responses stay, without
     their flow. Audited as whatsapp_flow.delete."""
-    _draft_or_error(flow, gettext("deleted"))
+    _draft_or_error(flow)
     try:
         provider_for(flow.number).delete_flow(flow.meta_flow_id)
     except ProviderError as exc:
@@ -381,7 +380,7 @@ def flow_part_fill(*, part: dict, flow_id: int, number: WhatsAppNumber) -> Whats
     if flow.status not in (Status.PUBLISHED, Status.DRAFT) or (mode == "published" and flow.status != Status.PUBLISHED):
         raise refuse(
             gettext("This flow is %(status)s: only a published flow can be sent (a draft in draft mode, to test).")
-            % {"status": flow.get_status_display()}
+            % {"status": flow.status}
         )
     parameters["flow_id"] = flow.meta_flow_id
     parameters["flow_token"] = flow_token_new(flow)

@@ -132,7 +132,7 @@ class FlowForm(forms.Form):
 
 
 def _flow(request, flow_id: int) -> WhatsAppFlow | None:
-    return selectors.flow_list(org=request.org).filter(pk=flow_id).first()
+    return selectors.flow_list(org=request.org, number_ids=request_visible_numbers(request)).filter(pk=flow_id).first()
 
 
 def _flow_numbers(request) -> list:
@@ -146,7 +146,7 @@ def _flow_numbers(request) -> list:
 @require_safe
 @member_required
 def flow_list(request):
-    flows = page_of(request, selectors.flow_list(org=request.org))
+    flows = page_of(request, selectors.flow_list(org=request.org, number_ids=request_visible_numbers(request)))
     for flow in flows:
         flow.badge = STATUS_BADGES.get(flow.status, "")
         flow.status_label = STATUS_LABELS.get(flow.status, flow.status)

@@ -233,7 +233,7 @@ def inbox(request, conversation_id: int | None = None):
         # The published WhatsApp Flows, each sendable from its account's numbers (the composer's flow dialog).
         "flows": [
             {"id": flow.pk, "name": flow.name, "waba_id": flow.waba_id}
-            for flow in flow_selectors.flow_sendable(org=org)
+            for flow in flow_selectors.flow_sendable(org=org, number_ids=number_ids)
         ],
         "flow_wabas": {str(n.pk): flow_services.flow_waba_id(n) for n in number_list(org=org, number_ids=number_ids)},
     }
