@@ -81,7 +81,8 @@ UNARY_OPERATORS = ("exists", "not_exists")
 QUESTION_TYPES = (Message.Type.TEXT, Message.Type.INTERACTIVE)
 # send_message: what a flow may send (a reaction or a quote needs a message of the conversation; files are uploaded
 # first and named by media_id).
-SEND_TYPES = tuple(t for t in message_parts.SEND_TYPES if t != Message.Type.REACTION)
+# A WhatsApp Flow has its own node (send_flow), whose check knows the organization's flows.
+SEND_TYPES = tuple(t for t in message_parts.SEND_TYPES if t not in (Message.Type.REACTION, message_parts.FLOW_TYPE))
 WAIT_TYPES = frozenset({"ask", "delay"})
 
 DEFAULT = None  # the handle of a node's one way on
@@ -530,7 +531,6 @@ class NodeType:
 NODE_TYPES: dict[str, NodeType] = {
     "trigger": NodeType(_trigger, frozenset({DEFAULT})),
     "send_message": NodeType(_send_message, frozenset({DEFAULT})),
-    "send_flow": NodeType(_send_flow, frozenset({DEFAULT})),
     "ask": NodeType(_ask, frozenset({DEFAULT, "timeout", "invalid"})),
     "condition": NodeType(_condition, frozenset({"yes", "no"})),
     "set_tag": NodeType(_set_tag, frozenset({DEFAULT})),
@@ -540,6 +540,7 @@ NODE_TYPES: dict[str, NodeType] = {
     "http_request": NodeType(_http_request, frozenset({DEFAULT, "error"})),
     "function": NodeType(_function, frozenset({DEFAULT, "error"})),
     "delay": NodeType(_delay, frozenset({DEFAULT})),
+    "send_flow": NodeType(_send_flow, frozenset({DEFAULT})),
     "end": NodeType(_end, frozenset()),
 }
 
