@@ -167,7 +167,7 @@ function interactiveContent(message) {
   if (interactive.type === "flow" && action.parameters?.flow_cta) buttons.push(chip(`▤ ${action.parameters.flow_cta}`, "chip-list"));
   const rows = (action.sections || []).flatMap((section) => section.rows || []).map((row) => chip(row.title, "chip-row"));
   return [
-    el("span", { class: "msg-label", text: t("interactive") }),
+    el("span", { class: "msg-label", text: t(interactive.type === "flow" ? "flow" : "interactive") }),
     header,
     textBlock(interactive.body?.text || message.text),
     interactive.footer?.text ? el("p", { class: "msg-footer muted", dir: "auto", text: interactive.footer.text }) : null,

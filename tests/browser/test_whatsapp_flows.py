@@ -63,6 +63,19 @@ def test_an_admin_creates_and_publishes_a_flow_and_sees_a_response_in_the_thread
     expect(answers).to_contain_text("Sara Al-Harbi")
     expect(answers).to_contain_text("sara@example.com")
     expect(page.locator(".bubble, .msg").filter(has_text='"flow_token"')).to_have_count(0)
+
+    # The agent sends the flow again from the composer: the published flows of this number's account.
+    page.locator("#flow-button").click()
+    expect(page.locator("#flow-dialog")).to_be_visible()
+    expect(page.locator("#flow-id")).to_have_value(str(flow.pk))
+    page.locator("#flow-cta").fill("Book now")
+    page.locator("#flow-send").click()
+    expect(page.locator("#flow-dialog")).to_be_hidden()
+    test_inbox.eventually(lambda: len(fake_meta.sends(type="interactive")) == 1)
+    parameters = fake_meta.sends(type="interactive")[0]["interactive"]["action"]["parameters"]
+    assert (parameters["flow_id"], parameters["flow_cta"]) == (flow.meta_flow_id, "Book now")
+    assert parameters["flow_token"].startswith(f"{flow.pk}.")
+    expect(page.locator(".chip", has_text="Book now")).to_be_visible()
     screenshot(page, "whatsapp-flow-thread")
 
     page.goto(f"/templates/whatsapp-flows/{flow.pk}/")
