@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 
-from accounts.models import Organization
+from accounts.models import Organization, User
 from accounts.services import audit_log_write
 from messaging.models import Conversation, FlowResponse, Message, Provider, WhatsAppFlow, WhatsAppNumber
 from messaging.providers import SANDBOX_WABA_ID, ProviderError, provider_for
@@ -166,9 +166,7 @@ def _audit(flow: WhatsAppFlow, actor: Any, action: str, **data: Any) -> None:
     )
 
 
-def _user(actor: Any):
-    from accounts.models import User
-
+def _user(actor: Any) -> User | None:
     return actor if isinstance(actor, User) else None
 
 
