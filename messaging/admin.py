@@ -13,11 +13,13 @@ from messaging.models import (
     ContactTag,
     Conversation,
     ConversationResolution,
+    FlowResponse,
     InboxEmbed,
     Media,
     Message,
     Tag,
     WebhookEvent,
+    WhatsAppFlow,
     WhatsAppNumber,
 )
 from messaging.services import canned as canned_services
@@ -324,3 +326,42 @@ class InboxEmbedAdmin(TenantAdmin):
         for embed in queryset:
             embed_services.embed_revoke(embed=embed, actor=request.user)
         self.message_user(request, f"{queryset.count()} embed(s) revoked.", messages.SUCCESS)
+
+
+@admin.register(WhatsAppFlow)
+class WhatsAppFlowAdmin(TenantAdmin):
+    """Read only: a flow is Meta's (created, changed, published and deleted at Meta through
+    messaging.services.flows, from the app or the API)."""
+
+    list_display = ("name", "organization", "status", "waba_id", "meta_flow_id", "updated_at")
+    list_filter = ("status", "organization")
+    list_select_related = ("organization",)
+    search_fields = ("name", "=meta_flow_id", "=waba_id")
+    raw_id_fields = ("organization", "number", "created_by")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(FlowResponse)
+class FlowResponseAdmin(HistoryAdmin):
+    """Read only: what a customer submitted in a flow (ingest stores it from the nfm_reply message)."""
+
+    list_display = ("id", "organization", "flow", "contact", "received_at")
+    list_filter = ("organization",)
+    list_select_related = ("organization", "flow", "contact")
+    search_fields = ("=flow_token", "=contact__wa_id", "flow__name")
+    raw_id_fields = ("organization", "flow", "contact", "conversation", "message")
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -116,6 +116,56 @@ class InteractiveSerializer(StrictSerializer):
         return attrs
 
 
+FLOW_TYPE = "flow"  # a send type of its own: sent as an `interactive` message of type flow
+
+
+class FlowSendSerializer(StrictSerializer):
+    """A WhatsApp Flow to open: our flow's id, the message around its button, and where it starts. The send service
+    fills in Meta's flow id, a flow_token that maps the reply back to the flow, and the first screen."""
+
+    flow_id = id_field(help_text="Our id of a WhatsApp Flow (whatsapp-flows/)")
+    body = _text(1024)
+    cta = _text(30, help_text="The label of the button that opens the flow")
+    header = _text(60, required=False)
+    footer = _text(60, required=False)
+    flow_action = serializers.ChoiceField(choices=["navigate", "data_exchange"], default="navigate")
+    screen = serializers.RegexField(
+        r"^[A-Za-z0-9_]{1,100}$", required=False, help_text="navigate: the screen to open (default: the first)"
+    )
+    data = serializers.DictField(required=False, help_text="navigate: the first screen's data (a non-empty object)")
+    mode = serializers.ChoiceField(
+        choices=["published", "draft"], default="published", help_text="draft: test a draft flow"
+    )
+
+    def validate(self, attrs):
+        if attrs["flow_action"] == "data_exchange" and ({"screen", "data"} & attrs.keys()):
+            raise serializers.ValidationError({"flow_action": ["screen and data go with navigate only."]})
+        if "data" in attrs and not attrs["data"]:
+            raise serializers.ValidationError({"data": ["Leave data out, or give a non-empty object."]})
+        return attrs
+
+
+def flow_part(flow: Mapping) -> dict:
+    """The Meta-shaped part of a flow send (checked by FlowSendSerializer); flow_id, flow_token and the default
+    screen are the send service's (messaging.services.flows.flow_part_fill)."""
+    parameters: dict = {"flow_message_version": "3", "flow_cta": flow["cta"], "flow_action": flow["flow_action"]}
+    if flow["mode"] == "draft":
+        parameters["mode"] = "draft"
+    if flow["flow_action"] == "navigate":
+        payload = {"screen": flow.get("screen", "")}
+        if flow.get("data"):
+            payload["data"] = flow["data"]
+        parameters["flow_action_payload"] = payload
+    interactive: dict = {"type": "flow"}
+    if flow.get("header"):
+        interactive["header"] = {"type": "text", "text": flow["header"]}
+    interactive["body"] = {"text": flow["body"]}
+    if flow.get("footer"):
+        interactive["footer"] = {"text": flow["footer"]}
+    interactive["action"] = {"name": "flow", "parameters": parameters}
+    return {"type": Message.Type.INTERACTIVE.value, "interactive": interactive}
+
+
 # Template parameters (Meta's send shape): the type, then an object (or string) named after it.
 PARAMETER_CHECKS = {
     "text": lambda value: isinstance(value, str) and 0 < len(value) <= 32768,
@@ -279,6 +329,7 @@ FIELDS_BY_TYPE: dict[str, tuple[set[str], set[str]]] = {
     Message.Type.REACTION: ({"reaction"}, set()),
     Message.Type.LOCATION: ({"location"}, set()),
     Message.Type.CONTACTS: ({"contacts"}, set()),
+    FLOW_TYPE: ({"flow"}, set()),
 }
 # The types a send takes (the OpenAPI schema's MessageSendTypeEnum).
 SEND_TYPES = sorted(FIELDS_BY_TYPE)
@@ -292,6 +343,8 @@ class MessageSendSerializer(StrictSerializer):
       (image, video, document), `filename` (document)
     - template: `template: {name, language, components}`
     - interactive: `interactive: {type: button|list, header?, body, footer?, action}` (Meta's shape)
+    - flow: `flow: {flow_id (ours), body, cta, header?, footer?, flow_action?, screen?, data?, mode?}`: a WhatsApp
+      Flow, sent as an interactive message of type flow
     - reaction: `reaction: {message_id (ours), emoji}`
     - location: `location: {latitude, longitude, name?, address?}`
     - contacts: `contacts: [{name: {formatted_name, ...}, phones: [...], ...}]`
@@ -309,6 +362,7 @@ class MessageSendSerializer(StrictSerializer):
     filename = _text(240, required=False)
     template = TemplateSerializer(required=False)
     interactive = InteractiveSerializer(required=False)
+    flow = FlowSendSerializer(required=False)
     reaction = ReactionSerializer(required=False)
     location = LocationSerializer(required=False)
     contacts = serializers.ListField(child=ContactCardSerializer(), min_length=1, max_length=20, required=False)
@@ -332,6 +386,7 @@ class MessageSendSerializer(StrictSerializer):
             "media_id": attrs.get("media_id"),
             "reply_to_id": attrs.get("reply_to"),
             "reaction_to_id": attrs["reaction"]["message_id"] if mtype == Message.Type.REACTION else None,
+            "flow_id": attrs["flow"]["flow_id"] if mtype == FLOW_TYPE else None,
         }
 
     @staticmethod
@@ -344,6 +399,8 @@ class MessageSendSerializer(StrictSerializer):
         if mtype in Message.MEDIA_TYPES:
             obj = {key: attrs[key] for key in ("caption", "filename") if key in attrs}
             return {"type": mtype, mtype: obj}
+        if mtype == FLOW_TYPE:
+            return flow_part(attrs["flow"])
         if mtype == Message.Type.REACTION:
             # message_id becomes the target's WhatsApp id in the service.
             return {"type": mtype, "reaction": {"message_id": None, "emoji": attrs["reaction"]["emoji"]}}
@@ -359,6 +416,7 @@ class OutboundPart:
     media_id: int | None
     reply_to_id: int | None
     reaction_to_id: int | None
+    flow_id: int | None = None
 
 
 def parse(content: Mapping) -> OutboundPart:

@@ -528,3 +528,79 @@ class InboxEmbed(TenantModel):
 
     def is_active(self, now) -> bool:
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class WhatsAppFlow(TenantModel):
+    """A WhatsApp Flow (Meta's interactive form): created on the WABA of `number` (Flows belong to the WhatsApp
+    Business Account; sends go from that account's numbers), mirrored here with Meta's id, status and the Flow JSON
+    last uploaded, and the validation errors Meta found in it. Written by messaging.services.flows only."""
+
+    class Category(models.TextChoices):
+        SIGN_UP = "SIGN_UP", "Sign up"
+        SIGN_IN = "SIGN_IN", "Sign in"
+        APPOINTMENT_BOOKING = "APPOINTMENT_BOOKING", "Appointment booking"
+        LEAD_GENERATION = "LEAD_GENERATION", "Lead generation"
+        CONTACT_US = "CONTACT_US", "Contact us"
+        CUSTOMER_SUPPORT = "CUSTOMER_SUPPORT", "Customer support"
+        SURVEY = "SURVEY", "Survey"
+        OTHER = "OTHER", "Other"
+
+    class Status(models.TextChoices):
+        DRAFT = "DRAFT", "Draft"
+        PUBLISHED = "PUBLISHED", "Published"
+        DEPRECATED = "DEPRECATED", "Deprecated"
+        BLOCKED = "BLOCKED", "Blocked"
+        THROTTLED = "THROTTLED", "Throttled"
+
+    number = models.ForeignKey(WhatsAppNumber, on_delete=models.PROTECT, related_name="+")
+    waba_id = models.CharField(max_length=64)
+    meta_flow_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    categories = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    flow_json = models.JSONField(null=True, blank=True, help_text="The Flow JSON last uploaded")
+    validation_errors = models.JSONField(default=list, blank=True, help_text="What Meta found wrong in flow_json")
+    preview_url = models.URLField(max_length=1000, blank=True)
+    preview_expires_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "meta_flow_id"], name="messaging_flow_meta_id_unique"),
+            models.UniqueConstraint(fields=["organization", "waba_id", "name"], name="messaging_flow_name_unique"),
+        ]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"
+
+    def first_screen(self) -> str:
+        """The id of the Flow JSON's first screen ('' without one): where a `navigate` action starts."""
+        screens = (self.flow_json or {}).get("screens") if isinstance(self.flow_json, dict) else None
+        first = screens[0] if isinstance(screens, list) and screens and isinstance(screens[0], dict) else {}
+        return str(first.get("id") or "")
+
+
+class FlowResponse(TenantModel):
+    """What a customer submitted in a Flow: the `nfm_reply` of an inbound interactive message, its `response_json`
+    parsed. Linked to the flow through the `flow_token` the hub sent (`<flow pk>.<random>`); a reply whose token
+    names no flow of the organization is still kept (flow null)."""
+
+    flow = models.ForeignKey(WhatsAppFlow, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="flow_response")
+    flow_token = models.CharField(max_length=200, blank=True)
+    response_json = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "flow", "-received_at"], name="messaging_flowresp_flow")]
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"flow response {self.pk} ({self.flow_token})"

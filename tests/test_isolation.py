@@ -37,6 +37,7 @@ from tests.messaging.factories import (
     CannedResponseFactory,
     ContactFactory,
     ConversationFactory,
+    FlowResponseFactory,
     MediaFactory,
     MessageFactory,
     WhatsAppNumberFactory,
@@ -117,6 +118,12 @@ def _days_with_messages(days) -> list[str]:
 
 def _message_day(message) -> str:
     return timezone.localdate(message.created_at).isoformat()
+
+
+def _sandbox_flow_with_a_response(org):
+    """A WhatsApp Flow of a sandbox number (its preview needs no Meta) with one response."""
+    number = WhatsAppNumberFactory(organization=org, provider="sandbox", waba_id="", access_token="")
+    return FlowResponseFactory(organization=org, flow__number=number, flow__waba_id="sandbox").flow
 
 
 def _reply_by_a_named_agent(org):
@@ -246,6 +253,11 @@ RESOURCES = {
     **{f"reports-{kind}": _report_resource(name_of) for kind, name_of in REPORT_NAMES.items()},
     **{f"reports-{kind}-export": _report_resource(name_of, csv_export=True) for kind, name_of in REPORT_NAMES.items()},
     "canned-response": Resource(make=lambda org: CannedResponseFactory(organization=org)),
+    # WhatsApp Flows (Meta's forms): a flow's routes answer another tenant's flow 404; its responses are its own.
+    "whatsapp-flow": Resource(
+        make=_sandbox_flow_with_a_response,
+        bodies={"PATCH": {"name": "Taken"}},
+    ),
     "custom-page": Resource(make=markdown_page),
     "inbox-embed": Resource(make=embed),
     # Campaigns and their broadcasts/ aliases (marketing and admins; a campaign belongs to its number). The routes

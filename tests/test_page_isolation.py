@@ -35,6 +35,7 @@ from tests.messaging.factories import (
     CannedResponseFactory,
     ContactFactory,
     ConversationFactory,
+    WhatsAppFlowFactory,
     WhatsAppNumberFactory,
 )
 from tests.templates.factories import MessageTemplateFactory
@@ -89,6 +90,7 @@ ROWS = {
     ),
     "contact_id": RowMaker(lambda org: ContactFactory(organization=org)),
     "canned_id": RowMaker(lambda org: CannedResponseFactory(organization=org)),
+    "whatsapp_flow_id": RowMaker(lambda org: WhatsAppFlowFactory(organization=org)),
     "page_id": RowMaker(markdown_page),
     "embed_id": RowMaker(embed),
     "conversation_id": RowMaker(

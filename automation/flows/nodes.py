@@ -98,6 +98,11 @@ def run_send_message(step: Step) -> Outcome:
     return Outcome(message=send(step, step.data))
 
 
+def run_send_flow(step: Step) -> Outcome:
+    """A WhatsApp Flow (Meta's form) into the conversation; the customer's answers come back as a FlowResponse."""
+    return Outcome(message=send(step, schema.send_flow_content(step.data)))
+
+
 # --- ask -----------------------------------------------------------------------------------------------------------
 
 
@@ -322,6 +327,7 @@ def run_trigger(step: Step) -> Outcome:
 RUNNERS = {
     "trigger": run_trigger,
     "send_message": run_send_message,
+    "send_flow": run_send_flow,
     "ask": run_ask,
     "condition": run_condition,
     "set_tag": run_set_tag,

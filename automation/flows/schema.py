@@ -10,6 +10,8 @@ Node types and their `data` (placeholders such as `{{contact.name}}` allowed in 
   `{type: "interactive", interactive: {...}}`, `{type: "image", media_id, caption}`, `{type: "template", template:
   {name, language, components}}`, location, contacts), or an approved template of the organization by id with its
   values: `{type: "template", template_id, parameters: {key: value}}`.
+- `send_flow`: a published WhatsApp Flow (Meta's form, messaging's whatsapp-flows/): `{flow_id, body, cta, header?,
+  footer?, screen?, data?, flow_action?}`, sent as a `flow` message; the answers come back as a FlowResponse.
 - `ask`: `{question: <a text or interactive message, as send_message>, validate: text|number|email|choice,
   choices?: [...], attribute?: name | variable?: name, timeout_minutes?, invalid_message?, max_attempts?}`. Waits for
   the reply. With `choice`, the choices are the question's buttons or list rows (their ids), or `choices` for a text
@@ -79,7 +81,8 @@ UNARY_OPERATORS = ("exists", "not_exists")
 QUESTION_TYPES = (Message.Type.TEXT, Message.Type.INTERACTIVE)
 # send_message: what a flow may send (a reaction or a quote needs a message of the conversation; files are uploaded
 # first and named by media_id).
-SEND_TYPES = tuple(t for t in message_parts.SEND_TYPES if t != Message.Type.REACTION)
+# A WhatsApp Flow has its own node (send_flow), whose check knows the organization's flows.
+SEND_TYPES = tuple(t for t in message_parts.SEND_TYPES if t not in (Message.Type.REACTION, message_parts.FLOW_TYPE))
 WAIT_TYPES = frozenset({"ask", "delay"})
 
 DEFAULT = None  # the handle of a node's one way on
@@ -239,6 +242,29 @@ def _send_message(data: dict, check: Check) -> None:
         _placeholders_known(parameters, "parameters")
         return
     _message_part(data, check, allowed_types=SEND_TYPES)
+
+
+SEND_FLOW_KEYS = ("flow_id", "body", "cta", "header", "footer", "screen", "data", "flow_action")
+
+
+def _send_flow(data: dict, check: Check) -> None:
+    """A published WhatsApp Flow of the organization, with the message around its button (checked like a `flow`
+    message of the send API: messaging.message_parts)."""
+    from messaging.models import WhatsAppFlow
+
+    _keys(data, SEND_FLOW_KEYS)
+    flow_id = _row_id(data, "flow_id")
+    flow = WhatsAppFlow.objects.for_org(check.organization).filter(pk=flow_id).first()
+    if flow is None:
+        raise _Refused(_("flow_id: no such WhatsApp Flow in this organization."))
+    if flow.status != WhatsAppFlow.Status.PUBLISHED:
+        raise _Refused(_("flow_id: only a published WhatsApp Flow can be sent."))
+    _message_part(send_flow_content(data), check, allowed_types=(message_parts.FLOW_TYPE,))
+
+
+def send_flow_content(data: dict) -> dict:
+    """A send_flow node's message, in the send API's shape (`{type: "flow", flow: {...}}`)."""
+    return {"type": message_parts.FLOW_TYPE, "flow": {key: data[key] for key in SEND_FLOW_KEYS if key in data}}
 
 
 def question_choices(data: dict) -> list[tuple[str, str]]:
@@ -514,6 +540,7 @@ NODE_TYPES: dict[str, NodeType] = {
     "http_request": NodeType(_http_request, frozenset({DEFAULT, "error"})),
     "function": NodeType(_function, frozenset({DEFAULT, "error"})),
     "delay": NodeType(_delay, frozenset({DEFAULT})),
+    "send_flow": NodeType(_send_flow, frozenset({DEFAULT})),
     "end": NodeType(_end, frozenset()),
 }
 

@@ -49,7 +49,7 @@ PEOPLE_REASONS = frozenset(
     {BotConversation.PauseReason.HUMAN_REPLY, BotConversation.PauseReason.ASSIGNED, BotConversation.PauseReason.AGENT}
 )
 # What a scenario may send: what messaging sends, but no upload, quote or reaction.
-SCENARIO_REPLY_TYPES = frozenset(message_parts.SEND_TYPES) - {Message.Type.REACTION}
+SCENARIO_REPLY_TYPES = frozenset(message_parts.SEND_TYPES) - {Message.Type.REACTION, message_parts.FLOW_TYPE}
 MAX_SCENARIOS = 200
 
 

@@ -15,6 +15,7 @@ from automation.api.flows import FlowSerializer
 from automation.flows import schema
 from automation.models import Bot, Flow, NumberAutomation
 from automation.selectors import flows as selectors
+from messaging.selectors import flows as flow_selectors
 from templates.models import MessageTemplate
 
 admin_required = member_required(
@@ -27,6 +28,10 @@ NODE_LABELS = {
     "send_message": (
         pgettext_lazy("flow node", "Send message"),
         gettext_lazy("Text, buttons, a list, media or a template"),
+    ),
+    "send_flow": (
+        pgettext_lazy("flow node", "Send WhatsApp Flow"),
+        gettext_lazy("A published form the customer fills in inside WhatsApp"),
     ),
     "ask": (pgettext_lazy("flow node", "Ask"), gettext_lazy("Wait for the answer to a question")),
     "condition": (
@@ -95,6 +100,8 @@ STRINGS = {
     "media_id": gettext_lazy("Uploaded file id (POST media/)"),
     "caption": gettext_lazy("Caption"),
     "template": gettext_lazy("Approved template"),
+    "whatsapp_flow": gettext_lazy("Published WhatsApp Flow"),
+    "cta": gettext_lazy("Button text (at most 30 characters)"),
     "parameters": gettext_lazy("Values (one a line: 1 = {{contact.name}})"),
     "question": gettext_lazy("Question"),
     "validate": gettext_lazy("Expect"),
@@ -223,6 +230,7 @@ def _options(request) -> dict:
     templates = MessageTemplate.objects.for_org(org).sendable().order_by("name", "language")
     return {
         "templates": [{"id": t.pk, "label": f"{t.name} ({t.language})"} for t in templates],
+        "whatsapp_flows": [{"id": f.pk, "label": f.name} for f in flow_selectors.flow_sendable(org=org)],
         "bots": [{"id": bot.pk, "label": bot.name} for bot in Bot.objects.for_org(org).order_by("name")],
         "functions": [{"id": f.pk, "label": f.name} for f in selectors.function_list(org=org)],
         "users": [{"id": m.user_id, "label": m.user.name or m.user.email} for m in members],

@@ -417,6 +417,66 @@ class CloudProvider(Provider):
                 raw=answer,
             )
 
+    # --- flows (WhatsApp Flows: Meta's interactive forms, owned by the WABA) ------------------------------------
+
+    def create_flow(self, *, name: str, categories: list[str], flow_json: str | None = None) -> dict:
+        """POST /{waba_id}/flows → `{"id", "success", "validation_errors"?}` (a new flow is a DRAFT; with
+        `flow_json`, Meta checks it and answers what it found wrong)."""
+        body: dict[str, Any] = {"name": name, "categories": categories}
+        if flow_json is not None:
+            body["flow_json"] = flow_json
+        return self._call("POST", self._url(self._need_waba(), "flows"), json=body)
+
+    def get_flow(self, flow_id: str, *, fields: str) -> dict:
+        """GET /{flow_id}?fields=… (e.g. `status,validation_errors`, or `preview.invalidate(false)`)."""
+        return self._call("GET", self._url(flow_id), params={"fields": fields})
+
+    def update_flow(self, flow_id: str, *, name: str | None = None, categories: list[str] | None = None) -> None:
+        """POST /{flow_id} with the metadata to change (name, categories) → `{"success": true}`."""
+        body: dict[str, Any] = {}
+        if name is not None:
+            body["name"] = name
+        if categories is not None:
+            body["categories"] = categories
+        self._acknowledged(self._call("POST", self._url(flow_id), json=body), "Flow update")
+
+    def upload_flow_json(self, flow_id: str, flow_json: str) -> list[dict]:
+        """POST /{flow_id}/assets, multipart: the Flow JSON as the file `flow.json` (asset_type FLOW_JSON). Returns
+        Meta's `validation_errors` (empty: the JSON is valid)."""
+        answer = self._call(
+            "POST",
+            self._url(flow_id, "assets"),
+            data={"name": "flow.json", "asset_type": "FLOW_JSON"},
+            files={"file": ("flow.json", flow_json.encode(), "application/json")},
+            timeout=MEDIA_TIMEOUT,
+        )
+        self._acknowledged(answer, "Flow JSON upload")
+        errors = answer.get("validation_errors") or []
+        return [error for error in errors if isinstance(error, dict)] if isinstance(errors, list) else []
+
+    def publish_flow(self, flow_id: str) -> None:
+        """POST /{flow_id}/publish: DRAFT → PUBLISHED (refused while the Flow JSON has validation errors)."""
+        self._acknowledged(self._call("POST", self._url(flow_id, "publish")), "Flow publish")
+
+    def deprecate_flow(self, flow_id: str) -> None:
+        """POST /{flow_id}/deprecate: PUBLISHED → DEPRECATED (it can no longer be sent)."""
+        self._acknowledged(self._call("POST", self._url(flow_id, "deprecate")), "Flow deprecation")
+
+    def delete_flow(self, flow_id: str) -> None:
+        """DELETE /{flow_id}: only a DRAFT can be deleted."""
+        self._acknowledged(self._call("DELETE", self._url(flow_id)), "Flow deletion")
+
+    @staticmethod
+    def _acknowledged(answer: dict, what: str) -> None:
+        if answer.get("success") is not True:
+            raise ProviderError(
+                code=None,
+                title="Unexpected response",
+                detail=f"{what} was not acknowledged.",
+                retryable=False,
+                raw=answer,
+            )
+
 
 def _is_media_url(url: Any, graph_url: str) -> bool:
     """True for a URL the access token may go to: the Graph URL's own origin, or https on Meta's media host."""

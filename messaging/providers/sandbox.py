@@ -14,6 +14,7 @@ feeds through the same ingest path as Meta's.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 import threading
@@ -270,3 +271,67 @@ class SandboxProvider(Provider):
 
     def delete_template(self, name: str, hsm_id: str | None = None) -> None:
         """Nothing to tell anyone: the hub holds the sandbox's templates."""
+
+    # --- flows: they live in the hub; the sandbox checks the Flow JSON's outline as Meta would ---------------
+
+    def create_flow(self, *, name: str, categories: list[str], flow_json: str | None = None) -> dict:
+        answer: dict = {"id": str(10**15 + secrets.randbelow(9 * 10**15)), "success": True}
+        if flow_json is not None:
+            answer["validation_errors"] = flow_json_outline_errors(flow_json)
+        return answer
+
+    def get_flow(self, flow_id: str, *, fields: str) -> dict:
+        """No preview: the sandbox has no WhatsApp to show a flow in."""
+        return {"id": flow_id}
+
+    def update_flow(self, flow_id: str, *, name: str | None = None, categories: list[str] | None = None) -> None:
+        """Nothing to tell anyone."""
+
+    def upload_flow_json(self, flow_id: str, flow_json: str) -> list[dict]:
+        return flow_json_outline_errors(flow_json)
+
+    def publish_flow(self, flow_id: str) -> None:
+        """Nothing to tell anyone: the hub refuses a flow with validation errors before asking."""
+
+    def deprecate_flow(self, flow_id: str) -> None:
+        """Nothing to tell anyone."""
+
+    def delete_flow(self, flow_id: str) -> None:
+        """Nothing to tell anyone."""
+
+
+def flow_json_outline_errors(flow_json: str) -> list[dict]:
+    """Meta-shaped `validation_errors` for the outline of a Flow JSON (a `version`, screens with an id and a layout):
+    what the sandbox can check without Meta's schema."""
+
+    def error(message: str, path: str) -> dict:
+        return {
+            "error": "INVALID_PROPERTY_VALUE",
+            "error_type": "FLOW_JSON_ERROR",
+            "message": message,
+            "line_start": 1,
+            "line_end": 1,
+            "column_start": 1,
+            "column_end": 1,
+            "pointers": [{"path": path}],
+        }
+
+    try:
+        data = json.loads(flow_json)
+    except ValueError:
+        return [error("The Flow JSON is not valid JSON.", "")]
+    if not isinstance(data, dict):
+        return [error("The Flow JSON must be an object.", "")]
+    errors = []
+    if not isinstance(data.get("version"), str):
+        errors.append(error("Missing required property 'version'.", "version"))
+    screens = data.get("screens")
+    if not isinstance(screens, list) or not screens:
+        errors.append(error("Property 'screens' must be a non-empty array.", "screens"))
+        return errors
+    for index, screen in enumerate(screens):
+        if not isinstance(screen, dict) or not isinstance(screen.get("id"), str):
+            errors.append(error("Each screen needs a string 'id'.", f"screens[{index}].id"))
+        elif not isinstance(screen.get("layout"), dict):
+            errors.append(error("Each screen needs a 'layout'.", f"screens[{index}].layout"))
+    return errors

@@ -40,7 +40,7 @@ from messaging.providers.waha import SENDABLE_TYPES as WAHA_SENDABLE_TYPES
 from messaging.selectors.access import NumberIds, visible_number_ids
 from messaging.selectors.conversations import media_list
 from messaging.selectors.numbers import number_list
-from messaging.services import ingest, system_log
+from messaging.services import flows, ingest, system_log
 from messaging.services.contacts import contact_get_or_create, phone_or_error
 from messaging.services.events import publish_conversation_on_commit, publish_message_on_commit
 from messaging.services.ingest import rows
@@ -331,7 +331,8 @@ def message_send(
     media, ...): checked here by messaging.message_parts, whoever calls (the API, campaigns, automation), then
     turned into the Meta-shaped part the message stores. References are resolved here: `reply_to` (our id of a
     message in this conversation) becomes `context.message_id`, a reaction's `message_id` the target's WhatsApp
-    id, and a media message gets its file from `file` (checked against WhatsApp's type and size limits, stored) or
+    id, a flow's `flow_id` (ours) Meta's flow id with a new flow_token (messaging.services.flows), and a
+    media message gets its file from `file` (checked against WhatsApp's type and size limits, stored) or
     `media_id` (an uploaded Media row, or the file of a message on one of `number_ids`, the numbers the sender may
     see: selectors.access; None: any).
     Refused before anything is stored: content WhatsApp would refuse (400, errors named like the API's fields), a
@@ -358,6 +359,8 @@ def message_send(
             messages=conversation_messages, message_id=outbound.reaction_to_id, field="reaction"
         )
         part["reaction"]["message_id"] = target.provider_message_id
+    if outbound.flow_id is not None:
+        flows.flow_part_fill(part=part, flow_id=outbound.flow_id, number=conversation.number)
     media = None
     if mtype in Message.MEDIA_TYPES:
         media = _media_for_send(

@@ -17,10 +17,12 @@ from accounts.selectors import team_members, teams
 from accounts.web import member_required, permission_denied
 from messaging import call_labels, extensions
 from messaging.models import Conversation, Provider
+from messaging.selectors import flows as flow_selectors
 from messaging.selectors.access import request_visible_numbers
 from messaging.selectors.conversations import conversation_list
 from messaging.selectors.numbers import number_list
 from messaging.serializers.conversations import conversation_data
+from messaging.services import flows as flow_services
 from messaging.services.contacts import NOTES_MAX_LENGTH
 
 INBOX_ROLES = frozenset({Role.ADMIN, Role.AGENT})
@@ -78,6 +80,8 @@ STRINGS = {
     "interactive": gettext_lazy("Interactive message"),
     "button": gettext_lazy("Button reply"),
     "list_reply": gettext_lazy("List reply"),
+    "flow_reply": gettext_lazy("Form submitted"),
+    "flow": gettext_lazy("WhatsApp Flow"),
     "reaction": gettext_lazy("Reaction"),
     "reacted": gettext_lazy("Reacted %(emoji)s to a message"),
     "reaction_removed": gettext_lazy("Removed a reaction"),
@@ -226,6 +230,12 @@ def inbox(request, conversation_id: int | None = None):
         "is_admin": request.role == Role.ADMIN,
         "notes_max_length": NOTES_MAX_LENGTH,
         "panel_sections": extensions.inbox_panel_sections(),
+        # The published WhatsApp Flows, each sendable from its account's numbers (the composer's flow dialog).
+        "flows": [
+            {"id": flow.pk, "name": flow.name, "waba_id": flow.waba_id}
+            for flow in flow_selectors.flow_sendable(org=org, number_ids=number_ids)
+        ],
+        "flow_wabas": {str(n.pk): flow_services.flow_waba_id(n) for n in number_list(org=org, number_ids=number_ids)},
     }
     return render(request, "messaging/inbox.html", context)
 

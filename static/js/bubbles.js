@@ -160,21 +160,44 @@ function interactiveContent(message) {
       reply.description ? el("p", { class: "muted", dir: "auto", text: reply.description }) : null,
     ];
   }
-  if (interactive.type === "nfm_reply") {
-    return [el("span", { class: "msg-label", text: t("interactive") }), textBlock(interactive.nfm_reply?.body || message.text)];
-  }
+  if (interactive.type === "nfm_reply") return flowReplyContent(message, interactive.nfm_reply || {});
   const action = interactive.action || {};
   const header = interactive.header?.type === "text" ? el("strong", { class: "msg-header", dir: "auto", text: interactive.header.text }) : null;
   const buttons = (action.buttons || []).map((button) => chip(button.reply?.title || ""));
+  if (interactive.type === "flow" && action.parameters?.flow_cta) buttons.push(chip(`▤ ${action.parameters.flow_cta}`, "chip-list"));
   const rows = (action.sections || []).flatMap((section) => section.rows || []).map((row) => chip(row.title, "chip-row"));
   return [
-    el("span", { class: "msg-label", text: t("interactive") }),
+    el("span", { class: "msg-label", text: t(interactive.type === "flow" ? "flow" : "interactive") }),
     header,
     textBlock(interactive.body?.text || message.text),
     interactive.footer?.text ? el("p", { class: "msg-footer muted", dir: "auto", text: interactive.footer.text }) : null,
     action.button ? el("div", { class: "chips" }, chip(`☰ ${action.button}`, "chip-list")) : null,
     buttons.length || rows.length ? el("div", { class: "chips" }, ...buttons, ...rows) : null,
   ];
+}
+
+// What a customer submitted in a WhatsApp Flow: its answers as "field: value" lines (by field name, the flow_token
+// left out), never the raw JSON.
+function flowAnswer(value) {
+  if (Array.isArray(value)) return value.join(", ");
+  if (value && typeof value === "object") return JSON.stringify(value);
+  return value === null || value === undefined ? "" : String(value);
+}
+
+function flowReplyContent(message, reply) {
+  let answers = {};
+  try {
+    const parsed = typeof reply.response_json === "string" ? JSON.parse(reply.response_json) : reply.response_json;
+    if (parsed && typeof parsed === "object") answers = parsed;
+  } catch {
+    answers = {};
+  }
+  const keys = Object.keys(answers).filter((key) => key !== "flow_token").sort();
+  const list = el("dl", { class: "flow-answers" });
+  for (const key of keys) {
+    list.append(el("dt", { dir: "auto", text: key }), el("dd", { dir: "auto", text: flowAnswer(answers[key]) }));
+  }
+  return [el("span", { class: "msg-label", text: t("flow_reply") }), keys.length ? list : textBlock(reply.body || message.text)];
 }
 
 function buttonContent(message) {

@@ -15,6 +15,7 @@ const SPACING_Y = 150;
 const DEFAULT_DATA = {
   trigger: () => ({ on: "keyword", keywords: [], match: "exact" }),
   send_message: () => ({ type: "text", text: "" }),
+  send_flow: () => ({ body: "", cta: "" }),
   ask: () => ({ question: { type: "text", text: "" }, validate: "text" }),
   condition: () => ({ check: "reply", operator: "equals", value: "" }),
   set_tag: () => ({ tags: [], action: "add" }),

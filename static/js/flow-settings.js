@@ -155,6 +155,19 @@ const TYPES = {
     },
   },
 
+  send_flow: {
+    fields(data, ctx) {
+      return [
+        { key: "flow_id", label: "whatsapp_flow", kind: "select", choices: optionsOf(ctx, "whatsapp_flows"), value: String(data.flow_id ?? "") },
+        { key: "body", label: "text", kind: "textarea", value: data.body ?? "" },
+        { key: "cta", kind: "text", value: data.cta ?? "" },
+      ];
+    },
+    compose(values) {
+      return compact({ flow_id: int(values.flow_id), body: values.body ?? "", cta: values.cta ?? "" });
+    },
+  },
+
   ask: {
     fields(data, ctx) {
       const question = data.question ?? {};

@@ -7,6 +7,7 @@ import { contactLabel, data, t } from "./inbox-format.js";
 import { ConversationList } from "./inbox-list.js";
 import { ContactPanel } from "./inbox-panel.js";
 import { TemplatePicker } from "./inbox-templates.js";
+import { FlowPicker } from "./inbox-flows.js";
 import { Thread } from "./inbox-thread.js";
 import { LiveSocket } from "./live.js";
 
@@ -99,6 +100,16 @@ const templates = new TemplatePicker({
   },
 });
 for (const button of document.querySelectorAll("[data-template-open]")) button.addEventListener("click", () => templates.open());
+
+const flows = new FlowPicker({
+  conversation: () => thread.conversation,
+  sent: (message) => {
+    if (thread.conversation?.id !== message.conversation_id) return;
+    thread.receive([message]);
+    thread.scrollToBottom();
+  },
+});
+for (const button of document.querySelectorAll("[data-flow-open]")) button.addEventListener("click", () => flows.open());
 
 async function catchUp() {
   thread.refreshNewest();

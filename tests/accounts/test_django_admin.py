@@ -80,11 +80,13 @@ from messaging.models import (
     ContactTag,
     Conversation,
     ConversationResolution,
+    FlowResponse,
     InboxEmbed,
     Media,
     Message,
     Tag,
     WebhookEvent,
+    WhatsAppFlow,
     WhatsAppNumber,
 )
 from templates.models import MessageTemplate, TemplateSync
@@ -106,8 +108,10 @@ from tests.messaging.factories import (
     CannedResponseFactory,
     ContactFactory,
     ConversationFactory,
+    FlowResponseFactory,
     MediaFactory,
     MessageFactory,
+    WhatsAppFlowFactory,
     WhatsAppNumberFactory,
 )
 from tests.templates.factories import MessageTemplateFactory, TemplateSyncFactory
@@ -250,6 +254,8 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     Media: lambda org: Media.objects.create(
         organization=org, message=MessageFactory(organization=org, type="image"), mime_type="image/jpeg"
     ),
+    WhatsAppFlow: lambda org: WhatsAppFlowFactory(organization=org),
+    FlowResponse: lambda org: FlowResponseFactory(organization=org),
     CannedResponse: lambda org: CannedResponseFactory(organization=org, attachment=MediaFactory(organization=org)),
     WebhookEvent: lambda org: WebhookEvent.objects.create(
         organization=org, source="meta", body={"object": "whatsapp_business_account"}, dedupe_key=secrets.token_hex(8)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import base64
 import copy
+import datetime
 import hashlib
 import json
 import re
@@ -145,6 +146,21 @@ ERRORS: dict[int, tuple[str, str, int]] = {
     ),
     133004: ("Server Temporarily Unavailable", "Server is temporarily unavailable.", 503),
     133010: ("Phone number Not Registered", "Phone number not registered on the WhatsApp Business Platform.", 400),
+    # Flow Management API (WhatsApp Flows) errors.
+    139000: ("Blocked by integrity", "The Flow was blocked for violating a WhatsApp policy.", 400),
+    139001: (
+        "Flow can't be updated",
+        "Only a Flow in DRAFT status can be updated; a published Flow's JSON and metadata are final.",
+        400,
+    ),
+    139002: (
+        "Publishing Flow in invalid state",
+        "The Flow can't be published: it has validation errors, or it is not a DRAFT.",
+        400,
+    ),
+    139003: ("Can't deprecate Flow", "Only a PUBLISHED Flow can be deprecated.", 400),
+    139004: ("Flow can't be deleted", "Only a Flow in DRAFT status can be deleted; deprecate a published one.", 400),
+    139006: ("Incorrect Flow metadata", "The Flow's name or categories are not valid.", 400),
     135000: (
         "Generic user error",
         "Message failed to send because of an unknown error with your request parameters.",
@@ -193,6 +209,43 @@ UPLOAD_LIMITS: dict[str, int] = {
 # The file types of the Resumable Upload API (template header examples), from Meta's upload guide.
 RESUMABLE_UPLOAD_TYPES = ("application/pdf", "image/jpeg", "image/jpg", "image/png", "video/mp4")
 MEDIA_HEADER_FORMATS = ("IMAGE", "VIDEO", "GIF", "DOCUMENT")
+# WhatsApp Flows: the categories a flow takes, the Flow JSON versions this fake accepts, the components it knows.
+FLOW_CATEGORIES = (
+    "SIGN_UP",
+    "SIGN_IN",
+    "APPOINTMENT_BOOKING",
+    "LEAD_GENERATION",
+    "CONTACT_US",
+    "CUSTOMER_SUPPORT",
+    "SURVEY",
+    "OTHER",
+)
+FLOW_JSON_VERSIONS = ("5.0", "5.1", "6.0", "6.1", "6.2", "6.3", "7.0", "7.1", "7.2")
+FLOW_COMPONENTS = (
+    "TextHeading",
+    "TextSubheading",
+    "TextBody",
+    "TextCaption",
+    "RichText",
+    "TextInput",
+    "TextArea",
+    "CheckboxGroup",
+    "RadioButtonsGroup",
+    "Dropdown",
+    "ChipsSelector",
+    "DatePicker",
+    "CalendarPicker",
+    "OptIn",
+    "EmbeddedLink",
+    "Footer",
+    "Image",
+    "If",
+    "Switch",
+    "NavigationList",
+    "PhotoPicker",
+    "DocumentPicker",
+)
+FLOW_PREVIEW_TTL = 30 * 24 * 3600
 INTERACTIVE_TYPES = (
     "button",
     "list",
@@ -421,6 +474,7 @@ class FakeMetaServer(FakeServer):
         self.inbound_ids: dict[str, tuple[str, str, float]] = {}  # wamid -> (pnid, wa_id, at)
         self.revoked_tokens: set[str] = set()
         self.template_reviews: dict[str, TemplateReview] = {}
+        self.flows: dict[str, dict] = {}  # WhatsApp Flows by id: Meta's fields plus `waba_id` and `flow_json`
         self.uploads: dict[str, Upload] = {}  # by session (the id without its `upload:` prefix and signature)
         self._scripts: list[Script] = []
         self._pair: dict[tuple[str, str], PairBucket] = {}
@@ -946,6 +1000,8 @@ class FakeMetaServer(FakeServer):
             return "media"
         if len(parts) == 2 and parts[1] == "message_templates":
             return "templates"
+        if (len(parts) == 2 and parts[1] == "flows") or (parts and parts[0] in self.flows):
+            return "flows"
         if len(parts) == 1:
             return "templates" if parts[0] in self._template_ids() else "media"
         return "other"
@@ -975,6 +1031,12 @@ class FakeMetaServer(FakeServer):
                 return self._create_template(parts[0], request)
             if method == "DELETE":
                 return self._delete_template(parts[0], request)
+        if len(parts) == 2 and parts[1] == "flows" and method in ("GET", "POST"):
+            return self._list_flows(parts[0], request) if method == "GET" else self._create_flow(parts[0], request)
+        if parts and parts[0] in self.flows:
+            flow_response = self._flow_route(self.flows[parts[0]], parts[1:], request)
+            if flow_response is not None:
+                return flow_response
         if len(parts) == 1 and method == "GET":
             return self._get_node(parts[0], request)
         if len(parts) == 1 and method == "DELETE":
@@ -1178,6 +1240,9 @@ class FakeMetaServer(FakeServer):
         action = obj.get("action")
         if not isinstance(action, dict) and itype != "product":
             raise Invalid(131008, "Param interactive['action'] is required.")
+        if itype == "flow":
+            self._validate_flow_message(obj)
+            return
         if itype not in ("button", "list"):
             return
         text = (obj.get("body") or {}).get("text")
@@ -1234,6 +1299,53 @@ class FakeMetaServer(FakeServer):
             if row["id"] in row_ids:
                 raise Invalid(131009, "Row ids must be unique.")
             row_ids.add(row["id"])
+
+    def _validate_flow_message(self, obj: dict) -> None:
+        """An interactive `flow` message: body text, action.name "flow" and its parameters (flow_message_version 3,
+        flow_id or flow_name, flow_cta ≤ 30, navigate with a screen of the flow or data_exchange, mode); in
+        published mode the flow must be PUBLISHED."""
+        text = (obj.get("body") or {}).get("text")
+        if not isinstance(text, str) or not text:
+            raise Invalid(131008, "Param interactive['body']['text'] is required.")
+        action = obj["action"]
+        if action.get("name") != "flow":
+            raise Invalid(131009, "Param interactive['action']['name'] must be 'flow'.")
+        params = action.get("parameters")
+        if not isinstance(params, dict):
+            raise Invalid(131008, "Param interactive['action']['parameters'] is required.")
+        if params.get("flow_message_version") != "3":
+            raise Invalid(131009, "Param flow_message_version must be '3'.")
+        cta = params.get("flow_cta")
+        if not isinstance(cta, str) or not cta or len(cta) > 30:
+            raise Invalid(131009, "Param flow_cta is required, at most 30 characters.")
+        if "flow_token" in params and (not isinstance(params["flow_token"], str) or not params["flow_token"]):
+            raise Invalid(131009, "Param flow_token must be a non-empty string.")
+        flow_id = params.get("flow_id")
+        if not flow_id and not params.get("flow_name"):
+            raise Invalid(131008, "Param flow_id or flow_name is required.")
+        mode = params.get("mode", "published")
+        if mode not in ("draft", "published"):
+            raise Invalid(131009, "Param mode must be 'draft' or 'published'.")
+        flow_action = params.get("flow_action", "navigate")
+        if flow_action not in ("navigate", "data_exchange"):
+            raise Invalid(131009, "Param flow_action must be 'navigate' or 'data_exchange'.")
+        flow = self.flows.get(str(flow_id)) if flow_id else None
+        if flow_id and flow is None:
+            raise Invalid(131009, f"Flow with id {flow_id} does not exist.")
+        if flow is not None and mode == "published" and flow["status"] != "PUBLISHED":
+            raise Invalid(131009, f"Flow {flow_id} is {flow['status']}: only a PUBLISHED flow can be sent.")
+        payload = params.get("flow_action_payload")
+        if flow_action == "navigate":
+            if not isinstance(payload, dict) or not payload.get("screen"):
+                raise Invalid(131008, "Param flow_action_payload.screen is required to navigate.")
+            if "data" in payload and (not isinstance(payload["data"], dict) or not payload["data"]):
+                raise Invalid(131009, "Param flow_action_payload.data must be a non-empty object.")
+            if flow is not None and flow["flow_json"]:
+                screens = json.loads(flow["flow_json"]).get("screens") or []
+                if payload["screen"] not in {screen.get("id") for screen in screens if isinstance(screen, dict)}:
+                    raise Invalid(131009, f"Screen {payload['screen']!r} is not a screen of the flow.")
+        elif payload is not None:
+            raise Invalid(131009, "Param flow_action_payload is for navigate only.")
 
     def _check_template(self, number: PhoneNumber, obj: dict) -> dict | None:
         """Check a template send against the WABA's library (only if the fake knows templates for that WABA)."""
@@ -1607,6 +1719,194 @@ class FakeMetaServer(FakeServer):
             self.templates[waba_id] = [t for t in library if t not in doomed]
         return json_response(200, {"success": True})
 
+    # --- flows (WhatsApp Flows) ----------------------------------------------------------------------------
+
+    def add_flow(self, *, waba_id: str = DEFAULT_WABA_ID, name: str = "flow", status: str = "DRAFT") -> dict:
+        """A flow the WABA has already (made outside the hub), as Meta keeps it."""
+        flow = {
+            "id": self._new_id(),
+            "name": name,
+            "categories": ["OTHER"],
+            "status": status,
+            "validation_errors": [],
+            "waba_id": waba_id,
+            "flow_json": None,
+        }
+        with self.lock:
+            self.flows[flow["id"]] = flow
+        return flow
+
+    def flow_reply(
+        self,
+        wa_id: str,
+        *,
+        flow_token: str,
+        response: dict,
+        context_wamid: str | None = None,
+        phone_number_id: str | None = None,
+        body: str = "Sent",
+    ) -> dict:
+        """The customer submits a flow: an inbound `interactive` message of type `nfm_reply` whose `response_json`
+        (a JSON string) holds the answers and the `flow_token` the flow was sent with. Queued like send_inbound."""
+        message = {
+            "type": "interactive",
+            "interactive": {
+                "type": "nfm_reply",
+                "nfm_reply": {
+                    "response_json": json.dumps({**response, "flow_token": flow_token}),
+                    "body": body,
+                    "name": "flow",
+                },
+            },
+        }
+        context = (
+            {"from": self.number(phone_number_id).display_phone_number, "id": context_wamid} if context_wamid else None
+        )
+        return self.send_inbound(wa_id, message, phone_number_id=phone_number_id, context=context)
+
+    @staticmethod
+    def _flow_error(code: int, message: str) -> Response:
+        """Meta's Flow Management error body: the code's title, and what to do as `error_user_msg`."""
+        title, details, status = ERRORS[code]
+        error = {
+            "message": f"(#{code}) {title}",
+            "type": "OAuthException",
+            "code": code,
+            "error_data": {"details": message or details},
+            "is_transient": False,
+            "error_user_title": title,
+            "error_user_msg": message or details,
+            "fbtrace_id": fbtrace_id(),
+        }
+        return json_response(status, {"error": error})
+
+    @staticmethod
+    def _flow_categories(value: Any) -> list[str] | None:
+        if isinstance(value, str):  # form posts send the list as a JSON string
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return None
+        if not isinstance(value, list) or not value or not all(c in FLOW_CATEGORIES for c in value):
+            return None
+        return list(dict.fromkeys(value))
+
+    def _flow_body(self, request: Request) -> dict:
+        if isinstance(request.json, dict):
+            return request.json
+        return dict(request.form) if request.form else {}
+
+    def _list_flows(self, waba_id: str, request: Request) -> Response:
+        with self.lock:
+            data = [
+                _pick(self._flow_node(f), request.query.get("fields"))
+                for f in self.flows.values()
+                if f["waba_id"] == waba_id
+            ]
+        if not data:
+            return json_response(200, {"data": []})
+        paging = {"cursors": {"before": cursor_for(data[0]["id"]), "after": cursor_for(data[-1]["id"])}}
+        return json_response(200, {"data": data, "paging": paging})
+
+    def _create_flow(self, waba_id: str, request: Request) -> Response:
+        body = self._flow_body(request)
+        name = body.get("name")
+        categories = self._flow_categories(body.get("categories"))
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            return self._flow_error(139006, "Param name is required (at most 200 characters).")
+        if categories is None:
+            return self._flow_error(139006, f"Param categories must be a non-empty list of {list(FLOW_CATEGORIES)}.")
+        with self.lock:
+            if any(f["waba_id"] == waba_id and f["name"] == name for f in self.flows.values()):
+                return self._flow_error(100, "Flow name is not unique: another Flow of this account has it.")
+        flow = {
+            "id": self._new_id(),
+            "name": name,
+            "categories": categories,
+            "status": "DRAFT",
+            "validation_errors": [],
+            "waba_id": waba_id,
+            "flow_json": None,
+        }
+        answer: dict[str, Any] = {"id": flow["id"], "success": True}
+        flow_json = body.get("flow_json")
+        if flow_json is not None:
+            flow["flow_json"] = flow_json if isinstance(flow_json, str) else json.dumps(flow_json)
+            flow["validation_errors"] = flow_json_errors(flow["flow_json"])
+            answer["validation_errors"] = flow["validation_errors"]
+        with self.lock:
+            self.flows[flow["id"]] = flow
+        return json_response(200, answer)
+
+    def _flow_node(self, flow: dict) -> dict:
+        node = {k: v for k, v in flow.items() if k not in ("waba_id", "flow_json")}
+        node["json_version"] = _flow_version(flow["flow_json"])
+        node["whatsapp_business_account"] = {"id": flow["waba_id"]}
+        return node
+
+    def _flow_route(self, flow: dict, rest: list[str], request: Request) -> Response | None:
+        method = request.method
+        if not rest and method == "GET":
+            node = self._flow_node(flow)
+            fields = request.query.get("fields") or "id,name,categories,status,validation_errors"
+            if "preview" in fields:
+                invalidate = "invalidate(true)" in fields.replace(" ", "")
+                preview = flow.get("preview")
+                if preview is None or invalidate or preview["expires"] <= self.clock.now():
+                    expires = self.clock.now() + FLOW_PREVIEW_TTL
+                    preview = {
+                        "url": f"https://business.facebook.com/wa/manage/flows/{flow['id']}/preview/?token="
+                        + secrets.token_urlsafe(16),
+                        "expires": expires,
+                    }
+                    flow["preview"] = preview
+                stamp = _graph_time(preview["expires"])
+                node["preview"] = {"preview_url": preview["url"], "expires_at": stamp}
+                fields = re.sub(r"preview(\.[a-z_]+\([a-z]*\))?", "preview", fields)
+            return json_response(200, _pick(node, fields))
+        if not rest and method == "POST":
+            if flow["status"] != "DRAFT":
+                return self._flow_error(139001, "")
+            body = self._flow_body(request)
+            if "name" in body:
+                if not isinstance(body["name"], str) or not body["name"].strip():
+                    return self._flow_error(139006, "Param name must be a non-empty string.")
+                flow["name"] = body["name"]
+            if "categories" in body:
+                categories = self._flow_categories(body["categories"])
+                if categories is None:
+                    return self._flow_error(139006, f"Param categories must be a list of {list(FLOW_CATEGORIES)}.")
+                flow["categories"] = categories
+            return json_response(200, {"success": True})
+        if not rest and method == "DELETE":
+            if flow["status"] != "DRAFT":
+                return self._flow_error(139004, "")
+            with self.lock:
+                self.flows.pop(flow["id"], None)
+            return json_response(200, {"success": True})
+        if rest == ["assets"] and method == "POST":
+            if flow["status"] != "DRAFT":
+                return self._flow_error(139001, "")
+            upload = request.files.get("file")
+            if request.form.get("asset_type") != "FLOW_JSON" or upload is None:
+                raise Invalid(100, "Params file and asset_type=FLOW_JSON are required.")
+            if not request.form.get("name"):
+                raise Invalid(100, "The parameter name is required.")
+            flow["flow_json"] = upload.content.decode("utf-8", "replace")
+            flow["validation_errors"] = flow_json_errors(flow["flow_json"])
+            return json_response(200, {"success": True, "validation_errors": flow["validation_errors"]})
+        if rest == ["publish"] and method == "POST":
+            if flow["status"] != "DRAFT" or flow["flow_json"] is None or flow["validation_errors"]:
+                return self._flow_error(139002, "")
+            flow["status"] = "PUBLISHED"
+            return json_response(200, {"success": True})
+        if rest == ["deprecate"] and method == "POST":
+            if flow["status"] != "PUBLISHED":
+                return self._flow_error(139003, "")
+            flow["status"] = "DEPRECATED"
+            return json_response(200, {"success": True})
+        return None
+
     # --- control API (standalone mode: benchmarks and demos drive the fake over HTTP) -------------------
 
     def _control(self, request: Request) -> Response:
@@ -1674,6 +1974,106 @@ def _pick(node: dict, fields: str | None) -> dict:
         return copy.deepcopy(node)
     wanted = {f.strip() for f in fields.split(",")} | {"id"}
     return {k: copy.deepcopy(v) for k, v in node.items() if k in wanted}
+
+
+def _graph_time(epoch: float) -> str:
+    """Graph API time: `2026-05-21T11:18:09+0000`."""
+    return datetime.datetime.fromtimestamp(int(epoch), tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+def _flow_version(flow_json: str | None) -> str | None:
+    try:
+        data = json.loads(flow_json) if flow_json else None
+    except ValueError:
+        return None
+    return data.get("version") if isinstance(data, dict) and isinstance(data.get("version"), str) else None
+
+
+def _line_of(text: str, needle: str) -> tuple[int, int]:
+    """(line, column), 1-based, of `needle`'s first occurrence in `text` (1, 1 if absent)."""
+    at = text.find(needle)
+    if at < 0:
+        return 1, 1
+    line = text.count("\n", 0, at) + 1
+    return line, at - (text.rfind("\n", 0, at) + 1) + 1
+
+
+def flow_json_errors(text: str) -> list[dict]:
+    """Meta's `validation_errors` of a Flow JSON, for what this fake checks: JSON, a supported `version`, screens with
+    an id and a SingleColumnLayout whose children are known components with a `type`."""
+
+    def error(kind: str, message: str, path: str, needle: str = "") -> dict:
+        line, column = _line_of(text, needle) if needle else (1, 1)
+        where = {"line_start": line, "line_end": line, "column_start": column, "column_end": column + len(needle)}
+        return {
+            "error": kind,
+            "error_type": "FLOW_JSON_ERROR",
+            "message": message,
+            **where,
+            "pointers": [{**where, "path": path}],
+        }
+
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        return [
+            {
+                "error": "INVALID_JSON",
+                "error_type": "JSON_SCHEMA_ERROR",
+                "message": f"Invalid JSON: {exc}.",
+                "line_start": 1,
+                "line_end": 1,
+                "column_start": 1,
+                "column_end": 1,
+            }
+        ]
+    if not isinstance(data, dict):
+        return [error("INVALID_PROPERTY_VALUE", "The Flow JSON must be an object.", "")]
+    errors = []
+    version = data.get("version")
+    if version not in FLOW_JSON_VERSIONS:
+        errors.append(
+            error("INVALID_FLOW_JSON_VERSION", f"Invalid Flow JSON version: {version!r}.", "version", '"version"')
+        )
+    screens = data.get("screens")
+    if not isinstance(screens, list) or not screens:
+        errors.append(error("MISSING_REQUIRED_PROPERTY", "Missing required property 'screens'.", "screens"))
+        return errors
+    seen: set[str] = set()
+    for s_index, screen in enumerate(screens):
+        path = f"screens[{s_index}]"
+        if not isinstance(screen, dict) or not isinstance(screen.get("id"), str) or not screen["id"]:
+            errors.append(error("MISSING_REQUIRED_PROPERTY", "Missing required property 'id'.", f"{path}.id"))
+            continue
+        if screen["id"] in seen:
+            errors.append(error("DUPLICATE_SCREEN_ID", f"Screen id {screen['id']!r} is used twice.", f"{path}.id"))
+        seen.add(screen["id"])
+        layout = screen.get("layout")
+        if not isinstance(layout, dict) or layout.get("type") != "SingleColumnLayout":
+            errors.append(
+                error(
+                    "INVALID_PROPERTY_VALUE", "Invalid value found for property 'layout.type'.", f"{path}.layout.type"
+                )
+            )
+            continue
+        children = layout.get("children")
+        if not isinstance(children, list):
+            errors.append(
+                error("MISSING_REQUIRED_PROPERTY", "Missing required property 'children'.", f"{path}.layout.children")
+            )
+            continue
+        for c_index, child in enumerate(children):
+            ctype = child.get("type") if isinstance(child, dict) else None
+            if ctype not in FLOW_COMPONENTS:
+                errors.append(
+                    error(
+                        "INVALID_PROPERTY_VALUE",
+                        "Invalid value found for property 'type'.",
+                        f"{path}.layout.children[{c_index}].type",
+                        f'"{ctype}"' if isinstance(ctype, str) else "",
+                    )
+                )
+    return errors
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -666,3 +666,63 @@ def test_a_scripted_failure_can_let_requests_through_first(fake_meta):
     statuses = [requests.get(url, headers={"Authorization": "Bearer t"}, timeout=5).status_code for _ in range(3)]
 
     assert statuses == [200, 400, 200]
+
+
+# --- WhatsApp Flows ------------------------------------------------------------------------------------------------
+
+
+def flow_message(flow_id: str, *, mode: str | None = None, screen: str = "FORM") -> dict:
+    parameters = {
+        "flow_message_version": "3",
+        "flow_token": "t",
+        "flow_id": flow_id,
+        "flow_cta": "Open",
+        "flow_action": "navigate",
+        "flow_action_payload": {"screen": screen},
+    }
+    if mode:
+        parameters["mode"] = mode
+    interactive = {"type": "flow", "body": {"text": "Hi"}, "action": {"name": "flow", "parameters": parameters}}
+    return {"messaging_product": "whatsapp", "to": TO, "type": "interactive", "interactive": interactive}
+
+
+def test_a_flow_s_lifecycle_follows_meta_s_rules(fake_meta):
+    url = f"{fake_meta.base_url}/{DEFAULT_WABA_ID}/flows"
+    created = requests.post(url, json={"name": "Form", "categories": ["SURVEY"]}, headers=AUTH, timeout=5).json()
+    flow_url = f"{fake_meta.base_url}/{created['id']}"
+    assert created == {"id": created["id"], "success": True}
+
+    refused = requests.post(f"{flow_url}/publish", headers=AUTH, timeout=5)  # no Flow JSON yet
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, 139002)
+
+    body = json.dumps(
+        {"version": "7.2", "screens": [{"id": "FORM", "layout": {"type": "SingleColumnLayout", "children": []}}]}
+    )
+    files = {"file": ("flow.json", body.encode(), "application/json")}
+    uploaded = requests.post(
+        f"{flow_url}/assets",
+        data={"name": "flow.json", "asset_type": "FLOW_JSON"},
+        files=files,
+        headers=AUTH,
+        timeout=5,
+    )
+    assert uploaded.json() == {"success": True, "validation_errors": []}
+    assert requests.post(f"{flow_url}/publish", headers=AUTH, timeout=5).json() == {"success": True}
+
+    deleted = requests.delete(flow_url, headers=AUTH, timeout=5)
+    assert (deleted.status_code, deleted.json()["error"]["code"]) == (400, 139004)
+    listed = requests.get(url, params={"fields": "id,status"}, headers=AUTH, timeout=5).json()
+    assert listed["data"] == [{"id": created["id"], "status": "PUBLISHED"}]
+    assert requests.post(f"{flow_url}/deprecate", headers=AUTH, timeout=5).json() == {"success": True}
+    again = requests.post(f"{flow_url}/deprecate", headers=AUTH, timeout=5)
+    assert again.json()["error"]["code"] == 139003
+
+
+def test_only_a_published_flow_is_sent_in_published_mode(fake_meta):
+    fake_meta.open_window(WA_ID)
+    draft = fake_meta.add_flow(status="DRAFT")
+    refused = post_message(fake_meta, flow_message(draft["id"]))
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, 131009)
+    assert post_message(fake_meta, flow_message(draft["id"], mode="draft")).status_code == 200
+    published = fake_meta.add_flow(name="live", status="PUBLISHED")
+    assert post_message(fake_meta, flow_message(published["id"])).status_code == 200

@@ -9,10 +9,12 @@ from messaging.models import (
     Contact,
     ContactTag,
     Conversation,
+    FlowResponse,
     Media,
     Message,
     Provider,
     Tag,
+    WhatsAppFlow,
     WhatsAppNumber,
 )
 from tests.factories import OrganizationFactory
@@ -119,3 +121,46 @@ class CallFactory(factory.django.DjangoModelFactory):
     direction = Call.Direction.INBOUND
     status = Call.Status.MISSED
     started_at = factory.LazyFunction(timezone.now)
+
+
+class WhatsAppFlowFactory(factory.django.DjangoModelFactory):
+    """A draft flow of a Cloud number's account, with a one-screen Flow JSON."""
+
+    class Meta:
+        model = WhatsAppFlow
+
+    organization = factory.SubFactory(OrganizationFactory)
+    number = factory.SubFactory(WhatsAppNumberFactory, organization=factory.SelfAttribute("..organization"))
+    waba_id = factory.SelfAttribute("number.waba_id")
+    meta_flow_id = factory.Sequence(lambda n: f"7{n:014d}")
+    name = factory.Sequence(lambda n: f"Flow {n}")
+    categories = ["SIGN_UP"]
+    flow_json = {
+        "version": "7.2",
+        "screens": [{"id": "FORM", "layout": {"type": "SingleColumnLayout", "children": []}}],
+    }
+
+
+class FlowResponseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FlowResponse
+
+    organization = factory.SubFactory(OrganizationFactory)
+    flow = factory.SubFactory(WhatsAppFlowFactory, organization=factory.SelfAttribute("..organization"))
+    conversation = factory.SubFactory(
+        ConversationFactory,
+        organization=factory.SelfAttribute("..organization"),
+        number=factory.SelfAttribute("..flow.number"),
+    )
+    contact = factory.SelfAttribute("conversation.contact")
+    message = factory.SubFactory(
+        MessageFactory,
+        organization=factory.SelfAttribute("..organization"),
+        conversation=factory.SelfAttribute("..conversation"),
+        direction="inbound",
+        type="interactive",
+    )
+    flow_token = factory.LazyAttribute(lambda o: f"{o.flow.pk}.probe")
+    response_json = factory.LazyAttribute(
+        lambda o: {"answer": f"probe-{o.organization.pk}", "flow_token": o.flow_token}
+    )

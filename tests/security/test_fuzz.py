@@ -47,8 +47,16 @@ from tests.campaigns.support import sandbox_campaign
 from tests.crm import routing_support
 from tests.crm import support as crm_support
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from tests.fakes.meta import DEFAULT_PHONE_NUMBER_ID, DEFAULT_WABA_ID
 from tests.messaging.embeds_support import embed
-from tests.messaging.factories import CannedResponseFactory, ContactFactory, MediaFactory, WhatsAppNumberFactory
+from tests.messaging.factories import (
+    CannedResponseFactory,
+    ContactFactory,
+    FlowResponseFactory,
+    MediaFactory,
+    WhatsAppFlowFactory,
+    WhatsAppNumberFactory,
+)
 from tests.messaging.inbox_support import open_conversation, waha_number
 from tests.templates.factories import MessageTemplateFactory, TemplateSyncFactory
 
@@ -146,6 +154,19 @@ def _rows(path: str, org, admin, fake_meta) -> list:
         return [embed(org).pk]
     if path.startswith("/api/v1/custom-pages/"):
         return [markdown_page(org, title=f"Fuzz {AuditLog.objects.count()}").pk, url_page(org).pk]
+    if path.startswith("/api/v1/whatsapp-flows/"):
+        # A draft and a published flow Meta (the fake) knows, on the fake's default account, with a response each.
+        number = WhatsAppNumber.objects.filter(organization=org, phone_number_id=DEFAULT_PHONE_NUMBER_ID).first()
+        number = number or WhatsAppNumberFactory(
+            organization=org, phone_number_id=DEFAULT_PHONE_NUMBER_ID, waba_id=DEFAULT_WABA_ID
+        )
+        rows = []
+        for status in ("DRAFT", "PUBLISHED"):
+            at_meta = fake_meta.add_flow(waba_id=DEFAULT_WABA_ID, name=f"fuzz-{secrets.token_hex(4)}", status=status)
+            flow = WhatsAppFlowFactory(organization=org, number=number, meta_flow_id=at_meta["id"], status=status)
+            FlowResponseFactory(organization=org, flow=flow)
+            rows.append(flow.pk)
+        return rows
     if path.startswith("/api/v1/canned-responses/"):
         plain = CannedResponseFactory(organization=org)
         return [plain.pk, CannedResponseFactory(organization=org, attachment=MediaFactory(organization=org)).pk]

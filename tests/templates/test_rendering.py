@@ -357,3 +357,34 @@ def test_media_header_needs_a_link_or_an_id(org, number):
         with pytest.raises(ServiceError) as refused:
             render(template, {"header": value})
         assert list(refused.value.errors["parameters"]) == ["header"]
+
+
+def test_a_flow_button_carries_the_hub_s_flow_token_and_the_first_screen_s_data(
+    org, number, fake_meta, django_capture_on_commit_callbacks
+):
+    """A campaign's FLOW button opens a hub flow: the token maps the customer's reply back to it (`<flow pk>.…`)
+    and `flow_action_data` is the first screen's data, as Meta's button parameter takes them."""
+    from messaging.services.flows import flow_token_new
+    from tests.messaging.factories import WhatsAppFlowFactory
+
+    flow = WhatsAppFlowFactory(organization=org, number=number, status="PUBLISHED")
+    components = [
+        {"type": "BODY", "text": "Book your visit."},
+        {"type": "BUTTONS", "buttons": [{"type": "FLOW", "text": "Book", "flow_id": flow.meta_flow_id}]},
+    ]
+    template = _template(org, number, components, name="book_visit", category="MARKETING")
+    token = flow_token_new(flow)
+
+    rendered = render(template, {"button.0": {"flow_token": token, "flow_action_data": {"branch": "riyadh"}}})
+
+    assert _received(fake_meta, template, rendered, org, number, django_capture_on_commit_callbacks)["components"] == [
+        {
+            "type": "button",
+            "sub_type": "flow",
+            "index": "0",
+            "parameters": [
+                {"type": "action", "action": {"flow_token": token, "flow_action_data": {"branch": "riyadh"}}}
+            ],
+        }
+    ]
+    assert token.startswith(f"{flow.pk}.")

@@ -24,6 +24,7 @@ from messaging.phones import e164_from_wa_id
 from messaging.services import media as media_services
 from messaging.services import system_log
 from messaging.services.contacts import contact_set_opted_out, opt_keyword_reader
+from messaging.services.flows import flow_responses_store
 from messaging.services.ingest import rows
 from messaging.services.ingest.announce import announce
 from messaging.services.ingest.batch import Batch, CallEvent, Item, StatusUpdate
@@ -80,6 +81,7 @@ def _ingest_organization(organization: Organization, events: list[WebhookEvent])
         stored = _store_messages(organization, batch.items)
         created, conversations, updated = stored.messages, stored.conversations, stored.reactions
         _apply_opt_keywords(organization, created, conversations)
+        flow_responses_store(organization=organization, messages=created, conversations=conversations)
         _load_for_push(organization, conversations, contacts)
     if batch.calls:
         new_conversations, new_call_contact_ids = _store_calls(organization, batch.calls)
