@@ -241,6 +241,12 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         except ServiceError as error:
             await self._close(4000 + error.status_code)
 
+    async def inbox_member(self, message):
+        """A frame for this socket's person alone (messaging.realtime.member_send: notification.created,
+        notification.count), sent as is. Only member groups carry it: an API key's socket never joins one."""
+        if self.principal is not None and self.principal.api_key_id is None:
+            await self._send(message["frame"])
+
     async def inbox_close(self, message):
         if self.principal is not None:
             await self._close(CLOSE_FORBIDDEN)

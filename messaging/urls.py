@@ -1,4 +1,4 @@
-from messaging.api import calls, canned, contacts, conversations, dashboard, embeds, numbers, sandbox
+from messaging.api import calls, canned, contacts, conversations, dashboard, embeds, notifications, numbers, sandbox
 
 urlpatterns = [
     *numbers.urlpatterns,
@@ -9,4 +9,5 @@ urlpatterns = [
     *sandbox.urlpatterns,
     *calls.urlpatterns,
     *embeds.urlpatterns,
+    *notifications.urlpatterns,
 ]

@@ -1,4 +1,4 @@
-from messaging.views import calls, canned, contacts, dashboard, embeds, inbox, media, numbers, reports
+from messaging.views import calls, canned, contacts, dashboard, embeds, inbox, media, notifications, numbers, reports
 
 urlpatterns = [
     *calls.urlpatterns,
@@ -8,6 +8,7 @@ urlpatterns = [
     *embeds.urlpatterns,
     *inbox.urlpatterns,
     *media.urlpatterns,
+    *notifications.urlpatterns,
     *numbers.urlpatterns,
     *reports.urlpatterns,
 ]
