@@ -329,9 +329,9 @@ def notification_emails_send_due(*, now: datetime | None = None) -> int:
 
 def notification_email_send(*, organization_id: int, user_id: int, now: datetime | None = None) -> int:
     """The e-mail of one person in one organization, once one of their notifications is due by `now`: all those
-    still unread and waiting for an e-mail, in one message. Idempotent: the rows are claimed (emailed_at) in a transaction, the e-mail goes after it; a second run
-    finds nothing. During quiet hours the due rows are claimed and dropped. How many notifications the e-mail
-    carried (0: none sent)."""
+    still unread and waiting for an e-mail, in one message. Idempotent: the rows are claimed (emailed_at) in a
+    transaction, the e-mail goes after it; a second run finds nothing. During quiet hours the due rows are claimed
+    and dropped. How many notifications the e-mail carried (0: none sent)."""
     now = now or timezone.now()
     organization = Organization.objects.filter(pk=organization_id).first()
     user = User.objects.filter(pk=user_id).first()
