@@ -1,5 +1,7 @@
 """API shapes of notifications and notification preferences (messaging.services.notifications)."""
 
+from datetime import time
+
 from rest_framework import serializers
 
 from messaging.models import Notification, NotificationKind
@@ -63,12 +65,31 @@ class KindsSerializer(StrictSerializer):
     integration_failing = ChannelsSerializer(required=False)
 
 
+class ClockField(serializers.RegexField):
+    """A time of day as "HH:MM" (24-hour), in and out; read as a datetime.time (no time zone: the preferences'
+    `time_zone` says which)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", max_length=5, **kwargs)
+        self.error_messages["invalid"] = "A time of day as HH:MM (00:00 to 23:59)."
+
+    def run_validation(self, data=serializers.empty):
+        value = super().run_validation(data)  # the pattern and length checks run on the text
+        if value is None:
+            return None
+        hours, minutes = value.split(":")
+        return time(int(hours), int(minutes))
+
+    def to_representation(self, value):
+        return value.strftime("%H:%M") if isinstance(value, time) else value
+
+
 class NotificationPreferencesSerializer(StrictSerializer):
     """Each kind x channel (in_app, browser, email) on or off, and quiet hours: from `quiet_start` to `quiet_end`
     (HH:MM, across midnight when start is after end; both null: none) in `time_zone` (blank: the organization's),
     no browser pop-up and no e-mail; the bell still records."""
 
     channels = KindsSerializer(required=False)
-    quiet_start = serializers.TimeField(required=False, allow_null=True, format="%H:%M")
-    quiet_end = serializers.TimeField(required=False, allow_null=True, format="%H:%M")
+    quiet_start = ClockField(required=False, allow_null=True, help_text="HH:MM, or null: no quiet hours")
+    quiet_end = ClockField(required=False, allow_null=True, help_text="HH:MM, or null: no quiet hours")
     time_zone = serializers.CharField(required=False, allow_blank=True, max_length=64)

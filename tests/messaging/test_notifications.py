@@ -288,7 +288,7 @@ def test_the_email_is_in_the_recipients_language(org, frozen):
     frozen.shift(timedelta(hours=1))
     assert notifications.notification_emails_send_due() == 1
     [message] = mail.outbox
-    assert message.subject == "أشارت Ann إليك في ملاحظة على Bob"
+    assert message.subject == "أشار إليك Ann في ملاحظة على Bob"
     html = message.alternatives[0][0]
     assert 'dir="rtl"' in html
 
