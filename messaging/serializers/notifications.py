@@ -39,7 +39,7 @@ class NotificationSerializer(serializers.Serializer):
         return notification_data(notification)
 
 
-class NotificationListQuerySerializer(StrictSerializer):
+class NotificationListQuerySerializer(serializers.Serializer):
     unread = OptionalBooleanField(required=False, help_text="true: only the unread ones")
 
 

@@ -782,7 +782,9 @@ export class Thread {
     if (!conversation || this.members.length) return;
     try {
       const members = await api("GET", `/api/v1/conversations/${conversation.id}/members`);
-      if (conversation.id === this.openId) this.members = members;
+      if (conversation.id !== this.openId) return;
+      this.members = members;
+      if (!this.$("mention-menu").hidden) this.showMentions(); // typed while they were loading
     } catch {
       this.members = [];
     }
