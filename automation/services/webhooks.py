@@ -62,7 +62,6 @@ from automation.models.webhooks import EXCERPT_LENGTH, URL_MAX_LENGTH
 from automation.selectors.webhooks import iso, subscribed_endpoints
 from automation.tasks import deliver_webhooks, push_webhook_log, send_webhook_disabled_email
 from messaging import realtime
-from messaging.models import NotificationKind
 from messaging.services import notifications
 from whatsapp_hub import egress
 from whatsapp_hub.aftercommit import enqueue_after_commit, run_after_commit
@@ -711,11 +710,8 @@ def _disable_if_failing(endpoint: WebhookEndpoint, now: datetime) -> bool:
     )
     _subscriptions_changed_on_commit(endpoint.organization_id)
     enqueue_after_commit(send_webhook_disabled_email, endpoint.organization_id, endpoint.pk)
-    admins = Membership.objects.for_org(endpoint.organization).filter(role=Role.ADMIN).values_list("user_id", flat=True)
-    notifications.notify(
+    notifications.admins_notify_integration(
         organization=endpoint.organization,
-        recipient_ids=list(admins),
-        kind=NotificationKind.INTEGRATION_FAILING,
         title=notifications.TITLES["integration_failing"],
         params={"url": endpoint.url},
         link=reverse("settings-webhooks"),

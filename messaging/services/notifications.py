@@ -65,6 +65,8 @@ TITLES = {
     "mention": gettext_noop("%(actor)s mentioned you in a note on %(contact)s"),
     "campaign_finished": gettext_noop("The campaign %(name)s finished"),
     "integration_failing": gettext_noop("The webhook %(url)s was disabled: its deliveries kept failing"),
+    "number_disconnected": gettext_noop("The WhatsApp number %(number)s is disconnected"),
+    "meta_event": gettext_noop("Meta reported %(event)s for your WhatsApp account %(account)s"),
 }
 BODY_MAX = 300
 
@@ -444,3 +446,17 @@ def on_message_received(*, organization_id: int, message_ids: list[int], **_) ->
             conversation_id=conversation.pk,
             merge=True,
         )
+
+
+def admins_notify_integration(*, organization: Organization, title: str, params: dict, link: str) -> None:
+    """Tell the organization's admins that an integration is failing (a WhatsApp number's connection, Meta's
+    restrictions, an outbound webhook): kind integration_failing."""
+    admins = Membership.objects.for_org(organization).filter(role="admin").values_list("user_id", flat=True)
+    notify(
+        organization=organization,
+        recipient_ids=list(admins),
+        kind=Kind.INTEGRATION_FAILING,
+        title=title,
+        params=params,
+        link=link,
+    )
