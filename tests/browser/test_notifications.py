@@ -40,7 +40,7 @@ def write_note_mentioning(page: Page, text: str, who: str) -> None:
 
 
 def test_a_mention_notifies_a_teammate_live_and_opens_the_conversation(
-    page: Page, new_context, login_session, people, conversation, fake_meta: FakeMetaServer
+    page: Page, new_context, login_session, people, conversation, fake_meta: FakeMetaServer, screenshot
 ):
     ann, bob = people
     bob_page = new_context().new_page()
@@ -57,11 +57,15 @@ def test_a_mention_notifies_a_teammate_live_and_opens_the_conversation(
     note = page.locator(".msg-note")
     expect(note).to_contain_text("Internal note")
     expect(note).to_contain_text("Can you call them back? @Bob Builder")
+    screenshot(page, "notes-thread-en")
     # Bob's bell, on another page, counts it without a reload.
     expect(bell.locator("[data-bell-count]")).to_have_text("1")
     bell.locator("summary").click()
     item = bell.locator(".bell-item.is-unread")
     expect(item).to_contain_text("Ann Agent mentioned you in a note on Sheena Nelson")
+    screenshot(bob_page, "notifications-bell-en")
+    bob_page.set_viewport_size({"width": 768, "height": 800})
+    screenshot(bob_page, "notifications-bell-en-768")
     item.locator("a").click()
     expect(bob_page).to_have_url(re.compile(rf"/inbox/{conversation.pk}/$"))
     expect(bob_page.locator(".msg-note")).to_contain_text("Can you call them back?")
