@@ -12,6 +12,10 @@ class CampaignsConfig(AppConfig):
 
         hooks.message_status_changed.connect(services.recipients_follow_messages)
         hooks.message_received.connect(services.recipients_mark_replied)
+        # Its creator is notified when a campaign finishes (messaging's notification centre).
+        from campaigns import hooks as campaign_hooks
+
+        campaign_hooks.campaign_completed.connect(services.campaign_completed_notify)
         extensions.register_daily_figures(
             extensions.DailyFigures(metric="broadcasts", read=selectors.broadcast_daily_figures)
         )

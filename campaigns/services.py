@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.core.files import File
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
@@ -28,11 +29,21 @@ from campaigns import hooks
 from campaigns.models import Campaign, CampaignRecipient
 from campaigns.tasks import push_campaign_progress, send_campaign
 from messaging import realtime
-from messaging.models import Contact, Conversation, Message, MessagingLimitTier, Provider, Tag, WhatsAppNumber
+from messaging.models import (
+    Contact,
+    Conversation,
+    Message,
+    MessagingLimitTier,
+    NotificationKind,
+    Provider,
+    Tag,
+    WhatsAppNumber,
+)
 from messaging.selectors.access import NumberIds
 from messaging.selectors.contacts import contact_field, contacts_tagged, is_contact_field
 from messaging.selectors.numbers import number_list
 from messaging.services import contacts as contact_services
+from messaging.services import notifications
 from messaging.services.conversations import (
     INTERRUPTED_TITLE,
     STATUS_WEBHOOK_MARGIN,
@@ -772,6 +783,23 @@ def campaign_complete_if_done(*, campaign_id: int) -> bool:
         organization_id = Campaign.objects.filter(pk=campaign_id).values_list("organization_id", flat=True).get()
         hooks.campaign_completed.send_on_commit(organization_id=organization_id, campaign_id=campaign_id)
     return bool(done)
+
+
+def campaign_completed_notify(*, organization_id: int, campaign_id: int, **_) -> None:
+    """The person who created the campaign hears that it finished (hooks.campaign_completed, after commit)."""
+    campaign = (
+        Campaign.objects.filter(pk=campaign_id, organization_id=organization_id).select_related("organization").first()
+    )
+    if campaign is None or campaign.created_by_id is None:
+        return
+    notifications.notify(
+        organization=campaign.organization,
+        recipient_ids=[campaign.created_by_id],
+        kind=NotificationKind.CAMPAIGN_FINISHED,
+        title=notifications.TITLES["campaign_finished"],
+        params={"name": campaign.name},
+        link=reverse("campaigns-detail", args=[campaign.pk]),
+    )
 
 
 def campaign_fail(*, campaign_id: int, warning: str) -> None:

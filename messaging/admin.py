@@ -12,11 +12,14 @@ from messaging.models import (
     Contact,
     ContactTag,
     Conversation,
+    ConversationNote,
     ConversationResolution,
     FlowResponse,
     InboxEmbed,
     Media,
     Message,
+    Notification,
+    NotificationPreference,
     Tag,
     WebhookEvent,
     WhatsAppFlow,
@@ -358,7 +361,51 @@ class FlowResponseAdmin(HistoryAdmin):
     list_select_related = ("organization", "flow", "contact")
     search_fields = ("=flow_token", "=contact__wa_id", "flow__name")
     raw_id_fields = ("organization", "flow", "contact", "conversation", "message")
+
+
+@admin.register(ConversationNote)
+class ConversationNoteAdmin(HistoryAdmin):
+    """Read only: notes are written in the inbox (messaging.services.notes)."""
+
+    list_display = ("id", "organization", "conversation", "author", "created_at")
+    list_select_related = ("organization", "conversation__contact", "conversation__number", "author")
+    search_fields = ("=conversation__id", "author__email")
+    raw_id_fields = ("organization", "conversation", "author")
     show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(TenantAdmin):
+    """Read only: notifications are made by messaging.services.notifications.notify."""
+
+    list_display = ("id", "organization", "recipient", "kind", "created_at", "read_at", "emailed_at")
+    list_filter = ("kind", "organization")
+    list_select_related = ("organization", "recipient")
+    search_fields = ("recipient__email",)
+    raw_id_fields = ("organization", "recipient", "conversation")
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(TenantAdmin):
+    """Read only: each person sets theirs (Account > Notifications, PUT notification-preferences)."""
+
+    list_display = ("user", "organization", "quiet_start", "quiet_end", "time_zone", "updated_at")
+    list_select_related = ("organization", "user")
+    search_fields = ("user__email",)
+    raw_id_fields = ("organization", "user")
 
     def has_add_permission(self, request) -> bool:
         return False

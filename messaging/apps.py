@@ -23,6 +23,12 @@ class MessagingConfig(AppConfig):
 
         account_hooks.system_logs_written.connect(events.system_logs_publish)
         realtime.event_roles_declare(events.SYSTEM_LOG_EVENT, IsAdmin.roles)
+        # Notifications of messaging's own events: assignments and new messages in assigned conversations.
+        from messaging import hooks
+        from messaging.services import notifications
+
+        hooks.conversation_assigned.connect(notifications.on_conversation_assigned)
+        hooks.message_received.connect(notifications.on_message_received)
         # The super admin's usage figures: each organization's live numbers, counted in the database.
         from accounts import platform
         from messaging.selectors.numbers import numbers_per_organization

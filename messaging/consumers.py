@@ -265,6 +265,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         except ServiceError as error:
             await self._close(4000 + error.status_code)
 
+    async def inbox_member(self, message):
+        """A frame for this socket's person alone (messaging.realtime.member_send: notification.created,
+        notification.count), sent as is. Only member groups carry it: an API key's socket never joins one."""
+        if self.principal is not None and self.principal.api_key_id is None:
+            await self._send(message["frame"])
+
     async def inbox_close(self, message):
         """Its principal may no longer act (suspension, deactivation, a revoked key, session or embed)."""
         if self.active:

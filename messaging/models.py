@@ -604,3 +604,90 @@ class FlowResponse(TenantModel):
 
     def __str__(self) -> str:
         return f"flow response {self.pk} ({self.flow_token})"
+
+
+class ConversationNote(TenantModel):
+    """An internal note in a conversation's thread: seen by the team only, never sent to the customer. A row of its
+    own, not a Message: it never reaches the provider, the 24-hour window, the counters, the hooks (so no outbound
+    webhook nor automation sees it) nor the unread count. Written by messaging.services.notes.note_create."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    # The ids of the members the note mentions (validated by the service: active members who see the number).
+    mentions = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["conversation", "-id"], name="messaging_note_conv_id")]
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"note {self.pk} on conversation {self.conversation_id}"
+
+
+class NotificationKind(models.TextChoices):
+    """What a person is told about (messaging.services.notifications). Labels are the preferences page's."""
+
+    ASSIGNED = "assigned", gettext_noop("A conversation is assigned to me")
+    MESSAGE = "message", gettext_noop("New message in a conversation assigned to me")
+    MENTION = "mention", gettext_noop("I am mentioned in a note")
+    CAMPAIGN_FINISHED = "campaign_finished", gettext_noop("A campaign I created finished")
+    INTEGRATION_FAILING = "integration_failing", gettext_noop("An integration is failing")
+
+
+class Notification(TenantModel):
+    """One thing one person is told in one organization: the bell's list (in_app), a browser pop-up, an e-mail.
+
+    `in_app` false: recorded only for its e-mail (the person turned the bell off for this kind). `email_due_at`: when
+    the e-mail goes if the notification is still unread then (messaging.services.notifications); `emailed_at`: when
+    it went (or was dropped: quiet hours), claimed once."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
+    title = models.CharField(max_length=200)
+    body = models.CharField(max_length=500, blank=True)
+    link = models.CharField(max_length=300, blank=True, help_text="The page of the object, in the web app")
+    # The conversation it is about (messages in one conversation merge into one unread notification).
+    conversation = models.ForeignKey(Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    data = models.JSONField(default=dict, blank=True)
+    in_app = models.BooleanField(default=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    email_due_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "recipient", "-created_at", "-id"], name="messaging_notif_recipient"),
+            models.Index(
+                fields=["organization", "recipient"],
+                condition=Q(read_at__isnull=True, in_app=True),
+                name="messaging_notif_unread",
+            ),
+        ]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.recipient_id}"
+
+
+class NotificationPreference(TenantModel):
+    """One person's notification settings in one organization: each kind x channel on or off (`channels`, missing
+    entries take messaging.services.notifications.DEFAULT_CHANNELS) and quiet hours (no browser pop-up and no e-mail
+    from `quiet_start` to `quiet_end`, in `time_zone`, blank: the organization's)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    channels = models.JSONField(default=dict, blank=True)
+    quiet_start = models.TimeField(null=True, blank=True)
+    quiet_end = models.TimeField(null=True, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "user"], name="messaging_notifpref_unique")]
+
+    def __str__(self) -> str:
+        return f"notification preferences of {self.user_id}"

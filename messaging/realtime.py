@@ -142,3 +142,17 @@ def signal(group: str, message_type: str) -> None:
             async_to_sync(layer.group_send)(group, {"type": message_type})
     except Exception:
         logger.exception("realtime %s to %s failed", message_type, group)
+
+
+def member_send(organization_id: int, user_id: int, frame: dict) -> None:
+    """Send one member's sockets in this organization a frame for them alone (a notification, their unread count):
+    no sequence number (the organization's numbering is the shared events'; the bell reloads over REST on each
+    connection), and no other socket hears it. Call after commit; best effort like publish."""
+    try:
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(
+                member_group(organization_id, user_id), {"type": "inbox.member", "frame": frame}
+            )
+    except Exception:
+        logger.exception("realtime %s to member %s failed", frame.get("type"), user_id)

@@ -1,4 +1,15 @@
-from messaging.api import calls, canned, contacts, conversations, dashboard, embeds, flows, numbers, sandbox
+from messaging.api import (
+    calls,
+    canned,
+    contacts,
+    conversations,
+    dashboard,
+    embeds,
+    flows,
+    notifications,
+    numbers,
+    sandbox,
+)
 
 urlpatterns = [
     *numbers.urlpatterns,
@@ -10,4 +21,5 @@ urlpatterns = [
     *calls.urlpatterns,
     *embeds.urlpatterns,
     *flows.urlpatterns,
+    *notifications.urlpatterns,
 ]

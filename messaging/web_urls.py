@@ -1,4 +1,16 @@
-from messaging.views import calls, canned, contacts, dashboard, embeds, flows, inbox, media, numbers, reports
+from messaging.views import (
+    calls,
+    canned,
+    contacts,
+    dashboard,
+    embeds,
+    flows,
+    inbox,
+    media,
+    notifications,
+    numbers,
+    reports,
+)
 
 urlpatterns = [
     *calls.urlpatterns,
@@ -9,6 +21,7 @@ urlpatterns = [
     *flows.urlpatterns,
     *inbox.urlpatterns,
     *media.urlpatterns,
+    *notifications.urlpatterns,
     *numbers.urlpatterns,
     *reports.urlpatterns,
 ]

@@ -15,6 +15,7 @@ def test_beat_runs_each_job_on_its_schedule_and_each_run_expires_before_the_next
         "messaging-webhook-sweeper": ("messaging.tasks.ingest.sweep_webhook_events", MINUTE),
         "messaging-delivery-sweeper": ("messaging.tasks.delivery.sweep_message_deliveries", MINUTE),
         "messaging-media-sweeper": ("messaging.tasks.media.sweep_inbound_media", MINUTE),
+        "messaging-notification-emails": ("messaging.tasks.notifications.send_due_notification_emails", MINUTE),
         "messaging-webhook-event-retention": ("messaging.tasks.retention.prune_webhook_events", HOUR),
         "accounts-system-log-retention": ("accounts.tasks.prune_system_logs", HOUR),
         "templates-sync": ("templates.tasks.schedule_template_syncs", 15 * MINUTE),

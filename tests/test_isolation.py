@@ -364,6 +364,14 @@ NO_TENANT_DATA = {
     "auth-2fa-verify",
     "auth-2fa-trusted-devices",
     "auth-2fa-trusted-device",
+    # The person's own notifications and preferences in the caller's organization (an API key is nobody: 403; another
+    # person's or organization's notification is a 404): tests/messaging/test_notifications.py
+    "notification-list",
+    "notification-detail",
+    "notification-read",
+    "notification-read-all",
+    "notification-unread-count",
+    "notification-preferences-api",
     "organizations",  # creates one for the signed-in person: tests/accounts/test_organizations.py
     "super-admin-login",
     "schema",

@@ -438,6 +438,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Inbound media left pending (task never queued, worker died mid-download) fetched again or failed.
     "messaging-media-sweeper": _beat_every(60, "messaging.tasks.media.sweep_inbound_media"),
     # Processed webhook events older than WEBHOOK_EVENT_RETENTION_DAYS deleted (dead letters kept).
+    # Notification e-mails: one digest per person of their notifications still unread NOTIFICATION_EMAIL_DELAY_MINUTES
+    # after they were made.
+    "messaging-notification-emails": _beat_every(60, "messaging.tasks.notifications.send_due_notification_emails"),
     "messaging-webhook-event-retention": _beat_every(3600, "messaging.tasks.retention.prune_webhook_events"),
     # Every organization's message templates synced from Meta, one task per WhatsApp Business Account.
     "templates-sync": _beat_every(15 * 60, "templates.tasks.schedule_template_syncs"),
@@ -472,6 +475,9 @@ INGEST_DRAINS = env_int("INGEST_DRAINS", 2)
 # The live inbox socket sends message status changes (message.updated) at most this often, merged: a campaign's
 # storm of statuses becomes a few frames. Other events go at once.
 INBOX_UPDATE_FLUSH_SECONDS = env_int("INBOX_UPDATE_FLUSH_MS", 250) / 1000
+# A notification still unread this many minutes after it was made is e-mailed (one digest per person), when the
+# person wants e-mails of its kind and is not in quiet hours.
+NOTIFICATION_EMAIL_DELAY_MINUTES = env_int("NOTIFICATION_EMAIL_DELAY_MINUTES", 10)
 
 # External services: the real URLs unless pointed elsewhere (tests point them at fakes on 127.0.0.1).
 WHATSAPP_GRAPH_URL = env("WHATSAPP_GRAPH_URL", "https://graph.facebook.com/v23.0")

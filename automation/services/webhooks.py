@@ -49,6 +49,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
@@ -61,6 +62,7 @@ from automation.models.webhooks import EXCERPT_LENGTH, URL_MAX_LENGTH
 from automation.selectors.webhooks import iso, subscribed_endpoints
 from automation.tasks import deliver_webhooks, push_webhook_log, send_webhook_disabled_email
 from messaging import realtime
+from messaging.services import notifications
 from whatsapp_hub import egress
 from whatsapp_hub.aftercommit import enqueue_after_commit, run_after_commit
 from whatsapp_hub.errors import ServiceError
@@ -708,6 +710,12 @@ def _disable_if_failing(endpoint: WebhookEndpoint, now: datetime) -> bool:
     )
     _subscriptions_changed_on_commit(endpoint.organization_id)
     enqueue_after_commit(send_webhook_disabled_email, endpoint.organization_id, endpoint.pk)
+    notifications.admins_notify_integration(
+        organization=endpoint.organization,
+        title=notifications.TITLES["integration_failing"],
+        params={"url": endpoint.url},
+        link=reverse("settings-webhooks"),
+    )
     run_after_commit(metrics.outbound_webhook_endpoint_disabled)
     logger.warning("webhook endpoint %s of organization %s disabled (failing)", endpoint.pk, endpoint.organization_id)
     return True

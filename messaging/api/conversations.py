@@ -26,6 +26,7 @@ from messaging.media_links import media_file_response, media_share_link
 from messaging.message_parts import MessageSendSerializer
 from messaging.models import Contact, Conversation, Media, Message
 from messaging.selectors import conversations as selectors
+from messaging.selectors import notes as note_selectors
 from messaging.selectors.access import request_visible_numbers
 from messaging.serializers.conversations import (
     ConversationListQuerySerializer,
@@ -47,8 +48,10 @@ from messaging.serializers.conversations import (
     MessageToPhoneSerializer,
     MessageWithContactSerializer,
 )
+from messaging.serializers.notes import ConversationMemberSerializer, NoteCreateSerializer, NoteSerializer
 from messaging.services import conversations as services
 from messaging.services import media as media_services
+from messaging.services import notes as note_services
 from whatsapp_hub.errors import ServiceError
 from whatsapp_hub.pagination import KeysetPagination
 from whatsapp_hub.parsers import LimitedJSONParser
@@ -249,6 +252,52 @@ class ConversationViewSet(
             number_ids=request_visible_numbers(request),
         )
         return Response(message_shown(message, view=self), status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        methods=["GET"],
+        parameters=[
+            OpenApiParameter("before", OpenApiTypes.INT, description="Notes older than this note id"),
+            OpenApiParameter("limit", OpenApiTypes.INT, description="At most 100 (default 50)"),
+        ],
+        responses={200: NoteSerializer(many=True), **ERRORS},
+    )
+    @extend_schema(methods=["POST"], request=NoteCreateSerializer, responses={201: NoteSerializer, **ERRORS})
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        url_path="notes",
+        pagination_class=MessagePagination,
+        parser_classes=[LimitedJSONParser],
+    )
+    def notes(self, request, pk=None):
+        """Internal notes: the team's, in the thread, never sent to the customer (no provider call, no 24-hour
+        window, no outbound webhook). GET: newest first (`before`/`limit`). POST `{text, mentions: [user ids]}`: each
+        mentioned member must be active and see the conversation (GET conversations/{id}/members), and is notified.
+        Pushed live as `note.created`."""
+        conversation = self.get_object()
+        if request.method == "POST":
+            serializer = NoteCreateSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            if request.user.pk is None:
+                raise ServiceError("A note needs a signed-in author (an API key is nobody).", status_code=403)
+            note = note_services.note_create(
+                conversation=conversation,
+                author=request.user,
+                text=serializer.validated_data["text"],
+                mentions=serializer.validated_data.get("mentions", []),
+            )
+            return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+        page = self.paginate_queryset(note_selectors.conversation_notes(org=request.org, conversation=conversation))
+        return self.get_paginated_response(NoteSerializer(page, many=True).data)
+
+    @extend_schema(responses={200: ConversationMemberSerializer(many=True), **ERRORS})
+    @action(detail=True, methods=["get"], url_path="members", pagination_class=None)
+    def members(self, request, pk=None):
+        """The active members who see the conversation (admins, and agents of its number): who can be mentioned in
+        its notes."""
+        conversation = self.get_object()
+        members = note_selectors.conversation_members(org=request.org, conversation=conversation)
+        return Response(ConversationMemberSerializer(members, many=True).data)
 
     @extend_schema(request=None, responses={200: ConversationSerializer, **ERRORS})
     @action(detail=True, methods=["post"], url_path="read")

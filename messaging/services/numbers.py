@@ -16,13 +16,14 @@ from functools import partial
 from typing import Any
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts import plans
 from accounts.integration_models import IntegrationKind
 from accounts.integrations import integration_details_merge, integration_failed, integration_ok
-from accounts.models import Membership, Organization, Team
+from accounts.models import Membership, Organization, SystemLog, Team
 from accounts.services import audit_log_write
 from messaging import extensions, number_fields
 from messaging.models import MessagingLimitTier, Provider, WhatsAppNumber
@@ -30,7 +31,7 @@ from messaging.providers import ProviderError, provider_for
 from messaging.providers.base import connection_error_code
 from messaging.selectors import ingest as ingest_selectors
 from messaging.selectors import numbers as selectors
-from messaging.services import system_log
+from messaging.services import notifications, system_log
 from messaging.services.contacts import phone_or_error
 from messaging.services.events import access_changed_on_commit
 from messaging.services.waha_sessions import uses_shared_waha, waha_session_get
@@ -482,6 +483,14 @@ def numbers_meta_update(*, organization: Organization, waba_id: str, field: str,
     system_log.numbers_meta_news(
         organization_id=organization.pk, waba_id=waba_id, field=field, value=value, changed=changed
     )
+    event = str(value.get("event") or "")
+    if system_log.META_EVENT_LEVELS.get(event) == SystemLog.Level.ERROR:  # downgraded, disabled, restricted...
+        notifications.admins_notify_integration(
+            organization=organization,
+            title=notifications.TITLES["meta_event"],
+            params={"event": event[:40], "account": f"+{display}" if display else waba_id[:40]},
+            link=reverse("settings-numbers"),
+        )
     return changed
 
 

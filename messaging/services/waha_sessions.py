@@ -11,15 +11,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
+from django.urls import reverse
 from django.utils.translation import gettext
 
+from accounts.models import Organization
 from accounts.services import audit_log_write
 from messaging.models import Provider, WhatsAppNumber
 from messaging.phones import e164_from_wa_id
 from messaging.providers import ProviderError, WahaProvider, provider_for
 from messaging.providers.waha import is_hub_server, session_status, session_webhook
 from messaging.selectors import numbers as selectors
-from messaging.services import system_log
+from messaging.services import notifications, system_log
 from messaging.services.contacts import phone_or_error
 from messaging.services.retries import MAX_ATTEMPTS, RetryLater, backoff_countdown
 from whatsapp_hub import egress
@@ -199,6 +201,13 @@ def number_session_status_record(*, number: WhatsAppNumber, status: str, me: dic
         setattr(number, name, value)
     if number.status != before:
         system_log.number_session_changed(number=number, before=before)
+        if number.status == WhatsAppNumber.Status.DISCONNECTED:
+            notifications.admins_notify_integration(
+                organization=Organization.objects.get(pk=number.organization_id),
+                title=notifications.TITLES["number_disconnected"],
+                params={"number": number.phone_number or number.display_name},
+                link=reverse("settings-number-detail", args=[number.pk]),
+            )
 
 
 def _me(value: Any) -> dict | None:

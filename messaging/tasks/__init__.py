@@ -1,3 +1,3 @@
 """Celery tasks of messaging (autodiscovered through this package), one module per area."""
 
-from messaging.tasks import delivery, erasure, ingest, media, numbers, retention  # noqa: F401
+from messaging.tasks import delivery, erasure, ingest, media, notifications, numbers, retention  # noqa: F401

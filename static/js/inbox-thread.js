@@ -63,6 +63,23 @@ function renderCall(call) {
   );
 }
 
+/** An internal note: a yellow-tinted bubble in the middle of the thread, labelled, with its author and time. */
+function renderNote(note) {
+  const date = new Date(note.created_at);
+  return el(
+    "li",
+    { class: "msg msg-note", id: `note-${note.id}`, dataset: { note: note.id } },
+    el(
+      "div",
+      { class: "bubble" },
+      el("span", { class: "msg-label note-label" }, icon("edit"), t("internal_note")),
+      el("span", { class: "msg-sender", dir: "auto", text: note.author_name }),
+      el("p", { class: "msg-text", dir: "auto", text: note.text }),
+      el("span", { class: "msg-meta" }, el("time", { datetime: note.created_at, title: fullTime(date), text: clock(date) })),
+    ),
+  );
+}
+
 const targetOfReaction = (message) => message.reaction?.message_id || message.reply_to?.provider_message_id || null;
 
 export class Thread {
@@ -75,6 +92,11 @@ export class Thread {
     this.conversation = null;
     this.messages = new Map(); // id -> message
     this.calls = new Map(); // id -> call of the open conversation (shown among the messages by time)
+    this.notes = new Map(); // id -> internal note of the open conversation (shown among the messages by time)
+    this.noteMode = false;
+    this.members = []; // who may be mentioned in the open conversation's notes
+    this.mentioned = new Map(); // "@Name" -> user id, chosen in the mention menu
+    this.mentionIndex = 0;
     this.byProviderId = new Map();
     this.pending = new Map(); // client_id -> optimistic message
     this.nodes = new Map(); // key -> element
@@ -104,7 +126,11 @@ export class Thread {
       this.sendText();
     });
     this.text.addEventListener("keydown", (event) => {
-      if (this.canned.keydown(event)) {
+      if (this.mentionKeydown(event)) {
+        event.preventDefault();
+        return;
+      }
+      if (!this.noteMode && this.canned.keydown(event)) {
         event.preventDefault();
         return;
       }
@@ -113,7 +139,18 @@ export class Thread {
         this.sendText();
       }
     });
-    this.text.addEventListener("input", () => this.composerChanged());
+    this.text.addEventListener("input", () => {
+      this.composerChanged();
+      this.showMentions();
+    });
+    this.$("mode-reply").addEventListener("click", () => this.setNoteMode(false));
+    this.$("mode-note").addEventListener("click", () => this.setNoteMode(true));
+    this.$("mention-menu").addEventListener("mousedown", (event) => {
+      const option = event.target.closest("[data-user]");
+      if (!option) return;
+      event.preventDefault();
+      this.insertMention(this.mentionOptions()[Number(option.dataset.index)]);
+    });
     this.$("attach-button").addEventListener("click", () => this.$("attach-input").click());
     this.$("composer-attachment").addEventListener("click", (event) => {
       if (event.target.closest("[data-remove]")) {
@@ -186,6 +223,9 @@ export class Thread {
     this.restoreDraft();
     this.messages.clear();
     this.calls.clear();
+    this.notes.clear();
+    this.members = [];
+    this.mentioned.clear();
     this.byProviderId.clear();
     this.pending.clear();
     this.nodes.clear();
@@ -200,15 +240,18 @@ export class Thread {
     this.$("thread-action-error").hidden = true;
     this.$("jump-latest").hidden = true;
     this.showConversation();
+    if (this.noteMode) this.loadMembers();
     const unread = conversation.unread_count;
     try {
-      const [page, calls] = await Promise.all([
+      const [page, calls, notes] = await Promise.all([
         api("GET", `/api/v1/conversations/${conversation.id}/messages?limit=${PAGE}`),
         this.fetchCalls(conversation),
+        this.fetchNotes(conversation),
       ]);
       if (request !== this.request) return;
       this.hasOlder = Boolean(page.next);
       this.takeCalls(calls);
+      this.takeNotes(notes);
       this.take(page.results);
       this.placeMarker(unread);
       this.sync();
@@ -255,7 +298,7 @@ export class Thread {
     this.$("thread-phone").textContent = phone;
     this.$("thread-number").textContent = number ? t("via", { number: number.name }) : "";
     // Templates are WhatsApp Business (Cloud API) messages: a WhatsApp Web number has none.
-    this.$("template-button").hidden = number?.provider === "waha";
+    this.$("template-button").hidden = this.noteMode || number?.provider === "waha";
     const closed = conversation.status === "closed";
     this.$("status-label").textContent = closed ? t("reopen") : t("close");
     this.$("status-toggle").querySelector("use").setAttribute("href", `${icons}#${closed ? "reopen" : "done"}`);
@@ -301,15 +344,18 @@ export class Thread {
       state.classList.add("is-closed");
     }
     if (conversation.window_open !== open) conversation.window_open = open;
-    this.$("window-notice").hidden = open;
-    this.text.disabled = !open;
-    this.text.placeholder = open ? this.text.dataset.placeholder : t("template_needed_short");
+    // A note is the team's: the customer's window does not matter to it.
+    const writable = open || this.noteMode;
+    this.$("window-notice").hidden = open || this.noteMode;
+    this.text.disabled = !writable;
+    this.text.placeholder = this.noteMode ? t("note_placeholder") : open ? this.text.dataset.placeholder : t("template_needed_short");
     this.$("attach-button").disabled = !open;
-    this.$("send-button").disabled = !open || this.tooLong();
+    this.$("send-button").disabled = !writable || this.tooLong();
   }
 
+  /** A message (or file) to the customer can go: the window is open and the composer is not writing a note. */
   canSend() {
-    return Boolean(this.conversation?.window_open);
+    return Boolean(this.conversation?.window_open) && !this.noteMode;
   }
 
   async update(changes) {
@@ -407,17 +453,47 @@ export class Thread {
     else this.$("jump-latest").hidden = false;
   }
 
+  /** The conversation's newest notes (a failure shows none: the messages matter more). */
+  async fetchNotes(conversation) {
+    try {
+      const page = await api("GET", `/api/v1/conversations/${conversation.id}/notes?limit=${PAGE}`);
+      return page.results;
+    } catch {
+      return [];
+    }
+  }
+
+  takeNotes(notes) {
+    for (const note of notes) {
+      if (note.conversation_id !== this.openId || this.notes.has(note.id)) continue;
+      this.notes.set(note.id, note);
+    }
+  }
+
+  /** Live notes (note.created): shown in place. */
+  receiveNotes(notes) {
+    const mine = notes.filter((note) => note.conversation_id === this.openId && !this.notes.has(note.id));
+    if (!mine.length) return;
+    const stick = this.nearBottom();
+    this.takeNotes(mine);
+    this.sync();
+    if (stick) this.scrollToBottom();
+    else this.$("jump-latest").hidden = false;
+  }
+
   /** Catching up: the newest page again, merged by id. */
   async refreshNewest() {
     const conversation = this.conversation;
     if (!conversation) return;
     try {
-      const [page, calls] = await Promise.all([
+      const [page, calls, notes] = await Promise.all([
         api("GET", `/api/v1/conversations/${conversation.id}/messages?limit=${PAGE}`),
         this.fetchCalls(conversation),
+        this.fetchNotes(conversation),
       ]);
       if (conversation.id !== this.openId) return;
       this.receiveCalls(calls);
+      this.receiveNotes(notes);
       this.receive(page.results);
       this.settleUnanswered(page.results);
     } catch {
@@ -513,16 +589,19 @@ export class Thread {
     };
     let previousSender;
     // The calls in time order; those older than the oldest message loaded wait for its older page.
-    const calls = [...this.calls.values()].sort((a, b) => Date.parse(a.started_at) - Date.parse(b.started_at) || a.id - b.id);
+    const calls = [
+      ...[...this.calls.values()].map((call) => ({ at: call.started_at, key: `k${call.id}`, build: () => renderCall(call) })),
+      ...[...this.notes.values()].map((note) => ({ at: note.created_at, key: `n${note.id}`, build: () => renderNote(note) })),
+    ].sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || a.key.localeCompare(b.key));
     const oldest = ordered.length ? Date.parse(ordered[0].timestamp) : Infinity;
-    let nextCall = this.hasOlder ? calls.findIndex((call) => Date.parse(call.started_at) >= oldest) : 0;
+    let nextCall = this.hasOlder ? calls.findIndex((call) => Date.parse(call.at) >= oldest) : 0;
     if (nextCall < 0) nextCall = calls.length;
     const callsUntil = (time) => {
-      while (nextCall < calls.length && Date.parse(calls[nextCall].started_at) <= time) {
+      while (nextCall < calls.length && Date.parse(calls[nextCall].at) <= time) {
         const call = calls[nextCall];
         nextCall += 1;
-        separate(call.started_at);
-        add(`k${call.id}`, () => renderCall(call));
+        separate(call.at);
+        add(call.key, call.build);
         previousSender = undefined;
       }
     };
@@ -644,7 +723,7 @@ export class Thread {
     counter.hidden = length < max - (MAX_TEXT - COUNTER_FROM);
     counter.textContent = t("counter", { count: length, max });
     counter.classList.toggle("is-over", length > max);
-    this.$("send-button").disabled = !this.canSend() || length > max;
+    this.$("send-button").disabled = !(this.canSend() || this.noteMode) || length > max;
     const error = this.$("composer-error");
     if (length > max) {
       error.textContent = t(this.attachment ? "caption_too_long" : "too_long", { max });
@@ -660,6 +739,10 @@ export class Thread {
   }
 
   sendText() {
+    if (this.noteMode) {
+      this.sendNote();
+      return;
+    }
     const text = this.text.value;
     const attachment = this.attachment;
     if ((!text.trim() && !attachment) || !this.canSend() || this.tooLong()) return;
@@ -672,6 +755,137 @@ export class Thread {
     }
     this.composerChanged();
     this.dispatch({ client_id: newClientId(), text });
+  }
+
+  // --- internal notes and @mentions -----------------------------------------------------------------------
+
+  /** The composer writes a reply (to the customer) or an internal note (the team's: yellow, never sent). */
+  setNoteMode(on) {
+    this.noteMode = on;
+    this.$("mode-reply").classList.toggle("is-current", !on);
+    this.$("mode-reply").setAttribute("aria-pressed", String(!on));
+    this.$("mode-note").classList.toggle("is-current", on);
+    this.$("mode-note").setAttribute("aria-pressed", String(on));
+    this.$("composer").classList.toggle("is-note", on);
+    this.$("note-help").hidden = !on;
+    this.$("attach-button").hidden = on;
+    this.$("template-button").hidden = on || numbers.get(this.conversation?.number_id)?.provider === "waha";
+    this.canned.close();
+    this.closeMentions();
+    this.showWindow();
+    if (on) this.loadMembers();
+    this.text.focus();
+  }
+
+  async loadMembers() {
+    const conversation = this.conversation;
+    if (!conversation || this.members.length) return;
+    try {
+      const members = await api("GET", `/api/v1/conversations/${conversation.id}/members`);
+      if (conversation.id !== this.openId) return;
+      this.members = members;
+      if (!this.$("mention-menu").hidden) this.showMentions(); // typed while they were loading
+    } catch {
+      this.members = [];
+    }
+  }
+
+  /** The "@word" being typed just before the caret, or null. */
+  mentionQuery() {
+    const before = this.text.value.slice(0, this.text.selectionStart);
+    const match = before.match(/(^|\s)@([^\s@]*)$/u);
+    return match ? { query: match[2].toLocaleLowerCase(), start: before.length - match[2].length - 1 } : null;
+  }
+
+  mentionOptions() {
+    const found = this.mentionQuery();
+    if (!found) return [];
+    return this.members.filter((member) => member.id !== data.me.id && `${member.name} ${member.email}`.toLocaleLowerCase().includes(found.query)).slice(0, 8);
+  }
+
+  showMentions() {
+    const menu = this.$("mention-menu");
+    if (!this.noteMode || !this.mentionQuery()) {
+      this.closeMentions();
+      return;
+    }
+    const options = this.mentionOptions();
+    this.mentionIndex = Math.min(this.mentionIndex, Math.max(0, options.length - 1));
+    menu.replaceChildren(
+      ...(options.length
+        ? options.map((member, index) =>
+            el(
+              "li",
+              { role: "option", class: `mention-option${index === this.mentionIndex ? " is-active" : ""}`, "aria-selected": String(index === this.mentionIndex), dataset: { user: member.id, index } },
+              el("bdi", { class: "mention-name", text: member.name || member.email }),
+              el("span", { class: "muted mention-email", dir: "ltr", text: member.email }),
+            ),
+          )
+        : [el("li", { class: "mention-empty muted", text: t("mention_none") })]),
+    );
+    menu.hidden = false;
+  }
+
+  closeMentions() {
+    this.$("mention-menu").hidden = true;
+    this.mentionIndex = 0;
+  }
+
+  mentionKeydown(event) {
+    if (this.$("mention-menu").hidden) return false;
+    const options = this.mentionOptions();
+    if (event.key === "Escape") {
+      this.closeMentions();
+      return true;
+    }
+    if (!options.length) return false;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      this.mentionIndex = (this.mentionIndex + (event.key === "ArrowDown" ? 1 : options.length - 1)) % options.length;
+      this.showMentions();
+      return true;
+    }
+    if (event.key === "Enter" || event.key === "Tab") {
+      this.insertMention(options[this.mentionIndex]);
+      return true;
+    }
+    return false;
+  }
+
+  insertMention(member) {
+    const found = this.mentionQuery();
+    if (!member || !found) return;
+    const label = `@${member.name || member.email}`;
+    const caret = this.text.selectionStart;
+    this.text.value = `${this.text.value.slice(0, found.start)}${label} ${this.text.value.slice(caret)}`;
+    const at = found.start + label.length + 1;
+    this.text.setSelectionRange(at, at);
+    this.mentioned.set(label, member.id);
+    this.closeMentions();
+    this.composerChanged();
+    this.text.focus();
+  }
+
+  async sendNote() {
+    const text = this.text.value.trim();
+    const conversation = this.conversation;
+    if (!text || !conversation || this.tooLong()) return;
+    const mentions = [...new Set([...this.mentioned].filter(([label]) => text.includes(label)).map(([, id]) => id))];
+    const error = this.$("composer-error");
+    this.$("send-button").disabled = true;
+    try {
+      const note = await api("POST", `/api/v1/conversations/${conversation.id}/notes`, { text, mentions });
+      this.text.value = "";
+      this.mentioned.clear();
+      error.hidden = true;
+      this.receiveNotes([note]);
+      this.scrollToBottom();
+    } catch (failure) {
+      error.textContent = failure.body?.errors ? Object.values(failure.body.errors).flat().join(" ") : failure.body?.detail || t("note_failed");
+      error.hidden = false;
+    } finally {
+      this.composerChanged();
+      this.showWindow();
+    }
   }
 
   /** Shows the message at once (a clock for a tick), then sends it over the socket, or the API when it is down. */

@@ -49,6 +49,10 @@ const live = new LiveSocket(root.dataset.ws, {
       thread.receiveCalls(payload.calls || []);
       return;
     }
+    if (type === "note.created") {
+      thread.receiveNotes(payload.notes || []);
+      return;
+    }
     const messages = payload.messages || [];
     thread.receive(messages);
     if (type === "message.created") messagesArrived(messages);
@@ -75,7 +79,7 @@ const live = new LiveSocket(root.dataset.ws, {
     banner.textContent = reason || t("access_removed");
     banner.hidden = false;
   },
-}, { events: ["message.created", "message.updated", "conversation.updated", "call.created", "call.updated"] });
+}, { events: ["message.created", "message.updated", "conversation.updated", "call.created", "call.updated", "note.created"] });
 
 const thread = new Thread({
   send: (frame) => live.send(frame),

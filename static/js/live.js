@@ -8,13 +8,16 @@ const PONG_WITHIN = 10000;
 const BACKOFF_MAX = 30000;
 const INBOX_EVENTS = ["message.created", "message.updated", "conversation.updated"];
 const REPLIES = new Set(["message.sent", "error"]);
+// Frames for this socket's person alone (messaging.realtime.member_send): no sequence number.
+const MEMBER_FRAMES = new Set(["notification.created", "notification.count"]);
 
 export class LiveSocket {
   /**
    * handlers: event(type, data) for pushes of the `events` types (the inbox's by default: other pushes only count
    * in the sequence); reply(frame) for message.sent and error frames; hello({first}) on each connection; gap() when
    * pushes were missed; state("connecting" | "open" | "down"); ended(code, reason) when the server refuses the
-   * socket for good (4401 not signed in, 4403 deactivated or suspended).
+   * socket for good (4401 not signed in, 4403 deactivated or suspended); member(frame) for the frames of this
+   * person alone (notification.created, notification.count).
    */
   constructor(path, handlers, { events = INBOX_EVENTS } = {}) {
     this.path = path;
@@ -101,6 +104,10 @@ export class LiveSocket {
     }
     if (REPLIES.has(frame.type)) {
       this.handlers.reply?.(frame);
+      return;
+    }
+    if (MEMBER_FRAMES.has(frame.type)) {
+      this.handlers.member?.(frame);
       return;
     }
     if (frame.seq === undefined) return;

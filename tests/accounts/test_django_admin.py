@@ -79,11 +79,14 @@ from messaging.models import (
     Contact,
     ContactTag,
     Conversation,
+    ConversationNote,
     ConversationResolution,
     FlowResponse,
     InboxEmbed,
     Media,
     Message,
+    Notification,
+    NotificationPreference,
     Tag,
     WebhookEvent,
     WhatsAppFlow,
@@ -251,6 +254,19 @@ MAKERS: dict[type[models.Model], Callable[[Organization], models.Model]] = {
     Message: lambda org: MessageFactory(organization=org),
     ConversationResolution: _resolution,
     Call: lambda org: CallFactory(organization=org),
+    ConversationNote: lambda org: ConversationNote.objects.create(
+        organization=org, conversation=ConversationFactory(organization=org), text="VIP", mentions=[]
+    ),
+    Notification: lambda org: Notification.objects.create(
+        organization=org,
+        recipient=MembershipFactory(organization=org).user,
+        kind="mention",
+        title="%(actor)s mentioned you in a note on %(contact)s",
+        data={"params": {"actor": "Ann", "contact": "Bob"}},
+    ),
+    NotificationPreference: lambda org: NotificationPreference.objects.create(
+        organization=org, user=MembershipFactory(organization=org).user, time_zone="Asia/Riyadh"
+    ),
     Media: lambda org: Media.objects.create(
         organization=org, message=MessageFactory(organization=org, type="image"), mime_type="image/jpeg"
     ),

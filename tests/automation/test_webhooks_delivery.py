@@ -18,6 +18,7 @@ from accounts.models import AuditLog, Role
 from automation import events
 from automation.models import WebhookDelivery, WebhookEndpoint
 from automation.services import webhooks as services
+from messaging.models import Notification
 from tests.automation.webhooks_support import (
     WEBHOOKS,
     WebhookDeliveryFactory,
@@ -368,6 +369,12 @@ def test_an_endpoint_failing_for_a_day_is_disabled_with_an_audit_entry_and_an_e_
     assert f"/settings/webhooks/{endpoint.pk}/" in english.body
     arabic = next(m for m in mail.outbox if m.to == [second_admin.user.email])  # each admin in their language
     assert arabic.subject == "أُوقفت نقطة استقبال Webhook في Acme"
+    # The active admins' bells say so too (messaging's notification centre); nobody else's.
+    notified = Notification.objects.filter(organization=org, kind="integration_failing")
+    assert sorted(notified.values_list("recipient_id", flat=True)) == sorted(
+        [admin_membership.user_id, second_admin.user_id]
+    )
+    assert {(n.link, n.data["params"]["url"]) for n in notified} == {("/settings/webhooks/", endpoint.url)}
     # Disabled: nothing more is sent to it.
     before = len(scripted_server.requests)
     emit(org)

@@ -18,7 +18,7 @@ def link_in(mail, server_url: str, path: str) -> str:
 
 
 def open_account_menu(page: Page) -> None:
-    page.locator("summary.rail-item").click()
+    page.locator("details.rail-menu summary.rail-item").click()
 
 
 def test_a_forgotten_password_is_reset_from_the_e_mailed_link(page, daphne_server, read_outbox, screenshot):

@@ -30,7 +30,7 @@ def test_a_person_signs_their_other_device_out_and_it_is_signed_out_at_once(
     expect(phone).to_have_url(f"{daphne_server.url}/inbox/")
     sign_in(page, email)
 
-    page.locator("summary.rail-item").click()
+    page.locator("details.rail-menu summary.rail-item").click()
     page.get_by_role("link", name="Your sessions").click()
     expect(page.get_by_role("heading", name="Your sessions")).to_be_visible()
     rows = page.locator("[data-sessions] tbody tr")

@@ -115,9 +115,9 @@ def inbound_media(
 WAIT_SECONDS = 10
 
 
-def inbox_pushes(organization_id: int):
-    """Join the organization's live inbox; returns a function that waits for the next `count` channel-layer
-    messages (pushes: each carries its events, messaging.realtime.publish).
+def inbox_pushes(organization_id: int, *, group: str | None = None):
+    """Join the organization's live inbox (or another channel group: a member's); returns a function that waits for
+    the next `count` channel-layer messages (pushes: each carries its events, messaging.realtime.publish).
 
     With Redis (pub/sub) a subscription belongs to the event loop that made it, so the listener runs on a loop of its
     own in a thread and outlives the calls that publish in between. The in-memory layer (no REDIS_URL) cannot wake a
@@ -125,7 +125,7 @@ def inbox_pushes(organization_id: int):
     layer = get_channel_layer()
     if isinstance(layer, InMemoryChannelLayer):
         channel = async_to_sync(layer.new_channel)()
-        async_to_sync(layer.group_add)(realtime.org_group(organization_id), channel)
+        async_to_sync(layer.group_add)(group or realtime.org_group(organization_id), channel)
 
         async def receive_here(count: int) -> list[dict]:
             return [await layer.receive(channel) for _ in range(count)]
@@ -140,7 +140,7 @@ def inbox_pushes(organization_id: int):
 
     async def listen() -> None:
         channel = await layer.new_channel()
-        await layer.group_add(realtime.org_group(organization_id), channel)
+        await layer.group_add(group or realtime.org_group(organization_id), channel)
         joined.set()
         while True:
             message = await layer.receive(channel)

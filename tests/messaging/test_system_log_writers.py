@@ -9,8 +9,9 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import SystemLog
-from messaging.models import Message, WebhookEvent
+from messaging.models import Message, Notification, WebhookEvent
 from messaging.services import ingest
+from messaging.services.notifications import title_of
 from tests.campaigns.support import campaign_number, deliver, webhooks_through_the_endpoint
 from tests.fakes.meta import DEFAULT_WABA_ID, ERRORS
 from tests.messaging.inbox_support import send, waha_number
@@ -129,7 +130,7 @@ def test_a_failed_status_from_meta_is_logged_and_a_repeat_is_not(client, org, nu
 # --- numbers ------------------------------------------------------------------------------------------------------
 
 
-def test_a_waha_session_changing_its_numbers_status_is_logged_once(client, org, fake_waha):
+def test_a_waha_session_changing_its_numbers_status_is_logged_once(client, org, fake_waha, admin_membership):
     number = waha_number(org, phone_number="+15551230000", status="pending")
 
     post_waha(client, org.pk, waha_payload("session_status_scan_qr_code"))  # pending, as it was: no news
@@ -148,6 +149,15 @@ def test_a_waha_session_changing_its_numbers_status_is_logged_once(client, org, 
         ),
     ]
     assert {(t, i) for *_, t, i in _logs()} == {("whatsapp_number", str(number.pk))}
+    # The admins' bells say so (once): the connection is failing.
+    assert [(n.recipient_id, n.kind, title_of(n), n.link) for n in Notification.objects.all()] == [
+        (
+            admin_membership.user_id,
+            "integration_failing",
+            f"The WhatsApp number {number.phone_number} is disconnected",
+            f"/settings/numbers/{number.pk}/",
+        )
+    ]
 
 
 def _account_change(fake_meta, field: str, value: dict) -> None:
@@ -157,7 +167,7 @@ def _account_change(fake_meta, field: str, value: dict) -> None:
     )
 
 
-def test_metas_quality_account_and_limit_news_about_the_numbers_is_logged(org, fake_meta, client):
+def test_metas_quality_account_and_limit_news_about_the_numbers_is_logged(org, fake_meta, client, admin_membership):
     number = campaign_number(org)
     webhooks_through_the_endpoint(fake_meta, client, org)
     display = number.phone_number.lstrip("+")
@@ -184,6 +194,10 @@ def test_metas_quality_account_and_limit_news_about_the_numbers_is_logged(org, f
     ]  # the same limit again changed nothing: no entry
     assert {category for _, _, category, *_ in _logs()} == {"integration"}
     assert all("x" * 50 not in str(log.details) for log in SystemLog.objects.all())  # nothing of Meta's free text
+    # Only the restriction is bad news for the admins' bells.
+    assert [(n.recipient_id, title_of(n)) for n in Notification.objects.all()] == [
+        (admin_membership.user_id, f"Meta reported ACCOUNT_RESTRICTION for your WhatsApp account {DEFAULT_WABA_ID}")
+    ]
 
 
 def test_nothing_is_logged_for_an_ordinary_batch(client, org, numbers):
