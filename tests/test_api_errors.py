@@ -344,6 +344,7 @@ def walker_setup(org, admin_membership, agent_membership):
         "super-admin-organization": {"pk": org.pk},
         "member": {"user_id": agent_membership.user_id},
         "access-list": {"email": invitation.email},
+        "settings-integration": {"key": "email"},
     }
     clients = {
         "anonymous": APIClient(),

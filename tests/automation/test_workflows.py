@@ -96,7 +96,7 @@ def test_a_refused_step_is_named_by_its_index(admin_client):
         "steps": {
             "2": [
                 "A step is {type, data}; type is one of: send_message, ask, set_tag, set_attribute, assign, bot, "
-                "http_request, function, delay, end."
+                "http_request, function, delay, send_flow, end."
             ]
         }
     }

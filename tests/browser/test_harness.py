@@ -120,7 +120,11 @@ def test_emails_the_server_sends_are_read_from_its_outbox(daphne_server, demo_or
     assert response.status_code == 200
     [mail] = read_outbox()
     assert (mail["To"], mail["Subject"]) == ("admin@demo.local", "Reset your WhatsApp Hub password")
-    assert re.search(rf"^{re.escape(daphne_server.url)}/reset-password\?token=\S+$", mail.get_content(), re.MULTILINE)
+    assert re.search(
+        rf"^{re.escape(daphne_server.url)}/reset-password\?token=\S+$",
+        mail.get_body(("plain",)).get_content(),
+        re.MULTILINE,
+    )
 
 
 def test_demo_org_is_the_seeded_demo_with_a_conversation_that_went_on(daphne_server, demo_org):

@@ -27,7 +27,7 @@ def sign_in_with_password(page: Page, email: str) -> None:
 
 
 def sign_out(page: Page) -> None:
-    page.locator("summary.rail-item").click()
+    page.locator("details.rail-menu summary.rail-item").click()
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/sign-in/")
 
@@ -43,7 +43,7 @@ def test_a_person_sets_it_up_then_signs_in_with_a_code_and_trusts_the_browser(ne
     sign_in_with_password(page, email)
     expect(page).to_have_url(f"{daphne_server.url}/inbox/")
 
-    page.locator("summary.rail-item").click()
+    page.locator("details.rail-menu summary.rail-item").click()
     page.get_by_role("link", name="Two-step sign-in").click()
     expect(page.get_by_role("heading", name="Security")).to_be_visible()
     expect(page.get_by_text("No browser is trusted: every sign-in asks for a code.")).to_be_visible()

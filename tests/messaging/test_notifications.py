@@ -253,7 +253,7 @@ def test_during_quiet_hours_the_bell_records_but_no_pop_up_and_no_email(org, adm
 
 
 def test_an_unread_notification_is_emailed_once_after_the_delay_several_in_one_email(
-    org, admin_membership, settings, frozen
+    org, admin_membership, settings, frozen, django_capture_on_commit_callbacks
 ):
     settings.NOTIFICATION_EMAIL_DELAY_MINUTES = 10
     mention(org, [admin_membership])
@@ -262,7 +262,8 @@ def test_an_unread_notification_is_emailed_once_after_the_delay_several_in_one_e
     assert notifications.notification_emails_send_due() == 0  # not yet due
 
     frozen.shift(timedelta(minutes=9))
-    assert notifications.notification_emails_send_due() == 1
+    with django_capture_on_commit_callbacks(execute=True):  # the e-mail pipeline sends after the commit
+        assert notifications.notification_emails_send_due() == 1
     [message] = mail.outbox
     assert message.to == [admin_membership.user.email]
     assert message.subject == "2 unread notifications in Acme"  # the first is due: the second goes with it
@@ -282,11 +283,12 @@ def test_a_notification_read_before_the_delay_is_never_emailed(org, admin_member
     assert mail.outbox == []
 
 
-def test_the_email_is_in_the_recipients_language(org, frozen):
+def test_the_email_is_in_the_recipients_language(org, frozen, django_capture_on_commit_callbacks):
     arabic = MembershipFactory(organization=org, role=Role.AGENT, user=UserFactory(language="ar"))
     mention(org, [arabic])
     frozen.shift(timedelta(hours=1))
-    assert notifications.notification_emails_send_due() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert notifications.notification_emails_send_due() == 1
     [message] = mail.outbox
     assert message.subject == "أشار إليك Ann في ملاحظة على Bob"
     html = message.alternatives[0][0]
