@@ -218,7 +218,10 @@ FLOW_CATEGORIES = (
     "SURVEY",
     "OTHER",
 )
-FLOW_JSON_VERSIONS = ("5.0", "5.1", "6.0", "6.1", "6.2", "6.3", "7.0", "7.1", "7.2")
+# Meta's changelog, "Currently Supported Versions": a Flow JSON version a flow can be sent with, and the ones it can be
+# published with (publishing another answers 139002 "Versions in Flow JSON file are not available for publishing").
+FLOW_JSON_VERSIONS = ("2.1", "3.0", "3.1", "4.0", "5.0", "5.1", "6.0", "6.1", "6.2", "6.3", "7.0", "7.1", "7.2", "7.3")
+FLOW_PUBLISH_VERSIONS = ("5.1", "6.0", "6.1", "6.2", "6.3", "7.0", "7.1", "7.2", "7.3")
 FLOW_COMPONENTS = (
     "TextHeading",
     "TextSubheading",
@@ -259,6 +262,12 @@ FLOW_ERROR_CASES: dict[str, tuple[int, str, str, int | None]] = {
     "not_updatable": (139001, "Flow can't be updated", "Flow updating failed", None),
     "publish_invalid_state": (139002, "Publishing Flow in invalid state", "Flow publishing failed", None),
     "publish_validation_errors": (139002, "Publishing Flow with validation errors", "Flow publishing failed", None),
+    "publish_version": (
+        139002,
+        "Versions in Flow JSON file are not available for publishing",
+        "Flow publishing failed",
+        None,
+    ),
     "deprecate_unpublished": (139003, "Can't deprecate unpublished flow", "Flow deprecation failed", None),
     "already_deprecated": (139003, "Flow is already deprecated", "Flow deprecation failed", None),
     "delete_published": (139004, "Can't delete published Flow", "Flow deletion failed", None),
@@ -1863,7 +1872,8 @@ class FakeMetaServer(FakeServer):
         if body.get("endpoint_uri"):
             flow["endpoint_uri"] = str(body["endpoint_uri"])
         # `publish: true` with a Flow JSON publishes in the same request, when the JSON has no errors.
-        if body.get("publish") in (True, "true") and flow["flow_json"] is not None and not flow["validation_errors"]:
+        publishable = _flow_version(flow["flow_json"]) in FLOW_PUBLISH_VERSIONS and not flow["validation_errors"]
+        if body.get("publish") in (True, "true") and publishable:
             flow["status"] = "PUBLISHED"
         with self.lock:
             self.flows[flow["id"]] = flow
@@ -1948,6 +1958,9 @@ class FakeMetaServer(FakeServer):
                 return self._flow_error(
                     "publish_validation_errors", "Fix the Flow JSON's validation errors before publishing."
                 )
+            if _flow_version(flow["flow_json"]) not in FLOW_PUBLISH_VERSIONS:
+                versions = ", ".join(FLOW_PUBLISH_VERSIONS)
+                return self._flow_error("publish_version", f"Publish with a Flow JSON version of {versions}.")
             flow["status"] = "PUBLISHED"
             return json_response(200, {"success": True})
         if rest == ["deprecate"] and method == "POST":

@@ -767,6 +767,12 @@ def test_a_flow_made_with_publish_and_valid_json_is_published_and_a_clone_copies
         url, json={"name": "Copy", "categories": ["OTHER"], "clone_flow_id": live["id"]}, headers=AUTH, timeout=5
     ).json()
     assert (fake_meta.flows[clone["id"]]["status"], fake_meta.flows[clone["id"]]["flow_json"]) == ("DRAFT", flow_json)
+    old = flow_json.replace('"7.2"', '"5.0"')  # a version flows are still sent with, no longer published with
+    draft = requests.post(url, json={**body, "name": "Old", "flow_json": old}, headers=AUTH, timeout=5).json()
+    assert (draft["validation_errors"], fake_meta.flows[draft["id"]]["status"]) == ([], "DRAFT")
+    refused = requests.post(f"{fake_meta.base_url}/{draft['id']}/publish", headers=AUTH, timeout=5).json()["error"]
+    assert refused["code"] == 139002
+    assert refused["message"] == "Versions in Flow JSON file are not available for publishing"
     missing = requests.post(
         url, json={"name": "X", "categories": ["OTHER"], "clone_flow_id": "404"}, headers=AUTH, timeout=5
     ).json()["error"]
