@@ -125,7 +125,7 @@ class FlowSendSerializer(StrictSerializer):
 
     flow_id = id_field(help_text="Our id of a WhatsApp Flow (whatsapp-flows/)")
     body = _text(1024)
-    cta = _text(30, help_text="The label of the button that opens the flow")
+    cta = _text(20, help_text="The label of the button that opens the flow (Meta: at most 20 characters, no emoji)")
     header = _text(60, required=False)
     footer = _text(60, required=False)
     flow_action = serializers.ChoiceField(choices=["navigate", "data_exchange"], default="navigate")

@@ -101,7 +101,7 @@ STRINGS = {
     "caption": gettext_lazy("Caption"),
     "template": gettext_lazy("Approved template"),
     "whatsapp_flow": gettext_lazy("Published WhatsApp Flow"),
-    "cta": gettext_lazy("Button text (at most 30 characters)"),
+    "cta": gettext_lazy("Button text (at most 20 characters)"),
     "parameters": gettext_lazy("Values (one a line: 1 = {{contact.name}})"),
     "question": gettext_lazy("Question"),
     "validate": gettext_lazy("Expect"),

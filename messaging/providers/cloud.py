@@ -52,6 +52,7 @@ from whatsapp_hub import egress
 logger = logging.getLogger(__name__)
 
 _TITLE = re.compile(r"^\(#(\d+)\)\s*(.*)$")
+_GENERIC_MESSAGE = "Invalid parameter"  # Graph's code 100 `message` when the case is in `error_user_title`
 _BSUID = re.compile(r"^[A-Z]{2}\.[\w.]+$")  # business-scoped user id, e.g. US.13491208655302741918
 # Where Meta serves media downloads (reference §5: `https://lookaside.fbsbx.com/whatsapp_business/attachments/…`).
 MEDIA_HOSTS = ("fbsbx.com",)
@@ -101,11 +102,19 @@ def error_from_response(response: requests.Response | Answer) -> ProviderError:
     code = code if isinstance(code, int) else None
     message = str(error.get("message") or "")
     match = _TITLE.match(message)
-    title = match.group(2) if match else (error.get("error_user_title") or message or f"HTTP {status}")
+    # "(#100) Invalid parameter" carries its title; a bare generic "Invalid parameter" (template and Flow management
+    # errors, e.g. code 100 "Flow name is not unique") puts the case in `error_user_title`; the Flow codes 1390xx put
+    # the documented description in `message` itself ("Publishing Flow with validation errors").
+    if match:
+        title = match.group(2)
+    elif message and message != _GENERIC_MESSAGE:
+        title = message
+    else:
+        title = str(error.get("error_user_title") or message or f"HTTP {status}")
     data = error.get("error_data")
     # Template/management endpoints may give `error_data` as a plain string.
     detail = str(data.get("details") or "") if isinstance(data, dict) else str(data or "")
-    detail = detail or str(error.get("error_user_msg") or "") or (message if match is None else "")
+    detail = detail or str(error.get("error_user_msg") or "") or (message if match is None and message != title else "")
     return ProviderError(
         code=code,
         title=title,

@@ -40,6 +40,11 @@ PREVIEW_MARGIN = timezone.timedelta(hours=1)
 # Shown for each validation error, at most this many (Meta may list hundreds for a broken file).
 SHOWN_ERRORS = 20
 UNSET: Any = object()
+# Meta's Flow Management codes for a flow not in a state for the call (reference/error-codes): 139001 can't be
+# updated (published), 139002 can't be published (not a draft, validation errors, setup missing), 139003 can't be
+# deprecated (unpublished, or already deprecated), 139004 can't be deleted (published).
+FLOW_STATE_CODES = frozenset({139001, 139002, 139003, 139004})
+NAME_NOT_UNIQUE_SUBCODE = 4016019  # code 100 "Flow name is not unique"
 
 
 def flow_waba_id(number: WhatsAppNumber) -> str | None:
@@ -76,8 +81,10 @@ def _flow_number(*, organization: Organization, number_id: int | None, number_id
 
 
 def meta_refusal(exc: ProviderError, *, action: str) -> ServiceError:
-    """Meta's refusal as the API's 4xx (Meta's title and details, its documented fields), the client's own refusal
-    before any request as a 400, and no answer at all (network, 5xx, throttling) as a 502 saying to try again."""
+    """Meta's refusal as the API's 4xx (Meta's title and details, its documented fields; a 409 for the codes saying
+    the flow is not in a state for the call at Meta, a 400 on `name` in the hub's words for a name Meta has already),
+    the client's own refusal before any request as a 400, and no answer at all (network, 5xx, throttling) as a 502
+    saying to try again."""
     logger.warning("flow %s refused: %r", action, exc)
     if exc.retryable or (exc.http_status or 0) >= 500:
         return ServiceError(
@@ -88,10 +95,21 @@ def meta_refusal(exc: ProviderError, *, action: str) -> ServiceError:
         )
     if exc.http_status is None:
         return ServiceError(f"{exc.title}: {exc.detail}" if exc.detail else exc.title, code="refused")
+    if _name_taken(exc):
+        message = gettext("Another flow of this WhatsApp account at Meta already has this name.")
+        return ServiceError(message, errors={"name": [message]}, code="flow_exists")
     detail = gettext("Meta refused: %(title)s.") % {"title": exc.title}
     if exc.detail:
         detail = f"{detail} {exc.detail}"
-    return ServiceError(detail, code="meta_refused")
+    # Meta's status codes (the flow is not in a state for that at Meta) are a conflict, like the hub's own checks.
+    return ServiceError(detail, status_code=409 if exc.code in FLOW_STATE_CODES else 400, code="meta_refused")
+
+
+def _name_taken(exc: ProviderError) -> bool:
+    """Meta's code 100 "Flow name is not unique" (error_subcode 4016019): the flow was named at Meta, not here."""
+    error = exc.raw.get("error") if isinstance(exc.raw, dict) else None
+    subcode = error.get("error_subcode") if isinstance(error, dict) else None
+    return exc.code == 100 and (subcode == NAME_NOT_UNIQUE_SUBCODE or exc.title == "Flow name is not unique")
 
 
 def flow_json_text(value: Any) -> str:

@@ -146,21 +146,19 @@ ERRORS: dict[int, tuple[str, str, int]] = {
     ),
     133004: ("Server Temporarily Unavailable", "Server is temporarily unavailable.", 503),
     133010: ("Phone number Not Registered", "Phone number not registered on the WhatsApp Business Platform.", 400),
-    # Flow Management API (WhatsApp Flows) errors.
-    139000: ("Blocked by integrity", "The Flow was blocked for violating a WhatsApp policy.", 400),
-    139001: (
-        "Flow can't be updated",
-        "Only a Flow in DRAFT status can be updated; a published Flow's JSON and metadata are final.",
-        400,
-    ),
+    # Flow Management API (WhatsApp Flows) errors, with the description Meta's table gives each code's main case
+    # (https://developers.facebook.com/documentation/business-messaging/whatsapp/flows/reference/error-codes); the
+    # fake's flow routes answer the other documented cases of a code (FLOW_ERROR_CASES) in the same shape.
+    139000: ("Blocked by Integrity", "Integrity requirements not met.", 400),
+    139001: ("Flow can't be updated", "A published Flow can't be updated: clone it and publish the clone.", 400),
     139002: (
         "Publishing Flow in invalid state",
-        "The Flow can't be published: it has validation errors, or it is not a DRAFT.",
+        "Only a Flow in DRAFT status can be published: clone it and publish the clone.",
         400,
     ),
-    139003: ("Can't deprecate Flow", "Only a PUBLISHED Flow can be deprecated.", 400),
-    139004: ("Flow can't be deleted", "Only a Flow in DRAFT status can be deleted; deprecate a published one.", 400),
-    139006: ("Incorrect Flow metadata", "The Flow's name or categories are not valid.", 400),
+    139003: ("Can't deprecate unpublished flow", "Only a published Flow can be deprecated.", 400),
+    139004: ("Can't delete published Flow", "A published Flow can't be deleted: deprecate it instead.", 400),
+    139006: ("Metrics threshold is not reached", "Not enough data to provide flow metrics.", 400),
     135000: (
         "Generic user error",
         "Message failed to send because of an unknown error with your request parameters.",
@@ -220,7 +218,10 @@ FLOW_CATEGORIES = (
     "SURVEY",
     "OTHER",
 )
-FLOW_JSON_VERSIONS = ("5.0", "5.1", "6.0", "6.1", "6.2", "6.3", "7.0", "7.1", "7.2")
+# Meta's changelog, "Currently Supported Versions": a Flow JSON version a flow can be sent with, and the ones it can be
+# published with (publishing another answers 139002 "Versions in Flow JSON file are not available for publishing").
+FLOW_JSON_VERSIONS = ("2.1", "3.0", "3.1", "4.0", "5.0", "5.1", "6.0", "6.1", "6.2", "6.3", "7.0", "7.1", "7.2", "7.3")
+FLOW_PUBLISH_VERSIONS = ("5.1", "6.0", "6.1", "6.2", "6.3", "7.0", "7.1", "7.2", "7.3")
 FLOW_COMPONENTS = (
     "TextHeading",
     "TextSubheading",
@@ -246,6 +247,31 @@ FLOW_COMPONENTS = (
     "DocumentPicker",
 )
 FLOW_PREVIEW_TTL = 30 * 24 * 3600
+# What GET /{flow_id} and GET /{waba_id}/flows answer without `fields` (Flows API, "Retrieving Flow details").
+FLOW_DEFAULT_FIELDS = "id,name,status,categories,validation_errors"
+# The Flow Management errors the fake answers: (code, message, error_user_title, error_subcode or None). Codes and
+# descriptions are Meta's error-code table (flows/reference/error-codes). The body is the one Meta answers (seen for
+# 139000 / subcode 4233020): `{"message": <the description>, "type": "OAuthException", "code", "error_subcode",
+# "is_transient": false, "error_user_title": "Flow publishing failed", "error_user_msg", "fbtrace_id"}`, no
+# `error_data`; the other actions' titles are modelled on that one. Code 100 keeps Graph's "Invalid parameter" as
+# `message` and has the description as `error_user_title` (subcode 4016019 for a name already taken, as answered).
+FLOW_ERROR_CASES: dict[str, tuple[int, str, str, int | None]] = {
+    "name_not_unique": (100, "Invalid parameter", "Flow name is not unique", 4016019),
+    "no_such_flow": (100, "Invalid parameter", "Flow with specified ID does not exist", None),
+    "one_clone_source": (100, "Invalid parameter", "Only one clone source can be set", None),
+    "not_updatable": (139001, "Flow can't be updated", "Flow updating failed", None),
+    "publish_invalid_state": (139002, "Publishing Flow in invalid state", "Flow publishing failed", None),
+    "publish_validation_errors": (139002, "Publishing Flow with validation errors", "Flow publishing failed", None),
+    "publish_version": (
+        139002,
+        "Versions in Flow JSON file are not available for publishing",
+        "Flow publishing failed",
+        None,
+    ),
+    "deprecate_unpublished": (139003, "Can't deprecate unpublished flow", "Flow deprecation failed", None),
+    "already_deprecated": (139003, "Flow is already deprecated", "Flow deprecation failed", None),
+    "delete_published": (139004, "Can't delete published Flow", "Flow deletion failed", None),
+}
 INTERACTIVE_TYPES = (
     "button",
     "list",
@@ -1302,7 +1328,7 @@ class FakeMetaServer(FakeServer):
 
     def _validate_flow_message(self, obj: dict) -> None:
         """An interactive `flow` message: body text, action.name "flow" and its parameters (flow_message_version 3,
-        flow_id or flow_name, flow_cta ≤ 30, navigate with a screen of the flow or data_exchange, mode); in
+        flow_id or flow_name, flow_cta ≤ 20, navigate with a screen of the flow or data_exchange, mode); in
         published mode the flow must be PUBLISHED."""
         text = (obj.get("body") or {}).get("text")
         if not isinstance(text, str) or not text:
@@ -1316,8 +1342,9 @@ class FakeMetaServer(FakeServer):
         if params.get("flow_message_version") != "3":
             raise Invalid(131009, "Param flow_message_version must be '3'.")
         cta = params.get("flow_cta")
-        if not isinstance(cta, str) or not cta or len(cta) > 30:
-            raise Invalid(131009, "Param flow_cta is required, at most 30 characters.")
+        # Meta's interactive flow reference: flow_cta, "Maximum length: 20 characters (no emoji)".
+        if not isinstance(cta, str) or not cta or len(cta) > 20:
+            raise Invalid(131009, "Param flow_cta is required, at most 20 characters.")
         if "flow_token" in params and (not isinstance(params["flow_token"], str) or not params["flow_token"]):
             raise Invalid(131009, "Param flow_token must be a non-empty string.")
         flow_id = params.get("flow_id")
@@ -1765,20 +1792,19 @@ class FakeMetaServer(FakeServer):
         return self.send_inbound(wa_id, message, phone_number_id=phone_number_id, context=context)
 
     @staticmethod
-    def _flow_error(code: int, message: str) -> Response:
-        """Meta's Flow Management error body: the code's title, and what to do as `error_user_msg`."""
-        title, details, status = ERRORS[code]
-        error = {
-            "message": f"(#{code}) {title}",
-            "type": "OAuthException",
-            "code": code,
-            "error_data": {"details": message or details},
+    def _flow_error(case: str, user_msg: str) -> Response:
+        """Meta's Flow Management error body for one documented case of FLOW_ERROR_CASES (HTTP 400)."""
+        code, message, user_title, subcode = FLOW_ERROR_CASES[case]
+        error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code}
+        if subcode is not None:
+            error["error_subcode"] = subcode
+        error |= {
             "is_transient": False,
-            "error_user_title": title,
-            "error_user_msg": message or details,
+            "error_user_title": user_title,
+            "error_user_msg": user_msg,
             "fbtrace_id": fbtrace_id(),
         }
-        return json_response(status, {"error": error})
+        return json_response(400, {"error": error})
 
     @staticmethod
     def _flow_categories(value: Any) -> list[str] | None:
@@ -1799,7 +1825,7 @@ class FakeMetaServer(FakeServer):
     def _list_flows(self, waba_id: str, request: Request) -> Response:
         with self.lock:
             data = [
-                _pick(self._flow_node(f), request.query.get("fields"))
+                _pick(self._flow_node(f), request.query.get("fields") or FLOW_DEFAULT_FIELDS)
                 for f in self.flows.values()
                 if f["waba_id"] == waba_id
             ]
@@ -1812,13 +1838,20 @@ class FakeMetaServer(FakeServer):
         body = self._flow_body(request)
         name = body.get("name")
         categories = self._flow_categories(body.get("categories"))
+        # A missing or malformed param is Graph's generic code 100 (Meta's Flows table lists no code of its own).
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
-            return self._flow_error(139006, "Param name is required (at most 200 characters).")
+            raise Invalid(100, "Param name is required (at most 200 characters).")
         if categories is None:
-            return self._flow_error(139006, f"Param categories must be a non-empty list of {list(FLOW_CATEGORIES)}.")
+            raise Invalid(100, f"Param categories must be a non-empty list of {list(FLOW_CATEGORIES)}.")
+        clone_id = body.get("clone_flow_id")
+        if clone_id and body.get("clone_template"):
+            return self._flow_error("one_clone_source", "Set clone_flow_id or clone_template, not both.")
         with self.lock:
             if any(f["waba_id"] == waba_id and f["name"] == name for f in self.flows.values()):
-                return self._flow_error(100, "Flow name is not unique: another Flow of this account has it.")
+                return self._flow_error("name_not_unique", "Choose a name no other Flow of this account has.")
+            source = self.flows.get(str(clone_id)) if clone_id else None
+        if clone_id and (source is None or source["waba_id"] != waba_id):
+            return self._flow_error("no_such_flow", f"No Flow {clone_id} on this account.")
         flow = {
             "id": self._new_id(),
             "name": name,
@@ -1826,20 +1859,28 @@ class FakeMetaServer(FakeServer):
             "status": "DRAFT",
             "validation_errors": [],
             "waba_id": waba_id,
-            "flow_json": None,
+            "flow_json": source["flow_json"] if source else None,
         }
+        if source is not None:
+            flow["validation_errors"] = copy.deepcopy(source["validation_errors"])
         answer: dict[str, Any] = {"id": flow["id"], "success": True}
         flow_json = body.get("flow_json")
         if flow_json is not None:
             flow["flow_json"] = flow_json if isinstance(flow_json, str) else json.dumps(flow_json)
             flow["validation_errors"] = flow_json_errors(flow["flow_json"])
             answer["validation_errors"] = flow["validation_errors"]
+        if body.get("endpoint_uri"):
+            flow["endpoint_uri"] = str(body["endpoint_uri"])
+        # `publish: true` with a Flow JSON publishes in the same request, when the JSON has no errors.
+        publishable = _flow_version(flow["flow_json"]) in FLOW_PUBLISH_VERSIONS and not flow["validation_errors"]
+        if body.get("publish") in (True, "true") and publishable:
+            flow["status"] = "PUBLISHED"
         with self.lock:
             self.flows[flow["id"]] = flow
         return json_response(200, answer)
 
     def _flow_node(self, flow: dict) -> dict:
-        node = {k: v for k, v in flow.items() if k not in ("waba_id", "flow_json")}
+        node = {k: v for k, v in flow.items() if k not in ("waba_id", "flow_json", "preview")}
         node["json_version"] = _flow_version(flow["flow_json"])
         node["whatsapp_business_account"] = {"id": flow["waba_id"]}
         return node
@@ -1848,7 +1889,7 @@ class FakeMetaServer(FakeServer):
         method = request.method
         if not rest and method == "GET":
             node = self._flow_node(flow)
-            fields = request.query.get("fields") or "id,name,categories,status,validation_errors"
+            fields = request.query.get("fields") or FLOW_DEFAULT_FIELDS
             if "preview" in fields:
                 invalidate = "invalidate(true)" in fields.replace(" ", "")
                 preview = flow.get("preview")
@@ -1866,27 +1907,42 @@ class FakeMetaServer(FakeServer):
             return json_response(200, _pick(node, fields))
         if not rest and method == "POST":
             if flow["status"] != "DRAFT":
-                return self._flow_error(139001, "")
+                return self._flow_error("not_updatable", "Only a DRAFT Flow's metadata can be changed.")
             body = self._flow_body(request)
             if "name" in body:
                 if not isinstance(body["name"], str) or not body["name"].strip():
-                    return self._flow_error(139006, "Param name must be a non-empty string.")
+                    raise Invalid(100, "Param name must be a non-empty string.")
+                with self.lock:
+                    taken = any(
+                        f["waba_id"] == flow["waba_id"] and f["name"] == body["name"] and f["id"] != flow["id"]
+                        for f in self.flows.values()
+                    )
+                if taken:
+                    return self._flow_error("name_not_unique", "Choose a name no other Flow of this account has.")
                 flow["name"] = body["name"]
             if "categories" in body:
                 categories = self._flow_categories(body["categories"])
                 if categories is None:
-                    return self._flow_error(139006, f"Param categories must be a list of {list(FLOW_CATEGORIES)}.")
+                    raise Invalid(100, f"Param categories must be a list of {list(FLOW_CATEGORIES)}.")
                 flow["categories"] = categories
+            if body.get("endpoint_uri"):
+                flow["endpoint_uri"] = str(body["endpoint_uri"])
             return json_response(200, {"success": True})
         if not rest and method == "DELETE":
             if flow["status"] != "DRAFT":
-                return self._flow_error(139004, "")
+                return self._flow_error("delete_published", "Only a DRAFT Flow can be deleted: deprecate this one.")
             with self.lock:
                 self.flows.pop(flow["id"], None)
             return json_response(200, {"success": True})
+        if rest == ["assets"] and method == "GET":
+            assets = []
+            if flow["flow_json"] is not None:
+                url = f"https://scontent.xx.fbcdn.net/m1/v/t0.57323-24/{flow['id']}/flow.json"
+                assets.append({"name": "flow.json", "asset_type": "FLOW_JSON", "download_url": url})
+            return json_response(200, {"data": assets})
         if rest == ["assets"] and method == "POST":
             if flow["status"] != "DRAFT":
-                return self._flow_error(139001, "")
+                return self._flow_error("not_updatable", "Only a DRAFT Flow's Flow JSON can be changed.")
             upload = request.files.get("file")
             if request.form.get("asset_type") != "FLOW_JSON" or upload is None:
                 raise Invalid(100, "Params file and asset_type=FLOW_JSON are required.")
@@ -1896,13 +1952,22 @@ class FakeMetaServer(FakeServer):
             flow["validation_errors"] = flow_json_errors(flow["flow_json"])
             return json_response(200, {"success": True, "validation_errors": flow["validation_errors"]})
         if rest == ["publish"] and method == "POST":
-            if flow["status"] != "DRAFT" or flow["flow_json"] is None or flow["validation_errors"]:
-                return self._flow_error(139002, "")
+            if flow["status"] != "DRAFT":
+                return self._flow_error("publish_invalid_state", "Only a DRAFT Flow can be published.")
+            if flow["flow_json"] is None or flow["validation_errors"]:
+                return self._flow_error(
+                    "publish_validation_errors", "Fix the Flow JSON's validation errors before publishing."
+                )
+            if _flow_version(flow["flow_json"]) not in FLOW_PUBLISH_VERSIONS:
+                versions = ", ".join(FLOW_PUBLISH_VERSIONS)
+                return self._flow_error("publish_version", f"Publish with a Flow JSON version of {versions}.")
             flow["status"] = "PUBLISHED"
             return json_response(200, {"success": True})
         if rest == ["deprecate"] and method == "POST":
+            if flow["status"] == "DEPRECATED":
+                return self._flow_error("already_deprecated", "This Flow is deprecated already.")
             if flow["status"] != "PUBLISHED":
-                return self._flow_error(139003, "")
+                return self._flow_error("deprecate_unpublished", "Only a published Flow can be deprecated.")
             flow["status"] = "DEPRECATED"
             return json_response(200, {"success": True})
         return None

@@ -693,7 +693,17 @@ def test_a_flow_s_lifecycle_follows_meta_s_rules(fake_meta):
     assert created == {"id": created["id"], "success": True}
 
     refused = requests.post(f"{flow_url}/publish", headers=AUTH, timeout=5)  # no Flow JSON yet
-    assert (refused.status_code, refused.json()["error"]["code"]) == (400, 139002)
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert error.pop("fbtrace_id")
+    assert error == {
+        "message": "Publishing Flow with validation errors",
+        "type": "OAuthException",
+        "code": 139002,
+        "is_transient": False,
+        "error_user_title": "Flow publishing failed",
+        "error_user_msg": "Fix the Flow JSON's validation errors before publishing.",
+    }
 
     body = json.dumps(
         {"version": "7.2", "screens": [{"id": "FORM", "layout": {"type": "SingleColumnLayout", "children": []}}]}
@@ -711,11 +721,62 @@ def test_a_flow_s_lifecycle_follows_meta_s_rules(fake_meta):
 
     deleted = requests.delete(flow_url, headers=AUTH, timeout=5)
     assert (deleted.status_code, deleted.json()["error"]["code"]) == (400, 139004)
+    assert deleted.json()["error"]["message"] == "Can't delete published Flow"
+    changed = requests.post(flow_url, json={"name": "Other"}, headers=AUTH, timeout=5)
+    assert (changed.json()["error"]["code"], changed.json()["error"]["message"]) == (139001, "Flow can't be updated")
+    republished = requests.post(f"{flow_url}/publish", headers=AUTH, timeout=5).json()["error"]
+    assert (republished["code"], republished["message"]) == (139002, "Publishing Flow in invalid state")
     listed = requests.get(url, params={"fields": "id,status"}, headers=AUTH, timeout=5).json()
     assert listed["data"] == [{"id": created["id"], "status": "PUBLISHED"}]
     assert requests.post(f"{flow_url}/deprecate", headers=AUTH, timeout=5).json() == {"success": True}
     again = requests.post(f"{flow_url}/deprecate", headers=AUTH, timeout=5)
-    assert again.json()["error"]["code"] == 139003
+    assert (again.json()["error"]["code"], again.json()["error"]["message"]) == (139003, "Flow is already deprecated")
+
+
+def test_flow_names_are_unique_per_account_with_meta_s_code_100(fake_meta):
+    url = f"{fake_meta.base_url}/{DEFAULT_WABA_ID}/flows"
+    first = requests.post(url, json={"name": "Form", "categories": ["SURVEY"]}, headers=AUTH, timeout=5).json()
+    draft = requests.post(f"{fake_meta.base_url}/{first['id']}/deprecate", headers=AUTH, timeout=5).json()["error"]
+    assert (draft["code"], draft["message"]) == (139003, "Can't deprecate unpublished flow")
+
+    taken = requests.post(url, json={"name": "Form", "categories": ["SURVEY"]}, headers=AUTH, timeout=5)
+
+    assert taken.status_code == 400
+    error = taken.json()["error"]
+    assert (error["code"], error["error_subcode"], error["message"], error["error_user_title"]) == (
+        100,
+        4016019,
+        "Invalid parameter",
+        "Flow name is not unique",
+    )
+    unnamed = requests.post(url, json={"categories": ["SURVEY"]}, headers=AUTH, timeout=5).json()["error"]
+    assert (unnamed["code"], unnamed["message"]) == (100, "(#100) Invalid parameter")  # Graph's generic code
+
+
+def test_a_flow_made_with_publish_and_valid_json_is_published_and_a_clone_copies_its_json(fake_meta):
+    url = f"{fake_meta.base_url}/{DEFAULT_WABA_ID}/flows"
+    flow_json = json.dumps(
+        {"version": "7.2", "screens": [{"id": "FORM", "layout": {"type": "SingleColumnLayout", "children": []}}]}
+    )
+    body = {"name": "Live", "categories": ["OTHER"], "flow_json": flow_json, "publish": True}
+    live = requests.post(url, json=body, headers=AUTH, timeout=5).json()
+    assert live == {"id": live["id"], "success": True, "validation_errors": []}
+    assert fake_meta.flows[live["id"]]["status"] == "PUBLISHED"
+
+    clone = requests.post(
+        url, json={"name": "Copy", "categories": ["OTHER"], "clone_flow_id": live["id"]}, headers=AUTH, timeout=5
+    ).json()
+    assert (fake_meta.flows[clone["id"]]["status"], fake_meta.flows[clone["id"]]["flow_json"]) == ("DRAFT", flow_json)
+    old = flow_json.replace('"7.2"', '"5.0"')  # a version flows are still sent with, no longer published with
+    draft = requests.post(url, json={**body, "name": "Old", "flow_json": old}, headers=AUTH, timeout=5).json()
+    assert (draft["validation_errors"], fake_meta.flows[draft["id"]]["status"]) == ([], "DRAFT")
+    refused = requests.post(f"{fake_meta.base_url}/{draft['id']}/publish", headers=AUTH, timeout=5).json()["error"]
+    assert refused["code"] == 139002
+    assert refused["message"] == "Versions in Flow JSON file are not available for publishing"
+    missing = requests.post(
+        url, json={"name": "X", "categories": ["OTHER"], "clone_flow_id": "404"}, headers=AUTH, timeout=5
+    ).json()["error"]
+    assert (missing["code"], missing["error_user_title"]) == (100, "Flow with specified ID does not exist")
 
 
 def test_only_a_published_flow_is_sent_in_published_mode(fake_meta):

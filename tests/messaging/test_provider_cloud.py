@@ -453,6 +453,25 @@ def test_creating_a_duplicate_template_is_a_permanent_error(fake_meta, cloud):
     )
 
 
+def test_flow_management_errors_keep_meta_s_documented_description(fake_meta, cloud):
+    """Meta's Flow errors: a 1390xx code's description is its `message`; code 100's ("Flow name is not unique") is
+    its `error_user_title` under the generic "Invalid parameter"."""
+    created = cloud.create_flow(name="Form", categories=["SURVEY"])
+
+    with pytest.raises(ProviderError) as unpublishable:
+        cloud.publish_flow(created["id"])
+    with pytest.raises(ProviderError) as taken:
+        cloud.create_flow(name="Form", categories=["SURVEY"])
+
+    assert (unpublishable.value.code, unpublishable.value.title, unpublishable.value.detail) == (
+        139002,
+        "Publishing Flow with validation errors",
+        "Fix the Flow JSON's validation errors before publishing.",
+    )
+    assert (taken.value.code, taken.value.title, taken.value.retryable) == (100, "Flow name is not unique", False)
+    assert taken.value.raw["error"]["error_subcode"] == 4016019
+
+
 def test_it_deletes_a_template_by_name_or_by_id(fake_meta, cloud):
     english = fake_meta.add_template("welcome", language="en_US")
     fake_meta.add_template("welcome", language="ar")

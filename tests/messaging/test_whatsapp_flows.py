@@ -161,9 +161,44 @@ def test_meta_s_refusals_are_4xx_with_meta_s_words(marketing_client, cloud, fake
 
     response = marketing_client.delete(f"{URL}{flow['id']}/")
 
-    assert_error(response, 400)
-    assert response.json()["detail"].startswith("Meta refused: Flow can't be deleted.")
+    # Meta's 139004 "Can't delete published Flow": a conflict, like the hub's own check, in Meta's words.
+    assert_error(response, 409)
+    assert response.json()["detail"].startswith("Meta refused: Can't delete published Flow.")
+    assert response.json()["code"] == "meta_refused"
     assert WhatsAppFlow.objects.count() == 1
+
+
+def test_publishing_what_meta_finds_wrong_is_meta_s_139002(marketing_client, cloud, fake_meta):
+    flow = create(marketing_client, flow_json=SIGN_UP).json()
+    at_meta = next(iter(fake_meta.flows.values()))
+    at_meta["validation_errors"] = [{"error": "INVALID_PROPERTY_VALUE", "message": "Invalid value."}]
+
+    response = marketing_client.post(f"{URL}{flow['id']}/publish")
+
+    assert_error(response, 409)
+    assert response.json()["detail"].startswith("Meta refused: Publishing Flow with validation errors.")
+    assert WhatsAppFlow.objects.get().status == "DRAFT"
+
+
+def test_deprecating_a_flow_meta_deprecated_already_is_meta_s_139003(marketing_client, cloud, fake_meta):
+    flow = published(marketing_client, fake_meta)
+    next(iter(fake_meta.flows.values()))["status"] = "DEPRECATED"  # deprecated in WhatsApp Manager
+
+    response = marketing_client.post(f"{URL}{flow['id']}/deprecate")
+
+    assert_error(response, 409)
+    assert response.json()["detail"].startswith("Meta refused: Flow is already deprecated.")
+
+
+def test_a_name_meta_has_already_is_a_400_on_the_name(marketing_client, cloud, fake_meta):
+    fake_meta.add_flow(name="Sign up")  # made in WhatsApp Manager, unknown to the hub
+
+    response = create(marketing_client)
+
+    body = assert_error(response, 400)
+    assert body["code"] == "flow_exists"
+    assert body["errors"]["name"] == ["Another flow of this WhatsApp account at Meta already has this name."]
+    assert WhatsAppFlow.objects.count() == 0
 
 
 def test_meta_not_answering_is_a_502_and_nothing_changes(marketing_client, cloud, fake_meta):
@@ -289,6 +324,18 @@ def test_a_flow_that_is_not_published_or_of_another_account_is_not_sent(org, adm
     response = send(admin_client, conversation, body)
     assert response.status_code == 202, response.json()
     assert fake_meta.last_send()["interactive"]["action"]["parameters"]["mode"] == "draft"
+
+
+def test_a_button_label_over_meta_s_20_characters_is_refused_unsent(org, admin_client, cloud, fake_meta):
+    flow = published(admin_client, fake_meta)
+    conversation = open_conversation(org, number=cloud)
+    fake_meta.open_window(conversation.contact.wa_id, phone_number_id=cloud.phone_number_id)
+    body = {"type": "flow", "flow": {"flow_id": flow["id"], "body": "Hi", "cta": "x" * 21}}
+
+    assert_error(send(admin_client, conversation, body), 400)
+    assert fake_meta.sends() == []
+    body["flow"]["cta"] = "x" * 20
+    assert send(admin_client, conversation, body).status_code == 202
 
 
 def test_a_flow_message_needs_the_24_hour_window(org, admin_client, cloud, fake_meta):
