@@ -1,4 +1,4 @@
-"""Pacing of campaign sends per business number, shared by every worker: a GCRA limiter, and a gate at departure.
+"""Pacing of campaign sends per business number, shared by every worker: a GCRA limiter.
 
 Meta's throughput is per business number (80 messages/s by default, up to 1,000) and counts every message of the
 number; above it, sends fail with 130429. Celery's rate limits are per worker, so the limiter lives in Redis: one
@@ -8,12 +8,9 @@ slot and answers how long to wait for it (workers sleep that long, then send): n
 (nothing reserved) past `max_wait`, so a worker that waits is never committed to sending far in the future (it
 looks at its campaign's status meanwhile: a pause stops it within a second).
 
-The slots space the sends out; what bounds them is the gate (`depart`): each send, in its thread just before its
-request leaves, records itself in a one-second sliding log of the number's departures (a sorted set, by Redis'
-clock), and is let through only while the last second holds fewer than the throughput. So no one-second window
-ever holds more than the throughput, however late a busy machine starts a send after its slot: a send the gate
-holds back takes a new slot. The pacing's rate stays a little under the throughput (sending.paced_rate), so the gate
-only ever catches sends that bunched up.
+A send that leaves later after its slot than the pacing allows for (a busy machine) pushes the number's next slot
+back by the difference (`postpone`): it took a later slot than its own, and the sends after it must not bunch up
+with it.
 
 A 130429 slows the number down: its rate is halved (down to 1/16) for SLOWDOWN_SECONDS and the next slot is pushed
 THROTTLE_PAUSE seconds away, then the full rate comes back.
@@ -25,10 +22,8 @@ Checked here: bench/campaign_send.py measures the largest count in any one-secon
 from __future__ import annotations
 
 import os
-import secrets
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -66,19 +61,16 @@ redis.call('HSET', KEYS[1], 'tat', tat, 'slow_until', now + tonumber(ARGV[1]), '
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return math.floor(factor * 1000000)
 """
-# KEYS[1]: the number's departure log. ARGV: the throughput, a member unique to this send, ttl (ms). Returns 1 (the
-# send is recorded: it may leave) or 0 (the last second already holds the throughput).
-DEPART = """
+# KEYS[1]: the number's key. ARGV: delay (µs), ttl (ms). Pushes the next slot back by the delay.
+POSTPONE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 1000000)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
-redis.call('ZADD', KEYS[1], now, ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+local tat = tonumber(redis.call('HGET', KEYS[1], 'tat')) or now
+redis.call('HSET', KEYS[1], 'tat', math.max(tat, now) + tonumber(ARGV[1]))
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 """
 KEY_TTL_MS = 60_000
-DEPARTURES_TTL_MS = 2_000
 
 
 @dataclass(frozen=True)
@@ -104,7 +96,7 @@ class RedisLimiter:
 
                     client = redis.Redis.from_url(self.url)
                     self._take, self._throttle = client.register_script(TAKE), client.register_script(THROTTLE)
-                    self._depart = client.register_script(DEPART)
+                    self._postpone = client.register_script(POSTPONE)
                     self._client, self._pid = client, os.getpid()
         return self._take, self._throttle
 
@@ -118,15 +110,13 @@ class RedisLimiter:
         args = [int(SLOWDOWN_SECONDS * 1e6), int(THROTTLE_PAUSE * 1e6), MIN_FACTOR, KEY_TTL_MS]
         return int(throttle(keys=[key], args=args)) / 1e6
 
-    def depart(self, key: str, throughput: int) -> bool:
+    def postpone(self, key: str, seconds: float) -> None:
         self._scripts()
-        return bool(
-            self._depart(keys=[departures_key(key)], args=[throughput, secrets.token_hex(8), DEPARTURES_TTL_MS])
-        )
+        self._postpone(keys=[key], args=[int(seconds * 1e6), KEY_TTL_MS])
 
     def reset(self, key: str) -> None:
         self._scripts()
-        self._client.delete(key, departures_key(key))
+        self._client.delete(key)
 
 
 class LocalLimiter:
@@ -135,7 +125,6 @@ class LocalLimiter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._state: dict[str, tuple[float, float, float]] = {}  # key -> (tat, slow_until, factor)
-        self._departures: dict[str, deque[float]] = {}
 
     def take(self, key: str, tokens: int, rate: float, *, max_wait: float) -> Take:
         with self._lock:
@@ -157,21 +146,15 @@ class LocalLimiter:
             self._state[key] = (max(tat, now) + THROTTLE_PAUSE, now + SLOWDOWN_SECONDS, factor)
             return factor
 
-    def depart(self, key: str, throughput: int) -> bool:
+    def postpone(self, key: str, seconds: float) -> None:
         with self._lock:
             now = time.monotonic()
-            departures = self._departures.setdefault(key, deque())
-            while departures and departures[0] <= now - 1.0:
-                departures.popleft()
-            if len(departures) >= throughput:
-                return False
-            departures.append(now)
-            return True
+            tat, slow_until, factor = self._state.get(key, (now, 0.0, 1.0))
+            self._state[key] = (max(tat, now) + seconds, slow_until, factor)
 
     def reset(self, key: str) -> None:
         with self._lock:
             self._state.pop(key, None)
-            self._departures.pop(key, None)
 
 
 _limiter: RedisLimiter | LocalLimiter | None = None
@@ -188,10 +171,6 @@ def limiter() -> RedisLimiter | LocalLimiter:
     ):
         _limiter = RedisLimiter(url) if url else LocalLimiter()
     return _limiter
-
-
-def departures_key(key: str) -> str:
-    return f"{key}:departures"
 
 
 def number_key(number) -> str:

@@ -9,8 +9,8 @@ claim: attempts 1): a message row exists only for a send that is being made or w
 - refused for good (a permanent error): the message fails with Meta's code and title, and so does the recipient; a
   template refused as a whole (132001, 132015, 132016) stops the campaign (failed, with the reason);
 - 130429 (throughput): the number's limiter slows down and the same message is sent again in the batch;
-- a send the number's gate holds back (the last second already holds the throughput: sends bunched up after a
-  stall) is not made: it takes a new slot (pacing.depart);
+- a send whose thread starts more than JITTER after its slot is not made: it takes a new slot, and the pacing is
+  pushed back as far (a stalled process must not send a bunch at once);
 - refused for now (131056 pair limit, Meta's retryable errors): the message, which never reached WhatsApp, is
   deleted and the recipient goes back to pending, not before `retry_at` (backoff 4^attempts seconds, jittered), and
   fails after MAX_ATTEMPTS;
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import threading
 import time
@@ -83,12 +82,10 @@ BATCH_SECONDS = 0.5
 STATUS_CHECK = 0.25  # seconds between two looks at the campaign's status (pause and cancel within a second)
 HEARTBEAT = 10  # seconds between two renewals of a batch's claim
 BUDGET = 30  # seconds of sending per task run, then it queues itself again (other tasks get the worker)
-# The gate at departure (pacing.depart) lets through this much under the throughput in any one-second window: what
-# happens between the gate and Meta (a thread waiting for the interpreter, the network) may still bunch a few up.
-GATE_MARGIN = 0.03
-# The pacing aims this much under the throughput, below the gate: the gate holds back only the sends that bunched up
-# (late threads), so those are rare.
-HEADROOM = 0.05
+# The pacing leaves room for this much lateness of a send after its slot (threads, the network, a busy machine):
+# a send whose slot passed longer ago waits for a new slot (it would bunch up with the next ones), so no one-second
+# window holds more than the throughput.
+JITTER = 0.05
 SLOT_SECONDS = 0.02  # a worker takes sends from the pacing about this much at a time (sends_per_take)
 THROTTLED = 130429
 # Meta refuses the template itself: every other recipient would fail the same way.
@@ -110,7 +107,7 @@ class Item:
 
 @dataclass(frozen=True)
 class Outcome:
-    kind: str  # sent | throttled | retry | failed | unknown | held (not sent: the gate held it back)
+    kind: str  # sent | throttled | retry | failed | unknown | late (not sent: its slot had passed)
     wamid: str | None = None
     code: int | None = None
     title: str = ""
@@ -189,18 +186,11 @@ def sends_per_take(throughput: int) -> int:
     return max(1, int(throughput * SLOT_SECONDS))
 
 
-def gate_limit(throughput: int) -> int:
-    """The most sends the gate lets through in any one-second window: GATE_MARGIN under the throughput, at least one
-    under it (970 at 1,000/s, 77 at 80/s, 9 at 10/s)."""
-    return max(1, throughput - max(1, math.ceil(throughput * GATE_MARGIN)))
-
-
 def paced_rate(throughput: int) -> float:
-    """The rate the pacing aims at for a number's throughput: HEADROOM under it, and low enough that the sends taken
-    together (sends_per_take) do not fill the gate's second when they leave on time (950/s at 1,000/s, 76/s at 80/s,
-    8/s at 10/s)."""
-    gate = gate_limit(throughput)
-    return max(min(throughput * (1 - HEADROOM), gate - sends_per_take(throughput)), gate / 2)
+    """The rate the pacing aims at for a number's throughput: n sends taken together put at most n - 1 more in a
+    second, and sends JITTER late add JITTER of the rate; what is left is never above the throughput in any
+    one-second window (933/s at 1,000/s, 75/s at 80/s, 8.6/s at 10/s)."""
+    return (throughput - sends_per_take(throughput)) / (1 + JITTER) if throughput > 1 else throughput / (1 + JITTER)
 
 
 def batch_size(rate: float) -> int:
@@ -288,9 +278,13 @@ def _parts(campaign: Campaign, recipients: list[CampaignRecipient]) -> tuple[dic
 # --- send ------------------------------------------------------------------------------------------------------
 
 
-def _send_one(pacer: Pacer, item: Item) -> Outcome:
-    if not pacing.limiter().depart(pacer.key, pacer.gate):
-        return Outcome("held")  # the last second holds the throughput (sends bunched up): it takes a new slot
+def _send_one(pacer: Pacer, item: Item, slot: float) -> Outcome:
+    late = time.monotonic() - slot
+    if late > JITTER:
+        # The pacing leaves room for JITTER of lateness only: sent now, this one would bunch up with the sends of the
+        # next slots (a stalled process, a busy machine). It takes a new slot instead, and the pacing is pushed back.
+        pacer.report_late(late - JITTER)
+        return Outcome("late")
     try:
         result = message_provider_send(message=item.message, provider=pacer.provider, contact=item.contact)
     except ProviderError as exc:
@@ -331,11 +325,7 @@ class Pacer(threading.Thread):
     def __init__(self, campaign: Campaign) -> None:
         super().__init__(name=f"campaign-pacer-{campaign.pk}", daemon=True)
         number = campaign.number
-        self.key, self.gate, self.rate = (
-            pacing.number_key(number),
-            gate_limit(number.throughput),
-            paced_rate(number.throughput),
-        )
+        self.key, self.rate = pacing.number_key(number), paced_rate(number.throughput)
         self.per_take = sends_per_take(number.throughput)
         self.provider = provider_for(number)
         self.pool = send_pool()
@@ -345,6 +335,12 @@ class Pacer(threading.Thread):
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self._late = 0.0
+
+    def report_late(self, seconds: float) -> None:
+        """A send left `seconds` after its slot (from a send thread): the pacing is pushed back as much."""
+        with self._lock:
+            self._late = max(self._late, seconds)
 
     def add(self, items: list[Item]) -> None:
         with self._lock:
@@ -371,17 +367,22 @@ class Pacer(threading.Thread):
             if self.throttled.is_set():
                 self.throttled.clear()
                 pacing.limiter().throttle(self.key)
+            if self._late:
+                with self._lock:
+                    late, self._late = self._late, 0.0
+                pacing.limiter().postpone(self.key, late)
             count = min(self.per_take, len(self._queue))
             if not count:
                 self._wake.wait(STATUS_CHECK)
                 self._wake.clear()
                 continue
-            if pacing.wait_for(self.key, count, self.rate, max_wait=STATUS_CHECK) is None:
+            slot = pacing.wait_for(self.key, count, self.rate, max_wait=STATUS_CHECK)
+            if slot is None:
                 continue
             with self._lock:
                 items = [self._queue.popleft() for _ in range(min(count, len(self._queue)))]
             for item in items:
-                future = self.pool.submit(_send_one, self, item)
+                future = self.pool.submit(_send_one, self, item, slot)
                 future.add_done_callback(lambda future, item=item: self.done.put((item, future.result())))
 
 
@@ -420,12 +421,12 @@ def _send_while_running(campaign: Campaign, pacer: Pacer, deadline: float | None
         if not batches:
             return exhausted, stopped_as
         arrived = _outcomes(pacer.done, timeout=STATUS_CHECK / 5)
-        if made := [outcome.kind for _, outcome in arrived if outcome.kind != "held"]:
+        if made := [outcome.kind for _, outcome in arrived if outcome.kind != "late"]:
             metrics.campaign_sends(campaign.pk, made)
         for item, outcome in arrived:
-            if outcome.kind in ("throttled", "held") and stopped_as is None:
-                pacer.add([item])  # never sent (refused by Meta, or held back): the same message again, later
-            elif outcome.kind in ("throttled", "held"):
+            if outcome.kind in ("throttled", "late") and stopped_as is None:
+                pacer.add([item])  # never sent (refused by Meta, or its slot passed): the same message again, later
+            elif outcome.kind in ("throttled", "late"):
                 batches[item.token].unsent.append(item)
             else:
                 batches[item.token].outcomes[item.message.pk] = (item, outcome)
