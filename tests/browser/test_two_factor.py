@@ -51,7 +51,8 @@ def test_a_person_sets_it_up_then_signs_in_with_a_code_and_trusts_the_browser(ne
     expect(page.get_by_role("img", name="QR code for your authenticator app")).to_be_visible()
     secret = page.locator("[data-totp-secret]").get_attribute("data-totp-secret")
     page.screenshot(path="/tmp/shots/two-step-enrol-en.png")
-    page.get_by_label("Code from the app").fill(code(secret))
+    enrolled_with = code(secret)
+    page.get_by_label("Code from the app").fill(enrolled_with)
     page.get_by_role("button", name="Turn on two-step sign-in").click()
 
     expect(page.locator(".flash")).to_contain_text("Two-step sign-in is on.")
@@ -75,7 +76,7 @@ def test_a_person_sets_it_up_then_signs_in_with_a_code_and_trusts_the_browser(ne
     expect(page).to_have_url(f"{daphne_server.url}/sign-in/two-step/")
     expect(page.get_by_role("heading", name="Two-step sign-in")).to_be_visible()
     page.screenshot(path="/tmp/shots/two-step-sign-in-en.png")
-    page.get_by_label("Code from the app").fill(code(secret))  # the step enrolment used: refused, once is once
+    page.get_by_label("Code from the app").fill(enrolled_with)  # enrolment's code (its step or older): refused
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_text("This code is not valid, or was already used.")).to_be_visible()
     page.get_by_label("Code from the app").fill(code(secret, 1))
