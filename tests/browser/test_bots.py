@@ -99,6 +99,7 @@ def test_the_bots_pages_in_arabic(arabic_page: Page, login_session, admin, org, 
     expect(arabic_page.get_by_role("link", name="مساعد المبيعات")).to_be_visible()
     screenshot(arabic_page, "bots-list-ar")
     arabic_page.get_by_role("link", name="مساعد المبيعات").click()
+    arabic_page.wait_for_url("**/bots/*/")  # loaded: before its script runs, Enter would submit the try-it form
     arabic_page.locator("#chat-input").fill("سعر")
     arabic_page.locator("#chat-input").press("Enter")
     expect(arabic_page.locator("#chat-log .chat-bot").last).to_contain_text("يبدأ السعر من ٤٩ ريالًا.")

@@ -39,6 +39,7 @@ def test_a_contact_is_created_with_its_tags(page, login_session, demo_org):
     page.goto("/contacts/")
 
     page.get_by_role("link", name="New contact").click()
+    page.wait_for_url("**/contacts/new/")  # loaded: before its script runs, Enter in "Add tags" would submit
     page.get_by_label("Name").fill("Nadia Saleh")
     page.get_by_label("Phone number").fill("+966 50 222 0003")
     page.get_by_label("Add tags").fill("VIP, Riyadh")
