@@ -32,6 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")  # made-up keys, shared with the workers below
+# As deployed: DEBUG off (with it on, Django keeps and logs every query's SQL, a cost production does not pay).
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("ALLOWED_HOSTS", "localhost")
 os.environ["CELERY_TASK_ALWAYS_EAGER"] = "0"
 
 import django  # noqa: E402

@@ -8,6 +8,12 @@ slot and answers how long to wait for it (workers sleep that long, then send): n
 (nothing reserved) past `max_wait`, so a worker that waits is never committed to sending far in the future (it
 looks at its campaign's status meanwhile: a pause stops it within a second).
 
+A number's pacing that fell behind (its senders were late to ask: a busy process, a claim on the way) catches up by
+at most `catch_up` seconds: the next take's slot may lie that far in the past, and its sends leave at once. The
+slots stay spaced at the rate, so this takes nothing from the bound the caller keeps (a send leaves within its
+lateness allowance of its slot, campaigns.sending.JITTER); without it, every stall of a sender loses its time for
+good.
+
 A send that leaves later after its slot than the pacing allows for (a busy machine) pushes the number's next slot
 back by the difference (`postpone`): it took a later slot than its own, and the sends after it must not bunch up
 with it.
@@ -32,8 +38,9 @@ SLOWDOWN_SECONDS = 10.0
 THROTTLE_PAUSE = 1.0
 MIN_FACTOR = 1 / 16
 
-# KEYS[1]: the number's key. ARGV: interval (µs per token at the full rate), tokens, max_wait (µs), ttl (ms).
-# Returns {granted (1/0), wait (µs)}: granted, the slot starts after `wait`; refused, it would start after `wait`.
+# KEYS[1]: the number's key. ARGV: interval (µs per token at the full rate), tokens, max_wait (µs), ttl (ms),
+# catch_up (µs). Returns {granted (1/0), wait (µs)}: granted, the slot starts after `wait` (negative: it started that
+# long ago, at most catch_up); refused, it would start after `wait`.
 TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -41,7 +48,7 @@ local state = redis.call('HMGET', KEYS[1], 'tat', 'slow_until', 'factor')
 local tat = tonumber(state[1]) or now
 local factor = 1
 if tonumber(state[2]) and now < tonumber(state[2]) then factor = tonumber(state[3]) or 1 end
-if tat < now then tat = now end
+if tat < now - tonumber(ARGV[5]) then tat = now - tonumber(ARGV[5]) end
 local wait = tat - now
 if wait > tonumber(ARGV[3]) then return {0, wait} end
 redis.call('HSET', KEYS[1], 'tat', tat + tonumber(ARGV[1]) * tonumber(ARGV[2]) / factor)
@@ -100,9 +107,10 @@ class RedisLimiter:
                     self._client, self._pid = client, os.getpid()
         return self._take, self._throttle
 
-    def take(self, key: str, tokens: int, rate: float, *, max_wait: float) -> Take:
+    def take(self, key: str, tokens: int, rate: float, *, max_wait: float, catch_up: float = 0.0) -> Take:
         take, _ = self._scripts()
-        granted, wait = take(keys=[key], args=[round(1_000_000 / rate, 3), tokens, int(max_wait * 1e6), KEY_TTL_MS])
+        args = [round(1_000_000 / rate, 3), tokens, int(max_wait * 1e6), KEY_TTL_MS, int(catch_up * 1e6)]
+        granted, wait = take(keys=[key], args=args)
         return Take(bool(granted), int(wait) / 1e6)
 
     def throttle(self, key: str) -> float:
@@ -126,12 +134,12 @@ class LocalLimiter:
         self._lock = threading.Lock()
         self._state: dict[str, tuple[float, float, float]] = {}  # key -> (tat, slow_until, factor)
 
-    def take(self, key: str, tokens: int, rate: float, *, max_wait: float) -> Take:
+    def take(self, key: str, tokens: int, rate: float, *, max_wait: float, catch_up: float = 0.0) -> Take:
         with self._lock:
             now = time.monotonic()
             tat, slow_until, factor = self._state.get(key, (now, 0.0, 1.0))
             factor = factor if now < slow_until else 1.0
-            tat = max(tat, now)
+            tat = max(tat, now - catch_up)
             wait = tat - now
             if wait > max_wait:
                 return Take(False, wait)
@@ -178,12 +186,12 @@ def number_key(number) -> str:
     return f"campaigns:pace:{number.phone_number_id or f'number-{number.pk}'}"
 
 
-def wait_for(key: str, tokens: int, rate: float, *, max_wait: float = 0.5) -> float | None:
-    """Reserve `tokens` sends at `rate` per second and sleep until their slot; returns the slot (time.monotonic()),
-    or None (nothing reserved, after sleeping up to `max_wait`) when the slot is further away than `max_wait`: the
-    caller looks around and asks again."""
+def wait_for(key: str, tokens: int, rate: float, *, max_wait: float = 0.5, catch_up: float = 0.0) -> float | None:
+    """Reserve `tokens` sends at `rate` per second and sleep until their slot; returns the slot (time.monotonic(),
+    up to `catch_up` in the past), or None (nothing reserved, after sleeping up to `max_wait`) when the slot is
+    further away than `max_wait`: the caller looks around and asks again."""
     asked = time.monotonic()
-    take = limiter().take(key, tokens, rate, max_wait=max_wait)
+    take = limiter().take(key, tokens, rate, max_wait=max_wait, catch_up=catch_up)
     if not take.granted:
         time.sleep(max_wait)
         return None

@@ -17,6 +17,7 @@ claim: attempts 1): a message row exists only for a send that is being made or w
 - unknown (a timeout, a dropped connection, a proxy's answer): it may have reached Meta. The recipient stays
   claimed with its message queued; Meta's status, which carries the callback data, links it (ingest) and the
   recipient follows; the sweeper resolves the rest (services.campaigns_sweep), never by sending blindly.
+A pacer that stops (Redis gone) hands its queued sends back: the task records what was sent and runs again later.
 Between sends the task looks at the campaign's status every STATUS_CHECK seconds: paused or cancelled, it stops,
 lets the sends on their way finish, and puts back (or, cancelled, skips) the recipients it had not sent to. A
 worker that dies leaves its batch claimed: the sweeper takes it up after services.CLAIM_TIMEOUT (renewed every
@@ -86,7 +87,11 @@ BUDGET = 30  # seconds of sending per task run, then it queues itself again (oth
 # a send whose slot passed longer ago waits for a new slot (it would bunch up with the next ones), so no one-second
 # window holds more than the throughput.
 JITTER = 0.05
+# A pacing that fell behind (the pacer was late to ask: a claim holding the process, a busy machine) catches up this
+# much (pacing's catch_up): half the lateness allowance, the other half left for the sends themselves to start.
+CATCH_UP = JITTER / 2
 SLOT_SECONDS = 0.02  # a worker takes sends from the pacing about this much at a time (sends_per_take)
+PACER_FAILED_RETRY = 5.0  # seconds before a task whose pacer stopped (Redis gone) runs again
 THROTTLED = 130429
 # Meta refuses the template itself: every other recipient would fail the same way.
 TEMPLATE_REFUSED = frozenset({132001, 132015, 132016})
@@ -159,6 +164,8 @@ def campaign_send_batches(*, organization_id: int, campaign_id: int, budget: flo
         pacer.stop()
     if stopped_as is not None:
         return None
+    if pacer.failed:
+        return PACER_FAILED_RETRY
     if not exhausted:
         return 0
     if campaign_complete_if_done(campaign_id=campaign.pk):
@@ -336,6 +343,7 @@ class Pacer(threading.Thread):
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._late = 0.0
+        self.failed = False
 
     def report_late(self, seconds: float) -> None:
         """A send left `seconds` after its slot (from a send thread): the pacing is pushed back as much."""
@@ -363,6 +371,13 @@ class Pacer(threading.Thread):
         self.join()
 
     def run(self) -> None:
+        try:
+            self._pace()
+        except Exception:  # Redis gone, say: the task takes its sends back and runs again later
+            logger.exception("the pacer of campaign sends stopped")
+            self.failed = True
+
+    def _pace(self) -> None:
         while not self._stopping.is_set():
             if self.throttled.is_set():
                 self.throttled.clear()
@@ -376,7 +391,7 @@ class Pacer(threading.Thread):
                 self._wake.wait(STATUS_CHECK)
                 self._wake.clear()
                 continue
-            slot = pacing.wait_for(self.key, count, self.rate, max_wait=STATUS_CHECK)
+            slot = pacing.wait_for(self.key, count, self.rate, max_wait=STATUS_CHECK, catch_up=CATCH_UP)
             if slot is None:
                 continue
             with self._lock:
@@ -406,8 +421,14 @@ def _send_while_running(campaign: Campaign, pacer: Pacer, deadline: float | None
         if batches and now - beat >= HEARTBEAT:
             beat = now
             CampaignRecipient.objects.filter(claim_token__in=list(batches)).update(claimed_at=timezone.now())
+        if pacer.failed:
+            for item in pacer.take_back():
+                batches[item.token].unsent.append(item)
         claiming = stopped_as is None and not exhausted and (deadline is None or now < deadline)
-        if claiming and pacer.backlog() <= pacer.per_take + batch_size(pacer.rate) // 2:
+        claiming = claiming and not pacer.failed
+        # Half a second of sends queued at the full rate (the other senders stopped, say) while the next batch is
+        # claimed: a claim takes a few hundred milliseconds on a busy machine, and an empty queue loses its time.
+        if claiming and pacer.backlog() <= pacer.per_take + batch_size(pacer.rate):
             claim = _claim(campaign)
             if claim is None:
                 exhausted = True

@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
+import redis
 from django.db import close_old_connections
 from django.utils import timezone
 
@@ -176,8 +177,8 @@ def test_a_send_whose_slot_passed_takes_a_new_one_and_pushes_the_pacing_back(
     contacts = _contacts(org, 5)  # at 80/s, one send per slot
     given_wait_for, stalls, postponed, slots = pacing.wait_for, [3], [], []
 
-    def stalled_wait_for(key, tokens, rate, *, max_wait=0.5):
-        slot = given_wait_for(key, tokens, rate, max_wait=max_wait)
+    def stalled_wait_for(key, tokens, rate, **options):
+        slot = given_wait_for(key, tokens, rate, **options)
         if slot is not None:
             slots.append(tokens)
         if slot is not None and stalls[0]:
@@ -203,6 +204,40 @@ def test_a_send_whose_slot_passed_takes_a_new_one_and_pushes_the_pacing_back(
     assert set(statuses(campaign).values()) == {"sent"}
     assert set(CampaignRecipient.objects.values_list("attempts", flat=True)) == {1}
     assert len(postponed) >= 1 and all(1.0 - sending.JITTER <= seconds < 2 for seconds in postponed)
+
+
+def test_a_pacer_that_stops_hands_its_sends_back_and_the_next_run_sends_each_recipient_once(
+    org, number, fake_meta, template, monkeypatch
+):
+    """Redis gone under the pacer: the task does not hang, what was sent stays sent, the rest goes back to pending
+    (no message left for it) and the next run sends it, once."""
+    campaign = _started_slowly(org, number, 6)
+    given_wait_for, slots = pacing.wait_for, []
+
+    def failing_wait_for(key, tokens, rate, **options):
+        if len(slots) == 2:
+            raise redis.exceptions.ConnectionError("Connection refused.")
+        slot = given_wait_for(key, tokens, rate, **options)
+        if slot is not None:
+            slots.append(slot)
+        return slot
+
+    monkeypatch.setattr(pacing, "wait_for", failing_wait_for)
+    run = {"organization_id": campaign.organization_id, "campaign_id": campaign.pk, "budget": None}
+
+    assert sending.campaign_send_batches(**run) == sending.PACER_FAILED_RETRY
+
+    assert len(fake_meta.sent) == 2
+    pending = CampaignRecipient.objects.filter(campaign=campaign, status="pending")
+    assert list(pending.values_list("claim_token", "message")) == [(None, None)] * 4
+    assert Message.objects.filter(direction="outbound").count() == 2
+
+    monkeypatch.setattr(pacing, "wait_for", given_wait_for)
+    assert sending.campaign_send_batches(**run) is None
+
+    assert sorted(sent_to(fake_meta)) == sorted(CampaignRecipient.objects.values_list("contact__wa_id", flat=True))
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.sent) == ("completed", 6)
 
 
 def test_131056_retries_that_recipient_later_with_backoff(org, number, fake_meta, template, frozen):
