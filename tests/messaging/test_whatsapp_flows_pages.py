@@ -162,7 +162,7 @@ def test_a_blocked_flow_shows_its_status_and_meta_s_last_alert(org, marketing, c
     detail = page(marketing.get(f"{LIST}{flow.pk}/"))
 
     assert 'data-status="BLOCKED">Blocked</span>' in listed
-    assert "Active</span> Endpoint error rate: 14.28% of requests failed (threshold 10%)" in listed
+    assert "Active</span> <span>Endpoint error rate: 14.28% of requests failed (threshold 10%)</span>" in listed
     assert 'data-status="BLOCKED" data-flow-live' in detail
     assert "Meta blocked this flow: it cannot be sent, and customers cannot open the ones they received." in detail
     assert "<strong>Endpoint error rate</strong>: 14.28% of requests failed (threshold 10%)" in detail
@@ -177,7 +177,7 @@ def test_the_status_and_the_alert_read_in_arabic(org, marketing, cloud):
     detail = page(marketing.get(f"{LIST}{flow.pk}/", HTTP_ACCEPT_LANGUAGE="ar"))
 
     assert 'data-status="BLOCKED">محظور</span>' in listed
-    assert "نشط</span> نسبة أخطاء نقطة النهاية" in listed
+    assert "نشط</span> <span>نسبة أخطاء نقطة النهاية: فشل 14,28% من الطلبات (الحد 10%)</span>" in listed
     assert "حظرت Meta هذا النموذج" in detail
     assert "الصحة لدى Meta" in detail
 
@@ -190,6 +190,6 @@ def test_a_recovered_alert_says_so(org, marketing, cloud):
 
     detail = page(marketing.get(f"{LIST}{flow.pk}/"))
 
-    assert '<span class="badge badge-success">Recovered</span> <strong>Endpoint latency</strong>' in detail
+    assert '<span class="badge badge-success">Recovered</span> <span><strong>Endpoint latency</strong>' in detail
     assert "90% of requests answered within 800 ms (threshold 1000 ms)" in detail
     assert "Meta blocked this flow" not in detail
