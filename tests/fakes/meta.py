@@ -316,7 +316,8 @@ FLOW_ALERTS: dict[str, dict[str, Any]] = {
     },
     "FLOW_VERSION_EXPIRY_WARNING": {
         "warning": "Your current Flow version will freeze in 21 days. You won't be able to send the Flow after it "
-        "expires. Please migrate to the recommended version as soon as possible.",
+        "expires. Please migrate to the recommended version as soon as possible. "
+        "https://developers.facebook.com/docs/whatsapp/flows/changelogs#currently-supported-versions",
     },
 }
 INTERACTIVE_TYPES = (
