@@ -336,7 +336,7 @@ class WhatsAppFlowAdmin(TenantAdmin):
     """Read only: a flow is Meta's (created, changed, published and deleted at Meta through
     messaging.services.flows, from the app or the API)."""
 
-    list_display = ("name", "organization", "status", "waba_id", "meta_flow_id", "updated_at")
+    list_display = ("name", "organization", "status", "waba_id", "meta_flow_id", "last_alert_at", "updated_at")
     list_filter = ("status", "organization")
     list_select_related = ("organization",)
     search_fields = ("name", "=meta_flow_id", "=waba_id")

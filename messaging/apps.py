@@ -23,6 +23,11 @@ class MessagingConfig(AppConfig):
 
         account_hooks.system_logs_written.connect(events.system_logs_publish)
         realtime.event_roles_declare(events.SYSTEM_LOG_EVENT, IsAdmin.roles)
+        # A WhatsApp Flow's status or health alert from Meta: every member reads the flows pages.
+        from accounts.models import Role
+        from messaging.services.flows import FLOW_UPDATED_EVENT
+
+        realtime.event_roles_declare(FLOW_UPDATED_EVENT, frozenset(Role.values))
         # Notifications of messaging's own events: assignments and new messages in assigned conversations.
         from messaging import hooks
         from messaging.services import notifications

@@ -533,7 +533,9 @@ class InboxEmbed(TenantModel):
 class WhatsAppFlow(TenantModel):
     """A WhatsApp Flow (Meta's interactive form): created on the WABA of `number` (Flows belong to the WhatsApp
     Business Account; sends go from that account's numbers), mirrored here with Meta's id, status and the Flow JSON
-    last uploaded, and the validation errors Meta found in it. Written by messaging.services.flows only."""
+    last uploaded, and the validation errors Meta found in it. Meta's `flows` webhook keeps the status (Meta blocks,
+    throttles and deprecates flows on its own) and the latest health alert. Written by messaging.services.flows
+    only."""
 
     class Category(models.TextChoices):
         SIGN_UP = "SIGN_UP", "Sign up"
@@ -562,6 +564,13 @@ class WhatsAppFlow(TenantModel):
     validation_errors = models.JSONField(default=list, blank=True, help_text="What Meta found wrong in flow_json")
     preview_url = models.URLField(max_length=1000, blank=True)
     preview_expires_at = models.DateTimeField(null=True, blank=True)
+    last_alert = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Meta's latest health alert of the flow (`flows` webhook): its event, alert_state, message and "
+        "figures, as Meta sent them",
+    )
+    last_alert_at = models.DateTimeField(null=True, blank=True, help_text="When the hub received last_alert")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -636,6 +645,7 @@ class NotificationKind(models.TextChoices):
     MENTION = "mention", gettext_noop("I am mentioned in a note")
     CAMPAIGN_FINISHED = "campaign_finished", gettext_noop("A campaign I created finished")
     INTEGRATION_FAILING = "integration_failing", gettext_noop("An integration is failing")
+    FLOW_BLOCKED = "flow_blocked", gettext_noop("Meta blocks or throttles a WhatsApp Flow")
 
 
 class Notification(TenantModel):

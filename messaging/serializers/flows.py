@@ -23,8 +23,9 @@ class ValidationErrorSerializer(serializers.Serializer):
 
 
 class WhatsAppFlowSerializer(serializers.ModelSerializer):
-    """A WhatsApp Flow as the hub mirrors it: Meta's id and status, the Flow JSON last uploaded and what Meta found
-    wrong in it (`validation_errors`, Meta's objects; `validation_messages`, one readable line each)."""
+    """A WhatsApp Flow as the hub mirrors it: Meta's id and status (kept up to date by Meta's `flows` webhook), the
+    Flow JSON last uploaded and what Meta found wrong in it (`validation_errors`, Meta's objects;
+    `validation_messages`, one readable line each), and Meta's latest health alert."""
 
     number_id = serializers.IntegerField(read_only=True)
     categories = serializers.ListField(child=serializers.ChoiceField(choices=WhatsAppFlow.Category.choices))
@@ -33,6 +34,13 @@ class WhatsAppFlowSerializer(serializers.ModelSerializer):
     validation_messages = serializers.SerializerMethodField()
     first_screen = serializers.CharField(read_only=True)
     response_count = serializers.IntegerField(read_only=True, default=0)
+    last_alert = serializers.DictField(
+        read_only=True,
+        help_text="Meta's latest health alert of the flow ({} before any): `event` (ENDPOINT_ERROR_RATE, "
+        "ENDPOINT_LATENCY, ENDPOINT_AVAILABILITY, CLIENT_ERROR_RATE, FLOW_VERSION_EXPIRY_WARNING), `alert_state` "
+        "(ACTIVATED, DEACTIVATED), Meta's `message`, and the figures Meta gave (threshold, error_rate, errors, "
+        "p90_latency, p50_latency, requests_count, availability)",
+    )
 
     class Meta:
         model = WhatsAppFlow
@@ -49,6 +57,8 @@ class WhatsAppFlowSerializer(serializers.ModelSerializer):
             "validation_messages",
             "first_screen",
             "response_count",
+            "last_alert",
+            "last_alert_at",
             "created_at",
             "updated_at",
         ]

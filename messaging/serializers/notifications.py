@@ -63,6 +63,7 @@ class KindsSerializer(StrictSerializer):
     mention = ChannelsSerializer(required=False)
     campaign_finished = ChannelsSerializer(required=False)
     integration_failing = ChannelsSerializer(required=False)
+    flow_blocked = ChannelsSerializer(required=False)
 
 
 class ClockField(serializers.RegexField):

@@ -2,7 +2,7 @@
 change its metadata or its Flow JSON (uploaded as the flow's asset; what Meta finds wrong is kept and answered as a
 400 naming it), publish, deprecate, delete a draft, fetch its preview link; fill a flow message in for a send (the
 flow's Meta id, a `flow_token` that maps back to the flow, the first screen); and store what customers submit
-(`nfm_reply`) as FlowResponses during ingest.
+(`nfm_reply`) as FlowResponses during ingest; apply Meta's `flows` webhook (a status Meta changed, a health alert).
 
 Meta is called outside any transaction; what it answered is stored in one. A sandbox number's flows live in the hub
 (its provider checks the Flow JSON's outline); a WhatsApp Web (WAHA) number has none.
@@ -15,19 +15,32 @@ import logging
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 
 from accounts.models import Organization, User
 from accounts.services import audit_log_write
-from messaging.models import Conversation, FlowResponse, Message, Provider, WhatsAppFlow, WhatsAppNumber
+from messaging import realtime
+from messaging.models import (
+    Conversation,
+    FlowResponse,
+    Message,
+    NotificationKind,
+    Provider,
+    WhatsAppFlow,
+    WhatsAppNumber,
+)
 from messaging.providers import SANDBOX_WABA_ID, ProviderError, provider_for
 from messaging.selectors.access import NumberIds
 from messaging.selectors.numbers import number_list
+from messaging.services import notifications
+from whatsapp_hub.aftercommit import run_after_commit
 from whatsapp_hub.errors import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -367,6 +380,114 @@ def _graph_time(value: Any) -> datetime | None:
         return None
     text = value[:-5] + value[-5:-2] + ":" + value[-2:] if len(value) > 5 and value[-5] in "+-" else value
     return parse_datetime(text)
+
+
+# --- Meta's `flows` webhook --------------------------------------------------------------------------------------
+
+# The health alerts of the `flows` webhook (Flows webhooks reference): endpoint-powered flows' error rates, latency
+# and availability, each ACTIVATED when a threshold is crossed and DEACTIVATED when it recovers; and the warning that
+# the flow's Flow JSON version will freeze or expire.
+ALERT_EVENTS = frozenset(
+    {
+        "ENDPOINT_ERROR_RATE",
+        "ENDPOINT_LATENCY",
+        "ENDPOINT_AVAILABILITY",
+        "CLIENT_ERROR_RATE",
+        "FLOW_VERSION_EXPIRY_WARNING",
+    }
+)
+ALERT_STATES = frozenset({"ACTIVATED", "DEACTIVATED"})
+# The figures an alert carries (error rates and availability in %, latencies in ms), kept when they are numbers.
+ALERT_FIGURES = ("threshold", "error_rate", "p90_latency", "p50_latency", "requests_count", "availability")
+# An error-rate alert's `errors` (error_type, error_rate, error_count), at most this many kept.
+ALERT_ERRORS_KEPT = 10
+ALERT_TEXT_MAX = 500
+# Meta restricts a flow in these statuses: the admins are told.
+RESTRICTED = {Status.BLOCKED: "flow_blocked", Status.THROTTLED: "flow_throttled"}
+FLOW_UPDATED_EVENT = "whatsapp_flow.updated"
+
+
+def _number(value: Any) -> int | float | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _alert_of(event: str, value: Mapping) -> dict:
+    """The alert as the hub keeps it: Meta's documented fields of a `flows` alert, each checked for its type."""
+    text = value.get("warning") if event == "FLOW_VERSION_EXPIRY_WARNING" else value.get("message")
+    alert: dict[str, Any] = {"event": event, "message": text[:ALERT_TEXT_MAX] if isinstance(text, str) else ""}
+    if isinstance(value.get("alert_state"), str) and value["alert_state"] in ALERT_STATES:
+        alert["alert_state"] = value["alert_state"]
+    alert.update({key: _number(value.get(key)) for key in ALERT_FIGURES if _number(value.get(key)) is not None})
+    errors = value.get("errors") if isinstance(value.get("errors"), list) else []
+    errors = [e for e in errors if isinstance(e, dict)]
+    if errors:
+        alert["errors"] = [
+            {
+                "error_type": str(e.get("error_type") or "")[:100],
+                "error_rate": _number(e.get("error_rate")),
+                "error_count": _number(e.get("error_count")),
+            }
+            for e in errors[:ALERT_ERRORS_KEPT]
+        ]
+    return alert
+
+
+def _publish_on_commit(flow: WhatsAppFlow) -> None:
+    """`whatsapp_flow.updated` to the sockets of those who see the flow's number (the flows pages follow it)."""
+    alert_at = flow.last_alert_at.isoformat() if flow.last_alert_at else None
+    data = {"flows": [{"id": flow.pk, "status": flow.status, "last_alert_at": alert_at}]}
+    event: realtime.Event = (FLOW_UPDATED_EVENT, data, [flow.number_id])
+    run_after_commit(partial(realtime.publish, flow.organization_id, [event]), what=f"push {FLOW_UPDATED_EVENT}")
+
+
+def flow_webhook_apply(*, organization: Organization, waba_id: str, value: Any) -> WhatsAppFlow | None:
+    """Apply one change of Meta's `flows` webhook field from the WhatsApp Business Account `waba_id` to the
+    organization's flow of that account with the change's `flow_id`: FLOW_STATUS_CHANGE sets its status (audited as
+    whatsapp_flow.status; the admins are notified when Meta blocks or throttles it), a health alert is kept as its
+    last_alert. Both are pushed live after commit. What is not a known event of a flow of this organization and
+    account changes nothing (None). Runs in the ingest's transaction; never raises for the payload."""
+    value = value if isinstance(value, dict) else {}
+    event, flow_id = value.get("event") if isinstance(value.get("event"), str) else "", value.get("flow_id")
+    if not isinstance(flow_id, str | int) or isinstance(flow_id, bool) or not str(flow_id) or not waba_id:
+        return None
+    new_status = value.get("new_status")
+    if not (event in ALERT_EVENTS or (event == "FLOW_STATUS_CHANGE" and new_status in Status.values)):
+        logger.info("flows webhook of %s ignored: %s", waba_id, str(value)[:200])
+        return None
+    flow = (
+        WhatsAppFlow.objects.for_org(organization)
+        .select_for_update()
+        .filter(waba_id=waba_id, meta_flow_id=str(flow_id))
+        .first()
+    )
+    if flow is None:
+        return None
+    now = timezone.now()
+    changed: list[str] = []
+    # A status change may carry the version warning too (a flow created with a version about to freeze).
+    alert = event if event != "FLOW_STATUS_CHANGE" else "FLOW_VERSION_EXPIRY_WARNING" if value.get("warning") else None
+    if alert is not None:
+        flow.last_alert, flow.last_alert_at = _alert_of(alert, value), now
+        changed += ["last_alert", "last_alert_at"]
+    before = flow.status
+    if event == "FLOW_STATUS_CHANGE" and new_status != before:
+        flow.status, flow.updated_at = new_status, now
+        changed += ["status", "updated_at"]
+    if not changed:
+        return flow  # Meta said it again
+    flow.save(update_fields=changed)
+    if flow.status != before:
+        _audit(flow, None, "status", **{"from": before, "to": flow.status})
+        if flow.status in RESTRICTED:
+            notifications.admins_notify(
+                organization=organization,
+                kind=NotificationKind.FLOW_BLOCKED,
+                title=notifications.TITLES[RESTRICTED[flow.status]],
+                params={"name": flow.name},
+                link=reverse("whatsapp-flow", args=[flow.pk]),
+            )
+    _publish_on_commit(flow)
+    return flow
 
 
 # --- sending ---------------------------------------------------------------------------------------------------

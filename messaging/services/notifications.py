@@ -55,6 +55,8 @@ DEFAULT_CHANNELS: dict[str, dict[str, bool]] = {
     Kind.MENTION: {"in_app": True, "browser": True, "email": True},
     Kind.CAMPAIGN_FINISHED: {"in_app": True, "browser": False, "email": False},
     Kind.INTEGRATION_FAILING: {"in_app": True, "browser": False, "email": False},
+    # Customers cannot open a blocked flow: worth an e-mail when nobody saw the bell.
+    Kind.FLOW_BLOCKED: {"in_app": True, "browser": False, "email": True},
 }
 
 # The titles, by kind (translated when shown, in the reader's language; `params` fill them).
@@ -67,6 +69,8 @@ TITLES = {
     "integration_failing": gettext_noop("The webhook %(url)s was disabled: its deliveries kept failing"),
     "number_disconnected": gettext_noop("The WhatsApp number %(number)s is disconnected"),
     "meta_event": gettext_noop("Meta reported %(event)s for your WhatsApp account %(account)s"),
+    "flow_blocked": gettext_noop("Meta blocked the WhatsApp Flow %(name)s: it can be neither sent nor opened"),
+    "flow_throttled": gettext_noop("Meta throttled the WhatsApp Flow %(name)s: at most 10 sends an hour"),
 }
 BODY_MAX = 300
 
@@ -448,15 +452,13 @@ def on_message_received(*, organization_id: int, message_ids: list[int], **_) ->
         )
 
 
+def admins_notify(*, organization: Organization, kind: str, title: str, params: dict, link: str) -> None:
+    """Tell the organization's admins (no actor: the platform or Meta did it)."""
+    admins = Membership.objects.for_org(organization).filter(role="admin").values_list("user_id", flat=True)
+    notify(organization=organization, recipient_ids=list(admins), kind=kind, title=title, params=params, link=link)
+
+
 def admins_notify_integration(*, organization: Organization, title: str, params: dict, link: str) -> None:
     """Tell the organization's admins that an integration is failing (a WhatsApp number's connection, Meta's
     restrictions, an outbound webhook): kind integration_failing."""
-    admins = Membership.objects.for_org(organization).filter(role="admin").values_list("user_id", flat=True)
-    notify(
-        organization=organization,
-        recipient_ids=list(admins),
-        kind=Kind.INTEGRATION_FAILING,
-        title=title,
-        params=params,
-        link=link,
-    )
+    admins_notify(organization=organization, kind=Kind.INTEGRATION_FAILING, title=title, params=params, link=link)

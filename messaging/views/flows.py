@@ -1,6 +1,7 @@
-"""Templates > WhatsApp Flows: the list (status badges), a new flow, one flow's page (its Flow JSON edited in a
-textarea with Meta's validation errors next to it, publish, deprecate, delete a draft, the preview link) and its
-responses (a table, and a CSV download). Every member reads them (agents send published flows from the inbox);
+"""Templates > WhatsApp Flows: the list (status badges and Meta's last health alert, following Meta's `flows` webhook
+live), a new flow, one flow's page (its Flow JSON edited in a textarea with Meta's validation errors next to it,
+publish, deprecate, delete a draft, the preview link, what Meta's restriction means) and its responses (a table, and a
+CSV download). Every member reads them (agents send published flows from the inbox);
 marketing and admins change them. Every write goes through messaging.services.flows, as the API's do
 (messaging/api/flows.py)."""
 
@@ -11,6 +12,7 @@ from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
@@ -52,6 +54,25 @@ STATUS_LABELS = {
     WhatsAppFlow.Status.DEPRECATED: gettext_lazy("Deprecated"),
     WhatsAppFlow.Status.BLOCKED: gettext_lazy("Blocked"),
     WhatsAppFlow.Status.THROTTLED: gettext_lazy("Throttled"),
+}
+# What Meta's restriction of a flow means (Flow health and monitoring), on the flow's page.
+STATUS_NOTES = {
+    WhatsAppFlow.Status.BLOCKED: gettext_lazy(
+        "Meta blocked this flow: it cannot be sent, and customers cannot open the ones they received. Meta unblocks "
+        "it once its endpoint works again (see the last alert)."
+    ),
+    WhatsAppFlow.Status.THROTTLED: gettext_lazy(
+        "Meta throttled this flow: at most 10 can be sent an hour. Meta lifts the limit once its endpoint works "
+        "again (see the last alert)."
+    ),
+}
+# Meta's health alerts of a flow (the `flows` webhook), as the pages name them.
+ALERT_LABELS = {
+    "ENDPOINT_ERROR_RATE": gettext_lazy("Endpoint error rate"),
+    "CLIENT_ERROR_RATE": gettext_lazy("Error rate on customers' phones"),
+    "ENDPOINT_LATENCY": gettext_lazy("Endpoint latency"),
+    "ENDPOINT_AVAILABILITY": gettext_lazy("Endpoint availability"),
+    "FLOW_VERSION_EXPIRY_WARNING": gettext_lazy("Flow JSON version about to expire"),
 }
 # A Flow JSON to start from: one screen asking a name and an email.
 STARTER_JSON = {
@@ -131,6 +152,42 @@ class FlowForm(forms.Form):
                 self.fields["number_id"].initial = numbers[0].pk
 
 
+def _figures(alert: dict) -> str:
+    """The alert's figures in the reader's words ('' when Meta gave none)."""
+    event, values = alert.get("event"), {"threshold": number_format(alert.get("threshold", "?"))}
+    if event in ("ENDPOINT_ERROR_RATE", "CLIENT_ERROR_RATE") and "error_rate" in alert:
+        values["value"] = number_format(alert["error_rate"])
+        return _("%(value)s%% of requests failed (threshold %(threshold)s%%)") % values
+    if event == "ENDPOINT_LATENCY" and "p90_latency" in alert:
+        values["value"] = number_format(alert["p90_latency"])
+        return _("90%% of requests answered within %(value)s ms (threshold %(threshold)s ms)") % values
+    if event == "ENDPOINT_AVAILABILITY" and "availability" in alert:
+        values["value"] = number_format(alert["availability"])
+        return _("Available %(value)s%% of the time (threshold %(threshold)s%%)") % values
+    return ""
+
+
+def _show(flow: WhatsAppFlow) -> WhatsAppFlow:
+    """The flow with what its pages show of its status and of Meta's last alert."""
+    flow.badge = STATUS_BADGES.get(flow.status, "")
+    flow.status_label = STATUS_LABELS.get(flow.status, flow.status)
+    flow.status_note = STATUS_NOTES.get(flow.status, "")
+    alert = flow.last_alert or {}
+    flow.alert = None
+    if alert.get("event") in ALERT_LABELS:
+        state = alert.get("alert_state")
+        flow.alert = {
+            "label": ALERT_LABELS[alert["event"]],
+            "state": {"ACTIVATED": _("Active"), "DEACTIVATED": _("Recovered")}.get(state, _("Warning")),
+            "tone": "badge-success" if state == "DEACTIVATED" else "badge-warning",
+            "figures": _figures(alert),
+            "message": alert.get("message", ""),
+            "errors": alert.get("errors", []),
+            "at": flow.last_alert_at,
+        }
+    return flow
+
+
 def _flow(request, flow_id: int) -> WhatsAppFlow | None:
     return selectors.flow_list(org=request.org, number_ids=request_visible_numbers(request)).filter(pk=flow_id).first()
 
@@ -148,8 +205,7 @@ def _flow_numbers(request) -> list:
 def flow_list(request):
     flows = page_of(request, selectors.flow_list(org=request.org, number_ids=request_visible_numbers(request)))
     for flow in flows:
-        flow.badge = STATUS_BADGES.get(flow.status, "")
-        flow.status_label = STATUS_LABELS.get(flow.status, flow.status)
+        _show(flow)
         flow.category_labels = [CATEGORY_LABELS.get(c, c) for c in flow.categories]
     context = {"flows": flows, "can_manage": request.role in MANAGERS, "has_numbers": bool(_flow_numbers(request))}
     return render(request, "messaging/whatsapp_flows.html", context)
@@ -182,8 +238,7 @@ def flow_new(request):
 
 
 def _render_flow(request, flow: WhatsAppFlow, form: FlowForm | None = None, status: int = 200):
-    flow.badge = STATUS_BADGES.get(flow.status, "")
-    flow.status_label = STATUS_LABELS.get(flow.status, flow.status)
+    _show(flow)
     responses = list(selectors.flow_response_list(org=request.org, flow=flow)[:RESPONSES_SHOWN])
     columns = selectors.response_columns(responses)
     rows = [(response, dict(selectors.response_fields(response.response_json or {}))) for response in responses]

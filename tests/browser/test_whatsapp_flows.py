@@ -14,6 +14,7 @@ from tests.browser import test_inbox
 from tests.browser.test_inbox import CUSTOMER, open_inbox
 from tests.factories import MembershipFactory
 from tests.fakes.meta import FakeMetaServer
+from tests.messaging.factories import WhatsAppFlowFactory
 from tests.messaging.test_whatsapp_flows import BROKEN, SIGN_UP
 
 cloud_number = test_inbox.cloud_number  # the fixture: a Cloud API number of the fake Graph API
@@ -100,3 +101,50 @@ def test_an_admin_creates_and_publishes_a_flow_and_sees_a_response_in_the_thread
     arabic_page.goto(f"/inbox/{conversation.pk}/")
     expect(arabic_page.locator(".flow-answers").last).to_contain_text("Sara Al-Harbi")
     screenshot(arabic_page, "whatsapp-flow-thread-ar")
+
+
+def test_meta_blocking_a_flow_shows_on_its_pages_without_a_reload(
+    page: Page, arabic_page: Page, login_session, admin, cloud_number, fake_meta: FakeMetaServer, screenshot
+):
+    at_meta = fake_meta.add_flow(waba_id=cloud_number.waba_id, name="Visit booking", status="PUBLISHED")
+    flow = WhatsAppFlowFactory(
+        organization=admin.organization,
+        number=cloud_number,
+        meta_flow_id=at_meta["id"],
+        name="Visit booking",
+        status="PUBLISHED",
+    )
+    login_session(page, admin.user)
+    with page.expect_websocket() as opened:
+        page.goto("/templates/whatsapp-flows/")
+    opened.value.wait_for_event("framereceived")  # hello: the socket hears the organization's pushes
+    row = page.locator("tr", has=page.get_by_role("link", name="Visit booking", exact=True))
+    expect(row.locator("[data-status]")).to_have_text("Published")
+
+    # The flow's endpoint keeps failing: Meta alerts, then blocks the flow.
+    fake_meta.flow_alert(at_meta["id"], "ENDPOINT_ERROR_RATE")
+    fake_meta.change_flow_status(at_meta["id"], "BLOCKED")
+    assert [response.status_code for response in fake_meta.deliver_webhooks()] == [200, 200]
+
+    expect(row.locator("[data-status]")).to_have_text("Blocked")  # no reload
+    expect(row.locator("[data-alert]")).to_contain_text(
+        "Endpoint error rate: 14.28% of requests failed (threshold 10%)"
+    )
+    screenshot(page, "whatsapp-flows-blocked")
+    page.goto(f"/templates/whatsapp-flows/{flow.pk}/")
+    health = page.locator(".flow-health")
+    expect(health).to_contain_text("Meta blocked this flow: it cannot be sent")
+    expect(health).to_contain_text("CAPABILITY_ERROR 2 times")
+    expect(page.get_by_role("button", name="Deprecate")).to_have_count(0)
+    screenshot(page, "whatsapp-flow-blocked")
+    page.set_viewport_size({"width": 768, "height": 900})
+    screenshot(page, "whatsapp-flow-blocked-768")
+
+    login_session(arabic_page, admin.user)
+    arabic_page.goto("/templates/whatsapp-flows/")
+    expect(arabic_page.locator(".badge[data-status=BLOCKED]")).to_have_text("محظور")
+    expect(arabic_page.locator("[data-alert]")).to_contain_text("نسبة أخطاء نقطة النهاية")
+    screenshot(arabic_page, "whatsapp-flows-blocked-ar")
+    arabic_page.goto(f"/templates/whatsapp-flows/{flow.pk}/")
+    expect(arabic_page.locator(".flow-health")).to_contain_text("حظرت Meta هذا النموذج")
+    screenshot(arabic_page, "whatsapp-flow-blocked-ar")

@@ -272,6 +272,54 @@ FLOW_ERROR_CASES: dict[str, tuple[int, str, str, int | None]] = {
     "already_deprecated": (139003, "Flow is already deprecated", "Flow deprecation failed", None),
     "delete_published": (139004, "Can't delete published Flow", "Flow deletion failed", None),
 }
+# The health alerts of the `flows` webhook (Flows webhooks reference), with the documented example's fields: each
+# alert is ACTIVATED when its threshold is crossed (error rates 5/10/50 %, p90 latency 1/5/7 s, availability 90 %)
+# and DEACTIVATED when the flow recovers; the version warning has a `warning` instead of a `message`.
+FLOW_ALERTS: dict[str, dict[str, Any]] = {
+    "ENDPOINT_ERROR_RATE": {
+        "message": "The flow endpoint request error rate has reached the 10% threshold in the last 30 minutes. A "
+        "higher error rate will make it harder for users to complete the flow, resulting in drop-offs.",
+        "error_rate": 14.28,
+        "threshold": 10,
+        "alert_state": "ACTIVATED",
+        "errors": [
+            {"error_type": "CAPABILITY_ERROR", "error_rate": 66.66, "error_count": 2},
+            {"error_type": "TIMEOUT", "error_rate": 33.33, "error_count": 1},
+        ],
+    },
+    "CLIENT_ERROR_RATE": {
+        "message": "The flow client request error rate has reached the 5% threshold in the last 60 minutes. A "
+        "higher error rate will make it harder for users to complete the flow, resulting in drop-offs.",
+        "error_rate": 14.28,
+        "threshold": 10,
+        "alert_state": "ACTIVATED",
+        "errors": [
+            {"error_type": "INVALID_SCREEN_TRANSITION", "error_rate": 66.66, "error_count": 2},
+            {"error_type": "PUBLIC_KEY_MISSING", "error_rate": 33.33, "error_count": 1},
+        ],
+    },
+    "ENDPOINT_LATENCY": {
+        "message": "Flow endpoint latency has reached the p90 threshold in the last 30 minutes. High latency will "
+        "increase the loading time between screens in the flow, impacting user experience.",
+        "p90_latency": 8000,
+        "p50_latency": 500,
+        "requests_count": 34,
+        "threshold": 7000,
+        "alert_state": "ACTIVATED",
+    },
+    "ENDPOINT_AVAILABILITY": {
+        "message": "The flow endpoint availability has breached the 90% threshold in the last 10 minutes. Users will "
+        "be unable to open or use the flow.",
+        "alert_state": "ACTIVATED",
+        "availability": 75,
+        "threshold": 90,
+    },
+    "FLOW_VERSION_EXPIRY_WARNING": {
+        "warning": "Your current Flow version will freeze in 21 days. You won't be able to send the Flow after it "
+        "expires. Please migrate to the recommended version as soon as possible. "
+        "https://developers.facebook.com/docs/whatsapp/flows/changelogs#currently-supported-versions",
+    },
+}
 INTERACTIVE_TYPES = (
     "button",
     "list",
@@ -1790,6 +1838,40 @@ class FakeMetaServer(FakeServer):
             {"from": self.number(phone_number_id).display_phone_number, "id": context_wamid} if context_wamid else None
         )
         return self.send_inbound(wa_id, message, phone_number_id=phone_number_id, context=context)
+
+    def flows_payload(self, value: dict, *, waba_id: str) -> dict:
+        """Meta's webhook of the WhatsApp Business Account's `flows` field carrying one change `value`."""
+        return {
+            "entry": [{"id": waba_id, "time": int(self.clock.now()), "changes": [{"value": value, "field": "flows"}]}],
+            "object": "whatsapp_business_account",
+        }
+
+    def change_flow_status(self, flow_id: str, new_status: str) -> dict:
+        """Meta moves a flow on its own (blocks or throttles it when its endpoint fails, lets it recover, deprecates
+        it): set its status and queue the FLOW_STATUS_CHANGE webhook."""
+        with self.lock:
+            flow = self.flows[flow_id]
+            old_status, flow["status"] = flow["status"], new_status
+            value = {
+                "event": "FLOW_STATUS_CHANGE",
+                "message": f"Flow {flow['name']} changed status from {old_status} to {new_status}",
+                "flow_id": flow_id,
+                "old_status": old_status,
+                "new_status": new_status,
+            }
+            payload = self.flows_payload(value, waba_id=flow["waba_id"])
+        self.queue_webhook(payload)
+        return payload
+
+    def flow_alert(self, flow_id: str, event: str, **fields: Any) -> dict:
+        """Queue one of Meta's health alerts of a flow (an event of FLOW_ALERTS, its example's fields overridden by
+        `fields`: alert_state="DEACTIVATED" for a recovery)."""
+        with self.lock:
+            waba_id = self.flows[flow_id]["waba_id"]
+        value = {"event": event, **FLOW_ALERTS[event], **fields, "flow_id": flow_id}
+        payload = self.flows_payload(value, waba_id=waba_id)
+        self.queue_webhook(payload)
+        return payload
 
     @staticmethod
     def _flow_error(case: str, user_msg: str) -> Response:

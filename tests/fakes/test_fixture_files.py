@@ -8,6 +8,15 @@ import pytest
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 META_FILES = sorted((FIXTURES / "meta").glob("*.json"))
 WAHA_FILES = sorted((FIXTURES / "waha").glob("*.json"))
+FLOW_VERSION_WARNING = "FLOW_VERSION_EXPIRY_WARNING"
+FLOW_EVENTS = (
+    "FLOW_STATUS_CHANGE",
+    "ENDPOINT_ERROR_RATE",
+    "ENDPOINT_LATENCY",
+    "ENDPOINT_AVAILABILITY",
+    "CLIENT_ERROR_RATE",
+    FLOW_VERSION_WARNING,
+)
 
 
 def changes(payload: dict) -> list[dict]:
@@ -46,6 +55,14 @@ def test_there_is_a_file_per_webhook_shape():
         "template_status_rejected",
     } <= names
     assert {"call_connect", "call_terminate", "call_terminate_missed", "call_terminate_failed"} <= names
+    assert {
+        "flows_status_change",
+        "flows_client_error_rate",
+        "flows_endpoint_error_rate",
+        "flows_endpoint_latency",
+        "flows_endpoint_availability",
+        "flows_version_expiry_warning",
+    } <= names
     assert {p.stem for p in WAHA_FILES} >= {"message", "message_media", "message_ack", "session_status"}
     assert {p.stem for p in WAHA_FILES} >= {"call_received", "call_accepted", "call_rejected"}
 
@@ -68,6 +85,13 @@ def test_meta_fixtures_have_the_webhook_envelope(path):
                 if call["event"] == "terminate":
                     assert call["status"] in ("COMPLETED", "FAILED")
                     assert isinstance(call["duration"], int)
+            continue
+        if change["field"] == "flows":  # a WhatsApp Flow's status change or health alert
+            assert "messaging_product" not in value
+            assert isinstance(value["flow_id"], str)
+            assert value["event"] in FLOW_EVENTS
+            assert ("new_status" in value) == (value["event"] == "FLOW_STATUS_CHANGE")
+            assert ("alert_state" in value) == (value["event"] not in ("FLOW_STATUS_CHANGE", FLOW_VERSION_WARNING))
             continue
         if change["field"] != "messages":
             assert "messaging_product" not in value

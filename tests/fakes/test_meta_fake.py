@@ -593,6 +593,35 @@ def test_a_rejected_template_webhook_carries_the_reason(fake_meta):
     assert fake_meta.templates[DEFAULT_WABA_ID][0]["status"] == "REJECTED"
 
 
+def test_meta_s_flow_status_change_and_alerts_have_the_documented_shape(fake_meta):
+    flow = fake_meta.add_flow(name="Booking", status="PUBLISHED")
+
+    fake_meta.change_flow_status(flow["id"], "THROTTLED")
+    for event in ("ENDPOINT_ERROR_RATE", "CLIENT_ERROR_RATE", "ENDPOINT_LATENCY", "ENDPOINT_AVAILABILITY"):
+        fake_meta.flow_alert(flow["id"], event)
+    fake_meta.flow_alert(flow["id"], "FLOW_VERSION_EXPIRY_WARNING")
+    fake_meta.flow_alert(flow["id"], "ENDPOINT_LATENCY", alert_state="DEACTIVATED", p90_latency=600)
+
+    payloads = fake_meta.pending_payloads
+    assert fake_meta.flows[flow["id"]]["status"] == "THROTTLED"
+    assert {(p["object"], p["entry"][0]["id"], p["entry"][0]["changes"][0]["field"]) for p in payloads} == {
+        ("whatsapp_business_account", DEFAULT_WABA_ID, "flows")
+    }
+    values = [p["entry"][0]["changes"][0]["value"] for p in payloads]
+    assert values[0] == {
+        "event": "FLOW_STATUS_CHANGE",
+        "message": "Flow Booking changed status from PUBLISHED to THROTTLED",
+        "flow_id": flow["id"],
+        "old_status": "PUBLISHED",
+        "new_status": "THROTTLED",
+    }
+    files = ["endpoint_error_rate", "client_error_rate", "endpoint_latency", "endpoint_availability"]
+    for value, name in zip(values[1:6], [*files, "version_expiry_warning"], strict=True):
+        documented = fixture(f"flows_{name}.json")["entry"][0]["changes"][0]["value"]
+        assert value == {**documented, "flow_id": flow["id"]}
+    assert (values[-1]["alert_state"], values[-1]["p90_latency"]) == ("DEACTIVATED", 600)
+
+
 def test_reset_forgets_everything(fake_meta):
     fake_meta.send_inbound(WA_ID, text="hi")
     post_message(fake_meta, text())

@@ -5,6 +5,7 @@ write goes through messaging.services.flows against the fake Graph API."""
 import json
 
 import pytest
+from django.utils import timezone
 
 from messaging.models import WhatsAppFlow
 from tests.conftest import signed_in
@@ -133,3 +134,62 @@ def test_agents_read_but_do_not_change(org, agent_membership, cloud):
     assert agent.get(NEW).status_code == 403
     flow.refresh_from_db()
     assert flow.status == "DRAFT"
+
+
+def blocked_flow(org, cloud) -> WhatsAppFlow:
+    """A flow Meta blocked after its endpoint's error rate crossed 10 % (as the `flows` webhook leaves it)."""
+    return WhatsAppFlowFactory(
+        organization=org,
+        number=cloud,
+        name="Booking",
+        status="BLOCKED",
+        last_alert={
+            "event": "ENDPOINT_ERROR_RATE",
+            "message": "The flow endpoint request error rate has reached the 10% threshold in the last 30 minutes.",
+            "alert_state": "ACTIVATED",
+            "threshold": 10,
+            "error_rate": 14.28,
+            "errors": [{"error_type": "TIMEOUT", "error_rate": 100, "error_count": 3}],
+        },
+        last_alert_at=timezone.now(),
+    )
+
+
+def test_a_blocked_flow_shows_its_status_and_meta_s_last_alert(org, marketing, cloud):
+    flow = blocked_flow(org, cloud)
+
+    listed = page(marketing.get(LIST))
+    detail = page(marketing.get(f"{LIST}{flow.pk}/"))
+
+    assert 'data-status="BLOCKED">Blocked</span>' in listed
+    assert "Active</span> <span>Endpoint error rate: 14.28% of requests failed (threshold 10%)</span>" in listed
+    assert 'data-status="BLOCKED" data-flow-live' in detail
+    assert "Meta blocked this flow: it cannot be sent, and customers cannot open the ones they received." in detail
+    assert "<strong>Endpoint error rate</strong>: 14.28% of requests failed (threshold 10%)" in detail
+    assert '<span class="ltr mono">TIMEOUT</span> 3 times' in detail
+    assert "Meta: The flow endpoint request error rate has reached the 10% threshold" in detail
+
+
+def test_the_status_and_the_alert_read_in_arabic(org, marketing, cloud):
+    flow = blocked_flow(org, cloud)
+
+    listed = page(marketing.get(LIST, HTTP_ACCEPT_LANGUAGE="ar"))
+    detail = page(marketing.get(f"{LIST}{flow.pk}/", HTTP_ACCEPT_LANGUAGE="ar"))
+
+    assert 'data-status="BLOCKED">محظور</span>' in listed
+    assert "نشط</span> <span>نسبة أخطاء نقطة النهاية: فشل 14,28% من الطلبات (الحد 10%)</span>" in listed
+    assert "حظرت Meta هذا النموذج" in detail
+    assert "الصحة لدى Meta" in detail
+
+
+def test_a_recovered_alert_says_so(org, marketing, cloud):
+    flow = blocked_flow(org, cloud)
+    flow.status = "PUBLISHED"
+    flow.last_alert = {"event": "ENDPOINT_LATENCY", "alert_state": "DEACTIVATED", "p90_latency": 800, "threshold": 1000}
+    flow.save()
+
+    detail = page(marketing.get(f"{LIST}{flow.pk}/"))
+
+    assert '<span class="badge badge-success">Recovered</span> <span><strong>Endpoint latency</strong>' in detail
+    assert "90% of requests answered within 800 ms (threshold 1000 ms)" in detail
+    assert "Meta blocked this flow" not in detail

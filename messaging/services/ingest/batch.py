@@ -77,6 +77,8 @@ class Batch:
     template_events: list[tuple[str, dict]] = field(default_factory=list)  # (waba id, change value)
     # Meta's news about the account's numbers: (waba id, field, change value) of NUMBER_FIELDS.
     number_events: list[tuple[str, str, dict]] = field(default_factory=list)
+    # Meta's `flows` field (a WhatsApp Flow's status changed, a health alert): (waba id, change value).
+    flow_events: list[tuple[str, dict]] = field(default_factory=list)
     notes: dict[int, list[str]] = field(default_factory=dict)  # event id -> what is kept in its last_error
 
     _numbers: dict[str, int] | None = None

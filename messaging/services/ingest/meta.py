@@ -1,5 +1,5 @@
-"""Meta's webhook (and the sandbox's, which has its shape) parsed into a Batch: messages, statuses, template
-events."""
+"""Meta's webhook (and the sandbox's, which has its shape) parsed into a Batch: messages, statuses, template,
+number and flow events."""
 
 from django.utils import timezone
 
@@ -227,6 +227,9 @@ def parse_meta(batch: Batch, event: WebhookEvent) -> None:
                 continue
             if kind in NUMBER_FIELDS:
                 batch.number_events.append((str(entry.get("id", "")), kind, value))
+                continue
+            if kind == "flows":
+                batch.flow_events.append((str(entry.get("id", "")), value))
                 continue
             if kind == "calls":
                 _meta_change_calls(batch, event, value)

@@ -24,7 +24,7 @@ from messaging.phones import e164_from_wa_id
 from messaging.services import media as media_services
 from messaging.services import system_log
 from messaging.services.contacts import contact_set_opted_out, opt_keyword_reader
-from messaging.services.flows import flow_responses_store
+from messaging.services.flows import flow_responses_store, flow_webhook_apply
 from messaging.services.ingest import rows
 from messaging.services.ingest.announce import announce
 from messaging.services.ingest.batch import Batch, CallEvent, Item, StatusUpdate
@@ -97,6 +97,8 @@ def _ingest_organization(organization: Organization, events: list[WebhookEvent])
             number_session_status_record(number=number, status=status, me=me)
     for waba_id, kind, value in batch.number_events:
         numbers_meta_update(organization=organization, waba_id=waba_id, field=kind, value=value)
+    for waba_id, value in batch.flow_events:
+        flow_webhook_apply(organization=organization, waba_id=waba_id, value=value)
     for waba_id, value in batch.template_events:
         hooks.template_status_changed.send_on_commit(organization_id=organization.pk, waba_id=waba_id, event=value)
     announce(
