@@ -5,8 +5,9 @@ Prints, for the number at 1,000 messages/s and then at 80 (a smaller audience, `
 about half a minute): the time to freeze the audience (the recipient rows written at the start), the achieved send
 rate and its ratio to the configured rate, the largest count of sends Meta's side received in any one-second window
 (sliding, from the fake's receive timestamps; and in any calendar second, as Meta counts), how many sends the fake
-refused with 130429, and duplicates and losses (both must be 0). As a baseline from the same run: how fast one
-process sends unpaced to the same fake with the same pooled session (what the machine allows).
+refused with 130429, the pauses longer than 0.1 s between two sends, and duplicates and losses (both must be 0).
+As a baseline from the same run: how fast one process sends unpaced to the same fake with the same pooled session
+(what the machine allows).
 
 The fake is the project's FakeMetaServer (tests/fakes/meta.py), run in this process in its lean setting: no status
 webhooks queued for the sends (`auto_statuses = ()`), the pair limit off (each contact gets one message), 130429
@@ -21,6 +22,7 @@ The database is flushed and migrated first: give it one of its own. Not a test: 
 
 import argparse
 import gc
+import itertools
 import os
 import signal
 import subprocess
@@ -205,12 +207,14 @@ def run(org, number, fake: FakeMetaServer, workers, *, throughput: int, contacts
     unfinished = CampaignRecipient.objects.filter(campaign=campaign).exclude(status="sent").count()
     rate = (len(accepted) - 1) / (accepted[-1] - accepted[0]) if len(accepted) > 1 else 0.0
     sliding, calendar = windows(accepted)
+    pauses = [later - earlier for earlier, later in itertools.pairwise(accepted) if later - earlier > 0.1]
     log(f"\n--- throughput {throughput}/s, {len(contacts):,} contacts, {os.environ.get('BENCH_WORKERS')} workers")
     log(f"audience frozen in           {frozen_in:.2f} s ({len(contacts) / frozen_in:,.0f} recipients/s)")
     log(f"start to completed           {finished - started:.1f} s")
     log(f"achieved send rate           {rate:,.1f}/s = {rate / throughput:.3f} of the configured {throughput}/s")
     log(f"largest 1-second window      {sliding} sliding, {calendar} in a calendar second (limit {throughput})")
     log(f"refused with 130429          {refused}")
+    log(f"pauses over 0.1 s            {len(pauses)}, {sum(pauses):.2f} s in all (no send reached the fake)")
     log(
         f"CPU per send                 workers {workers_cpu / len(accepted) * 1000:.2f} ms, this process (the fake) "
         f"{own_cpu / len(accepted) * 1000:.2f} ms; machine busy {os.getloadavg()[0]:.1f} (1-min load)"

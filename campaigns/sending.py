@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import threading
 import time
 import uuid
@@ -83,6 +84,8 @@ BATCH_SECONDS = 0.5
 STATUS_CHECK = 0.25  # seconds between two looks at the campaign's status (pause and cancel within a second)
 HEARTBEAT = 10  # seconds between two renewals of a batch's claim
 BUDGET = 30  # seconds of sending per task run, then it queues itself again (other tasks get the worker)
+
+
 # The pacing leaves room for this much lateness of a send after its slot (threads, the network, a busy machine):
 # a send whose slot passed longer ago waits for a new slot (it would bunch up with the next ones), so no one-second
 # window holds more than the throughput.
@@ -202,6 +205,12 @@ def paced_rate(throughput: int) -> float:
 
 def batch_size(rate: float) -> int:
     return max(1, min(BATCH_SIZE, int(rate * BATCH_SECONDS)))
+
+
+def task_budget() -> float:
+    """A task run's budget: BUDGET give or take a quarter, so that a campaign's tasks, started together, do not stop
+    and start again together (the pacing's slots go unused while none sends)."""
+    return BUDGET * random.uniform(0.75, 1.25)
 
 
 # --- claim -----------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ def send_campaign(self, organization_id: int, campaign_id: int):
 
     eager = bool(self.request.is_eager)
     delay = sending.campaign_send_batches(
-        organization_id=organization_id, campaign_id=campaign_id, budget=None if eager else sending.BUDGET
+        organization_id=organization_id, campaign_id=campaign_id, budget=None if eager else sending.task_budget()
     )
     if delay is not None and not eager:
         self.apply_async((organization_id, campaign_id), countdown=min(delay, 60))
