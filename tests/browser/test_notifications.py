@@ -119,6 +119,45 @@ def test_the_inbox_and_the_bell_share_one_live_socket(page: Page, login_session,
     assert not socket.is_closed()
 
 
+def test_after_a_dropped_connection_the_inbox_and_the_bell_both_catch_up(page: Page, login_session, demo_org: DemoOrg):
+    sockets = []
+    page.on("websocket", lambda socket: sockets.append(socket))
+    login_session(page, demo_org.agent.user)
+    conversation = demo_org.conversation
+    page.goto(f"/inbox/{conversation.pk}/")
+    thread = page.locator("#messages")
+    expect(thread.locator(".msg-in").last).to_contain_text("شكراً جزيلاً")
+    bell = page.get_by_test_id("notification-bell")
+    expect(bell).to_have_attribute("data-unread", "0")
+    bar = page.locator("#connection-bar")
+
+    page.context.set_offline(True)
+    expect(bar).to_be_visible()
+    # Missed while down: an assignment (a notification) and her message (the thread's).
+    run_outside_browser_loop(
+        conversation_update,
+        conversation=conversation,
+        actor=demo_org.admin.user,
+        role=Role.ADMIN,
+        assigned_to_id=demo_org.agent.user_id,
+    )
+    run_outside_browser_loop(
+        sandbox_inbound_simulate,
+        organization=demo_org.organization,
+        number_id=demo_org.number.pk,
+        phone=demo_org.contact.phone,
+        part={"type": "text", "text": {"body": "هل أنتم هنا؟"}},
+    )
+    page.context.set_offline(False)
+
+    # Each part of the page reads again what it missed, on the one socket that came back.
+    expect(bar).to_be_hidden()
+    expect(thread.locator(".msg-in").last).to_contain_text("هل أنتم هنا؟")
+    expect(bell.locator("[data-bell-count]")).to_have_text("2")
+    # The dropped socket and any retry made while offline are closed: one open socket, the last.
+    assert [socket.is_closed() for socket in sockets] == [True] * (len(sockets) - 1) + [False]
+
+
 def test_arabic_bell_note_composer_and_preferences(
     arabic_page: Page, new_context, login_session, people, conversation, screenshot
 ):
