@@ -113,6 +113,20 @@ def test_the_inbox_and_the_bell_share_one_live_socket(page: Page, login_session,
     bell.locator("summary").click()
     expect(bell.locator(".bell-item.is-unread")).to_have_count(2)
 
+    # A part of the page that starts once the socket is open is told its own first hello, on the same socket.
+    late = page.evaluate(
+        """async () => {
+            const names = performance.getEntriesByType("resource").map((entry) => entry.name);
+            const { LiveSocket } = await import(names.find((name) => /\\/js\\/live(\\.\\w+)?\\.js$/.test(name)));
+            return new Promise((resolve) => {
+                const states = [];
+                const hello = ({ first }) => resolve({ first, states });
+                new LiveSocket("/ws/inbox/", { state: (state) => states.push(state), hello }, { events: [] }).connect();
+            });
+        }"""
+    )
+    assert late == {"first": True, "states": ["open"]}
+
     # One websocket all along (the bell's own would have been a second to /ws/inbox/), still open.
     [socket] = sockets
     assert socket.url == f"ws://127.0.0.1:{daphne_server.port}/ws/inbox/"
