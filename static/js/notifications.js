@@ -1,7 +1,8 @@
 // The notification bell in the rail of every page: the unread count, the latest notifications in a panel, live over
 // the socket (/ws/inbox/: `notification.created` and `notification.count` reach only this person's sockets), and a
 // browser pop-up for what the person asked for when they allowed it and the tab is hidden. A click marks the
-// notification read and opens its page. On each (re)connection the count and the list are read again over REST.
+// notification read and opens its page. On each (re)connection the count and the list are read again over REST. The
+// socket is the page's own when it has one to /ws/inbox/ (live.js: one websocket per address).
 
 import { api } from "./app.js";
 import { LiveSocket } from "./live.js";
@@ -127,14 +128,11 @@ if (bell) {
     }
   });
 
-  const socket = new LiveSocket(
+  // The page's own live socket to /ws/inbox/ when it has one (live.js shares it), else one of the bell's.
+  new LiveSocket(
     "/ws/inbox/",
     {
-      event: () => {},
       hello: () => load(),
-      gap: () => {},
-      state: () => {},
-      ended: () => {},
       member: (frame) => {
         const data = frame.data || {};
         if (frame.type === "notification.created" && data.notification) {
@@ -146,6 +144,5 @@ if (bell) {
       },
     },
     { events: [] },
-  );
-  socket.connect();
+  ).connect();
 }
