@@ -68,9 +68,14 @@ if (bell) {
     );
   };
 
+  // Frames of this person that arrived: a REST answer asked for before one of them is older than it, and is asked
+  // for again rather than shown (it would put back the count the frame had just moved).
+  let frames = 0;
   const load = async () => {
+    const before = frames;
     try {
       const [page, count] = await Promise.all([api("GET", `/api/v1/notifications/?page_size=${LATEST}`), api("GET", "/api/v1/notifications/unread-count")]);
+      if (frames !== before) return load();
       items = page.results;
       loaded = true;
       setCount(count.unread_count);
@@ -134,6 +139,7 @@ if (bell) {
     {
       hello: () => load(),
       member: (frame) => {
+        frames += 1;
         const data = frame.data || {};
         if (frame.type === "notification.created" && data.notification) {
           items = [data.notification, ...items.filter((item) => item.id !== data.notification.id)].slice(0, LATEST);
