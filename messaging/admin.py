@@ -4,6 +4,7 @@ the full count. Dead webhook events are replayed from here."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 
 from accounts.admin import ServiceAdmin, ServiceModelForm, TenantAdmin
 from messaging.models import (
@@ -341,6 +342,7 @@ class WhatsAppFlowAdmin(TenantAdmin):
     list_select_related = ("organization",)
     search_fields = ("name", "=meta_flow_id", "=waba_id")
     raw_id_fields = ("organization", "number", "created_by")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # Django 6's default, without the warning
 
     def has_add_permission(self, request) -> bool:
         return False
