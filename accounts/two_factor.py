@@ -330,14 +330,15 @@ def two_factor_recovery_codes_regenerate(
 
 
 @transaction.atomic
-def two_factor_reset(*, user_id: int, actor: User, organization: Organization | None = None) -> User:
+def two_factor_reset(*, user_id: int, actor, organization: Organization | None = None) -> User:
     """Turn a person's two-step sign-in off for them, when they lost both their authenticator app and their recovery
-    codes: by an admin of `organization` for one of its members (404 for anyone else), or by platform staff
-    (`organization` None; the caller checked) for anyone. The secret, the recovery codes and every trusted browser
-    go, every session of theirs ends, and they are e-mailed a notice (sent after the commit); they sign in with the
-    first step alone and may enrol again (an admin whose organization requires it is sent to enrolment). Not one's
-    own (400: that is turned off on the security page); 409 when it is not on. Audited as two_factor.reset (who
-    reset whom): in `organization`, or, by staff, in each organization of the person's and the platform's log."""
+    codes: by an admin of `organization` (a person or an admin API key's principal) for one of its members (404 for
+    anyone else), or by platform staff (`organization` None; the caller checked) for anyone. The secret, the recovery
+    codes and every trusted browser go, every session of theirs ends, and they are e-mailed a notice (sent after the
+    commit); they sign in with the first step alone and may enrol again (an admin whose organization requires it is
+    sent to enrolment). Not one's own (400: that is turned off on the security page); 409 when it is not on. Audited
+    as two_factor.reset (who reset whom): in `organization`, or, by staff, in each organization of the person's and
+    the platform's log."""
     from accounts import services
 
     if organization is not None:

@@ -31,6 +31,13 @@ from tests.factories import PASSWORD, MembershipFactory, UserFactory
 ME = "/api/v1/auth/me"
 
 
+def api_key_client(org, role: str) -> APIClient:
+    _, raw = services.api_key_create(organization=org, name="n8n", role=role, actor=None)
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=raw)
+    return client
+
+
 def reset_url(membership) -> str:
     return f"/api/v1/admin/users/{membership.user_id}/two-factor/reset"
 
@@ -167,17 +174,25 @@ def test_an_admin_resets_another_admin(admin_client, org):
     assert not two_factor.is_enabled(user=other_admin.user)
 
 
-def test_agents_marketers_and_api_keys_may_not_reset(agent_membership, marketing_membership, admin_membership, org):
+def test_agents_marketers_and_agent_keys_may_not_reset(agent_membership, marketing_membership, admin_membership, org):
     pair = protected(agent_membership)
     enrol(admin_membership.user)
-    _, raw = services.api_key_create(organization=org, name="n8n", role=Role.ADMIN, actor=admin_membership.user)
-    key = APIClient()
-    key.credentials(HTTP_X_API_KEY=raw)
 
     assert_error(client_for(marketing_membership).post(reset_url(agent_membership)), 403)
     assert_error(client_for(agent_membership).post(reset_url(admin_membership)), 403)
-    assert_error(key.post(reset_url(agent_membership)), 403)
+    assert_error(api_key_client(org, Role.AGENT).post(reset_url(agent_membership)), 403)
     assert_untouched(agent_membership, pair)
+
+
+def test_an_admin_api_key_resets_audited_as_the_key(agent_membership, org):
+    enrol(agent_membership.user)
+    client = api_key_client(org, Role.ADMIN)
+
+    assert client.post(reset_url(agent_membership)).status_code == 204
+
+    entry = AuditLog.objects.get(action="two_factor.reset")
+    assert (entry.actor_id, entry.api_key.name, entry.target_id) == (None, "n8n", str(agent_membership.user_id))
+    assert not two_factor.is_enabled(user=agent_membership.user)
 
 
 def test_another_organization_s_member_is_a_404(admin_client, outsider_membership):
