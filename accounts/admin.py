@@ -6,11 +6,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.messages import SUCCESS
+from django.contrib.messages import ERROR, SUCCESS
 from django.db import models, transaction
+from django.template.response import TemplateResponse
 
-from accounts import services
+from accounts import services, two_factor
 from accounts.models import (
     ApiKey,
     AuditLog,
@@ -204,11 +206,38 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined", "token_version")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),)
+    actions = ["reset_two_factor"]
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # A person leaves by deactivation (is_active, or their memberships through the services): deleting the
         # account would take their memberships with it, an organization's last admin among them.
         return False
+
+    @admin.action(description="Reset two-step sign-in of the selected people", permissions=["change"])
+    def reset_two_factor(self, request, queryset):
+        """For people who lost both their authenticator app and their recovery codes: a confirmation page listing
+        those who use two-step sign-in (as Django's deletion asks), then two_factor_reset for each (audited,
+        e-mailed)."""
+        people = list(queryset.filter(two_factor__confirmed_at__isnull=False).order_by("email"))
+        if request.POST.get("post") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Reset two-step sign-in",
+                "opts": self.model._meta,
+                "people": people,
+                "skipped": queryset.count() - len(people),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/accounts/user/two_factor_reset_confirmation.html", context)
+        reset = 0
+        for person in people:
+            try:
+                two_factor.two_factor_reset(user_id=person.pk, actor=request.user)
+            except ServiceError as refused:
+                self.message_user(request, f"{person.email}: {refused.detail}", ERROR)
+            else:
+                reset += 1
+        self.message_user(request, f"Two-step sign-in reset for {reset} person(s).", SUCCESS)
 
 
 class MembershipForm(ServiceModelForm):

@@ -362,6 +362,19 @@ class MemberViewSet(viewsets.ViewSet):
         membership = sessions.member_sign_out_everywhere(organization=request.org, user_id=user_id, actor=request.user)
         return Response(TeamMemberSerializer(membership).data)
 
+    @extend_schema(
+        tags=["organization admin"],
+        request=None,
+        responses={204: None, **ERRORS, **error_responses([(409, "Two-step sign-in is not on")])},
+    )
+    @action(detail=True, methods=["post"], url_path="two-factor/reset")
+    def two_factor_reset(self, request, user_id):
+        """Turn the member's two-step sign-in off for them, when they lost both their authenticator app and their
+        recovery codes: the secret, the recovery codes and the trusted browsers go, their sessions end, they are
+        e-mailed (accounts.two_factor; audited). Not one's own (400); 409 when it is off."""
+        two_factor.two_factor_reset(organization=request.org, user_id=int(user_id), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
     @extend_schema(tags=["organization admin"], request=None, responses={200: TeamMemberSerializer, **ERRORS})
     @action(detail=True, methods=["post"])
     def activate(self, request, user_id):

@@ -1,7 +1,7 @@
 """The platform pages, for staff (super admins) only: stats with charts, organizations (search, create with the first
-admin's invitation, suspend and reactivate, change plan, delete confirmed by the name, view as its admin) and plans.
-Everyone else gets the not-found page. Reads through accounts.platform, writes through the same services as the
-super-admin API."""
+admin's invitation, suspend and reactivate, change plan, delete confirmed by the name, view as its admin, its members
+and the reset of their two-step sign-in) and plans. Everyone else gets the not-found page. Reads through
+accounts.platform and accounts.selectors, writes through the same services as the super-admin API."""
 
 from functools import wraps
 
@@ -13,7 +13,7 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import impersonation, platform, services
+from accounts import impersonation, platform, selectors, services, two_factor
 from accounts.models import Organization, Plan
 from accounts.plans import plan_for, plans_attach
 from accounts.platform_forms import OrganizationCreateForm, OrganizationDeleteForm, PlanChangeForm, PlanForm
@@ -102,6 +102,7 @@ def organization_detail(request, organization_id: int):
     context = {
         "section": "organizations",
         "organization": organization,
+        "members": page_of(request, selectors.team_members(org=organization)),
         "plan_form": PlanChangeForm(current=organization.plan),
         "impersonation_minutes": int(impersonation.IMPERSONATION_TTL.total_seconds() // 60),
     }
@@ -162,6 +163,31 @@ def organization_delete(request, organization_id: int):
             return redirect("platform-organizations")
     context = {"section": "organizations", "organization": organization, "form": form}
     return render(request, "accounts/platform/organization_delete.html", context)
+
+
+@staff_required
+def member_two_factor_reset(request, organization_id: int, user_id: int):
+    """A confirmation page (GET), then the reset of a member's two-step sign-in (POST), for someone who lost both
+    their authenticator app and their recovery codes."""
+    organization = Organization.objects.filter(pk=organization_id).first()
+    membership = selectors.member(org=organization, user_id=user_id) if organization is not None else None
+    if membership is None:
+        return not_found(request)
+    error = None
+    if request.method == "POST":
+        try:
+            two_factor.two_factor_reset(user_id=user_id, actor=request.user)
+        except ServiceError as refused:
+            error = refused.detail
+        else:
+            name = membership.user.name or membership.user.email
+            messages.success(
+                request,
+                _("Two-step sign-in of %(name)s is off: they were signed out and told by e-mail.") % {"name": name},
+            )
+            return redirect("platform-organization", organization.pk)
+    context = {"section": "organizations", "organization": organization, "member": membership, "error": error}
+    return render(request, "accounts/platform/member_two_factor_reset.html", context)
 
 
 @staff_required
@@ -239,6 +265,11 @@ urlpatterns = [
         "platform/organizations/<id:organization_id>/impersonate/",
         impersonation_start,
         name="platform-impersonation-start",
+    ),
+    path(
+        "platform/organizations/<id:organization_id>/members/<id:user_id>/two-step/reset/",
+        member_two_factor_reset,
+        name="platform-member-two-factor-reset",
     ),
     path("platform/impersonation/stop/", impersonation_stop, name="platform-impersonation-stop"),
     path("platform/plans/", plans, name="platform-plans"),

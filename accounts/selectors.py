@@ -21,6 +21,7 @@ from accounts.models import (
     Role,
     SystemLog,
     Team,
+    TwoFactor,
     User,
     hash_secret,
 )
@@ -175,12 +176,18 @@ def api_key_for_secret(raw: str) -> ApiKey | None:
     return key if hmac.compare_digest(key.key_hash, hash_secret(raw)) else None
 
 
+def _members(org: Organization) -> QuerySet[Membership]:
+    """The organization's memberships with their people and `two_factor_on` (two-step sign-in is on)."""
+    two_factor_on = TwoFactor.objects.filter(user=OuterRef("user_id"), confirmed_at__isnull=False)
+    return Membership.objects.for_org(org).select_related("user").annotate(two_factor_on=Exists(two_factor_on))
+
+
 def team_members(*, org: Organization) -> QuerySet[Membership]:
-    return Membership.objects.for_org(org).select_related("user").order_by("created_at", "id")
+    return _members(org).order_by("created_at", "id")
 
 
 def member(*, org: Organization, user_id) -> Membership | None:
-    return Membership.objects.for_org(org).select_related("user").filter(user_id=user_id).first()
+    return _members(org).filter(user_id=user_id).first()
 
 
 def active_admin_count(*, org: Organization) -> int:

@@ -240,26 +240,33 @@ def user_session_sign_out(*, user_id, session_id) -> None:
         _end(UserSession.objects.filter(pk=session_id, user_id=user_id), reason=UserSession.EndReason.SIGNED_OUT)
 
 
-@transaction.atomic
-def member_sign_out_everywhere(*, organization: Organization, user_id, actor) -> Membership:
-    """An admin signs a member of their organization out of every session (404 for anyone else): every browser and
-    API session ends, every token fails (the version bump of a password reset), their live-inbox sockets close.
-    Audited as member.sign_out_everywhere."""
+def user_sign_out_everywhere(*, user: User) -> int:
+    """End every session of the person: every browser and API session ends, every token fails (the version bump of a
+    password reset), their live-inbox sockets close. Returns how many sessions ended. Call inside a transaction."""
     from accounts import services  # services issues tokens within sessions: it imports this module
 
-    membership = Membership.objects.for_org(organization).select_related("user").filter(user_id=user_id).first()
-    if membership is None:
-        raise ServiceError(gettext("Member not found."), status_code=404, code="not_found")
-    user = membership.user
     ended = _end(UserSession.objects.filter(user=user), reason=UserSession.EndReason.REVOKED)
     services._revoke_all_sessions(user)
     for organization_id in Membership.objects.filter(user=user).values_list("organization_id", flat=True):
         hooks.member_signed_out.send(organization_id=organization_id, user_id=user.pk)
+    return len(ended)
+
+
+@transaction.atomic
+def member_sign_out_everywhere(*, organization: Organization, user_id, actor) -> Membership:
+    """An admin signs a member of their organization out of every session (404 for anyone else; see
+    user_sign_out_everywhere). Audited as member.sign_out_everywhere."""
+    from accounts import services
+
+    membership = Membership.objects.for_org(organization).select_related("user").filter(user_id=user_id).first()
+    if membership is None:
+        raise ServiceError(gettext("Member not found."), status_code=404, code="not_found")
+    ended = user_sign_out_everywhere(user=membership.user)
     services.audit_log_write(
         organization=organization,
         actor=actor,
         action="member.sign_out_everywhere",
-        target=user,
-        data={"sessions": len(ended)},
+        target=membership.user,
+        data={"sessions": ended},
     )
     return membership

@@ -1,6 +1,6 @@
 """Celery tasks of accounts: the e-mails (password reset, invitation, sign-in link, lockout notice) made by a worker
 and never in the request, the delivery of every queued e-mail (accounts.mail), the daily flush of expired refresh
-tokens and the hourly pruning of the system log.
+tokens and the hourly pruning of the system log and of the e-mail log.
 
 No secret travels through the broker: a reset token is made in the task from the account, an invitation token is
 issued in the task (only its hash is stored), and the e-mail that carries them travels as its log row's id (its body
@@ -35,6 +35,14 @@ def requeue_emails() -> int:
     from accounts import mail
 
     return mail.email_logs_requeue()
+
+
+@shared_task
+def prune_email_logs() -> int:
+    """Beat, hourly: delete the sent and failed e-mails older than EMAIL_LOG_RETENTION_DAYS (accounts.mail)."""
+    from accounts import mail
+
+    return mail.email_logs_prune()
 
 
 @shared_task

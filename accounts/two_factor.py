@@ -20,8 +20,12 @@ Google, an e-mail link), recovery codes for a lost phone, and browsers trusted f
   send them to the security page, the API answers admin-only routes with 403 two_factor_enrolment_required
   (accounts.permissions.IsAdmin).
 
-Enabling, disabling, new recovery codes, the use of a recovery code and revoking a trusted browser are audited in
-every organization of the person's (two_factor.*).
+- Reset: a person who lost both their authenticator app and their recovery codes asks an admin of their
+  organization (Settings > Team, POST admin/users/{id}/two-factor/reset) or platform staff (the platform pages, the
+  Django admin) to turn it off for them (two_factor_reset); they are e-mailed a notice.
+
+Enabling, disabling, new recovery codes, the use of a recovery code, revoking a trusted browser and a reset are
+audited in every organization of the person's (two_factor.*; an admin's reset in their organization).
 """
 
 from __future__ import annotations
@@ -37,12 +41,12 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from accounts import org_settings
-from accounts.models import Membership, Role, User, hash_secret
-from accounts.sessions import device_label
+from accounts import mail, org_settings, sessions
+from accounts.models import Membership, Organization, Role, User, hash_secret
 from accounts.two_factor_models import RecoveryCode, TrustedDevice, TwoFactor
 from whatsapp_hub.errors import ServiceError
 
@@ -205,13 +209,14 @@ def _wrong_code(field: str = "code") -> ServiceError:
 # --- auditing -----------------------------------------------------------------------------------------------------
 
 
-def _audit(user: User, action: str, data: dict | None = None) -> None:
-    """Record a change of the person's two-step sign-in in each organization they are an active member of."""
+def _audit(user: User, action: str, data: dict | None = None, *, actor: User | None = None) -> None:
+    """Record a change of the person's two-step sign-in in each organization they are an active member of, by them
+    or by `actor`."""
     from accounts import services  # services signs in through this module
 
     for membership in Membership.objects.select_related("organization").filter(user=user, is_active=True):
         services.audit_log_write(
-            organization=membership.organization, actor=user, action=action, target=user, data=data
+            organization=membership.organization, actor=actor or user, action=action, target=user, data=data
         )
 
 
@@ -325,6 +330,60 @@ def two_factor_recovery_codes_regenerate(
 
 
 @transaction.atomic
+def two_factor_reset(*, user_id: int, actor, organization: Organization | None = None) -> User:
+    """Turn a person's two-step sign-in off for them, when they lost both their authenticator app and their recovery
+    codes: by an admin of `organization` (a person or an admin API key's principal) for one of its members (404 for
+    anyone else), or by platform staff (`organization` None; the caller checked) for anyone. The secret, the recovery
+    codes and every trusted browser go, every session of theirs ends, and they are e-mailed a notice (sent after the
+    commit); they sign in with the first step alone and may enrol again (an admin whose organization requires it is
+    sent to enrolment). Not one's own (400: that is turned off on the security page); 409 when it is not on. Audited
+    as two_factor.reset (who reset whom): in `organization`, or, by staff, in each organization of the person's and
+    the platform's log."""
+    from accounts import services
+
+    if organization is not None:
+        membership = Membership.objects.for_org(organization).select_related("user").filter(user_id=user_id).first()
+        user = membership.user if membership is not None else None
+    else:
+        user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        raise ServiceError(gettext("Member not found."), status_code=404, code="not_found")
+    if user.pk == actor.pk:
+        raise ServiceError(
+            gettext("Your own two-step sign-in is turned off on your security page, with your password."),
+            code="own_two_factor",
+        )
+    row = TwoFactor.objects.select_for_update().filter(user=user, confirmed_at__isnull=False).first()
+    if row is None:
+        raise _not_enabled()
+    TwoFactor.objects.filter(pk=row.pk).delete()
+    RecoveryCode.objects.filter(user=user).delete()
+    data = {
+        "trusted_devices_revoked": _revoke_devices(user),
+        "sessions_ended": sessions.user_sign_out_everywhere(user=user),
+    }
+    if organization is not None:
+        services.audit_log_write(
+            organization=organization, actor=actor, action="two_factor.reset", target=user, data=data
+        )
+    else:
+        _audit(user, "two_factor.reset", {**data, "by": "platform"}, actor=actor)
+        services.platform_audit_write(
+            actor=actor, action="user.two_factor_reset", data={"user_id": user.pk, "email": user.email, **data}
+        )
+    mail.send_templated(
+        user=user,
+        template="two_factor_reset",
+        context={
+            "organization_name": organization.name if organization is not None else "",
+            "security_url": f"{settings.PUBLIC_BASE_URL}{reverse('account-security')}",
+        },
+        organization=organization,
+    )
+    return user
+
+
+@transaction.atomic
 def trusted_device_revoke(*, user: User, device_id: int) -> None:
     """Revoke one of the person's trusted browsers (404 for any other id). Audited as two_factor.device_revoke."""
     device = trusted_devices(user=user).select_for_update().filter(pk=device_id).first()
@@ -366,7 +425,7 @@ def trusted_device_create(*, request, response, user: User) -> TrustedDevice:
     device = TrustedDevice.objects.create(
         user=user,
         token_hash=hash_secret(token),
-        label=device_label(user_agent)[:200],
+        label=sessions.device_label(user_agent)[:200],
         user_agent=user_agent,
         expires_at=timezone.now() + timedelta(days=TRUST_DAYS),
     )

@@ -21,6 +21,7 @@ def test_beat_runs_each_job_on_its_schedule_and_each_run_expires_before_the_next
         "templates-sync": ("templates.tasks.schedule_template_syncs", 15 * MINUTE),
         "accounts-token-flush": ("accounts.tasks.flush_expired_tokens", DAY),
         "accounts-email-requeue": ("accounts.tasks.requeue_emails", 5 * MINUTE),
+        "accounts-email-log-retention": ("accounts.tasks.prune_email_logs", HOUR),
         "campaigns-start-due": ("campaigns.tasks.start_due_campaigns", MINUTE),
         "campaigns-sweeper": ("campaigns.tasks.sweep_campaigns", MINUTE),
         "automation-webhook-sweeper": ("automation.tasks.sweep_webhook_deliveries", MINUTE),

@@ -298,6 +298,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "WhatsApp Hub <no-reply@localhost
 EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 7)
 # The attachments of one e-mail, in all (kept in the database until it is sent).
 EMAIL_ATTACHMENTS_MAX_BYTES = env_int("EMAIL_ATTACHMENTS_MAX_BYTES", 10 * 1024 * 1024)
+# Sent and failed e-mails (their log rows and attachments' records) are kept this long; queued ones until sent.
+EMAIL_LOG_RETENTION_DAYS = env_int("EMAIL_LOG_RETENTION_DAYS", 90)
 # Anyone may create an account and organization (sign-up, or a first Google sign-in); off: people join by invitation.
 SIGNUP_OPEN = env_bool("SIGNUP_OPEN", True)
 # Passwordless sign-in links (accounts/magic_links.py).
@@ -449,6 +451,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Refresh tokens past their expiry (outstanding and blacklisted) deleted.
     "accounts-token-flush": _beat_every(86400, "accounts.tasks.flush_expired_tokens"),
     "accounts-email-requeue": _beat_every(300, "accounts.tasks.requeue_emails"),
+    # Sent and failed e-mails older than EMAIL_LOG_RETENTION_DAYS deleted, with their attachments.
+    "accounts-email-log-retention": _beat_every(3600, "accounts.tasks.prune_email_logs"),
     # Scheduled campaigns whose time has come started (within a minute of it).
     "campaigns-start-due": _beat_every(60, "campaigns.tasks.start_due_campaigns"),
     # Batches of dead workers resolved; running campaigns whose sending tasks were lost sent again.

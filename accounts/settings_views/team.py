@@ -1,4 +1,5 @@
-"""Settings > Team: the organization's members, their roles, deactivation and reactivation, seats against the plan."""
+"""Settings > Team: the organization's members, their roles, deactivation and reactivation, the reset of their
+two-step sign-in, seats against the plan."""
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -7,7 +8,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import selectors, services
+from accounts import selectors, services, two_factor
 from accounts.forms import ROLE_CHOICES, RoleForm
 from accounts.models import Role
 from accounts.settings_views.common import not_found, page_of
@@ -103,6 +104,32 @@ def member_deactivate(request, user_id: int):
 
 
 @admin_required
+def member_two_factor_reset(request, user_id: int):
+    """A confirmation page (GET), then the reset of the member's two-step sign-in (POST), for someone who lost both
+    their authenticator app and their recovery codes."""
+    membership = selectors.member(org=request.org, user_id=user_id)
+    if membership is None:
+        return not_found(request)
+    error = None
+    if request.method == "POST":
+        try:
+            two_factor.two_factor_reset(organization=request.org, user_id=user_id, actor=request.user)
+        except ServiceError as refused:
+            if refused.status_code == 404:
+                return not_found(request)
+            error = refused.detail
+        else:
+            messages.success(
+                request,
+                _("Two-step sign-in of %(name)s is off: they were signed out and told by e-mail.")
+                % {"name": _name(membership)},
+            )
+            return redirect("settings-team")
+    context = {"section": "team", "member": membership, "error": error}
+    return render(request, "accounts/settings/member_two_factor_reset.html", context)
+
+
+@admin_required
 @require_POST
 def member_activate(request, user_id: int):
     try:
@@ -119,4 +146,9 @@ urlpatterns = [
     path("settings/team/<id:user_id>/role/", member_role, name="settings-member-role"),
     path("settings/team/<id:user_id>/deactivate/", member_deactivate, name="settings-member-deactivate"),
     path("settings/team/<id:user_id>/activate/", member_activate, name="settings-member-activate"),
+    path(
+        "settings/team/<id:user_id>/two-step/reset/",
+        member_two_factor_reset,
+        name="settings-member-two-factor-reset",
+    ),
 ]

@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts import lockout, magic_links, services
 from accounts import mail as account_mail
 from accounts.models import EmailAttachment, EmailLog, Role
+from accounts.tasks import prune_email_logs
 from automation.services.webhooks import webhook_endpoint_disabled_notify
 from tests.accounts.mail_support import FlakyBackend, email_log
 from tests.automation.webhooks_support import WebhookEndpointFactory
@@ -395,3 +396,32 @@ def test_the_sweeper_queues_again_an_e_mail_left_queued_and_then_leaves_it_alone
     assert (log.status, log.attempts, [m.to for m in mail.outbox]) == ("sent", 1, [[admin_membership.user.email]])
     sent.refresh_from_db()
     assert sent.status == "sent"
+
+
+def test_sent_and_failed_e_mails_past_the_retention_go_with_their_attachments_in_batches(
+    org, other_org, settings, frozen
+):
+    settings.EMAIL_LOG_RETENTION_DAYS = 90
+    now = timezone.now()
+
+    def log(days_ago, status="sent", organization=org):
+        return email_log(organization, status=status, created_at=now - timedelta(days=days_ago))
+
+    old = [log(91), log(120, "failed"), log(400, organization=other_org), log(100, organization=None)]
+    kept = [log(89.9), log(1, "failed"), log(200, "queued")]  # a queued one is still owed its send
+
+    assert account_mail.email_logs_prune(batch_size=3) == 4  # two batches
+    assert sorted(EmailLog.objects.values_list("pk", flat=True)) == sorted(row.pk for row in kept)
+    assert sorted(EmailAttachment.objects.values_list("log_id", flat=True)) == sorted(row.pk for row in kept)
+    assert not EmailLog.objects.filter(pk__in=[row.pk for row in old]).exists()
+
+    settings.EMAIL_LOG_RETENTION_DAYS = 30
+    log(31)
+    assert prune_email_logs.delay().get() == 2  # the 31 days old one, and the 89.9 days old one now
+    assert sorted(EmailLog.objects.values_list("pk", flat=True)) == sorted(row.pk for row in kept[1:])
+
+
+def test_the_e_mail_log_retention_is_on_the_beat_schedule_hourly_by_default(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["accounts-email-log-retention"]
+    assert (entry["task"], entry["schedule"]) == ("accounts.tasks.prune_email_logs", 3600.0)
+    assert settings.EMAIL_LOG_RETENTION_DAYS == 90

@@ -3,10 +3,12 @@ banner on every page, then stop), and the pages in English and Arabic."""
 
 import re
 
+import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
-from accounts.models import AuditLog, Organization, Role
+from accounts import two_factor
+from accounts.models import AuditLog, Membership, Organization, Role
 from tests.browser.harness import run_outside_browser_loop
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 
@@ -79,6 +81,8 @@ def test_viewing_as_an_admin_shows_the_banner_until_stopped(page: Page, login_se
 
 def test_the_platform_pages_in_arabic(arabic_page: Page, login_session, staff, tenants):
     acme, _ = tenants
+    boss = run_outside_browser_loop(lambda: Membership.objects.for_org(acme).get())
+    run_outside_browser_loop(lambda: _with_two_step(boss.user))
     login_session(arabic_page, staff)
     for path, name in [
         ("/platform/", "stats"),
@@ -86,6 +90,7 @@ def test_the_platform_pages_in_arabic(arabic_page: Page, login_session, staff, t
         (f"/platform/organizations/{acme.pk}/", "organization"),
         ("/platform/plans/", "plans"),
         (f"/platform/organizations/{acme.pk}/delete/", "delete"),
+        (f"/platform/organizations/{acme.pk}/members/{boss.user_id}/two-step/reset/", "two-step-reset"),
     ]:
         arabic_page.goto(path)
         expect(arabic_page.locator("html")).to_have_attribute("dir", "rtl")
@@ -103,3 +108,27 @@ def test_the_stats_page_draws_its_charts(page: Page, login_session, staff, tenan
     page.screenshot(path=f"{SHOTS}/superadmin-stats-en.png", full_page=True)
     page.goto("/platform/plans/")
     page.screenshot(path=f"{SHOTS}/superadmin-plans-en.png", full_page=True)
+
+
+def test_the_super_admin_resets_a_member_s_two_step_sign_in(page: Page, login_session, staff, tenants):
+    acme, _ = tenants
+    boss = run_outside_browser_loop(lambda: Membership.objects.for_org(acme).select_related("user").get())
+    run_outside_browser_loop(lambda: _with_two_step(boss.user))
+    login_session(page, staff)
+    page.goto(f"/platform/organizations/{acme.pk}/")
+    row = page.get_by_role("row").filter(has_text="boss@acme.example")
+    expect(row).to_contain_text("Two-step")
+    page.screenshot(path=f"{SHOTS}/superadmin-organization-members-en.png", full_page=True)
+
+    row.get_by_role("link", name=re.compile("^Reset two-step")).click()
+    page.screenshot(path=f"{SHOTS}/superadmin-two-step-reset-en.png", full_page=True)
+    page.locator("main form").get_by_role("button", name="Reset two-step sign-in").click()
+
+    expect(page).to_have_url(re.compile(rf"/platform/organizations/{acme.pk}/$"))
+    expect(row).not_to_contain_text("Two-step")
+    assert not run_outside_browser_loop(lambda: two_factor.is_enabled(user=boss.user))
+
+
+def _with_two_step(user) -> None:
+    secret = two_factor.two_factor_enrolment_start(user=user).secret
+    two_factor.two_factor_enrolment_confirm(user=user, code=pyotp.TOTP(secret).now())

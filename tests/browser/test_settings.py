@@ -1,10 +1,12 @@
 """The organization admin's settings pages in a browser: inviting a member, an API key's secret copied once, the
-organization's time zone, and the team page right to left in Arabic."""
+organization's time zone, the team page right to left in Arabic, and the reset of a member's two-step sign-in."""
 
 import re
 
+import pyotp
 from playwright.sync_api import expect
 
+from accounts import two_factor
 from accounts.models import ApiKey, Invitation, Role
 from tests.factories import MembershipFactory, OrganizationFactory
 
@@ -189,3 +191,56 @@ def test_in_arabic_the_business_hours_are_right_to_left(arabic_page, login_sessi
     page.locator("#id_hours_mon_error").scroll_into_view_if_needed()
     page.screenshot(path="/tmp/shots/hours-settings-ar.png")
     screenshot(page, "settings-business-hours-ar", full_page=True)
+
+
+def _with_two_step(membership) -> None:
+    secret = two_factor.two_factor_enrolment_start(user=membership.user).secret
+    two_factor.two_factor_enrolment_confirm(user=membership.user, code=pyotp.TOTP(secret).now())
+
+
+def test_an_admin_resets_a_member_s_two_step_sign_in_from_the_team_page(page, login_session, read_outbox, screenshot):
+    _, admin, agent = _acme()
+    _with_two_step(agent)
+    login_session(page, admin.user)
+    page.goto("/settings/team/")
+    row = page.get_by_role("row").filter(has_text="Omar Agent")
+    expect(row).to_contain_text("Two-step")
+    expect(page.get_by_role("row").filter(has_text="Dana Admin").get_by_role("link")).to_have_count(0)
+    screenshot(page, "settings-team-two-step-en")
+
+    row.get_by_role("link", name="Reset two-step Omar Agent").click()
+    expect(page.get_by_role("heading", name="Reset two-step sign-in of Omar Agent?")).to_be_visible()
+    screenshot(page, "settings-team-two-step-reset-en")
+    page.get_by_role("link", name="Cancel").click()
+    expect(page).to_have_url(re.compile(r"/settings/team/$"))
+    assert two_factor.is_enabled(user=agent.user)
+
+    row.get_by_role("link", name="Reset two-step Omar Agent").click()
+    page.locator("main form").get_by_role("button", name="Reset two-step sign-in").click()
+
+    expect(page).to_have_url(re.compile(r"/settings/team/$"))
+    expect(page.get_by_role("status").first).to_contain_text(
+        "Two-step sign-in of Omar Agent is off: they were signed out and told by e-mail."
+    )
+    expect(row).not_to_contain_text("Two-step")
+    expect(row.get_by_role("link", name="Reset two-step Omar Agent")).to_have_count(0)
+    assert not two_factor.is_enabled(user=agent.user)
+    (message,) = read_outbox()
+    assert message["To"] == "omar@acme.example"
+    assert message["Subject"] == "Two-step sign-in was turned off on your WhatsApp Hub account"
+
+
+def test_in_arabic_the_team_page_offers_the_two_step_reset(arabic_page, login_session, screenshot):
+    page = arabic_page
+    _, admin, agent = _acme()
+    _with_two_step(agent)
+    login_session(page, admin.user)
+    page.goto("/settings/team/")
+
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    row = page.get_by_role("row").filter(has_text="Omar Agent")
+    expect(row).to_contain_text("بخطوتين")
+    screenshot(page, "settings-team-two-step-ar")
+    row.get_by_role("link", name="إعادة تعيين الخطوتين Omar Agent").click()
+    expect(page.get_by_role("heading", name="إعادة تعيين تسجيل الدخول بخطوتين لـ Omar Agent؟")).to_be_visible()
+    screenshot(page, "settings-team-two-step-reset-ar")
