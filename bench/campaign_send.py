@@ -166,11 +166,15 @@ def windows(times: list[float]) -> tuple[int, int]:
     return busiest, calendar
 
 
-def run(org, number, fake: FakeMetaServer, workers, *, throughput: int, contacts: list[int]) -> None:
+def run(
+    org, number, fake: FakeMetaServer, workers, *, throughput: int, contacts: list[int], latency: float = 0.0
+) -> None:
     fake.reset()
     fake.auto_statuses = ()
     fake.enforce_pair_limit = False
     fake.throughput_mps = throughput
+    if latency:  # Meta over the internet: each send answered only after this long
+        fake.delay_next(latency, times=len(contacts) * 2, path_contains="/messages")
     fake.add_template("promo", components=[{"type": "BODY", "text": "Hello {{1}}, your code at {{2}} is ready."}])
     number.throughput = throughput
     number.save()
@@ -211,7 +215,10 @@ def run(org, number, fake: FakeMetaServer, workers, *, throughput: int, contacts
     rate = (len(accepted) - 1) / (accepted[-1] - accepted[0]) if len(accepted) > 1 else 0.0
     sliding, calendar = windows(accepted)
     pauses = [(earlier, later - earlier) for earlier, later in itertools.pairwise(accepted) if later - earlier > 0.1]
-    log(f"\n--- throughput {throughput}/s, {len(contacts):,} contacts, {os.environ.get('BENCH_WORKERS')} workers")
+    log(
+        f"\n--- throughput {throughput}/s, {len(contacts):,} contacts, {os.environ.get('BENCH_WORKERS')} workers"
+        f" with {settings.CAMPAIGN_SEND_THREADS} send threads each, the fake answering after {latency * 1000:.0f} ms"
+    )
     log(f"audience frozen in           {frozen_in:.2f} s ({len(contacts) / frozen_in:,.0f} recipients/s)")
     log(f"start to completed           {finished - started:.1f} s")
     log(f"achieved send rate           {rate:,.1f}/s = {rate / throughput:.3f} of the configured {throughput}/s")
@@ -232,6 +239,7 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--slow-contacts", type=int, default=2_400)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds the fake takes to answer a send")
     args = parser.parse_args()
     os.environ["BENCH_WORKERS"] = str(args.workers)
     if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql") or not settings.REDIS_URL:
@@ -246,8 +254,8 @@ def main() -> None:
     try:
         log(f"baseline: one process sends unpaced at {baseline(fake):,.0f}/s to the same fake (32 threads)")
         ids = list(Contact.objects.for_org(org).order_by("pk").values_list("pk", flat=True))
-        run(org, number, fake, workers, throughput=1000, contacts=ids)
-        run(org, number, fake, workers, throughput=80, contacts=ids[: args.slow_contacts])
+        run(org, number, fake, workers, throughput=1000, contacts=ids, latency=args.latency)
+        run(org, number, fake, workers, throughput=80, contacts=ids[: args.slow_contacts], latency=args.latency)
     finally:
         for worker in workers:
             worker.send_signal(signal.SIGTERM)  # a warm shutdown: the main process stops its pool

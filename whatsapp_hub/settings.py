@@ -465,9 +465,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     "automation-knowledge-sweeper": _beat_every(60, "automation.knowledge.tasks.sweep_documents"),
 }
 # Campaign sending: tasks per campaign (about one per worker process) and the threads each sends with (concurrent
-# HTTP over the one pooled session: at most messaging.providers.base.POOL_MAXSIZE).
+# HTTP over the one pooled session). Each thread holds one send in flight until Meta answers: a number's throughput
+# needs throughput x Meta's answer time in flight, 1,000/s x 0.25 s = 250 over two senders (bench/campaign_send.py
+# --latency; at 0.1 s, 32 threads each held 1,000/s to 586/s).
 CAMPAIGN_SENDERS = env_int("CAMPAIGN_SENDERS", 2)
-CAMPAIGN_SEND_THREADS = env_int("CAMPAIGN_SEND_THREADS", 32)
+CAMPAIGN_SEND_THREADS = env_int("CAMPAIGN_SEND_THREADS", 128)
 # Raw webhook events are personal data: kept this long once processed (their content lives on in the messages).
 WEBHOOK_EVENT_RETENTION_DAYS = env_int("WEBHOOK_EVENT_RETENTION_DAYS", 30)
 # The organizations' system logs (Settings > Logs, GET logs) keep their entries this long.

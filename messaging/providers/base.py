@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
+from django.conf import settings
 from requests.adapters import HTTPAdapter
 
 from whatsapp_hub import egress
@@ -245,7 +246,9 @@ class Provider(ABC):
 
 # --- HTTP -------------------------------------------------------------------------------------------------
 
-POOL_MAXSIZE = 64  # concurrent requests per host (campaign batches send concurrently)
+# Connections kept per host: at least one per campaign send thread (settings.CAMPAIGN_SEND_THREADS), each of which
+# holds a request in flight while Meta answers.
+POOL_MAXSIZE = 64
 
 
 class _Session(requests.Session):
@@ -294,7 +297,8 @@ def http_session() -> requests.Session:
         with _local:
             if _session is None or _session_pid != pid:
                 session = _Session()
-                adapter = HTTPAdapter(pool_connections=16, pool_maxsize=POOL_MAXSIZE, max_retries=0)
+                pool_maxsize = max(POOL_MAXSIZE, settings.CAMPAIGN_SEND_THREADS)
+                adapter = HTTPAdapter(pool_connections=16, pool_maxsize=pool_maxsize, max_retries=0)
                 session.mount("http://", adapter)
                 session.mount("https://", adapter)
                 _session, _session_pid = session, pid
