@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import threading
 import time
 import uuid
@@ -40,6 +39,7 @@ from datetime import timedelta
 from queue import Empty, SimpleQueue
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
@@ -84,6 +84,7 @@ BATCH_SECONDS = 0.5
 STATUS_CHECK = 0.25  # seconds between two looks at the campaign's status (pause and cancel within a second)
 HEARTBEAT = 10  # seconds between two renewals of a batch's claim
 BUDGET = 30  # seconds of sending per task run, then it queues itself again (other tasks get the worker)
+RESTART_SPACING = 2  # seconds between two senders of a campaign stopping at the end of their budget
 
 
 # The pacing leaves room for this much lateness of a send after its slot (threads, the network, a busy machine):
@@ -205,12 +206,6 @@ def paced_rate(throughput: int) -> float:
 
 def batch_size(rate: float) -> int:
     return max(1, min(BATCH_SIZE, int(rate * BATCH_SECONDS)))
-
-
-def task_budget() -> float:
-    """A task run's budget: BUDGET give or take a quarter, so that a campaign's tasks, started together, do not stop
-    and start again together (the pacing's slots go unused while none sends)."""
-    return BUDGET * random.uniform(0.75, 1.25)
 
 
 # --- claim -----------------------------------------------------------------------------------------------------
@@ -418,6 +413,7 @@ def _send_while_running(campaign: Campaign, pacer: Pacer, deadline: float | None
     exhausted = False
     stopped_as: str | None = None
     checked = beat = time.monotonic()
+    restarting = False
     while True:
         now = time.monotonic()
         if now - checked >= STATUS_CHECK:
@@ -433,8 +429,14 @@ def _send_while_running(campaign: Campaign, pacer: Pacer, deadline: float | None
         if pacer.failed:
             for item in pacer.take_back():
                 batches[item.token].unsent.append(item)
-        claiming = stopped_as is None and not exhausted and (deadline is None or now < deadline)
-        claiming = claiming and not pacer.failed
+        if deadline is not None and now >= deadline and not restarting:
+            # One sender of a campaign stops (and starts again) at a time: while one does, the others keep the
+            # number's slots in use; two at once would leave them unused.
+            if cache.add(f"campaigns:restarting:{campaign.pk}", 1, RESTART_SPACING):
+                restarting = True
+            else:
+                deadline = now + RESTART_SPACING / 2
+        claiming = stopped_as is None and not exhausted and not restarting and not pacer.failed
         # Half a second of sends queued at the full rate (the other senders stopped, say) while the next batch is
         # claimed: a claim takes a few hundred milliseconds on a busy machine, and an empty queue loses its time.
         if claiming and pacer.backlog() <= pacer.per_take + batch_size(pacer.rate):

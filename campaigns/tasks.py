@@ -13,10 +13,11 @@ def send_campaign(self, organization_id: int, campaign_id: int):
 
     eager = bool(self.request.is_eager)
     delay = sending.campaign_send_batches(
-        organization_id=organization_id, campaign_id=campaign_id, budget=None if eager else sending.task_budget()
+        organization_id=organization_id, campaign_id=campaign_id, budget=None if eager else sending.BUDGET
     )
     if delay is not None and not eager:
-        self.apply_async((organization_id, campaign_id), countdown=min(delay, 60))
+        # No countdown when it is due now: a countdown, even 0, makes it a scheduled task, which a worker starts later.
+        self.apply_async((organization_id, campaign_id), countdown=min(delay, 60) or None)
 
 
 @shared_task

@@ -206,6 +206,22 @@ def test_a_send_whose_slot_passed_takes_a_new_one_and_pushes_the_pacing_back(
     assert len(postponed) >= 1 and all(1.0 - sending.JITTER <= seconds < 2 for seconds in postponed)
 
 
+def test_a_sender_whose_budget_ran_out_keeps_sending_while_another_restarts(org, number, fake_meta, template):
+    """Two senders of a campaign never stop and start again together (the number's slots would go unused): at the
+    end of its budget, a sender waits its turn, sending meanwhile."""
+    campaign = _started_slowly(org, number, 40)  # four a second: ten seconds of sending
+    run = {"organization_id": campaign.organization_id, "campaign_id": campaign.pk, "budget": 0}
+
+    assert sending.campaign_send_batches(**run) == 0  # its turn: it stops at once, nothing claimed
+    assert len(fake_meta.sent) == 0
+
+    started = time.monotonic()
+    assert sending.campaign_send_batches(**run) == 0  # another sender restarts: this one sends until its turn
+    assert sending.RESTART_SPACING - 0.5 <= time.monotonic() - started < sending.RESTART_SPACING + 3
+    assert 1 <= len(fake_meta.sent) < 40
+    assert CampaignRecipient.objects.filter(campaign=campaign, claim_token__isnull=False).count() == 0
+
+
 def test_a_pacer_that_stops_hands_its_sends_back_and_the_next_run_sends_each_recipient_once(
     org, number, fake_meta, template, monkeypatch
 ):
