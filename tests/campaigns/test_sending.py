@@ -206,9 +206,12 @@ def test_a_send_whose_slot_passed_takes_a_new_one_and_pushes_the_pacing_back(
     assert len(postponed) >= 1 and all(1.0 - sending.JITTER <= seconds < 2 for seconds in postponed)
 
 
-def test_a_sender_whose_budget_ran_out_keeps_sending_while_another_restarts(org, number, fake_meta, template):
+def test_a_sender_whose_budget_ran_out_keeps_sending_while_another_restarts(
+    org, number, fake_meta, template, monkeypatch
+):
     """Two senders of a campaign never stop and start again together (the number's slots would go unused): at the
     end of its budget, a sender waits its turn, sending meanwhile."""
+    monkeypatch.setattr(sending, "RESTART_SPACING", 2)
     campaign = _started_slowly(org, number, 40)  # four a second: ten seconds of sending
     run = {"organization_id": campaign.organization_id, "campaign_id": campaign.pk, "budget": 0}
 
