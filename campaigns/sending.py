@@ -88,8 +88,6 @@ BUDGET = 30  # seconds of sending per task run, then it queues itself again (oth
 # sends finished and recorded, the task queued again and picked up by the worker, its first batch claimed: about 1.5 s
 # in bench/campaign_send.py).
 RESTART_SPACING = 5
-
-
 # The pacing leaves room for this much lateness of a send after its slot (threads, the network, a busy machine):
 # a send whose slot passed longer ago waits for a new slot (it would bunch up with the next ones), so no one-second
 # window holds more than the throughput.
