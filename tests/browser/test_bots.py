@@ -45,6 +45,7 @@ def test_an_admin_creates_a_bot_adds_a_scenario_and_asks_the_test_chat(
     bot = Bot.objects.get(organization=org)
     assert (bot.system_prompt, bot.handoff_keywords) == ("You are Acme's assistant.", ["agent", "human", "موظف"])
 
+    page.wait_for_load_state()  # its script has run: before, "Add a scenario" opens nothing
     page.get_by_role("button", name="Add a scenario").click()
     dialog = page.locator("#scenario-dialog")
     dialog.get_by_label("Keywords (separated by commas)").fill("hours, ساعات العمل")
