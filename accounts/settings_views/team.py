@@ -78,55 +78,57 @@ def member_role(request, user_id: int):
     return _back_to_team(request)
 
 
-@admin_required
-def member_deactivate(request, user_id: int):
-    """A confirmation page (GET), then the deactivation (POST)."""
+def _confirmed_member_action(request, user_id: int, *, act, success, template: str, done: str):
+    """A confirmation page about a member (GET), then `act()` (POST): on success the `success(membership)` message and
+    a redirect to `done`; a refusal shown on the page (404 for a member of no concern)."""
     membership = selectors.member(org=request.org, user_id=user_id)
     if membership is None:
         return not_found(request)
     error = None
     if request.method == "POST":
         try:
-            services.member_deactivate(organization=request.org, user_id=user_id, actor=request.user)
+            act()
         except ServiceError as refused:
             if refused.status_code == 404:
                 return not_found(request)
             error = refused.detail
         else:
-            messages.success(
-                request,
-                _("%(name)s is deactivated and can no longer work in %(org)s.")
-                % {"name": _name(membership), "org": request.org.name},
-            )
-            return redirect("home" if membership.user_id == request.user.pk else "settings-team")
-    context = {"section": "team", "member": membership, "error": error}
-    return render(request, "accounts/settings/member_deactivate.html", context)
+            messages.success(request, success(membership))
+            return redirect(done)
+    return render(request, template, {"section": "team", "member": membership, "error": error})
+
+
+@admin_required
+def member_deactivate(request, user_id: int):
+    """A confirmation page (GET), then the deactivation (POST)."""
+    return _confirmed_member_action(
+        request,
+        user_id,
+        act=lambda: services.member_deactivate(organization=request.org, user_id=user_id, actor=request.user),
+        success=lambda membership: (
+            _("%(name)s is deactivated and can no longer work in %(org)s.")
+            % {"name": _name(membership), "org": request.org.name}
+        ),
+        template="accounts/settings/member_deactivate.html",
+        done="home" if user_id == request.user.pk else "settings-team",
+    )
 
 
 @admin_required
 def member_two_factor_reset(request, user_id: int):
     """A confirmation page (GET), then the reset of the member's two-step sign-in (POST), for someone who lost both
     their authenticator app and their recovery codes."""
-    membership = selectors.member(org=request.org, user_id=user_id)
-    if membership is None:
-        return not_found(request)
-    error = None
-    if request.method == "POST":
-        try:
-            two_factor.two_factor_reset(organization=request.org, user_id=user_id, actor=request.user)
-        except ServiceError as refused:
-            if refused.status_code == 404:
-                return not_found(request)
-            error = refused.detail
-        else:
-            messages.success(
-                request,
-                _("Two-step sign-in of %(name)s is off: they were signed out and told by e-mail.")
-                % {"name": _name(membership)},
-            )
-            return redirect("settings-team")
-    context = {"section": "team", "member": membership, "error": error}
-    return render(request, "accounts/settings/member_two_factor_reset.html", context)
+    return _confirmed_member_action(
+        request,
+        user_id,
+        act=lambda: two_factor.two_factor_reset(organization=request.org, user_id=user_id, actor=request.user),
+        success=lambda membership: (
+            _("Two-step sign-in of %(name)s is off: they were signed out and told by e-mail.")
+            % {"name": _name(membership)}
+        ),
+        template="accounts/settings/member_two_factor_reset.html",
+        done="settings-team",
+    )
 
 
 @admin_required
